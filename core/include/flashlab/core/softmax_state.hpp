@@ -1,0 +1,42 @@
+// The online-softmax statistics of one row (paper §3.1): m = running max, l = sum of exp(x - m).
+// Merging two partial states gives the state of the concatenated row, in any order and split.
+#pragma once
+
+#include <cmath>
+
+#include <flashlab/core/host_device.hpp>
+
+namespace flashlab {
+
+template <typename T>
+struct SoftmaxState {
+  T m = -INFINITY;  // max of the scores seen so far; -inf while no (unmasked) score was seen
+  T l = T(0);       // sum of exp(score - m) over the scores seen so far
+};
+
+// exp(m_old - m_new) with the convention that a state that has seen nothing contributes 0.
+// This is the factor of §3.1 that rescales l (and, in Alg. 1 line 12, the partial output O).
+template <typename T>
+FLASHLAB_HD T rescale_factor(T m_old, T m_new) {
+  if (m_old == T(-INFINITY)) return T(0);
+  return static_cast<T>(exp(m_old - m_new));
+}
+
+// §3.1: m(x) = max(m(x1), m(x2)); l(x) = e^{m(x1)-m(x)} l(x1) + e^{m(x2)-m(x)} l(x2).
+template <typename T>
+FLASHLAB_HD SoftmaxState<T> merge(const SoftmaxState<T>& a, const SoftmaxState<T>& b) {
+  SoftmaxState<T> out;
+  out.m = a.m > b.m ? a.m : b.m;
+  if (out.m == T(-INFINITY)) return out;  // both empty (fully masked so far)
+  out.l = rescale_factor(a.m, out.m) * a.l + rescale_factor(b.m, out.m) * b.l;
+  return out;
+}
+
+// log-sum-exp of the row, L = m + log l (FA2 §3.1.1); -inf for a row with no unmasked score.
+template <typename T>
+FLASHLAB_HD T logsumexp(const SoftmaxState<T>& s) {
+  if (s.m == T(-INFINITY) || s.l == T(0)) return T(-INFINITY);
+  return s.m + static_cast<T>(log(s.l));
+}
+
+}  // namespace flashlab

@@ -1,0 +1,82 @@
+// Block masks: the named patterns against their definitions, written out independently here.
+#include <doctest/doctest.h>
+
+#include <flashlab/core/block_mask.hpp>
+#include <flashlab/core/named_block_mask.hpp>
+#include <flashlab/core/options.hpp>
+
+using namespace flashlab;
+
+TEST_CASE("butterfly mask: diagonal plus blocks whose indices differ in exactly one bit") {
+  const BlockMask m = butterfly_mask(512, 512, 64);  // 8 x 8 blocks
+  REQUIRE(m.row_blocks == 8);
+  REQUIRE(m.col_blocks == 8);
+  // Row 5 = 0b101: itself, and 5^1=4, 5^2=7, 5^4=1.
+  const std::vector<int> expected_row5{0, 1, 0, 0, 1, 1, 0, 1};
+  for (int j = 0; j < 8; ++j) CHECK(m.layout[size_t(5 * 8 + j)] == expected_row5[size_t(j)]);
+  // Each row of an 8-block butterfly has 1 + log2(8) = 4 blocks on.
+  CHECK(m.density() == doctest::Approx(4.0 / 8.0));
+}
+
+TEST_CASE("local mask keeps the band |i - j| <= W and handles seq_q != seq_k tails") {
+  const BlockMask m = local_mask(100, 230, 32, 1);  // 4 x 8 blocks (last ones partial)
+  REQUIRE(m.row_blocks == 4);
+  REQUIRE(m.col_blocks == 8);
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 8; ++j) CHECK(m.layout[size_t(i * 8 + j)] == (std::abs(i - j) <= 1));
+  CHECK(m.view().allows(99, 100));   // block (3, 3)
+  CHECK_FALSE(m.view().allows(0, 70));  // block (0, 2)
+}
+
+TEST_CASE("random mask density is close to the requested one and reproducible by seed") {
+  const BlockMask a = random_mask(4096, 4096, 16, 0.25, 7);  // 65536 blocks
+  const BlockMask b = random_mask(4096, 4096, 16, 0.25, 7);
+  const BlockMask c = random_mask(4096, 4096, 16, 0.25, 8);
+  CHECK(a.layout == b.layout);
+  CHECK(a.layout != c.layout);
+  // Binomial(65536, 0.25): std of the density is 0.0017; 0.01 is ~6 sigma.
+  CHECK(std::abs(a.density() - 0.25) < 0.01);
+}
+
+TEST_CASE("causal block mask keeps exactly the blocks that contain an allowed element") {
+  const int64_t seq_q = 70, seq_k = 90, block = 16;
+  const BlockMask m = causal_block_mask(seq_q, seq_k, block);
+  for (int64_t i = 0; i < m.row_blocks; ++i)
+    for (int64_t j = 0; j < m.col_blocks; ++j) {
+      bool any = false;
+      for (int64_t r = i * block; r < std::min(seq_q, (i + 1) * block); ++r)
+        for (int64_t c = j * block; c < std::min(seq_k, (j + 1) * block); ++c) any |= c <= r;
+      CHECK(m.layout[size_t(i * m.col_blocks + j)] == any);
+    }
+}
+
+TEST_CASE("named patterns parse and bad names are refused with the accepted list") {
+  CHECK(named_block_mask("butterfly", 256, 256, 64, 0).layout == butterfly_mask(256, 256, 64).layout);
+  CHECK(named_block_mask("local:2", 256, 256, 64, 0).layout == local_mask(256, 256, 64, 2).layout);
+  CHECK(named_block_mask("random:0.5", 256, 256, 64, 3).layout ==
+        random_mask(256, 256, 64, 0.5, 3).layout);
+  for (const char* bad : {"", "diagonal", "local", "local:x", "local:-1", "local:1.5",
+                          "random:0", "random:1.5", "random:", "butterfly:2"}) {
+    CAPTURE(bad);
+    try {
+      named_block_mask(bad, 256, 256, 64, 0);
+      FAIL("pattern was accepted");
+    } catch (const Error& e) {
+      CHECK(std::string(e.what()).find("accepted: butterfly") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("a block mask that does not cover the sequence is refused with the sizes named") {
+  AttentionShape shape{1, 1, 128, 128, 16};
+  AttentionOptions options;
+  options.block_mask = butterfly_mask(64, 128, 64);
+  try {
+    validate(options, shape);
+    FAIL("mask was accepted");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("does not cover seq_q=128") != std::string::npos);
+  }
+  CHECK_THROWS_AS(block_sparse_mask({1, 0, 1, 2}, 2, 2, 64, 64), Error);  // not 0/1
+  CHECK_THROWS_AS(block_sparse_mask({1, 0, 1}, 2, 2, 64, 64), Error);     // wrong count
+}
