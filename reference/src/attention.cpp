@@ -54,8 +54,16 @@ HeadForward head_forward(const AttentionParams& params, int64_t b, int64_t h, co
   HeadForward f;
   Matrix S = params.scale * (Q * K.transpose());  // Alg. 0 line 1 (with tau, Alg. 2)
   for (Eigen::Index i = 0; i < rows; ++i)
-    for (Eigen::Index j = 0; j < cols; ++j)
-      if (!params.mask.allows(i, j)) S(i, j) = kNegInf;
+    for (Eigen::Index j = 0; j < cols; ++j) {
+      if (!params.mask.allows(i, j)) {
+        S(i, j) = kNegInf;
+      } else if (!std::isfinite(S(i, j))) {
+        // Finite inputs can still overflow tau * q.k; softmax would then silently give NaN.
+        throw Error("score tau*q.k overflows double at (batch " + std::to_string(b) + ", head " +
+                    std::to_string(h) + ", row " + std::to_string(i) + ", col " +
+                    std::to_string(j) + "); scale Q, K or softmax_scale down");
+      }
+    }
 
   // Alg. 0 line 2, row by row with the max subtracted so |S| ~ 1e4 cannot overflow exp.
   f.P.resize(rows, cols);

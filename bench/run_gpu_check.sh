@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One call on the lent GPU (../shared/GPU.md): the GPU tests, compute-sanitizer (memcheck and
+# racecheck) on small cases of every kernel, then the benchmark against PyTorch, table last.
+# Run from the repository root with a build folder made by the `gpu` preset (or BUILD=...):
+#   bench/run_gpu_check.sh [tests|sanitize|bench|all] ; logs go to $OUT (or ./gpu-logs).
+set -uo pipefail
+BUILD=${BUILD:-build/gpu}
+LOGS=${OUT:-gpu-logs}
+mkdir -p "$LOGS"
+what=${1:-all}
+status=0
+
+if [[ $what == tests || $what == all ]]; then
+  echo "=== GPU tests"
+  "$BUILD/tests/gpu/test_gpu" --duration=true > "$LOGS/gpu_tests.log" 2>&1 || status=1
+  tail -4 "$LOGS/gpu_tests.log"
+fi
+if [[ $what == sanitize || $what == all ]]; then
+  echo "=== compute-sanitizer (small cases)"
+  for tool in memcheck racecheck; do
+    compute-sanitizer --tool $tool --error-exitcode 9 "$BUILD/tests/gpu/test_gpu" -tc='sanitizer*' \
+      > "$LOGS/sanitizer_$tool.log" 2>&1 && echo "$tool: clean" || { echo "$tool: FAILED"; status=1; }
+    grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$LOGS/sanitizer_$tool.log" | tail -1
+  done
+fi
+if [[ $what == bench || $what == all ]]; then
+  echo "=== benchmark"
+  "$BUILD/bench/flashlab-gpu-bench" ${BENCH_ARGS:-} --json "$LOGS/ours.json" > "$LOGS/bench_ours.log" 2>&1 || status=1
+  tail -3 "$LOGS/bench_ours.log"
+  python3 bench/sdpa_compare.py "$LOGS/ours.json" --markdown "$LOGS/bench_table.md" --json "$LOGS/bench_all.json" \
+    2> "$LOGS/bench_torch.err" || status=1
+fi
+exit $status

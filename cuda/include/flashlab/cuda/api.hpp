@@ -1,0 +1,91 @@
+// Host API of the CUDA kernels: takes device pointers and the core types, validates every argument,
+// launches on a stream and reports any CUDA failure as flashlab::Error. Tensors are row-major
+// [batch, heads, seq, head_dim] in device memory; the logsumexp is float [batch, heads, seq_q].
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <string>
+
+#include <flashlab/core/options.hpp>
+#include <flashlab/core/shape.hpp>
+
+namespace flashlab::cuda {
+
+enum class DType { F16, BF16, F32 };
+
+inline int element_bytes(DType t) { return t == DType::F32 ? 4 : 2; }
+std::string to_string(DType t);
+
+// Head dims the fast tensor-core kernels are compiled for.
+inline constexpr int kFastHeadDims[] = {32, 64, 96, 128, 256};
+
+// Device pointers of one forward call. q, k, v, o hold elements of the call's dtype.
+struct ForwardArgs {
+  const void* q = nullptr;
+  const void* k = nullptr;
+  const void* v = nullptr;
+  void* o = nullptr;
+  float* lse = nullptr;
+};
+
+// Device pointers of one backward call (o and lse are the forward's outputs).
+struct BackwardArgs {
+  const void* q = nullptr;
+  const void* k = nullptr;
+  const void* v = nullptr;
+  const void* o = nullptr;
+  const void* d_o = nullptr;
+  const float* lse = nullptr;
+  void* dq = nullptr;
+  void* dk = nullptr;
+  void* dv = nullptr;
+};
+
+// The teaching kernel: fp32, paper Alg. 1 transcribed line by line (no tensor cores).
+void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& options,
+                          const ForwardArgs& args, cudaStream_t stream = nullptr);
+
+// The fast fused forward (FA2 loop order, mma.sync tensor cores), fp16 or bf16.
+void flash_forward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
+                   const ForwardArgs& args, cudaStream_t stream = nullptr);
+
+// Device bytes flash_backward needs as scratch for a shape (dQ accumulator and D = rowsum(dO∘O)).
+int64_t flash_backward_workspace_bytes(const AttentionShape& shape);
+
+// The fast fused backward (FA2 Alg. 2 structure with recomputation), fp16 or bf16. `workspace`
+// must hold flash_backward_workspace_bytes(shape) bytes of device memory.
+void flash_backward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
+                    const BackwardArgs& args, void* workspace, cudaStream_t stream = nullptr);
+
+// Device bytes the naive baseline needs for S and P (and dP, dS in the backward): O(N^2).
+int64_t naive_workspace_bytes(const AttentionShape& shape, DType dtype, bool backward);
+
+// Standard attention as a framework runs it: cuBLAS GEMMs, separate mask/softmax/dropout kernels,
+// S and P materialized in `workspace` (paper Alg. 0 / Alg. 3). Like a framework's autograd, the
+// backward reuses the P that the forward left in the workspace: call naive_forward first, with
+// a workspace of naive_workspace_bytes(shape, dtype, true) bytes.
+void naive_forward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
+                   const ForwardArgs& args, void* workspace, cudaStream_t stream = nullptr);
+void naive_backward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
+                    const BackwardArgs& args, void* workspace, cudaStream_t stream = nullptr);
+
+// Debug path: writes the dropout keep decision (1 = kept) of every element of head (batch, head)
+// to `keep` (seq_q x seq_k bytes of device memory), computed on the GPU by the kernels' function.
+void dropout_keep_mask(const AttentionShape& shape, const AttentionOptions& options, int64_t batch,
+                       int64_t head, uint8_t* keep, cudaStream_t stream = nullptr);
+
+// The GPU that calls run on, or why there is none.
+struct DeviceInfo {
+  bool available = false;
+  std::string reason;  // why no GPU is usable, when !available
+  std::string name;
+  int sm_count = 0;
+  int compute_major = 0, compute_minor = 0;
+  int64_t memory_bytes = 0;
+  int64_t shared_memory_per_block_optin = 0;
+};
+DeviceInfo device_info();
+
+}  // namespace flashlab::cuda

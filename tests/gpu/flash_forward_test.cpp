@@ -1,0 +1,146 @@
+// The fast forward kernel and the teaching kernel against the float64 reference on the GPU.
+#include <doctest/doctest.h>
+
+#include <flashlab/core/named_block_mask.hpp>
+#include <flashlab/reference/attention.hpp>
+#include <flashlab/test/random.hpp>
+
+#include "gpu_harness.hpp"
+
+using namespace flashlab;
+using flashlab::cuda::DType;
+
+namespace {
+
+struct Case {
+  AttentionShape shape;
+  bool causal = false;
+  double dropout = 0.0;
+  const char* sparse = nullptr;  // named block-mask pattern, over 64 x 64 blocks
+};
+
+std::string describe(const Case& c, DType dtype) {
+  return to_string(c.shape) + (c.causal ? " causal" : "") +
+         (c.dropout > 0 ? " dropout=" + std::to_string(c.dropout) : "") +
+         (c.sparse ? std::string(" sparse=") + c.sparse : "") + " " + cuda::to_string(dtype);
+}
+
+AttentionOptions options_for(const Case& c, uint64_t seed) {
+  AttentionOptions o;
+  o.causal = c.causal;
+  o.dropout_p = c.dropout;
+  o.seed = seed;
+  if (c.sparse) o.block_mask = named_block_mask(c.sparse, c.shape.seq_q, c.shape.seq_k, 64, seed);
+  return o;
+}
+
+// Runs one kernel on fresh random inputs and checks O and the logsumexp against the reference.
+template <typename Launch>
+void check_forward(const Case& c, DType dtype, std::mt19937_64& rng, Launch launch) {
+  INFO(describe(c, dtype));
+  const AttentionOptions options = options_for(c, rng());
+  const auto Q = test::random_tensor(rng, q_dims(c.shape));
+  const auto K = test::random_tensor(rng, kv_dims(c.shape));
+  const auto V = test::random_tensor(rng, kv_dims(c.shape));
+  const auto exact = reference::attention_forward(c.shape, options, Q, K, V);
+  const auto Qr = test::rounded(Q, dtype), Kr = test::rounded(K, dtype), Vr = test::rounded(V, dtype);
+  const auto rounded_ref = reference::attention_forward(c.shape, options, Qr, Kr, Vr);
+
+  auto dq = test::to_device(Q, dtype), dk = test::to_device(K, dtype), dv = test::to_device(V, dtype);
+  test::DeviceBuffer o(size_t(c.shape.q_elements()) * size_t(cuda::element_bytes(dtype)));
+  test::DeviceBuffer lse(size_t(c.shape.lse_elements()) * sizeof(float));
+  o.poison();
+  lse.poison();
+  launch(c.shape, options, cuda::ForwardArgs{dq->ptr, dk->ptr, dv->ptr, o.ptr, lse.as<float>()});
+  test::cuda_ok(cudaDeviceSynchronize(), "forward kernel");
+
+  const auto O = test::from_device(o, dtype, q_dims(c.shape));
+  const auto L = test::from_device(lse, DType::F32, lse_dims(c.shape));
+  test::check_accuracy("O", O, exact.O, rounded_ref.O, dtype);
+  test::check_accuracy("logsumexp", L, exact.lse, rounded_ref.lse, dtype);
+}
+
+std::vector<Case> forward_cases() {
+  std::vector<Case> cases;
+  for (int64_t d : {32, 64, 96, 128, 256}) {
+    cases.push_back({{1, 2, 113, 113, d}});
+    cases.push_back({{2, 1, 17, 1000, d}, true});
+    cases.push_back({{1, 1, 1000, 17, d}, true});
+  }
+  for (int64_t n : {1, 17, 113, 1000, 4097}) cases.push_back({{1, 1, n, n, 64}, n % 2 == 1});
+  cases.push_back({{2, 3, 300, 500, 64}, false, 0.2});
+  cases.push_back({{1, 2, 500, 300, 128}, true, 0.1});
+  cases.push_back({{1, 2, 520, 520, 64}, false, 0.0, "butterfly"});
+  cases.push_back({{2, 1, 700, 450, 128}, true, 0.0, "random:0.4"});
+  cases.push_back({{1, 1, 640, 640, 32}, false, 0.3, "local:1"});
+  return cases;
+}
+
+}  // namespace
+
+TEST_CASE("fast forward matches the float64 reference: odd N, seq_q != seq_k, every head dim, masks") {
+  FLASHLAB_TEST_RNG(rng, "fast forward");
+  for (DType dtype : {DType::F16, DType::BF16})
+    for (const Case& c : forward_cases())
+      check_forward(c, dtype, rng, [&](auto& shape, auto& options, const cuda::ForwardArgs& args) {
+        cuda::flash_forward(shape, options, dtype, args);
+      });
+}
+
+TEST_CASE("teaching kernel matches the float64 reference in fp32") {
+  FLASHLAB_TEST_RNG(rng, "teaching forward");
+  const std::vector<Case> cases = {{{1, 1, 1, 1, 1}},
+                                   {{2, 3, 37, 53, 16}, true},
+                                   {{1, 2, 130, 70, 63}, false, 0.25},
+                                   {{1, 1, 200, 200, 128}, true, 0.0, "butterfly"},
+                                   {{1, 1, 65, 90, 256}, false}};
+  for (const Case& c : cases)
+    check_forward(c, DType::F32, rng, [](auto& shape, auto& options, const cuda::ForwardArgs& args) {
+      cuda::flash_forward_simple(shape, options, args);
+    });
+}
+
+TEST_CASE("host API refuses bad calls with a clear error and launches nothing") {
+  const AttentionShape shape{1, 1, 64, 64, 64};
+  test::DeviceBuffer buf(size_t(64 * 64 * 2));
+  test::DeviceBuffer lse(64 * sizeof(float));
+  const cuda::ForwardArgs ok{buf.ptr, buf.ptr, buf.ptr, buf.ptr, lse.as<float>()};
+  auto message = [&](auto call) {
+    try {
+      call();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(message([&] { cuda::flash_forward({1, 1, 64, 64, 48}, {}, DType::F16, ok); })
+            .find("head_dim 48 is not supported") != std::string::npos);
+  CHECK(message([&] { cuda::flash_forward(shape, {}, DType::F32, ok); }).find("dtype fp32") !=
+        std::string::npos);
+  cuda::ForwardArgs null_q = ok;
+  null_q.q = nullptr;
+  CHECK(message([&] { cuda::flash_forward(shape, {}, DType::F16, null_q); }).find("q is a null pointer") !=
+        std::string::npos);
+  cuda::ForwardArgs misaligned = ok;
+  misaligned.k = static_cast<char*>(buf.ptr) + 2;
+  CHECK(message([&] { cuda::flash_forward(shape, {}, DType::F16, misaligned); }).find("k must be 16-byte aligned") !=
+        std::string::npos);
+  CHECK(message([&] { cuda::flash_forward({1, 1, 0, 64, 64}, {}, DType::F16, ok); }).find("seq_q") !=
+        std::string::npos);
+}
+
+TEST_CASE("sanitizer: small forward cases of the fast and teaching kernels") {
+  // Small enough for compute-sanitizer (memcheck, racecheck): tails, causal, dropout, sparse.
+  FLASHLAB_TEST_RNG(rng, "sanitizer forward");
+  for (DType dtype : {DType::F16, DType::BF16})
+    for (const Case& c : std::vector<Case>{{{1, 2, 77, 130, 64}, true, 0.1},
+                                           {{1, 1, 70, 70, 128}, false, 0.0, "butterfly"},
+                                           {{1, 1, 33, 40, 256}, true}, {{1, 1, 20, 20, 32}}, {{1, 1, 65, 9, 96}, true}})
+      check_forward(c, dtype, rng, [&](auto& shape, auto& options, const cuda::ForwardArgs& args) {
+        cuda::flash_forward(shape, options, dtype, args);
+      });
+  check_forward({{1, 2, 37, 29, 24}, true, 0.2}, DType::F32, rng,
+                [](auto& shape, auto& options, const cuda::ForwardArgs& args) {
+                  cuda::flash_forward_simple(shape, options, args);
+                });
+}

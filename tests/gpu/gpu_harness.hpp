@@ -1,0 +1,118 @@
+// Shared harness of the GPU tests (llm.c style: one small place that allocates, converts, poisons
+// and compares). Tests skip with a printed reason when no GPU is usable.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+#include <flashlab/core/tensor.hpp>
+#include <flashlab/cuda/api.hpp>
+
+namespace flashlab::test {
+
+inline void cuda_ok(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw flashlab::Error(std::string(what) + ": " + cudaGetErrorString(e));
+}
+
+// Device memory that frees itself.
+struct DeviceBuffer {
+  void* ptr = nullptr;
+  size_t bytes = 0;
+  explicit DeviceBuffer(size_t n) : bytes(n) { cuda_ok(cudaMalloc(&ptr, std::max<size_t>(n, 16)), "cudaMalloc"); }
+  ~DeviceBuffer() { cudaFree(ptr); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  // All bytes 0xFF: NaN in fp32, fp16 and bf16, so any element a kernel forgets to write shows.
+  void poison() { cuda_ok(cudaMemset(ptr, 0xFF, bytes), "cudaMemset"); }
+  template <typename T>
+  T* as() { return static_cast<T*>(ptr); }
+};
+
+// Rounds every element to `dtype` (what the GPU will see) and back to double.
+inline Tensor<double> rounded(const Tensor<double>& t, cuda::DType dtype) {
+  Tensor<double> r = t;
+  for (double& x : r.data) {
+    if (dtype == cuda::DType::F16) x = double(__half2float(__float2half_rn(float(x))));
+    else if (dtype == cuda::DType::BF16) x = double(__bfloat162float(__float2bfloat16_rn(float(x))));
+    else x = double(float(x));
+  }
+  return r;
+}
+
+// Copies a host tensor to a new device buffer in `dtype`.
+inline std::unique_ptr<DeviceBuffer> to_device(const Tensor<double>& t, cuda::DType dtype) {
+  auto buf = std::make_unique<DeviceBuffer>(size_t(t.size()) * size_t(cuda::element_bytes(dtype)));
+  std::vector<unsigned char> host(buf->bytes);
+  for (int64_t i = 0; i < t.size(); ++i) {
+    const float x = float(t.data[size_t(i)]);
+    if (dtype == cuda::DType::F16) reinterpret_cast<__half*>(host.data())[i] = __float2half_rn(x);
+    else if (dtype == cuda::DType::BF16) reinterpret_cast<__nv_bfloat16*>(host.data())[i] = __float2bfloat16_rn(x);
+    else reinterpret_cast<float*>(host.data())[i] = x;
+  }
+  cuda_ok(cudaMemcpy(buf->ptr, host.data(), buf->bytes, cudaMemcpyHostToDevice), "cudaMemcpy H2D");
+  return buf;
+}
+
+// Reads a device buffer of `dtype` elements back as a double tensor of `dims`.
+inline Tensor<double> from_device(const DeviceBuffer& buf, cuda::DType dtype, std::vector<int64_t> dims) {
+  Tensor<double> t(std::move(dims));
+  std::vector<unsigned char> host(size_t(t.size()) * size_t(cuda::element_bytes(dtype)));
+  cuda_ok(cudaMemcpy(host.data(), buf.ptr, host.size(), cudaMemcpyDeviceToHost), "cudaMemcpy D2H");
+  for (int64_t i = 0; i < t.size(); ++i) {
+    if (dtype == cuda::DType::F16) t.data[size_t(i)] = __half2float(reinterpret_cast<__half*>(host.data())[i]);
+    else if (dtype == cuda::DType::BF16) t.data[size_t(i)] = __bfloat162float(reinterpret_cast<__nv_bfloat16*>(host.data())[i]);
+    else t.data[size_t(i)] = reinterpret_cast<float*>(host.data())[i];
+  }
+  return t;
+}
+
+// Largest |a - b| over finite-or-not elements; NaN anywhere gives +inf (so it can never pass).
+// Two -inf (fully masked logsumexp rows) count as equal.
+inline double max_abs_error(const Tensor<double>& a, const Tensor<double>& b) {
+  REQUIRE(a.size() == b.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.data.size(); ++i) {
+    const double x = a.data[i], y = b.data[i];
+    if (std::isnan(x) || std::isnan(y)) return INFINITY;
+    if (x == y) continue;  // includes -inf == -inf
+    worst = std::max(worst, std::abs(x - y));
+  }
+  return worst;
+}
+
+inline double max_abs(const Tensor<double>& a) {
+  double m = 0;
+  for (double x : a.data) if (std::isfinite(x)) m = std::max(m, std::abs(x));
+  return m;
+}
+
+// Unit roundoff of the dtype: 2^-11 for fp16, 2^-8 for bf16, 2^-24 for fp32.
+inline double unit_roundoff(cuda::DType dtype) {
+  return dtype == cuda::DType::F16 ? 0x1p-11 : dtype == cuda::DType::BF16 ? 0x1p-8 : 0x1p-24;
+}
+
+// The accuracy rule: error(kernel) <= 2 * error(reference on inputs rounded to dtype)
+// + a floor. For fp16/bf16 the floor is 4 roundoffs of the output's magnitude: the kernel must
+// round its output to dtype, which the double reference never does. For fp32 (the teaching
+// kernel) input rounding is nearly free and the float accumulation over d and N dominates, so
+// the floor is 64 roundoffs (about 4e-6 relative), still far below any indexing or masking bug.
+inline void check_accuracy(const char* what, const Tensor<double>& kernel, const Tensor<double>& exact,
+                           const Tensor<double>& rounded_ref, cuda::DType dtype) {
+  const double err = max_abs_error(kernel, exact);
+  const double base = max_abs_error(rounded_ref, exact);
+  const double roundoffs = dtype == cuda::DType::F32 ? 64 : 4;
+  const double floor = roundoffs * unit_roundoff(dtype) * std::max(max_abs(exact), 1e-3);
+  INFO(what << ": kernel error " << err << ", rounded-input reference error " << base << ", floor " << floor);
+  CHECK(err <= 2 * base + floor);
+}
+
+}  // namespace flashlab::test
