@@ -1,0 +1,67 @@
+// The one entry point of the simulator: run an attention algorithm on the simulated GPU over
+// every (batch, head) and return its results, the counts (IoStats) and the trace.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include <flashlab/core/options.hpp>
+#include <flashlab/core/results.hpp>
+#include <flashlab/core/shape.hpp>
+#include <flashlab/core/tensor.hpp>
+#include <flashlab/core/tiling.hpp>
+#include <flashlab/simulator/algorithm.hpp>
+#include <flashlab/simulator/io_stats.hpp>
+#include <flashlab/simulator/trace.hpp>
+
+namespace flashlab::simulator {
+
+struct SimConfig {
+  Algorithm algorithm = Algorithm::Flash;
+  AttentionShape shape;
+  AttentionOptions options;
+  int64_t sram_bytes = 192 * 1024;  // M in bytes; default: one A100 SM (paper §2.1)
+  int element_bytes = 2;            // fp16 in HBM and SRAM; arithmetic is float
+  std::optional<TileSizes> tiles;   // default: the paper's rule, shrunk to fit (tiling_fit.hpp)
+  bool counting_only = false;       // no arithmetic: results are empty, counts are exact
+  // Record the trace; default (nullopt): yes, except in counting-only mode.
+  std::optional<bool> record_trace;
+  bool trace_first_head_only = false;  // record (batch 0, head 0) only, to keep traces small
+  // Choose default tiles that also fit the backward (Alg. 4 line 2 reuses the forward's block
+  // sizes). simulate_backward always does.
+  bool backward = false;
+};
+
+// The block sizes a run uses: config.tiles (checked against the SRAM) or the default.
+// Throws flashlab::Error with what would fit when they do not.
+TileSizes resolve_tiles(const SimConfig& config);
+
+struct SimForward {
+  ForwardResult<float> result;  // O and logsumexp; empty in counting-only mode
+  IoStats stats;
+  Trace trace;  // empty events when not recorded
+  TileSizes tiles;
+};
+
+struct SimBackward {
+  Gradients<float> grads;  // empty in counting-only mode
+  IoStats stats;           // the backward pass only (see below)
+  Trace trace;
+  TileSizes tiles;
+};
+
+// Q [b, h, seq_q, d], K and V [b, h, seq_k, d]; may be nullptr in counting-only mode.
+// The logsumexp is derived after the run from what the algorithm left in HBM (not counted):
+// from S for Standard, from l and m for Flash (Alg. 2 returns them), L for Flash2.
+SimForward simulate_forward(const SimConfig& config, const Tensor<float>* Q, const Tensor<float>* K,
+                            const Tensor<float>* V);
+
+// Gradients for upstream dO [b, h, seq_q, d]. Per head, the matching forward runs first on the
+// same machine to leave its outputs in HBM (Standard: S, P, P_dropped; Flash: O, l, m) but is
+// NOT counted or traced: stats and trace are the backward pass only (Alg. 3 or Alg. 4), with
+// peak SRAM of the backward. Flash2 has no simulated backward (throws).
+SimBackward simulate_backward(const SimConfig& config, const Tensor<float>* Q,
+                              const Tensor<float>* K, const Tensor<float>* V,
+                              const Tensor<float>* dO);
+
+}  // namespace flashlab::simulator
