@@ -66,6 +66,14 @@ void run(const AttentionShape& shape, const AttentionParams& params, const Backw
 
 }  // namespace
 
+TileSizes flash_backward_tiles(int64_t head_dim) {
+  bool supported = false;
+  for (int d : kFastHeadDims) supported |= head_dim == d;
+  require(supported, "flash_backward_tiles: head_dim " + std::to_string(head_dim) +
+                         " is not supported; accepted: 32, 64, 96, 128, 256");
+  return {kBlockM, kBlockN};
+}
+
 int64_t flash_backward_workspace_bytes(const AttentionShape& shape) {
   return (shape.q_elements() + shape.lse_elements()) * int64_t(sizeof(float));
 }

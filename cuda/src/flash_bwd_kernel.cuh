@@ -151,7 +151,7 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
           const int key = key_lo + (e / 2) * 8, qr = t * 8 + (lane % 4) * 2 + e % 2;
           const int row = row0 + qr;
           const float L = sLse[qr];
-          float P = L == -INFINITY ? 0.f : exp2f(ST[t][e] * p.scale_log2 - L);
+          float P = L == -INFINITY ? 0.f : ptx::fast_exp2(ST[t][e] * p.scale_log2 - L);
           if (mask_elements && (key >= p.seq_k || row >= p.seq_q || !p.mask.allows(row, key)))
             P = 0.f;
           float Z = 1.f;

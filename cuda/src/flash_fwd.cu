@@ -10,13 +10,24 @@
 namespace flashlab::cuda {
 namespace {
 
-template <typename Elem, int kD>
+// Tile sizes per head dim, measured on the H100 (docs/performance.md). d >= 96: FA2's 128 query
+// rows with 4 warps of 32 rows (two m-tiles share every K and V fragment loaded); d <= 64: 8
+// warps of 16 rows, whose lower register count keeps twice the warps resident; d = 256: 64 rows
+// of 4 warps (registers). Key blocks of 64, or 32 where dropout's Philox registers would spill.
+template <int kD, bool kDropout>
+struct FwdTiles {
+  static constexpr int kWarps = kD <= 64 ? 8 : 4;
+  static constexpr int kBlockM = kD <= 128 ? 128 : 64;
+  static constexpr int kBlockN = kD >= 96 && kDropout ? 32 : 64;
+};
+
+template <typename Elem, int kD, bool kDropout>
 void launch(const AttentionShape& shape, const AttentionParams& params, const ForwardArgs& args,
             cudaStream_t stream) {
-  // 128 x 64 tiles (8 warps) as FA2 uses for d <= 128; 64 x 64 above, where registers run out.
-  constexpr int kBlockM = kD <= 128 ? 128 : 64, kBlockN = 64;
+  using Tiles = FwdTiles<kD, kDropout>;
+  constexpr int kWarps = Tiles::kWarps, kBlockM = Tiles::kBlockM, kBlockN = Tiles::kBlockN;
   constexpr int kSmemBytes = (kBlockM + 2 * kBlockN) * (kD + 8) * int(sizeof(Elem));
-  auto kernel = flash_fwd_kernel<Elem, kD, kBlockM, kBlockN>;
+  auto kernel = flash_fwd_kernel<Elem, kD, kBlockM, kBlockN, kWarps, kDropout>;
   FLASHLAB_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
   FlashFwdParams<Elem> p{};
@@ -34,8 +45,17 @@ void launch(const AttentionShape& shape, const AttentionParams& params, const Fo
   p.keep_scale = float(params.dropout.keep_scale);
   const dim3 grid(unsigned((shape.seq_q + kBlockM - 1) / kBlockM),
                   unsigned(shape.batch * shape.heads));
-  kernel<<<grid, kBlockM / 16 * 32, kSmemBytes, stream>>>(p);
+  kernel<<<grid, kWarps * 32, kSmemBytes, stream>>>(p);
   FLASHLAB_CUDA_CHECK_LAUNCH();
+}
+
+template <typename Elem, int kD>
+void launch(const AttentionShape& shape, const AttentionParams& params, const ForwardArgs& args,
+            cudaStream_t stream) {
+  if (params.dropout.enabled)
+    launch<Elem, kD, true>(shape, params, args, stream);
+  else
+    launch<Elem, kD, false>(shape, params, args, stream);
 }
 
 template <typename Elem>
@@ -50,7 +70,25 @@ void dispatch_head_dim(const AttentionShape& shape, const AttentionParams& param
   }
 }
 
+template <int kD>
+TileSizes tiles_of(bool dropout) {
+  return dropout ? TileSizes{FwdTiles<kD, true>::kBlockM, FwdTiles<kD, true>::kBlockN}
+                 : TileSizes{FwdTiles<kD, false>::kBlockM, FwdTiles<kD, false>::kBlockN};
+}
+
 }  // namespace
+
+TileSizes flash_forward_tiles(int64_t head_dim, bool dropout) {
+  switch (head_dim) {
+    case 32: return tiles_of<32>(dropout);
+    case 64: return tiles_of<64>(dropout);
+    case 96: return tiles_of<96>(dropout);
+    case 128: return tiles_of<128>(dropout);
+    case 256: return tiles_of<256>(dropout);
+  }
+  throw Error("flash_forward_tiles: head_dim " + std::to_string(head_dim) +
+              " is not supported; accepted: 32, 64, 96, 128, 256");
+}
 
 void flash_forward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
                    const ForwardArgs& args, cudaStream_t stream) {

@@ -67,6 +67,14 @@ __device__ __forceinline__ void mma_16x8x16<__nv_bfloat16>(float (&d)[4], const 
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
+// 2^x on the special-function unit (ex2.approx, ~2 ulp; 2^-inf = 0). exp2f() without
+// --use_fast_math is a slower, denormal-exact sequence, and the softmax runs it N^2 times.
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
 // Two floats -> one register of two 16-bit elements (low half = first).
 template <typename Elem>
 __device__ __forceinline__ uint32_t pack2(float lo, float hi);

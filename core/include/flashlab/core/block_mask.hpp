@@ -26,7 +26,8 @@ struct BlockMaskView {
     return layout == nullptr || layout[row_block * col_blocks + col_block] != 0;
   }
   FLASHLAB_HD bool allows(int64_t row, int64_t col) const {
-    return block_on(row / block_rows, col / block_cols);
+    // The null test first: kernels call this per element, and the divisions are 64-bit.
+    return layout == nullptr || block_on(row / block_rows, col / block_cols);
   }
 };
 

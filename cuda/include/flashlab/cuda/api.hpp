@@ -10,6 +10,7 @@
 
 #include <flashlab/core/options.hpp>
 #include <flashlab/core/shape.hpp>
+#include <flashlab/core/tiling.hpp>
 
 namespace flashlab::cuda {
 
@@ -50,6 +51,11 @@ void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& o
 // The fast fused forward (FA2 loop order, mma.sync tensor cores), fp16 or bf16.
 void flash_forward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
                    const ForwardArgs& args, cudaStream_t stream = nullptr);
+
+// The tiles (Br query rows x Bc key rows) the fast kernels use for a head dim: what the
+// simulator needs to predict their HBM traffic. Throws for an unsupported head dim.
+TileSizes flash_forward_tiles(int64_t head_dim, bool dropout);
+TileSizes flash_backward_tiles(int64_t head_dim);
 
 // Device bytes flash_backward needs as scratch for a shape (dQ accumulator and D = rowsum(dO∘O)).
 int64_t flash_backward_workspace_bytes(const AttentionShape& shape);

@@ -1,0 +1,19 @@
+// JSON pieces shared by compare, sweep and info: the problem, the GPU preset, IoStats and the
+// roofline, so each document spells them the same way. Non-finite numbers become null.
+#pragma once
+
+#include <flashlab/cli/problem.hpp>
+#include <flashlab/simulator/gpu_spec.hpp>
+#include <flashlab/simulator/io_stats.hpp>
+#include <nlohmann/json.hpp>
+
+namespace flashlab::cli {
+
+nlohmann::json number_or_null(double value);
+nlohmann::json to_json(const Problem& problem);
+nlohmann::json to_json(const simulator::GpuSpec& gpu);
+// Totals, FLOPs, peak SRAM and traffic per tensor (tensors without traffic left out).
+nlohmann::json to_json(const simulator::IoStats& stats);
+nlohmann::json to_json(const simulator::RooflineEstimate& estimate);
+
+}  // namespace flashlab::cli

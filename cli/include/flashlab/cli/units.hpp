@@ -1,0 +1,26 @@
+// Sizes and times as people type and read them: "100KiB" in, "1.50 MiB" and "12.3 ms" out.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace flashlab::cli {
+
+// Parses a byte size: a whole number with an optional unit B, KB, KiB, MB, MiB, GB, GiB (case
+// of the letters ignored; KB = 1000, KiB = 1024). Throws flashlab::Error naming `option`, e.g.
+// "--sram must be a byte size such as 49152, 48KiB or 100KB, got '12XB'".
+int64_t parse_byte_size(const std::string& text, const std::string& option);
+
+// "512 B", "48.0 KiB", "1.50 MiB", "2.00 GiB" (binary units; exact bytes below 1 KiB).
+std::string format_bytes(double bytes);
+
+// "950 ns", "12.3 us", "4.56 ms", "1.23 s".
+std::string format_seconds(double seconds);
+
+// Scientific notation with two significant digits after the point: "1.23e-07"; "0" for 0.
+std::string format_scientific(double value);
+
+// "1.23 G", "456 M", "12.0 k" for counts such as FLOPs.
+std::string format_count(double count);
+
+}  // namespace flashlab::cli

@@ -1,0 +1,87 @@
+// JSON forms of the problem, GPU presets, simulator counts and roofline estimates.
+#include <flashlab/cli/json_fields.hpp>
+
+#include <cmath>
+
+namespace flashlab::cli {
+
+nlohmann::json number_or_null(double value) {
+  if (!std::isfinite(value)) return nullptr;
+  // Byte counts travel as doubles in the row model; write whole numbers as JSON integers.
+  if (value == std::floor(value) && std::fabs(value) < 9.0e15) return int64_t(value);
+  return value;
+}
+
+nlohmann::json to_json(const Problem& p) {
+  nlohmann::json j;
+  j["batch"] = p.shape.batch;
+  j["heads"] = p.shape.heads;
+  j["seq_q"] = p.shape.seq_q;
+  j["seq_k"] = p.shape.seq_k;
+  j["head_dim"] = p.shape.head_dim;
+  j["causal"] = p.options.causal;
+  j["dropout_p"] = p.options.dropout_p;
+  j["seed"] = p.options.seed;
+  j["softmax_scale"] = softmax_scale(p.options, p.shape);
+  if (p.options.block_mask) {
+    const BlockMask& m = *p.options.block_mask;
+    j["block_sparse"] = {{"description", p.mask_description}, {"block_rows", m.block_rows},
+                         {"block_cols", m.block_cols},        {"row_blocks", m.row_blocks},
+                         {"col_blocks", m.col_blocks},        {"density", m.density()}};
+  } else {
+    j["block_sparse"] = nullptr;
+  }
+  j["dtype"] = dtype_name(p.dtype);
+  j["element_bytes"] = element_bytes(p.dtype);
+  j["sram_bytes"] = p.sram_bytes;
+  if (p.tiles) {
+    j["tiles"] = {{"block_rows", p.tiles->block_rows}, {"block_cols", p.tiles->block_cols}};
+  } else {
+    j["tiles"] = nullptr;
+  }
+  j["gpu"] = to_json(p.gpu);
+  return j;
+}
+
+nlohmann::json to_json(const simulator::GpuSpec& g) {
+  return {{"name", g.name},
+          {"hbm_bandwidth_bytes_per_s", g.hbm_bandwidth_bytes_per_s},
+          {"sram_bytes_per_sm", g.sram_bytes_per_sm},
+          {"sm_count", g.sm_count},
+          {"matmul_flops_per_s", g.matmul_flops_per_s},
+          {"exp_per_s", g.exp_per_s},
+          {"vector_flops_per_s", g.vector_flops_per_s}};
+}
+
+nlohmann::json to_json(const simulator::IoStats& s) {
+  nlohmann::json tensors = nlohmann::json::object();
+  for (int k = 0; k < simulator::kTensorCount; ++k) {
+    const auto t = static_cast<simulator::TensorId>(k);
+    const simulator::TensorTraffic& traffic = s[t];
+    if (traffic.bytes_read == 0 && traffic.bytes_written == 0) continue;
+    tensors[simulator::tensor_name(t)] = {{"bytes_read", traffic.bytes_read},
+                                          {"bytes_written", traffic.bytes_written},
+                                          {"reads", traffic.reads},
+                                          {"writes", traffic.writes}};
+  }
+  return {{"hbm_bytes_read", s.bytes_read()},
+          {"hbm_bytes_written", s.bytes_written()},
+          {"hbm_bytes_total", s.total_bytes()},
+          {"matmul_flops", s.matmul_flops},
+          {"exp_ops", s.exp_ops},
+          {"other_flops", s.other_flops},
+          {"peak_sram_bytes", s.peak_sram_bytes},
+          {"element_bytes", s.element_bytes},
+          {"tensors", tensors}};
+}
+
+nlohmann::json to_json(const simulator::RooflineEstimate& e) {
+  return {{"predicted_seconds", e.predicted_s},
+          {"bound", simulator::to_string(e.bound)},
+          {"memory_seconds", e.memory_s},
+          {"matmul_seconds", e.matmul_s},
+          {"exp_seconds", e.exp_s},
+          {"vector_seconds", e.vector_s}};
+}
+
+}  // namespace flashlab::cli

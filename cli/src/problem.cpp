@@ -1,0 +1,290 @@
+// Shared problem options: CLI11 definitions, validation with option-named messages, the block
+// mask (on the tiles, as in Alg. 5, unless --mask-block is given) and the simulator config.
+#include <flashlab/cli/problem.hpp>
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdio>
+#include <flashlab/cli/units.hpp>
+#include <flashlab/core/named_block_mask.hpp>
+#include <flashlab/io/npy.hpp>
+#include <flashlab/simulator/tiling_fit.hpp>
+
+namespace flashlab::cli {
+namespace {
+
+void check_size(int64_t value, const std::string& option) {
+  require(value >= 1 && value <= kMaxDimension,
+          option + " must be between 1 and 2^30, got " + std::to_string(value));
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string fixed(double value, int digits) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", digits, value);
+  return buffer;
+}
+
+// A block layout from a .npy file of 0/1 (uint8, bool, int32 or int64), [row_blocks, col_blocks].
+// Block sizes: the tiles when the layout has Tr x Tc entries, else --mask-block, else the
+// smallest blocks that cover the scores (ceil(seq / blocks)).
+BlockMask mask_from_file(const std::string& path, const AttentionShape& shape,
+                         const TileSizes& tiles, int64_t mask_block) {
+  Tensor<uint8_t> layout;
+  try {
+    layout = io::read_tensor<uint8_t>(path);
+  } catch (const Error& e) {
+    throw Error(std::string("--block-sparse: ") + e.what());
+  }
+  require(layout.dims.size() == 2, "--block-sparse " + path + " has shape " +
+                                       dims_to_string(layout.dims) +
+                                       "; a block layout is 2-D [row_blocks, col_blocks]");
+  const int64_t rows = layout.dims[0], cols = layout.dims[1];
+  require(rows >= 1 && cols >= 1,
+          "--block-sparse " + path + " has an empty shape " + dims_to_string(layout.dims));
+  int64_t br = ceil_div(shape.seq_q, rows), bc = ceil_div(shape.seq_k, cols);
+  if (mask_block > 0) {
+    br = bc = mask_block;
+  } else if (rows == ceil_div(shape.seq_q, tiles.block_rows) &&
+             cols == ceil_div(shape.seq_k, tiles.block_cols)) {
+    br = tiles.block_rows;
+    bc = tiles.block_cols;
+  }
+  try {
+    BlockMask mask = block_sparse_mask(std::move(layout.data), rows, cols, br, bc);
+    validate(mask, shape.seq_q, shape.seq_k);
+    return mask;
+  } catch (const Error& e) {
+    throw Error("--block-sparse " + path + ": " + e.what());
+  }
+}
+
+// A named pattern on a grid of `tiles` blocks (Alg. 5: one mask entry per Br x Bc block of S),
+// or on square blocks of --mask-block.
+BlockMask named_mask(const std::string& pattern, const AttentionShape& shape,
+                     const TileSizes& tiles, int64_t mask_block, uint64_t seed) {
+  try {
+    if (mask_block > 0)
+      return named_block_mask(pattern, shape.seq_q, shape.seq_k, mask_block, seed);
+    BlockMask grid = named_block_mask(pattern, ceil_div(shape.seq_q, tiles.block_rows),
+                                      ceil_div(shape.seq_k, tiles.block_cols), 1, seed);
+    grid.block_rows = tiles.block_rows;
+    grid.block_cols = tiles.block_cols;
+    return grid;
+  } catch (const Error& e) {
+    throw Error(std::string("--block-sparse: ") + e.what());
+  }
+}
+
+}  // namespace
+
+bool ProblemArgs::given(const std::string& option) const {
+  for (const std::string& o : also_given)
+    if (o == option) return true;
+  return app != nullptr && app->count(option) > 0;
+}
+
+void add_problem_options(CLI::App& app, ProblemArgs& a) {
+  a.app = &app;
+  const std::string sizes = "Problem size";
+  app.add_option("--batch", a.batch, "Batch size b (>= 1)")->capture_default_str()->group(sizes);
+  app.add_option("--heads", a.heads, "Number of heads h (>= 1)")
+      ->capture_default_str()
+      ->group(sizes);
+  app.add_option("--seq", a.seq, "Sequence length N: sets --seq-q and --seq-k together")
+      ->group(sizes);
+  app.add_option("--seq-q", a.seq_q, "Query sequence length (rows of Q, O)")
+      ->capture_default_str()
+      ->group(sizes);
+  app.add_option("--seq-k", a.seq_k, "Key/value sequence length (rows of K, V)")
+      ->capture_default_str()
+      ->group(sizes);
+  app.add_option("--head-dim", a.head_dim, "Head dimension d (>= 1)")
+      ->capture_default_str()
+      ->group(sizes);
+
+  const std::string attention = "Attention options";
+  app.add_flag("--causal", a.causal, "Causal mask, top-left aligned (query i sees keys j <= i)")
+      ->group(attention);
+  app.add_option("--dropout", a.dropout,
+                 "Dropout probability P on the attention weights, in [0, 1)")
+      ->capture_default_str()
+      ->group(attention);
+  app.add_option("--seed", a.seed,
+                 "Seed of the random inputs, the dropout mask (Philox) and random:DENSITY masks")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            // CLI11 would wrap "-1" around to 2^64 - 1; a seed is a plain non-negative integer.
+            return text.find_first_not_of("0123456789") == std::string::npos
+                       ? std::string()
+                       : "must be an integer in [0, 2^64), got '" + text + "'";
+          },
+          "", "non-negative"))
+      ->group(attention);
+  app.add_option("--block-sparse", a.block_sparse,
+                 "Block-sparse mask (Alg. 5): butterfly, local:W (W blocks each side), "
+                 "random:DENSITY, or a .npy 0/1 layout [row_blocks, col_blocks]")
+      ->group(attention);
+  app.add_option("--mask-block", a.mask_block,
+                 "Square mask block size for --block-sparse (default: the tiles Br x Bc, as "
+                 "in Alg. 5)")
+      ->group(attention);
+  app.add_option("--scale", a.softmax_scale, "Softmax scale tau (default 1/sqrt(head_dim))")
+      ->group(attention);
+
+  const std::string machine = "Simulated machine";
+  app.add_option("--dtype", a.dtype,
+                 "Element type: fp16, bf16 or fp32. Inputs are rounded to it once; the "
+                 "simulator's element size follows it (2 or 4 bytes)")
+      ->capture_default_str()
+      ->group(machine);
+  CLI::Option* sram =
+      app.add_option("--sram", a.sram,
+                     std::string("SRAM size M, with units: 49152, 48KiB, 100KB, 1MiB") +
+                         (a.sram.empty() ? " (default: the --gpu preset's SRAM per SM)" : ""));
+  sram->group(machine);
+  if (!a.sram.empty()) sram->capture_default_str();
+  app.add_option("--block-rows", a.block_rows, "Br: rows of a Q/O tile (default: paper's rule)")
+      ->group(machine);
+  app.add_option("--block-cols", a.block_cols, "Bc: rows of a K/V tile (default: paper's rule)")
+      ->group(machine);
+  app.add_option("--gpu", a.gpu, "GPU preset for the roofline prediction: a100 or h100")
+      ->capture_default_str()
+      ->group(machine);
+}
+
+AttentionShape shape_from_args(const ProblemArgs& a) {
+  AttentionShape s{a.batch, a.heads, a.seq_q, a.seq_k, a.head_dim};
+  if (a.given("--seq")) {
+    check_size(a.seq, "--seq");
+    if (!a.given("--seq-q")) s.seq_q = a.seq;
+    if (!a.given("--seq-k")) s.seq_k = a.seq;
+  }
+  check_size(s.batch, "--batch");
+  check_size(s.heads, "--heads");
+  check_size(s.seq_q, "--seq-q");
+  check_size(s.seq_k, "--seq-k");
+  check_size(s.head_dim, "--head-dim");
+  validate(s);
+  return s;
+}
+
+Problem resolve_problem(const ProblemArgs& a, const AttentionShape& shape, bool backward) {
+  Problem p;
+  p.shape = shape;
+  validate(p.shape);
+  p.dtype = parse_dtype(a.dtype);
+  try {
+    p.gpu = simulator::gpu_spec_by_name(a.gpu);
+  } catch (const Error& e) {
+    throw Error(std::string("--gpu: ") + e.what());
+  }
+  p.sram_bytes = a.sram.empty() ? p.gpu.sram_bytes_per_sm : parse_byte_size(a.sram, "--sram");
+  require(p.sram_bytes >= 1, "--sram must be at least 1 byte, got '" + a.sram + "'");
+
+  require(std::isfinite(a.dropout) && a.dropout >= 0.0 && a.dropout < 1.0,
+          "--dropout must be in [0, 1), got " + std::to_string(a.dropout));
+  p.options.dropout_p = a.dropout;
+  p.options.seed = a.seed;
+  p.options.causal = a.causal;
+  if (a.softmax_scale) {
+    require(std::isfinite(*a.softmax_scale) && *a.softmax_scale > 0.0,
+            "--scale must be finite and > 0, got " + std::to_string(*a.softmax_scale));
+    p.options.softmax_scale = a.softmax_scale;
+  }
+
+  if (a.given("--block-rows") || a.given("--block-cols")) {
+    if (a.given("--block-rows")) check_size(a.block_rows, "--block-rows");
+    if (a.given("--block-cols")) check_size(a.block_cols, "--block-cols");
+    TileSizes t{a.block_rows, a.block_cols};
+    if (!a.given("--block-rows") || !a.given("--block-cols")) {
+      p.tiles.reset();
+      const TileSizes d = flash_tiles(p, backward);
+      if (!a.given("--block-rows")) t.block_rows = d.block_rows;
+      if (!a.given("--block-cols")) t.block_cols = d.block_cols;
+    }
+    p.tiles = t;
+  }
+
+  if (!a.block_sparse.empty()) {
+    if (a.given("--mask-block")) check_size(a.mask_block, "--mask-block");
+    const TileSizes tiles = flash_tiles(p, backward);
+    p.options.block_mask = ends_with(a.block_sparse, ".npy")
+                               ? mask_from_file(a.block_sparse, shape, tiles, a.mask_block)
+                               : named_mask(a.block_sparse, shape, tiles, a.mask_block, a.seed);
+    const BlockMask& m = *p.options.block_mask;
+    p.mask_description = a.block_sparse + " on " + std::to_string(m.row_blocks) + "x" +
+                         std::to_string(m.col_blocks) + " blocks of " +
+                         std::to_string(m.block_rows) + "x" + std::to_string(m.block_cols) +
+                         ", density " + fixed(m.density(), 3);
+  } else {
+    require(!a.given("--mask-block"), "--mask-block needs --block-sparse");
+  }
+  validate(p.options, p.shape);
+  return p;
+}
+
+simulator::SimConfig sim_config(const Problem& p, simulator::Algorithm algorithm, bool backward) {
+  simulator::SimConfig c;
+  c.algorithm = algorithm;
+  c.shape = p.shape;
+  c.options = p.options;
+  c.sram_bytes = p.sram_bytes;
+  c.element_bytes = int(element_bytes(p.dtype));
+  c.tiles = p.tiles;
+  c.counting_only = false;
+  c.record_trace = false;
+  c.backward = backward;
+  return c;
+}
+
+namespace {
+
+// "--sram 4.00 KiB" or "--block-rows 16 --block-cols 32 with --sram 4.00 KiB": what to change.
+std::string tiling_options(const Problem& p) {
+  const std::string sram = "--sram " + format_bytes(double(p.sram_bytes));
+  if (!p.tiles) return sram;
+  return "--block-rows " + std::to_string(p.tiles->block_rows) + " --block-cols " +
+         std::to_string(p.tiles->block_cols) + " with " + sram;
+}
+
+TileSizes tiles_or_throw(const Problem& p, simulator::Algorithm a, bool backward) {
+  try {
+    return simulator::resolve_tiles(sim_config(p, a, backward));
+  } catch (const Error& e) {
+    throw Error(tiling_options(p) + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+void require_tiles_fit(const Problem& p, const std::vector<simulator::Algorithm>& algorithms,
+                       bool backward) {
+  for (simulator::Algorithm a : algorithms)
+    tiles_or_throw(p, a, backward && a != simulator::Algorithm::Flash2);
+}
+
+TileSizes flash_tiles(const Problem& p, bool backward) {
+  return tiles_or_throw(p, simulator::Algorithm::Flash, backward);
+}
+
+std::string describe(const Problem& p) {
+  const AttentionShape& s = p.shape;
+  std::string d = "batch=" + std::to_string(s.batch) + " heads=" + std::to_string(s.heads) +
+                  " seq_q=" + std::to_string(s.seq_q) + " seq_k=" + std::to_string(s.seq_k) +
+                  " head_dim=" + std::to_string(s.head_dim) + ", " + dtype_name(p.dtype);
+  if (p.options.causal) d += ", causal";
+  if (p.options.dropout_p > 0)
+    d += ", dropout " + fixed(p.options.dropout_p, 3) + " (seed " + std::to_string(p.options.seed) +
+         ")";
+  if (!p.mask_description.empty()) d += ", block-sparse " + p.mask_description;
+  d += ", SRAM " + format_bytes(double(p.sram_bytes)) + ", GPU " + p.gpu.name;
+  return d;
+}
+
+}  // namespace flashlab::cli

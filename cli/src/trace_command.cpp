@@ -1,0 +1,93 @@
+// `flashlab trace`: runs one simulated algorithm with the trace on and writes it as JSON
+// (docs/trace-format.md), for the visualizer or for reading step by step.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <flashlab/cli/commands.hpp>
+#include <flashlab/cli/inputs.hpp>
+#include <flashlab/cli/output_file.hpp>
+#include <flashlab/cli/problem.hpp>
+#include <flashlab/cli/units.hpp>
+#include <flashlab/simulator/simulate.hpp>
+#include <flashlab/simulator/trace_json.hpp>
+#include <memory>
+#include <sstream>
+
+namespace flashlab::cli {
+namespace {
+
+struct TraceArgs {
+  ProblemArgs problem;
+  std::string algorithm = "flash";
+  bool backward = false;
+  bool all_heads = false;
+  std::string output = "-";
+};
+
+int run_trace_command(const TraceArgs& a) {
+  simulator::Algorithm algorithm;
+  try {
+    algorithm = simulator::algorithm_from_string(a.algorithm);
+  } catch (const Error& e) {
+    throw Error(std::string("--algorithm: ") + e.what());
+  }
+  require(!(a.backward && algorithm == simulator::Algorithm::Flash2),
+          "--algorithm flash2 has no simulated backward; use --algorithm flash or standard");
+  check_writable(a.output);
+  const AttentionShape shape = shape_from_args(a.problem);
+  require(double(shape.seq_q) * double(shape.seq_k) <= double(int64_t{1} << 24),
+          "trace records every tile step with its values: seq_q x seq_k = " +
+              std::to_string(shape.seq_q) + " x " + std::to_string(shape.seq_k) +
+              " exceeds 2^24 (4096 x 4096); trace a smaller problem");
+  const Problem problem = resolve_problem(a.problem, shape, a.backward);
+  require_tiles_fit(problem, {algorithm}, a.backward);
+  const Inputs in = random_inputs(shape, a.problem.seed, a.backward, problem.dtype);
+  const Tensor<float> Q = to_float(in.Q), K = to_float(in.K), V = to_float(in.V);
+
+  simulator::SimConfig config = sim_config(problem, algorithm, a.backward);
+  config.record_trace = true;
+  config.trace_first_head_only = !a.all_heads;
+  simulator::Trace trace;
+  if (a.backward) {
+    const Tensor<float> dO = to_float(in.dO);
+    trace = simulator::simulate_backward(config, &Q, &K, &V, &dO).trace;
+  } else {
+    trace = simulator::simulate_forward(config, &Q, &K, &V).trace;
+  }
+  std::ostringstream json;
+  simulator::write_trace_json(trace, json);
+  write_output(a.output, json.str());
+  if (a.output != "-")
+    std::printf("wrote %s: %s, %zu events, tiles %lldx%lld, SRAM %s, %s\n", a.output.c_str(),
+                trace.title.c_str(), trace.events.size(),
+                static_cast<long long>(trace.tiles.block_rows),
+                static_cast<long long>(trace.tiles.block_cols),
+                format_bytes(double(trace.sram_capacity_bytes)).c_str(),
+                a.all_heads ? "every head" : "first head (batch 0, head 0)");
+  return kExitOk;
+}
+
+}  // namespace
+
+Subcommand add_trace_command(CLI::App& parent) {
+  auto args = std::make_shared<TraceArgs>();
+  args->problem.heads = 1;
+  args->problem.seq_q = args->problem.seq_k = 256;
+  args->problem.sram = "48KiB";
+  CLI::App* app = parent.add_subcommand(
+      "trace",
+      "Write the simulator's trace of one algorithm as JSON (docs/trace-format.md): every load, "
+      "store, SRAM allocation, computation and online-softmax update, tagged with its "
+      "pseudo-code line");
+  app->add_option("--algorithm", args->algorithm, "standard, flash or flash2")
+      ->capture_default_str();
+  app->add_flag("--backward", args->backward, "Trace the backward pass (standard or flash)");
+  app->add_flag("--all-heads", args->all_heads, "Record every (batch, head), not only the first");
+  app->add_option("-o,--output", args->output, "Output file ('-' = stdout)")->capture_default_str();
+  add_problem_options(*app, args->problem);
+  app->footer(
+      "Example:\n"
+      "  flashlab trace --algorithm flash --seq 256 --head-dim 64 --sram 48KiB -o trace.json");
+  return {app, [args] { return run_trace_command(*args); }};
+}
+
+}  // namespace flashlab::cli
