@@ -61,7 +61,9 @@ double extra_bytes(const std::vector<const simulator::IoStats*>& passes, const A
   return bytes;
 }
 
-const char* sim_name(simulator::Algorithm a) {
+// Returns std::string: assigning a const char* here trips GCC 12's -Wrestrict false positive
+// (GCC bug 105329) at -O3.
+std::string sim_name(simulator::Algorithm a) {
   switch (a) {
     case simulator::Algorithm::Standard:
       return "standard (simulator)";
