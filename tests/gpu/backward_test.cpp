@@ -1,7 +1,6 @@
 // The fused backward and the naive baseline (forward and backward) against the float64 reference.
 #include <doctest/doctest.h>
 
-#include <flashlab/core/named_block_mask.hpp>
 #include <flashlab/reference/attention.hpp>
 #include <flashlab/test/random.hpp>
 
@@ -12,12 +11,7 @@ using flashlab::cuda::DType;
 
 namespace {
 
-struct Case {
-  AttentionShape shape;
-  bool causal = false;
-  double dropout = 0.0;
-  const char* sparse = nullptr;
-};
+using test::Case;
 
 struct Inputs {
   AttentionOptions options;
@@ -26,21 +20,12 @@ struct Inputs {
 
 Inputs draw(const Case& c, std::mt19937_64& rng) {
   Inputs in;
-  in.options.causal = c.causal;
-  in.options.dropout_p = c.dropout;
-  in.options.seed = rng();
-  if (c.sparse) in.options.block_mask = named_block_mask(c.sparse, c.shape.seq_q, c.shape.seq_k, 64, in.options.seed);
+  in.options = test::options_for(c, rng());
   in.Q = test::random_tensor(rng, q_dims(c.shape));
   in.K = test::random_tensor(rng, kv_dims(c.shape));
   in.V = test::random_tensor(rng, kv_dims(c.shape));
   in.dO = test::random_tensor(rng, q_dims(c.shape));
   return in;
-}
-
-std::string describe(const Case& c, DType dtype) {
-  return to_string(c.shape) + (c.causal ? " causal" : "") +
-         (c.dropout > 0 ? " dropout=" + std::to_string(c.dropout) : "") +
-         (c.sparse ? std::string(" sparse=") + c.sparse : "") + " " + cuda::to_string(dtype);
 }
 
 // Device copies of one problem's tensors plus poisoned outputs.
@@ -93,7 +78,7 @@ std::vector<Case> backward_cases() {
 void check_fused_backward(const std::vector<Case>& cases, std::mt19937_64& rng) {
   for (DType dtype : {DType::F16, DType::BF16})
     for (const Case& c : cases) {
-      INFO(describe(c, dtype));
+      INFO(test::describe(c, dtype));
       const Inputs in = draw(c, rng);
       DeviceProblem dev(c.shape, in, dtype);
       cuda::flash_forward(c.shape, in.options, dtype, dev.forward_args());
@@ -126,7 +111,7 @@ namespace {
 void check_naive(const std::vector<Case>& cases, std::mt19937_64& rng) {
   for (DType dtype : {DType::F16, DType::BF16})
     for (const Case& c : cases) {
-      INFO(describe(c, dtype) << " naive");
+      INFO(test::describe(c, dtype) << " naive");
       const Inputs in = draw(c, rng);
       DeviceProblem dev(c.shape, in, dtype);
       test::DeviceBuffer workspace(size_t(cuda::naive_workspace_bytes(c.shape, dtype, true)));

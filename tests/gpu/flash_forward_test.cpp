@@ -1,7 +1,6 @@
 // The fast forward kernel and the teaching kernel against the float64 reference on the GPU.
 #include <doctest/doctest.h>
 
-#include <flashlab/core/named_block_mask.hpp>
 #include <flashlab/reference/attention.hpp>
 #include <flashlab/test/random.hpp>
 
@@ -12,33 +11,13 @@ using flashlab::cuda::DType;
 
 namespace {
 
-struct Case {
-  AttentionShape shape;
-  bool causal = false;
-  double dropout = 0.0;
-  const char* sparse = nullptr;  // named block-mask pattern, over 64 x 64 blocks
-};
-
-std::string describe(const Case& c, DType dtype) {
-  return to_string(c.shape) + (c.causal ? " causal" : "") +
-         (c.dropout > 0 ? " dropout=" + std::to_string(c.dropout) : "") +
-         (c.sparse ? std::string(" sparse=") + c.sparse : "") + " " + cuda::to_string(dtype);
-}
-
-AttentionOptions options_for(const Case& c, uint64_t seed) {
-  AttentionOptions o;
-  o.causal = c.causal;
-  o.dropout_p = c.dropout;
-  o.seed = seed;
-  if (c.sparse) o.block_mask = named_block_mask(c.sparse, c.shape.seq_q, c.shape.seq_k, 64, seed);
-  return o;
-}
+using test::Case;
 
 // Runs one kernel on fresh random inputs and checks O and the logsumexp against the reference.
 template <typename Launch>
 void check_forward(const Case& c, DType dtype, std::mt19937_64& rng, Launch launch) {
-  INFO(describe(c, dtype));
-  const AttentionOptions options = options_for(c, rng());
+  INFO(test::describe(c, dtype));
+  const AttentionOptions options = test::options_for(c, rng());
   const auto Q = test::random_tensor(rng, q_dims(c.shape));
   const auto K = test::random_tensor(rng, kv_dims(c.shape));
   const auto V = test::random_tensor(rng, kv_dims(c.shape));

@@ -14,10 +14,36 @@
 #include <vector>
 
 #include <doctest/doctest.h>
+#include <flashlab/core/named_block_mask.hpp>
+#include <flashlab/core/options.hpp>
 #include <flashlab/core/tensor.hpp>
 #include <flashlab/cuda/api.hpp>
 
 namespace flashlab::test {
+
+// One test problem: a shape and the options every kernel supports.
+struct Case {
+  AttentionShape shape;
+  bool causal = false;
+  double dropout = 0.0;
+  const char* sparse = nullptr;  // named block-mask pattern, over 64 x 64 blocks
+};
+
+inline std::string describe(const Case& c, cuda::DType dtype) {
+  return to_string(c.shape) + (c.causal ? " causal" : "") +
+         (c.dropout > 0 ? " dropout=" + std::to_string(c.dropout) : "") +
+         (c.sparse ? std::string(" sparse=") + c.sparse : "") + " " + cuda::to_string(dtype);
+}
+
+// The case's options, with `seed` keying both the dropout mask and a random block pattern.
+inline AttentionOptions options_for(const Case& c, uint64_t seed) {
+  AttentionOptions o;
+  o.causal = c.causal;
+  o.dropout_p = c.dropout;
+  o.seed = seed;
+  if (c.sparse) o.block_mask = named_block_mask(c.sparse, c.shape.seq_q, c.shape.seq_k, 64, seed);
+  return o;
+}
 
 inline void cuda_ok(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw flashlab::Error(std::string(what) + ": " + cudaGetErrorString(e));
