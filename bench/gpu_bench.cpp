@@ -28,7 +28,9 @@ void check(cudaError_t e, const char* what) {
 
 struct Buffer {
   void* ptr = nullptr;
-  explicit Buffer(size_t bytes) { check(cudaMalloc(&ptr, std::max<size_t>(bytes, 16)), "cudaMalloc"); }
+  explicit Buffer(size_t bytes) {
+    check(cudaMalloc(&ptr, std::max<size_t>(bytes, 16)), "cudaMalloc");
+  }
   ~Buffer() { cudaFree(ptr); }
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
@@ -99,11 +101,16 @@ int main(int argc, char** argv) {
   double naive_limit_gib = 40;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--seqs" && i + 1 < argc) seqs = parse_list(argv[++i]);
-    else if (a == "--dims" && i + 1 < argc) dims = parse_list(argv[++i]);
-    else if (a == "--fp16-only") dtypes = {DType::F16};
-    else if (a == "--json" && i + 1 < argc) json_path = argv[++i];
-    else if (a == "--naive-limit-gib" && i + 1 < argc) naive_limit_gib = std::atof(argv[++i]);
+    if (a == "--seqs" && i + 1 < argc)
+      seqs = parse_list(argv[++i]);
+    else if (a == "--dims" && i + 1 < argc)
+      dims = parse_list(argv[++i]);
+    else if (a == "--fp16-only")
+      dtypes = {DType::F16};
+    else if (a == "--json" && i + 1 < argc)
+      json_path = argv[++i];
+    else if (a == "--naive-limit-gib" && i + 1 < argc)
+      naive_limit_gib = std::atof(argv[++i]);
     else {
       std::fprintf(stderr,
                    "usage: flashlab-gpu-bench [--seqs 512,1024,...] [--dims 64,128] [--fp16-only]\n"
@@ -128,54 +135,64 @@ int main(int argc, char** argv) {
             AttentionOptions options;
             options.causal = causal;
             const int64_t elems = shape.q_elements();
-            Buffer q(size_t(elems) * 2), k(size_t(elems) * 2), v(size_t(elems) * 2), o(size_t(elems) * 2),
-                d_o(size_t(elems) * 2), dq(size_t(elems) * 2), dk(size_t(elems) * 2), dv(size_t(elems) * 2),
-                lse(size_t(shape.lse_elements()) * 4),
+            Buffer q(size_t(elems) * 2), k(size_t(elems) * 2), v(size_t(elems) * 2),
+                o(size_t(elems) * 2), d_o(size_t(elems) * 2), dq(size_t(elems) * 2),
+                dk(size_t(elems) * 2), dv(size_t(elems) * 2), lse(size_t(shape.lse_elements()) * 4),
                 work(size_t(cuda::flash_backward_workspace_bytes(shape)));
             fill_random(q.ptr, elems, dtype, 1);
             fill_random(k.ptr, elems, dtype, 2);
             fill_random(v.ptr, elems, dtype, 3);
             fill_random(d_o.ptr, elems, dtype, 4);
             const cuda::ForwardArgs fa{q.ptr, k.ptr, v.ptr, o.ptr, static_cast<float*>(lse.ptr)};
-            const cuda::BackwardArgs ba{q.ptr, k.ptr, v.ptr, o.ptr, d_o.ptr, static_cast<const float*>(lse.ptr),
-                                        dq.ptr, dk.ptr, dv.ptr};
-            const double fwd_flops = 4.0 * double(shape.batch * shape.heads) * double(n) * double(n) *
-                                     double(d) / (causal ? 2 : 1);
+            const cuda::BackwardArgs ba{q.ptr,  k.ptr,   v.ptr,
+                                        o.ptr,  d_o.ptr, static_cast<const float*>(lse.ptr),
+                                        dq.ptr, dk.ptr,  dv.ptr};
+            const double fwd_flops = 4.0 * double(shape.batch * shape.heads) * double(n) *
+                                     double(n) * double(d) / (causal ? 2 : 1);
             const int reps = n <= 2048 ? 50 : 20;
-            auto add = [&](const char* kernel, const char* mode, double ms, double flops, double extra_bytes,
-                           std::string note = "") {
-              records.push_back({kernel, mode, cuda::to_string(dtype), shape.batch, shape.heads, n, d, causal, ms,
-                                 ms > 0 ? flops / ms / 1e9 : 0, extra_bytes / 1048576.0, std::move(note)});
+            auto add = [&](const char* kernel, const char* mode, double ms, double flops,
+                           double extra_bytes, std::string note = "") {
+              records.push_back({kernel, mode, cuda::to_string(dtype), shape.batch, shape.heads, n,
+                                 d, causal, ms, ms > 0 ? flops / ms / 1e9 : 0,
+                                 extra_bytes / 1048576.0, std::move(note)});
               const Record& r = records.back();
-              std::printf("%-6s %-7s %s d=%3lld N=%5lld causal=%d  %8.3f ms  %6.1f TFLOP/s  extra %.1f MiB %s\n",
-                          kernel, mode, r.dtype.c_str(), (long long)d, (long long)n, int(causal), ms, r.tflops,
-                          r.extra_mib, r.note.c_str());
+              std::printf(
+                  "%-6s %-7s %s d=%3lld N=%5lld causal=%d  %8.3f ms  %6.1f TFLOP/s  extra %.1f MiB "
+                  "%s\n",
+                  kernel, mode, r.dtype.c_str(), (long long)d, (long long)n, int(causal), ms,
+                  r.tflops, r.extra_mib, r.note.c_str());
               std::fflush(stdout);
             };
             // Extra memory of the fused kernels: the logsumexp (forward) and the backward's
             // workspace (fp32 dQ accumulator and D): O(N), never N x N.
             const double fused_fwd_extra = double(shape.lse_elements()) * 4;
             const double fused_bwd_extra = double(cuda::flash_backward_workspace_bytes(shape));
-            const double t_fwd = median_ms([&] { cuda::flash_forward(shape, options, dtype, fa); }, 5, reps);
+            const double t_fwd =
+                median_ms([&] { cuda::flash_forward(shape, options, dtype, fa); }, 5, reps);
             add("fused", "fwd", t_fwd, fwd_flops, fused_fwd_extra);
-            const double t_bwd =
-                median_ms([&] { cuda::flash_backward(shape, options, dtype, ba, work.ptr); }, 3, reps);
+            const double t_bwd = median_ms(
+                [&] { cuda::flash_backward(shape, options, dtype, ba, work.ptr); }, 3, reps);
             add("fused", "bwd", t_bwd, 2.5 * fwd_flops, fused_bwd_extra);
-            add("fused", "fwdbwd", t_fwd + t_bwd, 3.5 * fwd_flops, fused_fwd_extra + fused_bwd_extra);
+            add("fused", "fwdbwd", t_fwd + t_bwd, 3.5 * fwd_flops,
+                fused_fwd_extra + fused_bwd_extra);
 
             const double naive_bytes = double(cuda::naive_workspace_bytes(shape, dtype, true));
             if (naive_bytes > naive_limit_gib * 1073741824.0) {
-              const std::string why = "skipped: S/P/dS need " + std::to_string(int(naive_bytes / 1073741824.0)) + " GiB";
+              const std::string why = "skipped: S/P/dS need " +
+                                      std::to_string(int(naive_bytes / 1073741824.0)) + " GiB";
               add("naive", "fwd", 0, 0, naive_bytes, why);
               add("naive", "bwd", 0, 0, naive_bytes, why);
               continue;
             }
             Buffer naive_work{static_cast<size_t>(naive_bytes)};
             const double n_fwd =
-                median_ms([&] { cuda::naive_forward(shape, options, dtype, fa, naive_work.ptr); }, 3, reps / 2);
-            add("naive", "fwd", n_fwd, fwd_flops, double(cuda::naive_workspace_bytes(shape, dtype, false)));
+                median_ms([&] { cuda::naive_forward(shape, options, dtype, fa, naive_work.ptr); },
+                          3, reps / 2);
+            add("naive", "fwd", n_fwd, fwd_flops,
+                double(cuda::naive_workspace_bytes(shape, dtype, false)));
             const double n_bwd =
-                median_ms([&] { cuda::naive_backward(shape, options, dtype, ba, naive_work.ptr); }, 3, reps / 2);
+                median_ms([&] { cuda::naive_backward(shape, options, dtype, ba, naive_work.ptr); },
+                          3, reps / 2);
             add("naive", "bwd", n_bwd, 2.5 * fwd_flops, naive_bytes);
             add("naive", "fwdbwd", n_fwd + n_bwd, 3.5 * fwd_flops, naive_bytes);
           }
@@ -183,11 +200,11 @@ int main(int argc, char** argv) {
     out << "[\n";
     for (size_t i = 0; i < records.size(); ++i) {
       const Record& r = records[i];
-      out << "{\"kernel\":\"" << r.kernel << "\",\"mode\":\"" << r.mode << "\",\"dtype\":\"" << r.dtype
-          << "\",\"B\":" << r.batch << ",\"H\":" << r.heads << ",\"N\":" << r.seq << ",\"d\":" << r.head_dim
-          << ",\"causal\":" << (r.causal ? "true" : "false") << ",\"ms\":" << r.ms << ",\"tflops\":" << r.tflops
-          << ",\"extra_mib\":" << r.extra_mib << ",\"note\":\"" << r.note << "\"}"
-          << (i + 1 < records.size() ? ",\n" : "\n");
+      out << "{\"kernel\":\"" << r.kernel << "\",\"mode\":\"" << r.mode << "\",\"dtype\":\""
+          << r.dtype << "\",\"B\":" << r.batch << ",\"H\":" << r.heads << ",\"N\":" << r.seq
+          << ",\"d\":" << r.head_dim << ",\"causal\":" << (r.causal ? "true" : "false")
+          << ",\"ms\":" << r.ms << ",\"tflops\":" << r.tflops << ",\"extra_mib\":" << r.extra_mib
+          << ",\"note\":\"" << r.note << "\"}" << (i + 1 < records.size() ? ",\n" : "\n");
     }
     out << "]\n";
     std::printf("wrote %s (%zu records)\n", json_path.c_str(), records.size());

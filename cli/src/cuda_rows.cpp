@@ -23,7 +23,9 @@ void check(cudaError_t e, const char* what) {
 struct DeviceBuffer {
   void* ptr = nullptr;
   size_t bytes = 0;
-  explicit DeviceBuffer(size_t n) : bytes(n) { check(cudaMalloc(&ptr, n < 16 ? 16 : n), "cudaMalloc"); }
+  explicit DeviceBuffer(size_t n) : bytes(n) {
+    check(cudaMalloc(&ptr, n < 16 ? 16 : n), "cudaMalloc");
+  }
   ~DeviceBuffer() { cudaFree(ptr); }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
@@ -31,7 +33,9 @@ struct DeviceBuffer {
 using Buffer = std::unique_ptr<DeviceBuffer>;
 
 cuda::DType device_dtype(DType d) {
-  return d == DType::Float16 ? cuda::DType::F16 : d == DType::BFloat16 ? cuda::DType::BF16 : cuda::DType::F32;
+  return d == DType::Float16    ? cuda::DType::F16
+         : d == DType::BFloat16 ? cuda::DType::BF16
+                                : cuda::DType::F32;
 }
 
 Buffer upload(const Tensor<double>& t, cuda::DType dtype) {
@@ -42,7 +46,8 @@ Buffer upload(const Tensor<double>& t, cuda::DType dtype) {
       const float x = float(t.data[i]);
       std::memcpy(host.data() + 4 * i, &x, 4);
     } else {
-      const uint16_t bits = dtype == cuda::DType::F16 ? io::to_float16_bits(t.data[i]) : io::to_bfloat16_bits(t.data[i]);
+      const uint16_t bits = dtype == cuda::DType::F16 ? io::to_float16_bits(t.data[i])
+                                                      : io::to_bfloat16_bits(t.data[i]);
       std::memcpy(host.data() + 2 * i, &bits, 2);
     }
   }
@@ -62,7 +67,8 @@ Tensor<double> download(const DeviceBuffer& buf, cuda::DType dtype, std::vector<
     } else {
       uint16_t bits;
       std::memcpy(&bits, host.data() + 2 * i, 2);
-      t.data[i] = dtype == cuda::DType::F16 ? io::float16_bits_to_double(bits) : io::bfloat16_bits_to_double(bits);
+      t.data[i] = dtype == cuda::DType::F16 ? io::float16_bits_to_double(bits)
+                                            : io::bfloat16_bits_to_double(bits);
     }
   }
   return t;
@@ -87,7 +93,8 @@ double time_call(const std::function<void()>& call) {
 }
 
 // The simulator's counts for the kernel's loop order and tiles (counting only): its prediction.
-simulator::SimConfig kernel_model(const Problem& p, simulator::Algorithm algorithm, TileSizes tiles) {
+simulator::SimConfig kernel_model(const Problem& p, simulator::Algorithm algorithm,
+                                  TileSizes tiles) {
   simulator::SimConfig c;
   c.algorithm = algorithm;
   c.shape = p.shape;
@@ -118,9 +125,12 @@ struct DeviceProblem {
       dv = std::make_unique<DeviceBuffer>(size_t(p.shape.kv_elements()) * eb);
     }
   }
-  cuda::ForwardArgs forward_args() const { return {q->ptr, k->ptr, v->ptr, o->ptr, static_cast<float*>(lse->ptr)}; }
+  cuda::ForwardArgs forward_args() const {
+    return {q->ptr, k->ptr, v->ptr, o->ptr, static_cast<float*>(lse->ptr)};
+  }
   cuda::BackwardArgs backward_args() const {
-    return {q->ptr, k->ptr, v->ptr, o->ptr, d_o->ptr, static_cast<const float*>(lse->ptr), dq->ptr, dk->ptr, dv->ptr};
+    return {q->ptr,  k->ptr,  v->ptr, o->ptr, d_o->ptr, static_cast<const float*>(lse->ptr),
+            dq->ptr, dk->ptr, dv->ptr};
   }
   PassRun forward_outputs(const Problem& p) const {
     PassRun r;
@@ -138,11 +148,13 @@ struct DeviceProblem {
 };
 
 OutputPrecision precision_of(DType d) {
-  return d == DType::Float16 ? OutputPrecision::Float16 : d == DType::BFloat16 ? OutputPrecision::BFloat16
-                                                                             : OutputPrecision::Float32;
+  return d == DType::Float16    ? OutputPrecision::Float16
+         : d == DType::BFloat16 ? OutputPrecision::BFloat16
+                                : OutputPrecision::Float32;
 }
 
-ImplementationRun fused_row(const Problem& p, const Inputs& in, bool backward, const std::string& gpu_name) {
+ImplementationRun fused_row(const Problem& p, const Inputs& in, bool backward,
+                            const std::string& gpu_name) {
   ImplementationRun run;
   run.name = "cuda flash (fused)";
   run.id = "cuda_flash";
@@ -156,12 +168,14 @@ ImplementationRun fused_row(const Problem& p, const Inputs& in, bool backward, c
   PassRun fwd;
   double seconds = 0;
   if (p.dtype == DType::Float32) {
-    seconds = time_call([&] { cuda::flash_forward_simple(p.shape, p.options, dev.forward_args()); });
+    seconds =
+        time_call([&] { cuda::flash_forward_simple(p.shape, p.options, dev.forward_args()); });
   } else {
-    seconds = time_call([&] { cuda::flash_forward(p.shape, p.options, dev.dtype, dev.forward_args()); });
+    seconds =
+        time_call([&] { cuda::flash_forward(p.shape, p.options, dev.dtype, dev.forward_args()); });
     const TileSizes tiles = cuda::flash_forward_tiles(p.shape.head_dim, p.options.dropout_p > 0);
-    const auto model = simulator::simulate_forward(kernel_model(p, simulator::Algorithm::Flash2, tiles), nullptr,
-                                                   nullptr, nullptr);
+    const auto model = simulator::simulate_forward(
+        kernel_model(p, simulator::Algorithm::Flash2, tiles), nullptr, nullptr, nullptr);
     fwd.roofline = simulator::estimate_runtime(model.stats, p.gpu);
     fwd.io = model.stats;
     fwd.tiles = tiles;
@@ -178,13 +192,14 @@ ImplementationRun fused_row(const Problem& p, const Inputs& in, bool backward, c
   }
   DeviceBuffer workspace(size_t(cuda::flash_backward_workspace_bytes(p.shape)));
   PassRun bwd;
-  bwd.measured_seconds = time_call(
-      [&] { cuda::flash_backward(p.shape, p.options, dev.dtype, dev.backward_args(), workspace.ptr); });
+  bwd.measured_seconds = time_call([&] {
+    cuda::flash_backward(p.shape, p.options, dev.dtype, dev.backward_args(), workspace.ptr);
+  });
   bwd.outputs = dev.backward_outputs(p).outputs;
   bwd.extra_memory_bytes = double(workspace.bytes);
   const TileSizes tiles = cuda::flash_backward_tiles(p.shape.head_dim);
-  const auto model = simulator::simulate_backward(kernel_model(p, simulator::Algorithm::Flash, tiles), nullptr,
-                                                  nullptr, nullptr, nullptr);
+  const auto model = simulator::simulate_backward(
+      kernel_model(p, simulator::Algorithm::Flash, tiles), nullptr, nullptr, nullptr, nullptr);
   bwd.roofline = simulator::estimate_runtime(model.stats, p.gpu);
   bwd.io = model.stats;
   bwd.tiles = tiles;
@@ -192,26 +207,30 @@ ImplementationRun fused_row(const Problem& p, const Inputs& in, bool backward, c
   return run;
 }
 
-ImplementationRun naive_row(const Problem& p, const Inputs& in, bool backward, const std::string& gpu_name) {
+ImplementationRun naive_row(const Problem& p, const Inputs& in, bool backward,
+                            const std::string& gpu_name) {
   ImplementationRun run;
   run.name = "cuda naive";
   run.id = "cuda_naive";
   run.kind = ImplementationKind::Cuda;
-  run.description = "naive CUDA baseline: cuBLAS GEMMs, separate mask/softmax/dropout kernels, S and P in HBM";
+  run.description =
+      "naive CUDA baseline: cuBLAS GEMMs, separate mask/softmax/dropout kernels, S and P in HBM";
   run.precision = precision_of(p.dtype);
   run.measured_on = gpu_name;
   DeviceProblem dev(p, in, backward);
   DeviceBuffer workspace(size_t(cuda::naive_workspace_bytes(p.shape, dev.dtype, backward)));
   PassRun fwd = dev.forward_outputs(p);
-  fwd.measured_seconds =
-      time_call([&] { cuda::naive_forward(p.shape, p.options, dev.dtype, dev.forward_args(), workspace.ptr); });
+  fwd.measured_seconds = time_call([&] {
+    cuda::naive_forward(p.shape, p.options, dev.dtype, dev.forward_args(), workspace.ptr);
+  });
   fwd.outputs = dev.forward_outputs(p).outputs;
   fwd.extra_memory_bytes = double(cuda::naive_workspace_bytes(p.shape, dev.dtype, false));
   run.forward = std::move(fwd);
   if (backward) {
     PassRun bwd;
-    bwd.measured_seconds = time_call(
-        [&] { cuda::naive_backward(p.shape, p.options, dev.dtype, dev.backward_args(), workspace.ptr); });
+    bwd.measured_seconds = time_call([&] {
+      cuda::naive_backward(p.shape, p.options, dev.dtype, dev.backward_args(), workspace.ptr);
+    });
     bwd.outputs = dev.backward_outputs(p).outputs;
     bwd.extra_memory_bytes = double(workspace.bytes);
     run.backward = std::move(bwd);
@@ -232,13 +251,15 @@ ImplementationRun guarded(const char* name, const char* id, const char* descript
 
 }  // namespace
 
-std::vector<ImplementationRun> run_cuda(const Problem& problem, const Inputs& inputs, bool backward) {
+std::vector<ImplementationRun> run_cuda(const Problem& problem, const Inputs& inputs,
+                                        bool backward) {
   const GpuDevice gpu = detect_gpu();
   if (!gpu.available) {
-    return {ImplementationRun::absent("cuda flash (fused)", "cuda_flash", ImplementationKind::Cuda,
-                                      "fused FlashAttention CUDA kernel", gpu.reason),
-            ImplementationRun::absent("cuda naive", "cuda_naive", ImplementationKind::Cuda,
-                                      "naive CUDA baseline: S and P materialized in HBM", gpu.reason)};
+    return {
+        ImplementationRun::absent("cuda flash (fused)", "cuda_flash", ImplementationKind::Cuda,
+                                  "fused FlashAttention CUDA kernel", gpu.reason),
+        ImplementationRun::absent("cuda naive", "cuda_naive", ImplementationKind::Cuda,
+                                  "naive CUDA baseline: S and P materialized in HBM", gpu.reason)};
   }
   return {guarded("cuda flash (fused)", "cuda_flash", "fused FlashAttention CUDA kernel",
                   [&] { return fused_row(problem, inputs, backward, gpu.name); }),

@@ -5,9 +5,12 @@ namespace flashlab::cuda {
 
 std::string to_string(DType t) {
   switch (t) {
-    case DType::F16: return "fp16";
-    case DType::BF16: return "bf16";
-    case DType::F32: return "fp32";
+    case DType::F16:
+      return "fp16";
+    case DType::BF16:
+      return "bf16";
+    case DType::F32:
+      return "fp32";
   }
   return "unknown";
 }
@@ -17,14 +20,16 @@ DeviceInfo device_info() {
   int count = 0;
   const cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess || count == 0) {
-    info.reason = status != cudaSuccess ? std::string("no usable CUDA device: ") + cudaGetErrorString(status)
-                                        : "no CUDA device found";
+    info.reason = status != cudaSuccess
+                      ? std::string("no usable CUDA device: ") + cudaGetErrorString(status)
+                      : "no CUDA device found";
     cudaGetLastError();  // clear the sticky-free error so later calls start clean
     return info;
   }
   int device = 0;
   cudaDeviceProp prop{};
-  if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&prop, device) != cudaSuccess) {
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaGetDeviceProperties(&prop, device) != cudaSuccess) {
     info.reason = "cannot query the CUDA device";
     return info;
   }
@@ -35,7 +40,8 @@ DeviceInfo device_info() {
   info.memory_bytes = int64_t(prop.totalGlobalMem);
   info.shared_memory_per_block_optin = int64_t(prop.sharedMemPerBlockOptin);
   if (prop.major < 8) {
-    info.reason = "compute capability " + std::to_string(prop.major) + "." + std::to_string(prop.minor) +
+    info.reason = "compute capability " + std::to_string(prop.major) + "." +
+                  std::to_string(prop.minor) +
                   " is too old: the kernels need sm_80 or newer (built for sm_90)";
     return info;
   }

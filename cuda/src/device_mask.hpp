@@ -15,9 +15,10 @@ class DeviceMask {
   DeviceMask(const AttentionOptions& options, cudaStream_t stream) : stream_(stream) {
     if (!options.block_mask) return;
     const BlockMask& m = *options.block_mask;
-    FLASHLAB_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&layout_), m.layout.size(), stream));
-    FLASHLAB_CUDA_CHECK(cudaMemcpyAsync(layout_, m.layout.data(), m.layout.size(),
-                                        cudaMemcpyHostToDevice, stream));
+    FLASHLAB_CUDA_CHECK(
+        cudaMallocAsync(reinterpret_cast<void**>(&layout_), m.layout.size(), stream));
+    FLASHLAB_CUDA_CHECK(
+        cudaMemcpyAsync(layout_, m.layout.data(), m.layout.size(), cudaMemcpyHostToDevice, stream));
     view_ = m.view();
     view_.layout = layout_;
   }

@@ -19,7 +19,8 @@ void launch(const AttentionShape& shape, const FlashBwdParams<Elem>& p, cudaStre
   auto kernel = flash_bwd_kernel<Elem, kD, kBlockM, kBlockN>;
   FLASHLAB_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
-  const dim3 grid(unsigned((shape.seq_k + kBlockN - 1) / kBlockN), unsigned(shape.batch * shape.heads));
+  const dim3 grid(unsigned((shape.seq_k + kBlockN - 1) / kBlockN),
+                  unsigned(shape.batch * shape.heads));
   kernel<<<grid, kBlockN / 16 * 32, kSmemBytes, stream>>>(p);
   FLASHLAB_CUDA_CHECK_LAUNCH();
 }
@@ -53,14 +54,25 @@ void run(const AttentionShape& shape, const AttentionParams& params, const Backw
   flash_bwd_preprocess_kernel<Elem><<<unsigned((rows * 32 + 255) / 256), 256, 0, stream>>>(p, rows);
   FLASHLAB_CUDA_CHECK_LAUNCH();
   switch (shape.head_dim) {
-    case 32: launch<Elem, 32>(shape, p, stream); break;
-    case 64: launch<Elem, 64>(shape, p, stream); break;
-    case 96: launch<Elem, 96>(shape, p, stream); break;
-    case 128: launch<Elem, 128>(shape, p, stream); break;
-    case 256: launch<Elem, 256>(shape, p, stream); break;
+    case 32:
+      launch<Elem, 32>(shape, p, stream);
+      break;
+    case 64:
+      launch<Elem, 64>(shape, p, stream);
+      break;
+    case 96:
+      launch<Elem, 96>(shape, p, stream);
+      break;
+    case 128:
+      launch<Elem, 128>(shape, p, stream);
+      break;
+    case 256:
+      launch<Elem, 256>(shape, p, stream);
+      break;
   }
   const int64_t n = shape.q_elements();
-  flash_bwd_convert_dq_kernel<Elem><<<unsigned(std::min<int64_t>((n + 255) / 256, 65535)), 256, 0, stream>>>(p, n);
+  flash_bwd_convert_dq_kernel<Elem>
+      <<<unsigned(std::min<int64_t>((n + 255) / 256, 65535)), 256, 0, stream>>>(p, n);
   FLASHLAB_CUDA_CHECK_LAUNCH();
 }
 

@@ -71,16 +71,16 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
     flash_bwd_kernel(const FlashBwdParams<Elem> p) {
   constexpr int kWarps = kBlockN / 16, kThreads = kWarps * 32;
   constexpr int kStride = kD + 8, kSStride = kBlockM + 8;
-  constexpr int kQTiles = kBlockM / 8;             // 8-query mma tiles of S^T
-  constexpr int kPasses = kD > 128 ? 2 : 1;        // dK/dV column passes (registers)
-  constexpr int kDPass = kD / kPasses;             // dK/dV columns per pass
+  constexpr int kQTiles = kBlockM / 8;              // 8-query mma tiles of S^T
+  constexpr int kPasses = kD > 128 ? 2 : 1;         // dK/dV column passes (registers)
+  constexpr int kDPass = kD / kPasses;              // dK/dV columns per pass
   constexpr int kDQChunk = kD % 64 == 0 ? 64 : 32;  // dQ columns per atomic chunk (divides kD)
   extern __shared__ __align__(16) unsigned char smem_raw[];
   Elem* sK = reinterpret_cast<Elem*>(smem_raw);
   Elem* sV = sK + kBlockN * kStride;
   Elem* sQ = sV + kBlockN * kStride;
   Elem* sdO = sQ + kBlockM * kStride;
-  Elem* sdS = sdO + kBlockM * kStride;             // dS^T: [key][query]
+  Elem* sdS = sdO + kBlockM * kStride;  // dS^T: [key][query]
   float* sLse = reinterpret_cast<float*>(sdS + kBlockN * kSStride);
   float* sD = sLse + kBlockM;
 
@@ -159,12 +159,12 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
             const Philox4x32 w = dropout_random_words(p.dropout.seed, b, h, row, key);
             Z = w.x[key & 3] >= p.dropout.drop_below ? p.keep_scale : 0.f;
           }
-          ST[t][e] = P * Z;                           // P ∘ Z, for dV
-          dPT[t][e] = P * (dPT[t][e] * Z - sD[qr]);   // dS
+          ST[t][e] = P * Z;                          // P ∘ Z, for dV
+          dPT[t][e] = P * (dPT[t][e] * Z - sD[qr]);  // dS
         }
 
-      // dV_j += (P ∘ Z)^T dO_i and dK_j += dS^T Q_i (Alg. 4 lines 16 and 22): the accumulators
-      // of S^T and dS^T are already the A fragments (rows = keys, k = queries).
+        // dV_j += (P ∘ Z)^T dO_i and dK_j += dS^T Q_i (Alg. 4 lines 16 and 22): the accumulators
+        // of S^T and dS^T are already the A fragments (rows = keys, k = queries).
 #pragma unroll
       for (int kk = 0; kk < kBlockM / 16; ++kk) {
         const uint32_t ap[4] = {ptx::pack2<Elem>(ST[2 * kk][0], ST[2 * kk][1]),
@@ -176,16 +176,20 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
                                 ptx::pack2<Elem>(dPT[2 * kk + 1][0], dPT[2 * kk + 1][1]),
                                 ptx::pack2<Elem>(dPT[2 * kk + 1][2], dPT[2 * kk + 1][3])};
         if (pass == 0) {  // keep dS^T in shared memory for dQ (below)
-          *reinterpret_cast<uint32_t*>(sdS + (warp * 16 + lane / 4) * kSStride + kk * 16 + (lane % 4) * 2) = as[0];
-          *reinterpret_cast<uint32_t*>(sdS + (warp * 16 + lane / 4 + 8) * kSStride + kk * 16 + (lane % 4) * 2) = as[1];
-          *reinterpret_cast<uint32_t*>(sdS + (warp * 16 + lane / 4) * kSStride + kk * 16 + 8 + (lane % 4) * 2) = as[2];
-          *reinterpret_cast<uint32_t*>(sdS + (warp * 16 + lane / 4 + 8) * kSStride + kk * 16 + 8 + (lane % 4) * 2) = as[3];
+          *reinterpret_cast<uint32_t*>(sdS + (warp * 16 + lane / 4) * kSStride + kk * 16 +
+                                       (lane % 4) * 2) = as[0];
+          *reinterpret_cast<uint32_t*>(sdS + (warp * 16 + lane / 4 + 8) * kSStride + kk * 16 +
+                                       (lane % 4) * 2) = as[1];
+          *reinterpret_cast<uint32_t*>(sdS + (warp * 16 + lane / 4) * kSStride + kk * 16 + 8 +
+                                       (lane % 4) * 2) = as[2];
+          *reinterpret_cast<uint32_t*>(sdS + (warp * 16 + lane / 4 + 8) * kSStride + kk * 16 + 8 +
+                                       (lane % 4) * 2) = as[3];
         }
 #pragma unroll
         for (int t = 0; t < kDPass / 8; t += 2) {
           const int mat = lane / 8;
-          const int b_row = (kk * 16 + (mat & 1) * 8 + lane % 8) * kStride + pass * kDPass +
-                            (t + (mat >> 1)) * 8;
+          const int b_row =
+              (kk * 16 + (mat & 1) * 8 + lane % 8) * kStride + pass * kDPass + (t + (mat >> 1)) * 8;
           uint32_t bo[4], bq[4];
           ptx::ldmatrix_x4_trans(bo, sdO + b_row);
           ptx::ldmatrix_x4_trans(bq, sQ + b_row);
@@ -215,8 +219,8 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
 #pragma unroll
             for (int t = 0; t < kDQChunk / 8; t += 2) {
               uint32_t bk[4];
-              ptx::ldmatrix_x4_trans(bk, sK + (kk * 16 + (mat & 1) * 8 + lane % 8) * kStride +
-                                             c0 + (t + (mat >> 1)) * 8);
+              ptx::ldmatrix_x4_trans(bk, sK + (kk * 16 + (mat & 1) * 8 + lane % 8) * kStride + c0 +
+                                             (t + (mat >> 1)) * 8);
               const uint32_t b0[2] = {bk[0], bk[1]}, b1[2] = {bk[2], bk[3]};
               ptx::mma_16x8x16<Elem>(dQ[t], a, b0);
               ptx::mma_16x8x16<Elem>(dQ[t + 1], a, b1);

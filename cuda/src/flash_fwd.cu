@@ -62,11 +62,16 @@ template <typename Elem>
 void dispatch_head_dim(const AttentionShape& shape, const AttentionParams& params,
                        const ForwardArgs& args, cudaStream_t stream) {
   switch (shape.head_dim) {
-    case 32: return launch<Elem, 32>(shape, params, args, stream);
-    case 64: return launch<Elem, 64>(shape, params, args, stream);
-    case 96: return launch<Elem, 96>(shape, params, args, stream);
-    case 128: return launch<Elem, 128>(shape, params, args, stream);
-    case 256: return launch<Elem, 256>(shape, params, args, stream);
+    case 32:
+      return launch<Elem, 32>(shape, params, args, stream);
+    case 64:
+      return launch<Elem, 64>(shape, params, args, stream);
+    case 96:
+      return launch<Elem, 96>(shape, params, args, stream);
+    case 128:
+      return launch<Elem, 128>(shape, params, args, stream);
+    case 256:
+      return launch<Elem, 256>(shape, params, args, stream);
   }
 }
 
@@ -80,11 +85,16 @@ TileSizes tiles_of(bool dropout) {
 
 TileSizes flash_forward_tiles(int64_t head_dim, bool dropout) {
   switch (head_dim) {
-    case 32: return tiles_of<32>(dropout);
-    case 64: return tiles_of<64>(dropout);
-    case 96: return tiles_of<96>(dropout);
-    case 128: return tiles_of<128>(dropout);
-    case 256: return tiles_of<256>(dropout);
+    case 32:
+      return tiles_of<32>(dropout);
+    case 64:
+      return tiles_of<64>(dropout);
+    case 96:
+      return tiles_of<96>(dropout);
+    case 128:
+      return tiles_of<128>(dropout);
+    case 256:
+      return tiles_of<256>(dropout);
   }
   throw Error("flash_forward_tiles: head_dim " + std::to_string(head_dim) +
               " is not supported; accepted: 32, 64, 96, 128, 256");

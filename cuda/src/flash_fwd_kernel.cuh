@@ -58,13 +58,12 @@ __device__ __forceinline__ void load_tile_async(Elem* smem, const Elem* gmem, in
 // Two thread blocks per SM: 8 warps must stay at <= 128 registers (measured: 132 registers
 // halved the resident warps and cost d = 64 a third of its speed), 4 warps at <= 255.
 template <typename Elem, int kD, int kBlockM, int kBlockN, int kWarps, bool kDropout>
-__global__ void __launch_bounds__(kWarps * 32, 2)
-    flash_fwd_kernel(const FlashFwdParams<Elem> p) {
+__global__ void __launch_bounds__(kWarps * 32, 2) flash_fwd_kernel(const FlashFwdParams<Elem> p) {
   constexpr int kThreads = kWarps * 32;
   constexpr int kMTiles = kBlockM / (16 * kWarps);  // 16-row mma tiles per warp (FA2: 2 for d<=128)
-  constexpr int kStride = kD + 8;          // padded row: 16 extra bytes shift banks per row
-  constexpr int kNTiles = kBlockN / 8;     // 8-column mma tiles of S_ij
-  constexpr int kDTiles = kD / 8;          // 8-column mma tiles of O_i
+  constexpr int kStride = kD + 8;       // padded row: 16 extra bytes shift banks per row
+  constexpr int kNTiles = kBlockN / 8;  // 8-column mma tiles of S_ij
+  constexpr int kDTiles = kD / 8;       // 8-column mma tiles of O_i
   static_assert(kMTiles * 16 * kWarps == kBlockM, "kBlockM must be a multiple of 16 * kWarps");
   extern __shared__ __align__(16) unsigned char smem_raw[];
   Elem* sQ = reinterpret_cast<Elem*>(smem_raw);
@@ -125,14 +124,14 @@ __global__ void __launch_bounds__(kWarps * 32, 2)
       uint32_t a[kMTiles][4];
 #pragma unroll
       for (int mt = 0; mt < kMTiles; ++mt)
-        ptx::ldmatrix_x4(a[mt], sQ + (warp_row0 + mt * 16 + lane % 16) * kStride + kk * 16 +
-                                    (lane / 16) * 8);
+        ptx::ldmatrix_x4(
+            a[mt], sQ + (warp_row0 + mt * 16 + lane % 16) * kStride + kk * 16 + (lane / 16) * 8);
 #pragma unroll
       for (int t = 0; t < kNTiles; t += 2) {
         uint32_t bk[4];
         const int mat = lane / 8;
-        ptx::ldmatrix_x4(bk, sK + ((t + (mat >> 1)) * 8 + lane % 8) * kStride + kk * 16 +
-                                 (mat & 1) * 8);
+        ptx::ldmatrix_x4(
+            bk, sK + ((t + (mat >> 1)) * 8 + lane % 8) * kStride + kk * 16 + (mat & 1) * 8);
         const uint32_t b0[2] = {bk[0], bk[1]}, b1[2] = {bk[2], bk[3]};
 #pragma unroll
         for (int mt = 0; mt < kMTiles; ++mt) {
@@ -149,8 +148,8 @@ __global__ void __launch_bounds__(kWarps * 32, 2)
 
     // Scale into base-2 units and mask the elements that may not attend (tails, diagonal,
     // partial sparse blocks); whole invisible tiles were skipped above.
-    const bool mask_elements = col0 + kBlockN > p.seq_k ||
-                               !tile_fully_visible(p.mask, row0, kBlockM, col0, kBlockN);
+    const bool mask_elements =
+        col0 + kBlockN > p.seq_k || !tile_fully_visible(p.mask, row0, kBlockM, col0, kBlockN);
 #pragma unroll
     for (int mt = 0; mt < kMTiles; ++mt)
 #pragma unroll
@@ -159,12 +158,13 @@ __global__ void __launch_bounds__(kWarps * 32, 2)
         for (int e = 0; e < 4; ++e) {
           S[mt][t][e] *= p.scale_log2;
           if (mask_elements) {
-            const int row = r_lo + mt * 16 + (e / 2) * 8, col = col0 + t * 8 + (lane % 4) * 2 + e % 2;
+            const int row = r_lo + mt * 16 + (e / 2) * 8,
+                      col = col0 + t * 8 + (lane % 4) * 2 + e % 2;
             if (col >= p.seq_k || !p.mask.allows(row, col)) S[mt][t][e] = -INFINITY;
           }
         }
 
-    // Online softmax (FA2 Alg. 1 lines 9-10): new max, rescale of the old sum and output.
+        // Online softmax (FA2 Alg. 1 lines 9-10): new max, rescale of the old sum and output.
 #pragma unroll
     for (int mt = 0; mt < kMTiles; ++mt)
 #pragma unroll
@@ -178,7 +178,8 @@ __global__ void __launch_bounds__(kWarps * 32, 2)
         const float m_new = fmaxf(m[mt][r], m_tile);
         // A row that has seen only masked scores keeps m = -inf; subtract 0 then, not -inf.
         const float m_use = m_new == -INFINITY ? 0.f : m_new;
-        const float rescale = ptx::fast_exp2(m[mt][r] - m_use);  // e^{m_old - m_new}; 0 when m_old = -inf
+        const float rescale =
+            ptx::fast_exp2(m[mt][r] - m_use);  // e^{m_old - m_new}; 0 when m_old = -inf
         m[mt][r] = m_new;
         l[mt][r] *= rescale;
 #pragma unroll
@@ -226,8 +227,8 @@ __global__ void __launch_bounds__(kWarps * 32, 2)
       for (int t = 0; t < kDTiles; t += 2) {
         uint32_t bv[4];
         const int mat = lane / 8;
-        ptx::ldmatrix_x4_trans(bv, sV + (kk * 16 + (mat & 1) * 8 + lane % 8) * kStride +
-                                       (t + (mat >> 1)) * 8);
+        ptx::ldmatrix_x4_trans(
+            bv, sV + (kk * 16 + (mat & 1) * 8 + lane % 8) * kStride + (t + (mat >> 1)) * 8);
         const uint32_t b0[2] = {bv[0], bv[1]}, b1[2] = {bv[2], bv[3]};
 #pragma unroll
         for (int mt = 0; mt < kMTiles; ++mt) {
@@ -256,7 +257,8 @@ __global__ void __launch_bounds__(kWarps * 32, 2)
         *reinterpret_cast<uint32_t*>(o_row + t * 8 + (lane % 4) * 2) =
             ptx::pack2<Elem>(O[mt][t][2 * r] * inv_l, O[mt][t][2 * r + 1] * inv_l);
       if (lane % 4 == 0)
-        p.lse[int64_t(bh) * p.seq_q + row] = lr > 0.f ? (m[mt][r] + log2f(lr)) * fwd::kLn2 : -INFINITY;
+        p.lse[int64_t(bh) * p.seq_q + row] =
+            lr > 0.f ? (m[mt][r] + log2f(lr)) * fwd::kLn2 : -INFINITY;
     }
   ptx::cp_async_wait<0>();
 }

@@ -32,11 +32,11 @@ struct SimpleParams {
 __global__ void __launch_bounds__(kThreads) flash_fwd_simple_kernel(const SimpleParams p) {
   extern __shared__ float smem[];
   const int Br = p.Br, Bc = p.Bc, d = p.d;
-  float* Kj = smem;            // Bc x d
-  float* Vj = Kj + Bc * d;     // Bc x d
-  float* Qi = Vj + Bc * d;     // Br x d
-  float* Oi = Qi + Br * d;     // Br x d
-  float* Sij = Oi + Br * d;    // Br x Bc: S_ij, then P~_ij
+  float* Kj = smem;              // Bc x d
+  float* Vj = Kj + Bc * d;       // Bc x d
+  float* Qi = Vj + Bc * d;       // Br x d
+  float* Oi = Qi + Br * d;       // Br x d
+  float* Sij = Oi + Br * d;      // Br x Bc: S_ij, then P~_ij
   float* row_m = Sij + Br * Bc;  // Br: m~_ij, then m_i^new
   float* row_l = row_m + Br;     // Br: l~_ij, then l_i^new
   float* row_a = row_l + Br;     // Br: factor on the old O_i
@@ -117,7 +117,8 @@ __global__ void __launch_bounds__(kThreads) flash_fwd_simple_kernel(const Simple
     }
   }
   // Return the logsumexp L = m + log l in place of m (what the backward needs).
-  for (int x = threadIdx.x; x < p.seq_q; x += kThreads) m[x] = logsumexp(SoftmaxState<float>{m[x], l[x]});
+  for (int x = threadIdx.x; x < p.seq_q; x += kThreads)
+    m[x] = logsumexp(SoftmaxState<float>{m[x], l[x]});
 }
 
 }  // namespace
@@ -128,8 +129,10 @@ void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& o
   require(shape.head_dim <= kMaxHeadDim, "flash_forward_simple: head_dim " +
                                              std::to_string(shape.head_dim) +
                                              " is not supported; accepted: 1 to 256");
-  require(shape.batch * shape.heads < (int64_t{1} << 31) && shape.seq_q * shape.head_dim < (int64_t{1} << 31),
-          "flash_forward_simple: shape " + to_string(shape) + " is too large for the teaching kernel");
+  require(
+      shape.batch * shape.heads < (int64_t{1} << 31) &&
+          shape.seq_q * shape.head_dim < (int64_t{1} << 31),
+      "flash_forward_simple: shape " + to_string(shape) + " is too large for the teaching kernel");
   validate_forward_args(args, DType::F32);
   DeviceMask mask(options, stream);
   SimpleParams p{};
@@ -153,7 +156,8 @@ void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& o
   FLASHLAB_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&l_buffer),
                                       size_t(shape.lse_elements()) * sizeof(float), stream));
   p.l = l_buffer;
-  const size_t smem = size_t(2 * p.Bc * p.d + 2 * p.Br * p.d + p.Br * p.Bc + 4 * p.Br) * sizeof(float);
+  const size_t smem =
+      size_t(2 * p.Bc * p.d + 2 * p.Br * p.d + p.Br * p.Bc + 4 * p.Br) * sizeof(float);
   flash_fwd_simple_kernel<<<unsigned(shape.batch * shape.heads), kThreads, smem, stream>>>(p);
   const cudaError_t launch = cudaGetLastError();
   FLASHLAB_CUDA_CHECK(cudaFreeAsync(l_buffer, stream));

@@ -14,12 +14,12 @@
 namespace flashlab::cuda {
 namespace {
 
-#define FLASHLAB_CUBLAS_CHECK(call)                                                        \
-  do {                                                                                     \
-    const cublasStatus_t flashlab_cublas_ = (call);                                        \
-    if (flashlab_cublas_ != CUBLAS_STATUS_SUCCESS)                                         \
-      throw ::flashlab::Error(std::string("cuBLAS error in ") + #call + ": " +             \
-                              cublasGetStatusString(flashlab_cublas_));                    \
+#define FLASHLAB_CUBLAS_CHECK(call)                                            \
+  do {                                                                         \
+    const cublasStatus_t flashlab_cublas_ = (call);                            \
+    if (flashlab_cublas_ != CUBLAS_STATUS_SUCCESS)                             \
+      throw ::flashlab::Error(std::string("cuBLAS error in ") + #call + ": " + \
+                              cublasGetStatusString(flashlab_cublas_));        \
   } while (0)
 
 cublasHandle_t cublas_handle(cudaStream_t stream) {
@@ -50,8 +50,8 @@ void run_gemm(const Gemm& g, cudaDataType_t type, int batch, cudaStream_t stream
   const float beta = 0.f;
   FLASHLAB_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
       cublas_handle(stream), g.op_a, g.op_b, g.m, g.n, g.k, &g.alpha, g.a, type, g.lda, g.stride_a,
-      g.b, type, g.ldb, g.stride_b, &beta, g.c, type, g.ldc, g.stride_c, batch,
-      CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+      g.b, type, g.ldb, g.stride_b, &beta, g.c, type, g.ldc, g.stride_c, batch, CUBLAS_COMPUTE_32F,
+      CUBLAS_GEMM_DEFAULT));
 }
 
 struct Dims {
@@ -61,7 +61,8 @@ struct Dims {
 // Mask pass: S_ij = -inf where (i, j) may not attend (Alg. 0 with Alg. 2's mask).
 template <typename Elem>
 __global__ void mask_kernel(Elem* __restrict__ S, Dims dims, MaskParams mask, int64_t n) {
-  for (int64_t x = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; x < n; x += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t x = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; x < n;
+       x += int64_t(gridDim.x) * blockDim.x) {
     const int64_t col = x % dims.seq_k, row = (x / dims.seq_k) % dims.seq_q;
     if (!mask.allows(row, col)) S[x] = Elem(-INFINITY);
   }
@@ -69,7 +70,8 @@ __global__ void mask_kernel(Elem* __restrict__ S, Dims dims, MaskParams mask, in
 
 // Softmax pass, one warp per row: P = softmax(S) in place, and the row logsumexp.
 template <typename Elem>
-__global__ void softmax_kernel(Elem* __restrict__ S, float* __restrict__ lse, Dims dims, int64_t rows) {
+__global__ void softmax_kernel(Elem* __restrict__ S, float* __restrict__ lse, Dims dims,
+                               int64_t rows) {
   const int64_t row = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const int lane = threadIdx.x % 32;
   if (row >= rows) return;
@@ -88,9 +90,9 @@ __global__ void softmax_kernel(Elem* __restrict__ S, float* __restrict__ lse, Di
 // Dropout pass: out = in ∘ Z with the core's Philox mask (Alg. 4 line 14).
 template <typename Elem>
 __global__ void dropout_kernel(const Elem* in, Elem* out,  // may alias (in-place backward)
-                               Dims dims,
-                               DropoutParams dropout, float keep_scale, int64_t n) {
-  for (int64_t x = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; x < n; x += int64_t(gridDim.x) * blockDim.x) {
+                               Dims dims, DropoutParams dropout, float keep_scale, int64_t n) {
+  for (int64_t x = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; x < n;
+       x += int64_t(gridDim.x) * blockDim.x) {
     const int64_t col = x % dims.seq_k, row = (x / dims.seq_k) % dims.seq_q;
     const int64_t bh = x / (dims.seq_k * dims.seq_q);
     const bool keep = dropout_keep(dropout, bh / dims.heads, bh % dims.heads, row, col);
@@ -98,10 +100,11 @@ __global__ void dropout_kernel(const Elem* in, Elem* out,  // may alias (in-plac
   }
 }
 
-// Softmax backward, one warp per row: dS = P ∘ (dP - rowsum(P ∘ dP)) in place of dP (Alg. 3 line 3).
+// Softmax backward, one warp per row: dS = P ∘ (dP - rowsum(P ∘ dP)) in place of dP (Alg. 3 line
+// 3).
 template <typename Elem>
-__global__ void softmax_backward_kernel(const Elem* __restrict__ P, Elem* __restrict__ dP, Dims dims,
-                                        int64_t rows) {
+__global__ void softmax_backward_kernel(const Elem* __restrict__ P, Elem* __restrict__ dP,
+                                        Dims dims, int64_t rows) {
   const int64_t row = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const int lane = threadIdx.x % 32;
   if (row >= rows) return;
@@ -113,7 +116,9 @@ __global__ void softmax_backward_kernel(const Elem* __restrict__ P, Elem* __rest
   for (int64_t c = lane; c < dims.seq_k; c += 32) dp[c] = Elem(float(p[c]) * (float(dp[c]) - D));
 }
 
-unsigned grid_for(int64_t n, int threads) { return unsigned(std::min<int64_t>((n + threads - 1) / threads, 1 << 20)); }
+unsigned grid_for(int64_t n, int threads) {
+  return unsigned(std::min<int64_t>((n + threads - 1) / threads, 1 << 20));
+}
 
 // The workspace: P (the softmax, kept for the backward), P∘Z (with dropout), dP/dS (backward).
 struct Workspace {
@@ -123,7 +128,8 @@ struct Workspace {
 };
 
 Workspace split_workspace(const AttentionShape& shape, DType dtype, void* workspace) {
-  const int64_t bytes = shape.batch * shape.heads * shape.seq_q * shape.seq_k * element_bytes(dtype);
+  const int64_t bytes =
+      shape.batch * shape.heads * shape.seq_q * shape.seq_k * element_bytes(dtype);
   char* base = static_cast<char*>(workspace);
   return {base, base + bytes, base + 2 * bytes};
 }
@@ -131,19 +137,22 @@ Workspace split_workspace(const AttentionShape& shape, DType dtype, void* worksp
 template <typename Elem>
 void forward(const AttentionShape& s, const AttentionParams& params, const ForwardArgs& args,
              const Workspace& w, cudaDataType_t type, cudaStream_t stream) {
-  const int batch = int(s.batch * s.heads), nq = int(s.seq_q), nk = int(s.seq_k), d = int(s.head_dim);
+  const int batch = int(s.batch * s.heads), nq = int(s.seq_q), nk = int(s.seq_k),
+            d = int(s.head_dim);
   const Dims dims{s.heads, s.seq_q, s.seq_k};
   const int64_t n = int64_t(batch) * nq * nk, rows = int64_t(batch) * nq;
   // Alg. 0 line 1: S = tau Q K^T, written to HBM.
-  run_gemm({CUBLAS_OP_T, CUBLAS_OP_N, nk, nq, d, args.k, d, int64_t(nk) * d, args.q, d, int64_t(nq) * d, w.P,
-            nk, int64_t(nq) * nk, float(params.scale)},
+  run_gemm({CUBLAS_OP_T, CUBLAS_OP_N, nk, nq, d, args.k, d, int64_t(nk) * d, args.q, d,
+            int64_t(nq) * d, w.P, nk, int64_t(nq) * nk, float(params.scale)},
            type, batch, stream);
   if (params.mask.causal || params.mask.block.layout) {
-    mask_kernel<Elem><<<grid_for(n, 256), 256, 0, stream>>>(static_cast<Elem*>(w.P), dims, params.mask, n);
+    mask_kernel<Elem>
+        <<<grid_for(n, 256), 256, 0, stream>>>(static_cast<Elem*>(w.P), dims, params.mask, n);
     FLASHLAB_CUDA_CHECK_LAUNCH();
   }
   // Alg. 0 line 2: P = softmax(S), read from and written to HBM.
-  softmax_kernel<Elem><<<grid_for(rows * 32, 256), 256, 0, stream>>>(static_cast<Elem*>(w.P), args.lse, dims, rows);
+  softmax_kernel<Elem>
+      <<<grid_for(rows * 32, 256), 256, 0, stream>>>(static_cast<Elem*>(w.P), args.lse, dims, rows);
   FLASHLAB_CUDA_CHECK_LAUNCH();
   const void* P_used = w.P;
   if (params.dropout.enabled) {
@@ -154,29 +163,31 @@ void forward(const AttentionShape& s, const AttentionParams& params, const Forwa
     P_used = w.P_dropped;
   }
   // Alg. 0 line 3: O = P V.
-  run_gemm({CUBLAS_OP_N, CUBLAS_OP_N, d, nq, nk, args.v, d, int64_t(nk) * d, P_used, nk, int64_t(nq) * nk,
-            args.o, d, int64_t(nq) * d, 1.f},
+  run_gemm({CUBLAS_OP_N, CUBLAS_OP_N, d, nq, nk, args.v, d, int64_t(nk) * d, P_used, nk,
+            int64_t(nq) * nk, args.o, d, int64_t(nq) * d, 1.f},
            type, batch, stream);
 }
 
 template <typename Elem>
 void backward(const AttentionShape& s, const AttentionParams& params, const BackwardArgs& args,
               const Workspace& w, cudaDataType_t type, cudaStream_t stream) {
-  const int batch = int(s.batch * s.heads), nq = int(s.seq_q), nk = int(s.seq_k), d = int(s.head_dim);
+  const int batch = int(s.batch * s.heads), nq = int(s.seq_q), nk = int(s.seq_k),
+            d = int(s.head_dim);
   const Dims dims{s.heads, s.seq_q, s.seq_k};
   const int64_t n = int64_t(batch) * nq * nk, rows = int64_t(batch) * nq;
   const void* P_used = params.dropout.enabled ? w.P_dropped : w.P;
   // Alg. 3 line 1: dV = (P∘Z)^T dO.
-  run_gemm({CUBLAS_OP_N, CUBLAS_OP_T, d, nk, nq, args.d_o, d, int64_t(nq) * d, P_used, nk, int64_t(nq) * nk,
-            args.dv, d, int64_t(nk) * d, 1.f},
+  run_gemm({CUBLAS_OP_N, CUBLAS_OP_T, d, nk, nq, args.d_o, d, int64_t(nq) * d, P_used, nk,
+            int64_t(nq) * nk, args.dv, d, int64_t(nk) * d, 1.f},
            type, batch, stream);
   // Alg. 3 line 2: dP = dO V^T, then the dropout backward dP ∘ Z.
-  run_gemm({CUBLAS_OP_T, CUBLAS_OP_N, nk, nq, d, args.v, d, int64_t(nk) * d, args.d_o, d, int64_t(nq) * d, w.dS,
-            nk, int64_t(nq) * nk, 1.f},
+  run_gemm({CUBLAS_OP_T, CUBLAS_OP_N, nk, nq, d, args.v, d, int64_t(nk) * d, args.d_o, d,
+            int64_t(nq) * d, w.dS, nk, int64_t(nq) * nk, 1.f},
            type, batch, stream);
   if (params.dropout.enabled) {
-    dropout_kernel<Elem><<<grid_for(n, 256), 256, 0, stream>>>(static_cast<const Elem*>(w.dS), static_cast<Elem*>(w.dS),
-                                                                dims, params.dropout, float(params.dropout.keep_scale), n);
+    dropout_kernel<Elem><<<grid_for(n, 256), 256, 0, stream>>>(
+        static_cast<const Elem*>(w.dS), static_cast<Elem*>(w.dS), dims, params.dropout,
+        float(params.dropout.keep_scale), n);
     FLASHLAB_CUDA_CHECK_LAUNCH();
   }
   // Alg. 3 line 3: dS = P ∘ (dP - rowsum(P ∘ dP)).
@@ -184,26 +195,30 @@ void backward(const AttentionShape& s, const AttentionParams& params, const Back
       static_cast<const Elem*>(w.P), static_cast<Elem*>(w.dS), dims, rows);
   FLASHLAB_CUDA_CHECK_LAUNCH();
   // Alg. 3 lines 4-5: dQ = tau dS K, dK = tau dS^T Q.
-  run_gemm({CUBLAS_OP_N, CUBLAS_OP_N, d, nq, nk, args.k, d, int64_t(nk) * d, w.dS, nk, int64_t(nq) * nk, args.dq,
-            d, int64_t(nq) * d, float(params.scale)},
+  run_gemm({CUBLAS_OP_N, CUBLAS_OP_N, d, nq, nk, args.k, d, int64_t(nk) * d, w.dS, nk,
+            int64_t(nq) * nk, args.dq, d, int64_t(nq) * d, float(params.scale)},
            type, batch, stream);
-  run_gemm({CUBLAS_OP_N, CUBLAS_OP_T, d, nk, nq, args.q, d, int64_t(nq) * d, w.dS, nk, int64_t(nq) * nk, args.dk,
-            d, int64_t(nk) * d, float(params.scale)},
+  run_gemm({CUBLAS_OP_N, CUBLAS_OP_T, d, nk, nq, args.q, d, int64_t(nq) * d, w.dS, nk,
+            int64_t(nq) * nk, args.dk, d, int64_t(nk) * d, float(params.scale)},
            type, batch, stream);
 }
 
-void validate_naive(const AttentionShape& shape, const AttentionOptions& options, DType dtype, const char* entry) {
+void validate_naive(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
+                    const char* entry) {
   validate(options, shape);
   require(dtype == DType::F16 || dtype == DType::BF16,
-          std::string(entry) + ": dtype " + to_string(dtype) + " is not supported; accepted: fp16, bf16");
+          std::string(entry) + ": dtype " + to_string(dtype) +
+              " is not supported; accepted: fp16, bf16");
   require(shape.seq_q * shape.seq_k < (int64_t{1} << 31) && shape.head_dim < (int64_t{1} << 31),
-          std::string(entry) + ": shape " + to_string(shape) + " is too large for one cuBLAS batch entry");
+          std::string(entry) + ": shape " + to_string(shape) +
+              " is too large for one cuBLAS batch entry");
 }
 
 }  // namespace
 
 int64_t naive_workspace_bytes(const AttentionShape& shape, DType dtype, bool backward) {
-  return (backward ? 3 : 2) * shape.batch * shape.heads * shape.seq_q * shape.seq_k * element_bytes(dtype);
+  return (backward ? 3 : 2) * shape.batch * shape.heads * shape.seq_q * shape.seq_k *
+         element_bytes(dtype);
 }
 
 void naive_forward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,

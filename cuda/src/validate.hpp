@@ -21,7 +21,8 @@ inline void validate_fast_call(const AttentionShape& shape, const AttentionOptio
                                DType dtype, const char* entry) {
   validate(options, shape);
   require(dtype == DType::F16 || dtype == DType::BF16,
-          std::string(entry) + ": dtype " + to_string(dtype) + " is not supported; accepted: fp16, bf16");
+          std::string(entry) + ": dtype " + to_string(dtype) +
+              " is not supported; accepted: fp16, bf16");
   bool supported = false;
   for (int d : kFastHeadDims) supported |= shape.head_dim == d;
   require(supported, std::string(entry) + ": head_dim " + std::to_string(shape.head_dim) +

@@ -32,8 +32,8 @@ void validate_inputs(const AttentionShape& shape, const AttentionOptions& option
 
 // Everything the forward of one head produces; the backward reuses it (Alg. 3 takes P as input).
 struct HeadForward {
-  Matrix P;    // softmax probabilities, before dropout
-  Matrix Z;    // dropout multiplier: 1/(1-p) or 0 (all ones without dropout)
+  Matrix P;  // softmax probabilities, before dropout
+  Matrix Z;  // dropout multiplier: 1/(1-p) or 0 (all ones without dropout)
   Eigen::VectorXd lse;
 };
 

@@ -24,7 +24,7 @@ TEST_CASE("local mask keeps the band |i - j| <= W and handles seq_q != seq_k tai
   REQUIRE(m.col_blocks == 8);
   for (int i = 0; i < 4; ++i)
     for (int j = 0; j < 8; ++j) CHECK(m.layout[size_t(i * 8 + j)] == (std::abs(i - j) <= 1));
-  CHECK(m.view().allows(99, 100));   // block (3, 3)
+  CHECK(m.view().allows(99, 100));      // block (3, 3)
   CHECK_FALSE(m.view().allows(0, 70));  // block (0, 2)
 }
 
@@ -51,12 +51,13 @@ TEST_CASE("causal block mask keeps exactly the blocks that contain an allowed el
 }
 
 TEST_CASE("named patterns parse and bad names are refused with the accepted list") {
-  CHECK(named_block_mask("butterfly", 256, 256, 64, 0).layout == butterfly_mask(256, 256, 64).layout);
+  CHECK(named_block_mask("butterfly", 256, 256, 64, 0).layout ==
+        butterfly_mask(256, 256, 64).layout);
   CHECK(named_block_mask("local:2", 256, 256, 64, 0).layout == local_mask(256, 256, 64, 2).layout);
   CHECK(named_block_mask("random:0.5", 256, 256, 64, 3).layout ==
         random_mask(256, 256, 64, 0.5, 3).layout);
-  for (const char* bad : {"", "diagonal", "local", "local:x", "local:-1", "local:1.5",
-                          "random:0", "random:1.5", "random:", "butterfly:2"}) {
+  for (const char* bad : {"", "diagonal", "local", "local:x", "local:-1", "local:1.5", "random:0",
+                          "random:1.5", "random:", "butterfly:2"}) {
     CAPTURE(bad);
     try {
       named_block_mask(bad, 256, 256, 64, 0);

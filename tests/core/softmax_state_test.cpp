@@ -36,10 +36,12 @@ TEST_CASE("online softmax: any split and any merge order give softmax within 1e-
     // Random cut points, then merge the block states in a random order.
     std::vector<size_t> cuts{0, n};
     const auto pieces = flashlab::test::random_int(rng, 0, int64_t(std::min<size_t>(n - 1, 8)));
-    for (int64_t p = 0; p < pieces; ++p) cuts.push_back(size_t(flashlab::test::random_int(rng, 1, int64_t(n) - 1)));
+    for (int64_t p = 0; p < pieces; ++p)
+      cuts.push_back(size_t(flashlab::test::random_int(rng, 1, int64_t(n) - 1)));
     std::sort(cuts.begin(), cuts.end());
     std::vector<SoftmaxState<double>> states;
-    for (size_t c = 0; c + 1 < cuts.size(); ++c) states.push_back(block_state(x, cuts[c], cuts[c + 1]));
+    for (size_t c = 0; c + 1 < cuts.size(); ++c)
+      states.push_back(block_state(x, cuts[c], cuts[c + 1]));
     std::shuffle(states.begin(), states.end(), rng);
     SoftmaxState<double> merged;  // the empty state is the identity of merge
     for (const auto& s : states) merged = flashlab::merge(merged, s);

@@ -33,7 +33,9 @@ struct DeviceProblem {
   std::unique_ptr<test::DeviceBuffer> q, k, v, d_o;
   test::DeviceBuffer o, lse, dq, dk, dv;
   DeviceProblem(const AttentionShape& s, const Inputs& in, DType dtype)
-      : q(test::to_device(in.Q, dtype)), k(test::to_device(in.K, dtype)), v(test::to_device(in.V, dtype)),
+      : q(test::to_device(in.Q, dtype)),
+        k(test::to_device(in.K, dtype)),
+        v(test::to_device(in.V, dtype)),
         d_o(test::to_device(in.dO, dtype)),
         o(size_t(s.q_elements()) * size_t(cuda::element_bytes(dtype))),
         lse(size_t(s.lse_elements()) * sizeof(float)),
@@ -50,12 +52,15 @@ struct DeviceProblem {
 
 void check_gradients(const Case& c, DType dtype, const Inputs& in, DeviceProblem& dev) {
   const auto exact = reference::attention_backward(c.shape, in.options, in.Q, in.K, in.V, in.dO);
-  const auto rounded = reference::attention_backward(c.shape, in.options, test::rounded(in.Q, dtype),
-                                                     test::rounded(in.K, dtype), test::rounded(in.V, dtype),
-                                                     test::rounded(in.dO, dtype));
-  test::check_accuracy("dQ", test::from_device(dev.dq, dtype, q_dims(c.shape)), exact.dQ, rounded.dQ, dtype);
-  test::check_accuracy("dK", test::from_device(dev.dk, dtype, kv_dims(c.shape)), exact.dK, rounded.dK, dtype);
-  test::check_accuracy("dV", test::from_device(dev.dv, dtype, kv_dims(c.shape)), exact.dV, rounded.dV, dtype);
+  const auto rounded = reference::attention_backward(
+      c.shape, in.options, test::rounded(in.Q, dtype), test::rounded(in.K, dtype),
+      test::rounded(in.V, dtype), test::rounded(in.dO, dtype));
+  test::check_accuracy("dQ", test::from_device(dev.dq, dtype, q_dims(c.shape)), exact.dQ,
+                       rounded.dQ, dtype);
+  test::check_accuracy("dK", test::from_device(dev.dk, dtype, kv_dims(c.shape)), exact.dK,
+                       rounded.dK, dtype);
+  test::check_accuracy("dV", test::from_device(dev.dv, dtype, kv_dims(c.shape)), exact.dV,
+                       rounded.dV, dtype);
 }
 
 std::vector<Case> backward_cases() {
@@ -92,7 +97,8 @@ void check_fused_backward(const std::vector<Case>& cases, std::mt19937_64& rng) 
 
 }  // namespace
 
-TEST_CASE("fused backward matches the float64 reference: odd N, seq_q != seq_k, every head dim, masks") {
+TEST_CASE(
+    "fused backward matches the float64 reference: odd N, seq_q != seq_k, every head dim, masks") {
   FLASHLAB_TEST_RNG(rng, "fused backward");
   check_fused_backward(backward_cases(), rng);
 }
@@ -120,23 +126,27 @@ void check_naive(const std::vector<Case>& cases, std::mt19937_64& rng) {
       cuda::naive_backward(c.shape, in.options, dtype, dev.backward_args(), workspace.ptr);
       test::cuda_ok(cudaDeviceSynchronize(), "naive");
       const auto exact = reference::attention_forward(c.shape, in.options, in.Q, in.K, in.V);
-      const auto rounded = reference::attention_forward(c.shape, in.options, test::rounded(in.Q, dtype),
-                                                        test::rounded(in.K, dtype), test::rounded(in.V, dtype));
+      const auto rounded =
+          reference::attention_forward(c.shape, in.options, test::rounded(in.Q, dtype),
+                                       test::rounded(in.K, dtype), test::rounded(in.V, dtype));
       // The naive path rounds S and P to the element type between passes, as a framework does:
       // allow it 4x (not 2x) the rounded-input error. The fused kernels are held to 2x.
       const auto O = test::from_device(dev.o, dtype, q_dims(c.shape));
-      const double err = test::max_abs_error(O, exact.O), base = test::max_abs_error(rounded.O, exact.O);
+      const double err = test::max_abs_error(O, exact.O),
+                   base = test::max_abs_error(rounded.O, exact.O);
       CHECK(err <= 4 * base + 4 * test::unit_roundoff(dtype) * test::max_abs(exact.O));
       const auto L = test::from_device(dev.lse, DType::F32, lse_dims(c.shape));
-      CHECK(test::max_abs_error(L, exact.lse) <= 4 * test::max_abs_error(rounded.lse, exact.lse) +
-                                                    8 * test::unit_roundoff(dtype) * test::max_abs(exact.lse));
+      CHECK(test::max_abs_error(L, exact.lse) <=
+            4 * test::max_abs_error(rounded.lse, exact.lse) +
+                8 * test::unit_roundoff(dtype) * test::max_abs(exact.lse));
       const auto g = reference::attention_backward(c.shape, in.options, in.Q, in.K, in.V, in.dO);
-      for (auto [name, buf, ref, dims] :
-           {std::tuple{"dQ", &dev.dq, &g.dQ, q_dims(c.shape)}, std::tuple{"dK", &dev.dk, &g.dK, kv_dims(c.shape)},
-            std::tuple{"dV", &dev.dv, &g.dV, kv_dims(c.shape)}}) {
+      for (auto [name, buf, ref, dims] : {std::tuple{"dQ", &dev.dq, &g.dQ, q_dims(c.shape)},
+                                          std::tuple{"dK", &dev.dk, &g.dK, kv_dims(c.shape)},
+                                          std::tuple{"dV", &dev.dv, &g.dV, kv_dims(c.shape)}}) {
         INFO(name);
         const auto got = test::from_device(*buf, dtype, dims);
-        CHECK(test::max_abs_error(got, *ref) <= 16 * test::unit_roundoff(dtype) * test::max_abs(*ref));
+        CHECK(test::max_abs_error(got, *ref) <=
+              16 * test::unit_roundoff(dtype) * test::max_abs(*ref));
       }
     }
 }
@@ -153,7 +163,8 @@ TEST_CASE("naive baseline matches the float64 reference, forward and backward") 
 
 TEST_CASE("sanitizer: small cases of the naive baseline") {
   FLASHLAB_TEST_RNG(rng, "sanitizer naive");
-  check_naive({{{1, 2, 40, 33, 64}, true, 0.1}, {{1, 1, 64, 64, 32}, false, 0.0, "butterfly"}}, rng);
+  check_naive({{{1, 2, 40, 33, 64}, true, 0.1}, {{1, 1, 64, 64, 32}, false, 0.0, "butterfly"}},
+              rng);
 }
 
 TEST_CASE("dropout on the GPU drops exactly the reference's elements at rate p") {

@@ -22,10 +22,12 @@ void check_forward(const Case& c, DType dtype, std::mt19937_64& rng, Launch laun
   const auto K = test::random_tensor(rng, kv_dims(c.shape));
   const auto V = test::random_tensor(rng, kv_dims(c.shape));
   const auto exact = reference::attention_forward(c.shape, options, Q, K, V);
-  const auto Qr = test::rounded(Q, dtype), Kr = test::rounded(K, dtype), Vr = test::rounded(V, dtype);
+  const auto Qr = test::rounded(Q, dtype), Kr = test::rounded(K, dtype),
+             Vr = test::rounded(V, dtype);
   const auto rounded_ref = reference::attention_forward(c.shape, options, Qr, Kr, Vr);
 
-  auto dq = test::to_device(Q, dtype), dk = test::to_device(K, dtype), dv = test::to_device(V, dtype);
+  auto dq = test::to_device(Q, dtype), dk = test::to_device(K, dtype),
+       dv = test::to_device(V, dtype);
   test::DeviceBuffer o(size_t(c.shape.q_elements()) * size_t(cuda::element_bytes(dtype)));
   test::DeviceBuffer lse(size_t(c.shape.lse_elements()) * sizeof(float));
   o.poison();
@@ -57,7 +59,8 @@ std::vector<Case> forward_cases() {
 
 }  // namespace
 
-TEST_CASE("fast forward matches the float64 reference: odd N, seq_q != seq_k, every head dim, masks") {
+TEST_CASE(
+    "fast forward matches the float64 reference: odd N, seq_q != seq_k, every head dim, masks") {
   FLASHLAB_TEST_RNG(rng, "fast forward");
   for (DType dtype : {DType::F16, DType::BF16})
     for (const Case& c : forward_cases())
@@ -74,9 +77,10 @@ TEST_CASE("teaching kernel matches the float64 reference in fp32") {
                                    {{1, 1, 200, 200, 128}, true, 0.0, "butterfly"},
                                    {{1, 1, 65, 90, 256}, false}};
   for (const Case& c : cases)
-    check_forward(c, DType::F32, rng, [](auto& shape, auto& options, const cuda::ForwardArgs& args) {
-      cuda::flash_forward_simple(shape, options, args);
-    });
+    check_forward(c, DType::F32, rng,
+                  [](auto& shape, auto& options, const cuda::ForwardArgs& args) {
+                    cuda::flash_forward_simple(shape, options, args);
+                  });
 }
 
 TEST_CASE("host API refuses bad calls with a clear error and launches nothing") {
@@ -92,20 +96,24 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
     }
     return std::string("no error");
   };
-  CHECK(message([&] { cuda::flash_forward({1, 1, 64, 64, 48}, {}, DType::F16, ok); })
-            .find("head_dim 48 is not supported") != std::string::npos);
+  CHECK(message([&] {
+          cuda::flash_forward({1, 1, 64, 64, 48}, {}, DType::F16, ok);
+        }).find("head_dim 48 is not supported") != std::string::npos);
   CHECK(message([&] { cuda::flash_forward(shape, {}, DType::F32, ok); }).find("dtype fp32") !=
         std::string::npos);
   cuda::ForwardArgs null_q = ok;
   null_q.q = nullptr;
-  CHECK(message([&] { cuda::flash_forward(shape, {}, DType::F16, null_q); }).find("q is a null pointer") !=
-        std::string::npos);
+  CHECK(message([&] {
+          cuda::flash_forward(shape, {}, DType::F16, null_q);
+        }).find("q is a null pointer") != std::string::npos);
   cuda::ForwardArgs misaligned = ok;
   misaligned.k = static_cast<char*>(buf.ptr) + 2;
-  CHECK(message([&] { cuda::flash_forward(shape, {}, DType::F16, misaligned); }).find("k must be 16-byte aligned") !=
-        std::string::npos);
-  CHECK(message([&] { cuda::flash_forward({1, 1, 0, 64, 64}, {}, DType::F16, ok); }).find("seq_q") !=
-        std::string::npos);
+  CHECK(message([&] {
+          cuda::flash_forward(shape, {}, DType::F16, misaligned);
+        }).find("k must be 16-byte aligned") != std::string::npos);
+  CHECK(message([&] {
+          cuda::flash_forward({1, 1, 0, 64, 64}, {}, DType::F16, ok);
+        }).find("seq_q") != std::string::npos);
 }
 
 TEST_CASE("sanitizer: small forward cases of the fast and teaching kernels") {
@@ -114,7 +122,9 @@ TEST_CASE("sanitizer: small forward cases of the fast and teaching kernels") {
   for (DType dtype : {DType::F16, DType::BF16})
     for (const Case& c : std::vector<Case>{{{1, 2, 77, 130, 64}, true, 0.1},
                                            {{1, 1, 70, 70, 128}, false, 0.0, "butterfly"},
-                                           {{1, 1, 33, 40, 256}, true}, {{1, 1, 20, 20, 32}}, {{1, 1, 65, 9, 96}, true}})
+                                           {{1, 1, 33, 40, 256}, true},
+                                           {{1, 1, 20, 20, 32}},
+                                           {{1, 1, 65, 9, 96}, true}})
       check_forward(c, dtype, rng, [&](auto& shape, auto& options, const cuda::ForwardArgs& args) {
         cuda::flash_forward(shape, options, dtype, args);
       });

@@ -53,23 +53,30 @@ inline void cuda_ok(cudaError_t e, const char* what) {
 struct DeviceBuffer {
   void* ptr = nullptr;
   size_t bytes = 0;
-  explicit DeviceBuffer(size_t n) : bytes(n) { cuda_ok(cudaMalloc(&ptr, std::max<size_t>(n, 16)), "cudaMalloc"); }
+  explicit DeviceBuffer(size_t n) : bytes(n) {
+    cuda_ok(cudaMalloc(&ptr, std::max<size_t>(n, 16)), "cudaMalloc");
+  }
   ~DeviceBuffer() { cudaFree(ptr); }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   // All bytes 0xFF: NaN in fp32, fp16 and bf16, so any element a kernel forgets to write shows.
   void poison() { cuda_ok(cudaMemset(ptr, 0xFF, bytes), "cudaMemset"); }
   template <typename T>
-  T* as() { return static_cast<T*>(ptr); }
+  T* as() {
+    return static_cast<T*>(ptr);
+  }
 };
 
 // Rounds every element to `dtype` (what the GPU will see) and back to double.
 inline Tensor<double> rounded(const Tensor<double>& t, cuda::DType dtype) {
   Tensor<double> r = t;
   for (double& x : r.data) {
-    if (dtype == cuda::DType::F16) x = double(__half2float(__float2half_rn(float(x))));
-    else if (dtype == cuda::DType::BF16) x = double(__bfloat162float(__float2bfloat16_rn(float(x))));
-    else x = double(float(x));
+    if (dtype == cuda::DType::F16)
+      x = double(__half2float(__float2half_rn(float(x))));
+    else if (dtype == cuda::DType::BF16)
+      x = double(__bfloat162float(__float2bfloat16_rn(float(x))));
+    else
+      x = double(float(x));
   }
   return r;
 }
@@ -80,23 +87,30 @@ inline std::unique_ptr<DeviceBuffer> to_device(const Tensor<double>& t, cuda::DT
   std::vector<unsigned char> host(buf->bytes);
   for (int64_t i = 0; i < t.size(); ++i) {
     const float x = float(t.data[size_t(i)]);
-    if (dtype == cuda::DType::F16) reinterpret_cast<__half*>(host.data())[i] = __float2half_rn(x);
-    else if (dtype == cuda::DType::BF16) reinterpret_cast<__nv_bfloat16*>(host.data())[i] = __float2bfloat16_rn(x);
-    else reinterpret_cast<float*>(host.data())[i] = x;
+    if (dtype == cuda::DType::F16)
+      reinterpret_cast<__half*>(host.data())[i] = __float2half_rn(x);
+    else if (dtype == cuda::DType::BF16)
+      reinterpret_cast<__nv_bfloat16*>(host.data())[i] = __float2bfloat16_rn(x);
+    else
+      reinterpret_cast<float*>(host.data())[i] = x;
   }
   cuda_ok(cudaMemcpy(buf->ptr, host.data(), buf->bytes, cudaMemcpyHostToDevice), "cudaMemcpy H2D");
   return buf;
 }
 
 // Reads a device buffer of `dtype` elements back as a double tensor of `dims`.
-inline Tensor<double> from_device(const DeviceBuffer& buf, cuda::DType dtype, std::vector<int64_t> dims) {
+inline Tensor<double> from_device(const DeviceBuffer& buf, cuda::DType dtype,
+                                  std::vector<int64_t> dims) {
   Tensor<double> t(std::move(dims));
   std::vector<unsigned char> host(size_t(t.size()) * size_t(cuda::element_bytes(dtype)));
   cuda_ok(cudaMemcpy(host.data(), buf.ptr, host.size(), cudaMemcpyDeviceToHost), "cudaMemcpy D2H");
   for (int64_t i = 0; i < t.size(); ++i) {
-    if (dtype == cuda::DType::F16) t.data[size_t(i)] = __half2float(reinterpret_cast<__half*>(host.data())[i]);
-    else if (dtype == cuda::DType::BF16) t.data[size_t(i)] = __bfloat162float(reinterpret_cast<__nv_bfloat16*>(host.data())[i]);
-    else t.data[size_t(i)] = reinterpret_cast<float*>(host.data())[i];
+    if (dtype == cuda::DType::F16)
+      t.data[size_t(i)] = __half2float(reinterpret_cast<__half*>(host.data())[i]);
+    else if (dtype == cuda::DType::BF16)
+      t.data[size_t(i)] = __bfloat162float(reinterpret_cast<__nv_bfloat16*>(host.data())[i]);
+    else
+      t.data[size_t(i)] = reinterpret_cast<float*>(host.data())[i];
   }
   return t;
 }
@@ -117,7 +131,8 @@ inline double max_abs_error(const Tensor<double>& a, const Tensor<double>& b) {
 
 inline double max_abs(const Tensor<double>& a) {
   double m = 0;
-  for (double x : a.data) if (std::isfinite(x)) m = std::max(m, std::abs(x));
+  for (double x : a.data)
+    if (std::isfinite(x)) m = std::max(m, std::abs(x));
   return m;
 }
 
@@ -131,13 +146,15 @@ inline double unit_roundoff(cuda::DType dtype) {
 // round its output to dtype, which the double reference never does. For fp32 (the teaching
 // kernel) input rounding is nearly free and the float accumulation over d and N dominates, so
 // the floor is 64 roundoffs (about 4e-6 relative), still far below any indexing or masking bug.
-inline void check_accuracy(const char* what, const Tensor<double>& kernel, const Tensor<double>& exact,
-                           const Tensor<double>& rounded_ref, cuda::DType dtype) {
+inline void check_accuracy(const char* what, const Tensor<double>& kernel,
+                           const Tensor<double>& exact, const Tensor<double>& rounded_ref,
+                           cuda::DType dtype) {
   const double err = max_abs_error(kernel, exact);
   const double base = max_abs_error(rounded_ref, exact);
   const double roundoffs = dtype == cuda::DType::F32 ? 64 : 4;
   const double floor = roundoffs * unit_roundoff(dtype) * std::max(max_abs(exact), 1e-3);
-  INFO(what << ": kernel error " << err << ", rounded-input reference error " << base << ", floor " << floor);
+  INFO(what << ": kernel error " << err << ", rounded-input reference error " << base << ", floor "
+            << floor);
   CHECK(err <= 2 * base + floor);
 }
 

@@ -21,4 +21,3 @@ uint64_t seed_for(const std::string& label) {
 }
 
 }  // namespace flashlab::test
-

@@ -12,7 +12,9 @@
 
 namespace flashlab {
 
-FLASHLAB_HD int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+FLASHLAB_HD int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
 
 // A non-owning view that device code can take by value. layout == nullptr means "all blocks on".
 struct BlockMaskView {
@@ -57,14 +59,14 @@ inline void validate(const BlockMask& mask, int64_t seq_q, int64_t seq_k) {
   require(int64_t(mask.layout.size()) == mask.row_blocks * mask.col_blocks,
           "block mask layout has " + std::to_string(mask.layout.size()) + " entries, expected " +
               std::to_string(mask.row_blocks) + "x" + std::to_string(mask.col_blocks));
-  require(mask.row_blocks == ceil_div(seq_q, mask.block_rows) &&
-              mask.col_blocks == ceil_div(seq_k, mask.block_cols),
-          "block mask of " + std::to_string(mask.row_blocks) + "x" +
-              std::to_string(mask.col_blocks) + " blocks of " + std::to_string(mask.block_rows) +
-              "x" + std::to_string(mask.block_cols) + " does not cover seq_q=" +
-              std::to_string(seq_q) + ", seq_k=" + std::to_string(seq_k) + " (needs " +
-              std::to_string(ceil_div(seq_q, mask.block_rows)) + "x" +
-              std::to_string(ceil_div(seq_k, mask.block_cols)) + " blocks)");
+  require(
+      mask.row_blocks == ceil_div(seq_q, mask.block_rows) &&
+          mask.col_blocks == ceil_div(seq_k, mask.block_cols),
+      "block mask of " + std::to_string(mask.row_blocks) + "x" + std::to_string(mask.col_blocks) +
+          " blocks of " + std::to_string(mask.block_rows) + "x" + std::to_string(mask.block_cols) +
+          " does not cover seq_q=" + std::to_string(seq_q) + ", seq_k=" + std::to_string(seq_k) +
+          " (needs " + std::to_string(ceil_div(seq_q, mask.block_rows)) + "x" +
+          std::to_string(ceil_div(seq_k, mask.block_cols)) + " blocks)");
   for (uint8_t v : mask.layout) require(v <= 1, "block mask entries must be 0 or 1");
 }
 
@@ -109,8 +111,8 @@ inline BlockMask random_mask(int64_t seq_q, int64_t seq_k, int64_t block, double
           "random block density must be in [0, 1], got " + std::to_string(density));
   const double threshold = density * 4294967296.0;
   return detail::build_block_mask(seq_q, seq_k, block, [&](int64_t i, int64_t j) {
-    const Philox4x32 r = philox4x32_10({{uint32_t(j), uint32_t(i), 0x6d61736bu, 0}},
-                                       uint32_t(seed), uint32_t(seed >> 32));
+    const Philox4x32 r = philox4x32_10({{uint32_t(j), uint32_t(i), 0x6d61736bu, 0}}, uint32_t(seed),
+                                       uint32_t(seed >> 32));
     return double(r.x[0]) < threshold;
   });
 }

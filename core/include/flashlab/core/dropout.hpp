@@ -27,9 +27,8 @@ inline DropoutParams make_dropout(double p, uint64_t seed) {
   d.seed = seed;
   d.enabled = p > 0.0;
   // Round to the nearest representable threshold; the realised drop rate is drop_below / 2^32.
-  d.drop_below = static_cast<uint32_t>(std::llround(p * 4294967296.0 > 4294967295.0
-                                                        ? 4294967295.0
-                                                        : p * 4294967296.0));
+  d.drop_below = static_cast<uint32_t>(
+      std::llround(p * 4294967296.0 > 4294967295.0 ? 4294967295.0 : p * 4294967296.0));
   d.keep_scale = 1.0 / (1.0 - p);
   return d;
 }

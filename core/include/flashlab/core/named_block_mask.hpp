@@ -26,8 +26,9 @@ inline BlockMask named_block_mask(const std::string& pattern, int64_t seq_q, int
   const auto colon = pattern.find(':');
   const std::string name = pattern.substr(0, colon);
   const std::string arg = colon == std::string::npos ? "" : pattern.substr(colon + 1);
-  const std::string accepted = "accepted: butterfly, local:W (W = window in blocks), "
-                               "random:DENSITY (0 < DENSITY <= 1)";
+  const std::string accepted =
+      "accepted: butterfly, local:W (W = window in blocks), "
+      "random:DENSITY (0 < DENSITY <= 1)";
   double value = 0;
   if (name == "butterfly" && colon == std::string::npos) {
     return butterfly_mask(seq_q, seq_k, block);

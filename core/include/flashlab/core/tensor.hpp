@@ -40,7 +40,9 @@ inline std::vector<int64_t> q_dims(const AttentionShape& s) {
 inline std::vector<int64_t> kv_dims(const AttentionShape& s) {
   return {s.batch, s.heads, s.seq_k, s.head_dim};
 }
-inline std::vector<int64_t> lse_dims(const AttentionShape& s) { return {s.batch, s.heads, s.seq_q}; }
+inline std::vector<int64_t> lse_dims(const AttentionShape& s) {
+  return {s.batch, s.heads, s.seq_q};
+}
 
 template <typename T>
 void require_dims(const Tensor<T>& t, const std::vector<int64_t>& expected, const char* name) {

@@ -16,7 +16,9 @@ namespace flashlab::cuda {
 
 enum class DType { F16, BF16, F32 };
 
-inline int element_bytes(DType t) { return t == DType::F32 ? 4 : 2; }
+inline int element_bytes(DType t) {
+  return t == DType::F32 ? 4 : 2;
+}
 std::string to_string(DType t);
 
 // Head dims the fast tensor-core kernels are compiled for.

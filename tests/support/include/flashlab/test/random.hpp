@@ -20,11 +20,10 @@ uint64_t seed_for(const std::string& label);
 
 // Declares generator `rng` for this test and puts its seed into doctest's failure context, so a
 // failing check prints how to replay it.
-#define FLASHLAB_TEST_RNG(rng, label)                                                   \
-  const uint64_t rng##_seed = ::flashlab::test::seed_for(label);                        \
-  INFO("random inputs of '" << (label) << "': seed " << rng##_seed                      \
-                            << " (FLASHLAB_TEST_SEED=" << ::flashlab::test::base_seed() \
-                            << ")");                                                    \
+#define FLASHLAB_TEST_RNG(rng, label)                                                            \
+  const uint64_t rng##_seed = ::flashlab::test::seed_for(label);                                 \
+  INFO("random inputs of '" << (label) << "': seed " << rng##_seed                               \
+                            << " (FLASHLAB_TEST_SEED=" << ::flashlab::test::base_seed() << ")"); \
   std::mt19937_64 rng(rng##_seed)
 
 template <typename T = double>

@@ -1,0 +1,74 @@
+// FLASHLAB-INSTRUCTOR-ONLY: lab 1 mistake fixture, a copy of the solution with one bug:
+// stable_softmax() exponentiates the raw scores (the naive formula), so e^1000 overflows.
+#include "online_softmax.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace flashlab::labs::lab1 {
+
+std::vector<float> stable_softmax(std::span<const float> x) {
+  const RowState s = block_state(x);
+  std::vector<float> p(x.size(), 0.0f);
+  if (s.m == -INFINITY) return p;  // fully masked row: no softmax, zeros by convention
+  float sum = 0.0f;
+  for (float xi : x) sum += std::exp(xi);
+  for (std::size_t i = 0; i < x.size(); ++i) p[i] = std::exp(x[i]) / sum;
+  return p;
+}
+
+RowState block_state(std::span<const float> block) {
+  RowState s;
+  for (float x : block) s.m = std::max(s.m, x);
+  if (s.m == -INFINITY) return s;  // nothing unmasked: e^{-inf - (-inf)} would be NaN
+  for (float x : block) s.l += std::exp(x - s.m);
+  return s;
+}
+
+// e^{m_part - m_new}; a part that has seen nothing contributes 0 (and must not give NaN).
+static float rescale(float m_part, float m_new) {
+  return m_part == -INFINITY ? 0.0f : std::exp(m_part - m_new);
+}
+
+RowState merge(RowState a, RowState b) {
+  RowState out;
+  out.m = std::max(a.m, b.m);
+  if (out.m == -INFINITY) return out;
+  out.l = rescale(a.m, out.m) * a.l + rescale(b.m, out.m) * b.l;
+  return out;
+}
+
+std::vector<float> online_softmax(std::span<const float> x, std::size_t block_size) {
+  RowState s;
+  for (std::size_t start = 0; start < x.size(); start += block_size)
+    s = merge(s, block_state(x.subspan(start, std::min(block_size, x.size() - start))));
+  std::vector<float> p(x.size(), 0.0f);
+  if (s.m == -INFINITY) return p;
+  for (std::size_t i = 0; i < x.size(); ++i) p[i] = std::exp(x[i] - s.m) / s.l;
+  return p;
+}
+
+std::vector<float> online_attention_row(std::span<const float> scores,
+                                        std::span<const float> values, std::size_t d,
+                                        std::size_t block_size) {
+  RowState s;
+  std::vector<float> acc(d, 0.0f);  // sum_j e^{s_j - m} v_j over the keys seen so far
+  for (std::size_t start = 0; start < scores.size(); start += block_size) {
+    const std::size_t n = std::min(block_size, scores.size() - start);
+    const RowState block = block_state(scores.subspan(start, n));
+    const RowState merged = merge(s, block);
+    if (merged.m == -INFINITY) continue;         // everything masked so far
+    const float alpha = rescale(s.m, merged.m);  // Alg. 1 line 12: e^{m_i - m_i^new}
+    for (float& a : acc) a *= alpha;
+    for (std::size_t j = 0; j < n; ++j) {
+      const float p = std::exp(scores[start + j] - merged.m);  // masked: e^{-inf} = 0
+      for (std::size_t e = 0; e < d; ++e) acc[e] += p * values[(start + j) * d + e];
+    }
+    s = merged;
+  }
+  if (s.l > 0.0f)
+    for (float& a : acc) a /= s.l;
+  return acc;
+}
+
+}  // namespace flashlab::labs::lab1

@@ -1,0 +1,180 @@
+// flashlab-viz as a program: its option errors (one line, exit code 2) and its headless frames
+// under xvfb-run (PNG of the requested size, not blank, and the tiles lit at two steps differ).
+#include <doctest/doctest.h>
+
+#include <stb_image.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <string>
+
+#include <flashlab/simulator/trace_json.hpp>
+#include <flashlab/viz/palette.hpp>
+#include <flashlab/viz/session.hpp>
+
+using namespace flashlab;
+using namespace flashlab::viz;
+
+namespace {
+
+struct Run {
+  int code = -1;
+  std::string output;  // stdout and stderr
+};
+
+Run run(const std::string& command) {
+  Run r;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buf{};
+  size_t got = 0;
+  while ((got = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), got);
+  const int status = pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+const std::string kViz = FLASHLAB_VIZ_EXE;
+const std::string kDir = FLASHLAB_VIZ_TEST_DIR;
+
+struct Image {
+  int width = 0, height = 0;
+  std::vector<unsigned char> rgb;
+};
+
+Image load_png(const std::string& path) {
+  Image im;
+  int channels = 0;
+  unsigned char* data = stbi_load(path.c_str(), &im.width, &im.height, &channels, 3);
+  REQUIRE_MESSAGE(data != nullptr, "cannot read " << path);
+  im.rgb.assign(data, data + size_t(im.width) * size_t(im.height) * 3);
+  stbi_image_free(data);
+  return im;
+}
+
+// Bounding box (x0, y0, x1, y1) of the pixels of exactly colour c; x0 = -1 if none.
+std::array<int, 4> bbox(const Image& im, palette::Rgb c) {
+  std::array<int, 4> box{-1, -1, -1, -1};
+  for (int y = 0; y < im.height; ++y)
+    for (int x = 0; x < im.width; ++x) {
+      const unsigned char* p = &im.rgb[(size_t(y) * size_t(im.width) + size_t(x)) * 3];
+      if (p[0] != c.r || p[1] != c.g || p[2] != c.b) continue;
+      if (box[0] < 0) box = {x, y, x, y};
+      box = {std::min(box[0], x), std::min(box[1], y), std::max(box[2], x), std::max(box[3], y)};
+    }
+  return box;
+}
+
+size_t distinct_colors(const Image& im) {
+  std::set<uint32_t> colors;
+  for (size_t k = 0; k + 2 < im.rgb.size(); k += 3)
+    colors.insert(uint32_t(im.rgb[k]) << 16 | uint32_t(im.rgb[k + 1]) << 8 | im.rgb[k + 2]);
+  return colors.size();
+}
+
+// The first step whose current event loads `tensor` in K/V block j (or any j when j < 0).
+int64_t load_step(const Session& s, TensorId tensor, int64_t j) {
+  for (size_t k = 0; k < s.trace.events.size(); ++k) {
+    const simulator::Event& e = s.trace.events[k];
+    if (e.kind == simulator::EventKind::Load && e.tensor == tensor && (j < 0 || e.j == j))
+      return int64_t(k) + 1;
+  }
+  FAIL("no load of " << simulator::tensor_name(tensor));
+  return 0;
+}
+
+}  // namespace
+
+TEST_SUITE("app-cli") {
+  TEST_CASE("bad options are refused with one line on stderr and exit code 2") {
+    const char* bad[] = {"--seq abc",
+                         "--algorithm flash3",
+                         "--dropout 1.5",
+                         "--block-rows 1000 --block-cols 1000",
+                         "--block-rows 16",
+                         "--sram 12XB",
+                         "--size 10x10",
+                         "--sparse diagonal",
+                         "--seq 65536 --block-rows 16 --block-cols 16",
+                         "--trace /nonexistent/trace.json",
+                         "--no-such-option"};
+    for (const char* args : bad) {
+      CAPTURE(args);
+      const Run r = run(kViz + " " + args);
+      CHECK(r.code == 2);
+      CHECK(r.output.rfind("flashlab-viz: error: ", 0) == 0);
+      CHECK(r.output.find('\n') == r.output.size() - 1);  // exactly one line
+    }
+  }
+
+  TEST_CASE("--help prints the options and the keys, exit code 0") {
+    const Run r = run(kViz + " --help");
+    CHECK(r.code == 0);
+    CHECK(r.output.find("--screenshot") != std::string::npos);
+    CHECK(r.output.find("space play/pause") != std::string::npos);
+  }
+}
+
+TEST_SUITE("app-screenshot") {
+  TEST_CASE("headless frames: requested size, not blank, highlighted tiles differ between steps") {
+    if (run("command -v xvfb-run").code != 0) {
+      std::printf("SKIP: xvfb-run is not on PATH (install xvfb: scripts/install-deps.sh)\n");
+      std::exit(77);
+    }
+    VizConfig c;
+    c.algorithm = VizAlgorithm::Flash;
+    c.seq = 256;
+    c.head_dim = 64;
+    c.tiles = TileSizes{32, 32};
+    c.sram_bytes = 48 * 1024;
+    const Session s = build_session(c);
+    // Two loads of different tiles: Q_0 (first inner step) and K_3 (fourth outer step).
+    const int64_t a = load_step(s, TensorId::Q, -1), b = load_step(s, TensorId::K, 3);
+    const std::string common = "xvfb-run -a -s '-screen 0 1280x1024x24' " + kViz +
+                               " --algorithm flash --seq 256 --head-dim 64 --sram 48KiB "
+                               "--block-rows 32 --block-cols 32 --size 900x620 --screenshot ";
+    const std::string pa = kDir + "/viz_step_a.png", pb = kDir + "/viz_step_b.png";
+    std::remove(pa.c_str());
+    std::remove(pb.c_str());
+    const Run ra = run(common + pa + " --step " + std::to_string(a));
+    INFO(ra.output);
+    REQUIRE(ra.code == 0);
+    const Run rb = run(common + pb + " --step " + std::to_string(b));
+    INFO(rb.output);
+    REQUIRE(rb.code == 0);
+
+    const Image ia = load_png(pa), ib = load_png(pb);
+    CHECK(ia.width == 900);
+    CHECK(ia.height == 620);
+    CHECK(ib.width == 900);
+    CHECK(ib.height == 620);
+    // A rendered UI has text, anti-aliasing and the heat map: hundreds of colours; a blank or
+    // single-colour frame has a handful.
+    CHECK(distinct_colors(ia) > 200);
+    CHECK(distinct_colors(ib) > 200);
+    // The current event's tile is filled with exactly the read colour, in different places.
+    const auto box_a = bbox(ia, palette::kRead), box_b = bbox(ib, palette::kRead);
+    CHECK(box_a[0] >= 0);
+    CHECK(box_b[0] >= 0);
+    CHECK(box_a != box_b);
+    CHECK(ia.rgb != ib.rgb);
+
+    // A saved trace renders too (--trace).
+    const std::string trace = kDir + "/viz_trace.json", pc = kDir + "/viz_trace.png";
+    {
+      std::ofstream out(trace);
+      simulator::write_trace_json(s.trace, out);
+    }
+    const Run rc = run("xvfb-run -a -s '-screen 0 1280x1024x24' " + kViz + " --trace " + trace +
+                       " --size 640x400 --screenshot " + pc);
+    INFO(rc.output);
+    REQUIRE(rc.code == 0);
+    const Image ic = load_png(pc);
+    CHECK(ic.width == 640);
+    CHECK(distinct_colors(ic) > 100);
+  }
+}

@@ -1,0 +1,177 @@
+// The counters panel: HBM bytes by tensor so far and over the pass (with the closed form per
+// tensor), the pass against the baseline algorithm and the formula, FLOPs, the roofline
+// prediction, and the cumulative bytes of both algorithms over the pass.
+#include <imgui.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "app.hpp"
+#include "theme.hpp"
+
+namespace flashlab::viz::app {
+
+namespace {
+
+std::string sci(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, x >= 1e4 ? "%.3g" : "%.0f", x);
+  return buf;
+}
+
+std::string seconds(double s) {
+  char buf[32];
+  if (s < 1e-3)
+    std::snprintf(buf, sizeof buf, "%.3g us", s * 1e6);
+  else
+    std::snprintf(buf, sizeof buf, "%.3g ms", s * 1e3);
+  return buf;
+}
+
+void bar(const char* label, double value, double so_far, double scale, palette::Rgb color,
+         const std::string& text) {
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  ImGui::TextUnformatted(label);
+  ImGui::SameLine(ImGui::GetFontSize() * 8.5f);
+  const ImVec2 a = ImGui::GetCursorScreenPos();
+  const float w = ImGui::GetContentRegionAvail().x, h = ImGui::GetTextLineHeight();
+  const float full = float(value / scale) * w, done = float(so_far / scale) * w;
+  dl->AddRectFilled(a, {a.x + full, a.y + h}, col(color, 70), 2.0f);
+  if (so_far > 0) dl->AddRectFilled(a, {a.x + done, a.y + h}, col(color, 230), 2.0f);
+  dl->AddText({a.x + 4, a.y}, col(palette::kText), text.c_str());
+  ImGui::Dummy({w, h});
+}
+
+void curves(const CountersData& d, ImVec2 size) {
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const ImVec2 a = ImGui::GetCursorScreenPos(), b{a.x + size.x, a.y + size.y};
+  ImGui::Dummy(size);
+  dl->AddRectFilled(a, b, col(palette::kBackground), 3.0f);
+  double hi = d.curve ? double(d.curve->total_bytes) : 1;
+  if (d.baseline_curve) hi = std::max(hi, double(d.baseline_curve->total_bytes));
+  hi = std::max(hi, 1.0);
+  const float left = a.x + 8, right = b.x - 8, top = a.y + 22, bottom = b.y - 18;
+  auto pt = [&](float f, double bytes) {
+    return ImVec2{left + f * (right - left), bottom - float(bytes / hi) * (bottom - top)};
+  };
+  for (int k = 1; k <= 3; ++k) {
+    const float y = bottom - float(k) / 4.0f * (bottom - top);
+    dl->AddLine({left, y}, {right, y}, IM_COL32(255, 255, 255, 18));
+  }
+  auto polyline = [&](const ByteCurve& c, ImU32 color, float thickness) {
+    std::vector<ImVec2> pts;
+    pts.reserve(c.progress.size());
+    for (size_t k = 0; k < c.progress.size(); ++k) pts.push_back(pt(c.progress[k], c.bytes[k]));
+    dl->AddPolyline(pts.data(), int(pts.size()), color, 0, thickness);
+  };
+  if (d.baseline_curve) polyline(*d.baseline_curve, col(palette::kBaseline, 220), 2.0f);
+  if (d.curve) polyline(*d.curve, col(palette::kWrite), 2.5f);
+  const float x = left + float(d.progress) * (right - left);
+  dl->AddLine({x, top - 4}, {x, bottom}, IM_COL32(255, 255, 255, 160), 1.0f);
+  const ImVec2 now = pt(float(d.progress), double(d.bytes_read + d.bytes_written));
+  dl->AddCircleFilled(now, 4.0f, col(palette::kWrite));
+  dl->AddText(
+      {a.x + 6, a.y + 3}, col(palette::kTextDim),
+      ("cumulative HBM bytes over the pass (max " + format_bytes(int64_t(hi)) + ")").c_str());
+  dl->AddText({left, bottom + 2}, col(palette::kTextDim), "0%");
+  dl->AddText({right - ImGui::CalcTextSize("100% of steps").x, bottom + 2}, col(palette::kTextDim),
+              "100% of steps");
+  // Legend, top right.
+  float lx = right;
+  auto key = [&](const std::string& text, ImU32 color) {
+    const float tw = ImGui::CalcTextSize(text.c_str()).x;
+    lx -= tw;
+    dl->AddText({lx, top}, color, text.c_str());
+    lx -= 16;
+  };
+  if (d.baseline_curve) key(d.baseline_curve->label, col(palette::kBaseline));
+  if (d.curve) key("this run", col(palette::kWrite));
+}
+
+}  // namespace
+
+void draw_counters(const CountersData& d, UiState& ui) {
+  const ImGuiTableFlags flags =
+      ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingStretchProp;
+  if (ImGui::BeginTable("##traffic", 4, flags)) {
+    ImGui::TableSetupColumn("tensor", ImGuiTableColumnFlags_WidthStretch, 1.0f);
+    ImGui::TableSetupColumn("read so far", ImGuiTableColumnFlags_WidthStretch, 1.4f);
+    ImGui::TableSetupColumn("written so far", ImGuiTableColumnFlags_WidthStretch, 1.4f);
+    ImGui::TableSetupColumn("whole pass", ImGuiTableColumnFlags_WidthStretch, 1.4f);
+    ImGui::TableHeadersRow();
+    for (const TensorCounter& t : d.tensors) {
+      ImGui::TableNextRow();
+      ImGui::TableSetColumnIndex(0);
+      ImGui::TextColored(col4(palette::tensor_color(t.tensor)), "%s",
+                         simulator::tensor_name(t.tensor));
+      if (ImGui::IsItemHovered() && (!t.formula_reads.empty() || !t.formula_writes.empty()))
+        ImGui::SetTooltip("closed form per head, in elements:\nreads  %s\nwrites %s",
+                          t.formula_reads.empty() ? "0" : t.formula_reads.c_str(),
+                          t.formula_writes.empty() ? "0" : t.formula_writes.c_str());
+      ImGui::TableSetColumnIndex(1);
+      ImGui::TextUnformatted(format_bytes(t.bytes_read).c_str());
+      ImGui::TableSetColumnIndex(2);
+      ImGui::TextUnformatted(format_bytes(t.bytes_written).c_str());
+      ImGui::TableSetColumnIndex(3);
+      ImGui::TextDisabled("%s", format_bytes(t.final_read + t.final_written).c_str());
+    }
+    ImGui::EndTable();
+  }
+  ImGui::Text("so far %s read + %s written", format_bytes(d.bytes_read).c_str(),
+              format_bytes(d.bytes_written).c_str());
+
+  ImGui::Spacing();
+  double scale = double(d.final_bytes);
+  if (d.baseline_bytes) scale = std::max(scale, double(*d.baseline_bytes));
+  if (d.formula_bytes) scale = std::max(scale, double(*d.formula_bytes));
+  scale = std::max(scale, 1.0);
+  bar("this pass", double(d.final_bytes), double(d.bytes_read + d.bytes_written), scale,
+      palette::kWrite,
+      format_bytes(d.bytes_read + d.bytes_written) + " of " + format_bytes(d.final_bytes));
+  if (d.baseline_bytes) {
+    const double ratio = double(*d.baseline_bytes) / std::max(1.0, double(d.final_bytes));
+    char text[160];
+    std::snprintf(text, sizeof text, "%s  (%.2f%s this pass)",
+                  format_bytes(*d.baseline_bytes).c_str(), ratio, sym(ui, Sym::Times));
+    bar("baseline", double(*d.baseline_bytes), 0, scale, palette::kBaseline, text);
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("%s, same problem and tiles rule", d.baseline_label.c_str());
+  } else if (!d.baseline_note.empty()) {
+    dim_text_wrapped(d.baseline_note.c_str());
+  }
+  if (d.formula_bytes) {
+    const bool exact = *d.formula_bytes == d.final_bytes;
+    bar("closed form", double(*d.formula_bytes), 0, scale, palette::kAccent,
+        format_bytes(*d.formula_bytes) + (exact ? "  = counted" : "  (differs!)") + "   " +
+            d.theta);
+  } else if (!d.formula_note.empty()) {
+    dim_text_wrapped(("closed form: " + d.formula_note).c_str());
+  }
+
+  ImGui::Spacing();
+  const simulator::IoStats& st = d.final_stats;
+  ImGui::Text("FLOPs %s of %s, exp %s of %s", sci(double(d.flops)).c_str(),
+              sci(double(st.matmul_flops + st.other_flops)).c_str(), sci(double(d.exps)).c_str(),
+              sci(double(st.exp_ops)).c_str());
+  if (d.flops_split)
+    ImGui::TextDisabled("  of which matmul %s, other %s", sci(double(st.matmul_flops)).c_str(),
+                        sci(double(st.other_flops)).c_str());
+  if (!d.runtime.empty()) {
+    std::string line = "predicted (roofline):";
+    for (const RuntimeRow& r : d.runtime)
+      line += " " + r.gpu.substr(0, r.gpu.find('-')) + " " + seconds(r.estimate.predicted_s) +
+              " (" + simulator::to_string(r.estimate.bound) + "),";
+    line.pop_back();
+    ImGui::TextWrapped("%s", line.c_str());
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip(
+          "max(bytes / bandwidth, FLOPs / peak, exps / SFU rate): a lower bound,\n"
+          "for comparing algorithms on the same GPU (docs/simulator.md)");
+  }
+  ImGui::Spacing();
+  const ImVec2 avail = ImGui::GetContentRegionAvail();
+  if (avail.y > 60) curves(d, {avail.x, avail.y - 2});
+}
+
+}  // namespace flashlab::viz::app

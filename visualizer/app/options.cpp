@@ -1,0 +1,95 @@
+// Command-line parsing with CLI11; every problem is reported as one line and exit code 2.
+#include "options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+namespace flashlab::viz::app {
+
+int64_t parse_byte_size(const std::string& text) {
+  size_t end = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &end);
+  } catch (const std::exception&) {
+    end = 0;
+  }
+  const std::string unit = text.substr(end);
+  double factor = 0;
+  if (unit.empty() || unit == "B") factor = 1;
+  if (unit == "KiB" || unit == "K") factor = 1024;
+  if (unit == "MiB" || unit == "M") factor = 1024.0 * 1024;
+  if (unit == "KB") factor = 1000;
+  if (unit == "MB") factor = 1e6;
+  const double bytes = value * factor;
+  require(end > 0 && factor > 0 && bytes >= 1 && bytes < 1e12 && bytes == double(int64_t(bytes)),
+          "--sram: expected a size like 49152, 48KiB, 100KB or 1MiB, got '" + text + "'");
+  return int64_t(bytes);
+}
+
+std::variant<AppOptions, int> parse_options(int argc, char** argv) {
+  AppOptions o;
+  VizConfig& c = o.config;
+  CLI::App cli{
+      "flashlab-viz: watch FlashAttention's tiles move between HBM and SRAM and the online "
+      "softmax rescale, step by step (paper Alg. 0-5, FA2).\nKeys: space play/pause, "
+      "Left/Right step, Home/End, PageUp/PageDown block, R next rescale, O next write of O."};
+  std::string algorithm = to_string(c.algorithm), sram, size, sparse;
+  int64_t block_rows = 0, block_cols = 0;
+  cli.add_option("--algorithm", algorithm,
+                 "standard, flash, flash-backward, flash2, block-sparse, standard-backward")
+      ->capture_default_str();
+  cli.add_option("--seq", c.seq, "Sequence length N")->capture_default_str();
+  cli.add_option("--head-dim", c.head_dim, "Head dimension d")->capture_default_str();
+  cli.add_option("--sram", sram, "SRAM size M: 49152, 48KiB, 100KB, 1MiB (default 16.5KiB)");
+  cli.add_option("--block-rows", block_rows, "Br (default: the paper's rule, Alg. 1 line 1)");
+  cli.add_option("--block-cols", block_cols, "Bc (default: the paper's rule)");
+  cli.add_flag("--causal", c.causal, "Causal mask (top-left aligned)");
+  cli.add_option("--dropout", c.dropout, "Dropout probability in [0, 1)")->capture_default_str();
+  cli.add_option("--sparse", sparse, "Sparsity pattern: butterfly, local:W, random:DENSITY");
+  cli.add_option("--seed", c.seed, "Seed of the inputs, dropout and random sparsity")
+      ->capture_default_str();
+  cli.add_option("--step", o.step,
+                 "Start at step K (events applied; default 0, or the middle "
+                 "for --screenshot)");
+  cli.add_option("--row", o.row, "Query row of the online-softmax panel (default: follow)");
+  cli.add_option("--screenshot", o.screenshot, "Render one frame to FILE.png and exit");
+  cli.add_option("--size", size, "Window / screenshot size WxH (default 1600x1000)");
+  cli.add_option("--trace", o.trace, "Replay a trace saved by `flashlab trace` (JSON)");
+  cli.add_option("--benchmark-frames", o.benchmark_frames,
+                 "Play for this many frames without vsync, print frame times and exit");
+  cli.add_flag("--play", o.play, "Start playing");
+  try {
+    cli.parse(argc, argv);
+    c.algorithm = algorithm_from_string(algorithm);
+    if (!sram.empty()) c.sram_bytes = parse_byte_size(sram);
+    if (block_rows != 0 || block_cols != 0) {
+      require(block_rows > 0 && block_cols > 0,
+              "--block-rows and --block-cols go together and must be >= 1");
+      c.tiles = TileSizes{block_rows, block_cols};
+    }
+    c.sparse = sparse;
+    if (!size.empty()) {
+      int w = 0, h = 0;
+      char tail = 0;
+      require(std::sscanf(size.c_str(), "%dx%d%c", &w, &h, &tail) == 2 && w >= 200 && h >= 150 &&
+                  w <= 8192 && h <= 8192,
+              "--size: expected WxH between 200x150 and 8192x8192, got '" + size + "'");
+      o.width = w, o.height = h;
+    }
+    require(o.benchmark_frames >= 0, "--benchmark-frames must be >= 0");
+    require(o.step >= -1, "--step must be >= 0");
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(cli.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "flashlab-viz: error: %s (see --help)\n", e.what());
+    return 2;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "flashlab-viz: error: %s\n", e.what());
+    return 2;
+  }
+  return o;
+}
+
+}  // namespace flashlab::viz::app

@@ -1,0 +1,30 @@
+// flashlab-viz's command line (CLI11): the problem to show, the step, and the headless modes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include <flashlab/viz/config.hpp>
+
+namespace flashlab::viz::app {
+
+struct AppOptions {
+  VizConfig config;
+  int64_t step = -1;       // -1: the first step (interactive) / the middle (screenshot)
+  int row = -1;            // the online-softmax panel's query row; -1: follow the step
+  std::string screenshot;  // render one frame to this PNG and exit
+  int width = 1600, height = 1000;
+  std::string trace;         // replay a trace saved by `flashlab trace`
+  int benchmark_frames = 0;  // > 0: play for this many frames, print the frame times, exit
+  bool play = false;         // start playing
+};
+
+// The options, or the exit code when the program should stop: 0 after --help, 2 (with one line
+// on stderr) for a bad option.
+std::variant<AppOptions, int> parse_options(int argc, char** argv);
+
+// "49152", "48KiB", "100KB", "1MiB" -> bytes; throws flashlab::Error.
+int64_t parse_byte_size(const std::string& text);
+
+}  // namespace flashlab::viz::app
