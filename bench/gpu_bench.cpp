@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <flashlab/cuda/api.hpp>
+#include <flashlab/cuda/device_buffer.hpp>
 
 namespace {
 
@@ -26,15 +27,7 @@ void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw Error(std::string(what) + ": " + cudaGetErrorString(e));
 }
 
-struct Buffer {
-  void* ptr = nullptr;
-  explicit Buffer(size_t bytes) {
-    check(cudaMalloc(&ptr, std::max<size_t>(bytes, 16)), "cudaMalloc");
-  }
-  ~Buffer() { cudaFree(ptr); }
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-};
+using Buffer = cuda::DeviceBuffer;
 
 // Random normal values in the element type (fresh data: zeros would time a different machine).
 void fill_random(void* dst, int64_t n, DType dtype, uint64_t seed) {

@@ -10,6 +10,7 @@
 
 #include <flashlab/cli/cuda_rows.hpp>
 #include <flashlab/cuda/api.hpp>
+#include <flashlab/cuda/device_buffer.hpp>
 #include <flashlab/io/half.hpp>
 #include <flashlab/simulator/simulate.hpp>
 
@@ -20,16 +21,7 @@ void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw Error(std::string(what) + ": " + cudaGetErrorString(e));
 }
 
-struct DeviceBuffer {
-  void* ptr = nullptr;
-  size_t bytes = 0;
-  explicit DeviceBuffer(size_t n) : bytes(n) {
-    check(cudaMalloc(&ptr, n < 16 ? 16 : n), "cudaMalloc");
-  }
-  ~DeviceBuffer() { cudaFree(ptr); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-};
+using cuda::DeviceBuffer;
 using Buffer = std::unique_ptr<DeviceBuffer>;
 
 cuda::DType device_dtype(DType d) {

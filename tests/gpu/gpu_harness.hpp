@@ -18,6 +18,7 @@
 #include <flashlab/core/options.hpp>
 #include <flashlab/core/tensor.hpp>
 #include <flashlab/cuda/api.hpp>
+#include <flashlab/cuda/device_buffer.hpp>
 
 namespace flashlab::test {
 
@@ -49,23 +50,7 @@ inline void cuda_ok(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw flashlab::Error(std::string(what) + ": " + cudaGetErrorString(e));
 }
 
-// Device memory that frees itself.
-struct DeviceBuffer {
-  void* ptr = nullptr;
-  size_t bytes = 0;
-  explicit DeviceBuffer(size_t n) : bytes(n) {
-    cuda_ok(cudaMalloc(&ptr, std::max<size_t>(n, 16)), "cudaMalloc");
-  }
-  ~DeviceBuffer() { cudaFree(ptr); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  // All bytes 0xFF: NaN in fp32, fp16 and bf16, so any element a kernel forgets to write shows.
-  void poison() { cuda_ok(cudaMemset(ptr, 0xFF, bytes), "cudaMemset"); }
-  template <typename T>
-  T* as() {
-    return static_cast<T*>(ptr);
-  }
-};
+using DeviceBuffer = cuda::DeviceBuffer;
 
 // Rounds every element to `dtype` (what the GPU will see) and back to double.
 inline Tensor<double> rounded(const Tensor<double>& t, cuda::DType dtype) {
