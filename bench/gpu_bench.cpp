@@ -1,6 +1,8 @@
 // flashlab-gpu-bench: times the fused kernels and the naive baseline on the GPU with CUDA events
 // (median of many runs after warm-up) on the shapes of ../shared/anchors (batch = 32768/N,
-// heads = 2048/d), and writes one JSON record per (kernel, shape). bench/run_gpu_bench.sh runs
+// heads = 2048/d), and writes one JSON record per (kernel, shape). "fused" is what
+// flash_forward picks by default (wgmma on an H100 for d = 64 and 128); where that is wgmma, the
+// forward of the portable mma.sync kernel is timed too ("mma.sync"). bench/run_gpu_bench.sh runs
 // it beside PyTorch's scaled_dot_product_attention and prints the comparison table.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -150,7 +152,7 @@ int main(int argc, char** argv) {
                                  extra_bytes / 1048576.0, std::move(note)});
               const Record& r = records.back();
               std::printf(
-                  "%-6s %-7s %s d=%3lld N=%5lld causal=%d  %8.3f ms  %6.1f TFLOP/s  extra %.1f MiB "
+                  "%-8s %-7s %s d=%3lld N=%5lld causal=%d  %8.3f ms  %6.1f TFLOP/s  extra %.1f MiB "
                   "%s\n",
                   kernel, mode, r.dtype.c_str(), (long long)d, (long long)n, int(causal), ms,
                   r.tflops, r.extra_mib, r.note.c_str());
@@ -163,6 +165,15 @@ int main(int argc, char** argv) {
             const double t_fwd =
                 median_ms([&] { cuda::flash_forward(shape, options, dtype, fa); }, 5, reps);
             add("fused", "fwd", t_fwd, fwd_flops, fused_fwd_extra);
+            if (cuda::wgmma_forward_available(d)) {  // the portable kernel too, same run
+              const double t_mma = median_ms(
+                  [&] {
+                    cuda::flash_forward(shape, options, dtype, fa, nullptr,
+                                        cuda::ForwardKernel::MmaSync);
+                  },
+                  5, reps);
+              add("mma.sync", "fwd", t_mma, fwd_flops, fused_fwd_extra);
+            }
             const double t_bwd = median_ms(
                 [&] { cuda::flash_backward(shape, options, dtype, ba, work.ptr); }, 3, reps);
             add("fused", "bwd", t_bwd, 2.5 * fwd_flops, fused_bwd_extra);

@@ -3,6 +3,8 @@
 # racecheck) on small cases of every kernel, then the benchmark against PyTorch, table last.
 # Run from the repository root with a build folder made by the `gpu` preset (or BUILD=...):
 #   bench/run_gpu_check.sh [tests|sanitize|bench|all] ; logs go to $OUT (or ./gpu-logs).
+# BENCH_ARGS go to flashlab-gpu-bench (e.g. "--fp16-only --seqs 2048,8192"), TORCH_ARGS to
+# bench/sdpa_compare.py (e.g. "--backends flash").
 set -uo pipefail
 BUILD=${BUILD:-build/gpu}
 LOGS=${OUT:-gpu-logs}
@@ -27,7 +29,7 @@ if [[ $what == bench || $what == all ]]; then
   echo "=== benchmark"
   "$BUILD/bench/flashlab-gpu-bench" ${BENCH_ARGS:-} --json "$LOGS/ours.json" > "$LOGS/bench_ours.log" 2>&1 || status=1
   tail -3 "$LOGS/bench_ours.log"
-  python3 bench/sdpa_compare.py "$LOGS/ours.json" --markdown "$LOGS/bench_table.md" --json "$LOGS/bench_all.json" \
+  python3 bench/sdpa_compare.py "$LOGS/ours.json" ${TORCH_ARGS:-} --markdown "$LOGS/bench_table.md" --json "$LOGS/bench_all.json" \
     2> "$LOGS/bench_torch.err" || status=1
 fi
 exit $status

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Times PyTorch's scaled_dot_product_attention backends (flash = FlashAttention-2, cudnn,
 efficient, math) on the shapes flashlab-gpu-bench measured, in the same run, and prints our
-TFLOP/s beside theirs with the ratios. Usage: sdpa_compare.py OURS.json [--markdown OUT.md]
+TFLOP/s beside theirs with the ratios.
+Usage: sdpa_compare.py OURS.json [--markdown OUT.md] [--json ALL.json] [--backends flash,cudnn]
 
 FLOPs as in ../shared/anchors: forward 4*B*H*N^2*d (half when causal), backward 2.5x forward.
 Times are medians of triton.testing.do_bench (CUDA events) after warm-up. Memory: peak bytes
@@ -61,7 +62,13 @@ def main():
     ap.add_argument("ours", help="JSON written by flashlab-gpu-bench")
     ap.add_argument("--markdown", help="also write the table as Markdown to this file")
     ap.add_argument("--json", help="write all numbers (ours and PyTorch's) to this file")
+    ap.add_argument("--backends", default=",".join(BACKENDS),
+                    help="comma-separated PyTorch backends to time (default: all four)")
     args = ap.parse_args()
+    backends = args.backends.split(",")
+    unknown = [b for b in backends if b not in BACKENDS]
+    if unknown:
+        ap.error(f"unknown backend(s) {unknown}; choose from {list(BACKENDS)}")
     ours = json.load(open(args.ours))
     props = torch.cuda.get_device_properties(0)
     print(f"device {props.name}, torch {torch.__version__}")
@@ -70,7 +77,8 @@ def main():
     torch_results = {}
     for dt, d, N, causal, B, H in shapes:
         for be in BACKENDS:
-            torch_results[(dt, d, N, causal, be)] = time_backend(be, B, H, N, d, causal, DTYPES[dt])
+            torch_results[(dt, d, N, causal, be)] = (
+                time_backend(be, B, H, N, d, causal, DTYPES[dt]) if be in backends else "not timed")
 
     def ours_rec(kernel, mode, dt, d, N, causal):
         for r in ours:
@@ -78,15 +86,16 @@ def main():
                 return r
         return None
 
-    lines = ["| mode | dtype | d | N | causal | fused TFLOP/s | FA2 (flash) | ratio | cuDNN | efficient | math "
-             "| naive | fused/naive speed | fused MiB | FA2 MiB | naive MiB |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| mode | dtype | d | N | causal | fused TFLOP/s | FA2 (flash) | ratio | mma.sync fwd | cuDNN "
+             "| efficient | math | naive | fused/naive speed | fused MiB | FA2 MiB | naive MiB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     merged = []
     for mode in ("fwd", "bwd", "fwdbwd"):
         for dt, d, N, causal, B, H in shapes:
             flops = 4 * B * H * N * N * d / (2 if causal else 1) * {"fwd": 1, "bwd": 2.5, "fwdbwd": 3.5}[mode]
             f = ours_rec("fused", mode, dt, d, N, causal)
             nv = ours_rec("naive", mode, dt, d, N, causal)
+            mma = ours_rec("mma.sync", mode, dt, d, N, causal)
 
             def tf(be):
                 r = torch_results[(dt, d, N, causal, be)]
@@ -96,7 +105,8 @@ def main():
 
             fa2, fa2_mib = tf("flash")
             row = dict(mode=mode, dtype=dt, d=d, N=N, causal=causal, fused=f["tflops"], fa2=fa2,
-                       ratio=f["tflops"] / fa2 if fa2 == fa2 else float("nan"), cudnn=tf("cudnn")[0],
+                       ratio=f["tflops"] / fa2 if fa2 == fa2 else float("nan"),
+                       mma_sync=mma["tflops"] if mma else float("nan"), cudnn=tf("cudnn")[0],
                        efficient=tf("efficient")[0], math=tf("math")[0],
                        naive=nv["tflops"] if nv and nv["ms"] > 0 else float("nan"),
                        fused_mib=f["extra_mib"], fa2_mib=fa2_mib,
@@ -105,7 +115,7 @@ def main():
             merged.append(row)
             fmt = lambda x, p=0: "n/a" if isinstance(x, float) and math.isnan(x) else f"{x:.{p}f}"
             lines.append(f"| {mode} | {dt} | {d} | {N} | {int(causal)} | {fmt(row['fused'])} | {fmt(fa2)} | "
-                         f"{fmt(row['ratio'], 2)} | {fmt(row['cudnn'])} | {fmt(row['efficient'])} | {fmt(row['math'])} | "
+                         f"{fmt(row['ratio'], 2)} | {fmt(row['mma_sync'])} | {fmt(row['cudnn'])} | {fmt(row['efficient'])} | {fmt(row['math'])} | "
                          f"{fmt(row['naive'])} | {fmt(row['speedup_vs_naive'], 1)} | {fmt(row['fused_mib'], 1)} | "
                          f"{fmt(fa2_mib, 1)} | {fmt(row['naive_mib'], 0)} |")
     table = "\n".join(lines)

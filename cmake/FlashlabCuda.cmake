@@ -4,10 +4,11 @@ set(FLASHLAB_HAVE_CUDA OFF)
 if(NOT FLASHLAB_CUDA STREQUAL "OFF")
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
-    # The kernels need sm_80+ (mma.sync bf16, cp.async); the lent GPU is an H100 (sm_90). CI on
-    # 2 cores builds this one architecture only.
+    # The kernels need sm_80+ (mma.sync bf16, cp.async); the lent GPU is an H100, whose wgmma
+    # kernel needs the architecture-specific target sm_90a. CI on 2 cores builds this one
+    # architecture only; add e.g. 80 or 86 to the list for other GPUs (they run mma.sync).
     if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-      set(CMAKE_CUDA_ARCHITECTURES 90)
+      set(CMAKE_CUDA_ARCHITECTURES 90a)
     endif()
     enable_language(CUDA)
     set(FLASHLAB_HAVE_CUDA ON)

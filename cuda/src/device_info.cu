@@ -1,4 +1,5 @@
-// Names of dtypes and what the GPU of this process is (for `flashlab info` and skipping tests).
+// Names of dtypes and kernels, and what the GPU of this process is (for `flashlab info` and
+// skipping tests).
 #include <flashlab/cuda/api.hpp>
 
 namespace flashlab::cuda {
@@ -11,6 +12,18 @@ std::string to_string(DType t) {
       return "bf16";
     case DType::F32:
       return "fp32";
+  }
+  return "unknown";
+}
+
+std::string to_string(ForwardKernel k) {
+  switch (k) {
+    case ForwardKernel::Auto:
+      return "auto";
+    case ForwardKernel::Wgmma:
+      return "wgmma";
+    case ForwardKernel::MmaSync:
+      return "mma.sync";
   }
   return "unknown";
 }

@@ -16,7 +16,8 @@
 #include <flashlab/core/dropout.hpp>
 #include <flashlab/core/options.hpp>
 
-#include "flash_fwd_kernel.cuh"
+#include "flash_fwd_common.cuh"
+#include "fwd_softmax.cuh"
 #include "mma.cuh"
 #include "tile_masks.cuh"
 
@@ -71,9 +72,10 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
     flash_bwd_kernel(const FlashBwdParams<Elem> p) {
   constexpr int kWarps = kBlockN / 16, kThreads = kWarps * 32;
   constexpr int kStride = kD + 8, kSStride = kBlockM + 8;
-  constexpr int kQTiles = kBlockM / 8;              // 8-query mma tiles of S^T
-  constexpr int kPasses = kD > 128 ? 2 : 1;         // dK/dV column passes (registers)
-  constexpr int kDPass = kD / kPasses;              // dK/dV columns per pass
+  auto padded = [](int r, int c) { return r * kStride + c; };  // rows padded by 16 bytes
+  constexpr int kQTiles = kBlockM / 8;                         // 8-query mma tiles of S^T
+  constexpr int kPasses = kD > 128 ? 2 : 1;                    // dK/dV column passes (registers)
+  constexpr int kDPass = kD / kPasses;                         // dK/dV columns per pass
   constexpr int kDQChunk = kD % 64 == 0 ? 64 : 32;  // dQ columns per atomic chunk (divides kD)
   extern __shared__ __align__(16) unsigned char smem_raw[];
   Elem* sK = reinterpret_cast<Elem*>(smem_raw);
@@ -90,8 +92,8 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
   const int cols_here = min(kBlockN, p.seq_k - col0);
   const int64_t q_off = int64_t(bh) * p.seq_q * kD, k_off = int64_t(bh) * p.seq_k * kD;
 
-  fwd::load_tile_async<kBlockN, kD, kStride, kThreads>(sK, p.k + k_off, col0, p.seq_k);
-  fwd::load_tile_async<kBlockN, kD, kStride, kThreads>(sV, p.v + k_off, col0, p.seq_k);
+  fwd::load_tile_async<kBlockN, kD, kThreads>(sK, p.k + k_off, col0, p.seq_k, padded);
+  fwd::load_tile_async<kBlockN, kD, kThreads>(sV, p.v + k_off, col0, p.seq_k, padded);
   ptx::cp_async_commit();
 
   const int key_lo = col0 + warp * 16 + lane / 4;  // this thread's keys: key_lo, key_lo + 8
@@ -104,8 +106,8 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
       const int row0 = i * kBlockM, rows_here = min(kBlockM, p.seq_q - row0);
       if (!tile_visible(p.mask, row0, rows_here, col0, cols_here)) continue;  // Alg. 5 skip
       __syncthreads();  // the previous iteration is done with sQ, sdO, sdS
-      fwd::load_tile_async<kBlockM, kD, kStride, kThreads>(sQ, p.q + q_off, row0, p.seq_q);
-      fwd::load_tile_async<kBlockM, kD, kStride, kThreads>(sdO, p.d_o + q_off, row0, p.seq_q);
+      fwd::load_tile_async<kBlockM, kD, kThreads>(sQ, p.q + q_off, row0, p.seq_q, padded);
+      fwd::load_tile_async<kBlockM, kD, kThreads>(sdO, p.d_o + q_off, row0, p.seq_q, padded);
       ptx::cp_async_commit();
       for (int r = threadIdx.x; r < kBlockM; r += kThreads) {
         const bool inside = row0 + r < p.seq_q;

@@ -1,19 +1,22 @@
-// Launches the fast fused forward (flash_fwd_kernel.cuh): validates the call, picks the tile
-// sizes for the head dim and dispatches on dtype. Only the head dims of kFastHeadDims are built.
+// Launches the fast fused forward: validates the call, picks the kernel (wgmma on Hopper for
+// d = 64 and 128: flash_fwd_hopper_kernel.cuh; mma.sync elsewhere: flash_fwd_kernel.cuh) and its
+// tile sizes, and dispatches on dtype. Only the head dims of kFastHeadDims are built.
 #include <flashlab/cuda/api.hpp>
 
 #include "check.hpp"
 #include "device_mask.hpp"
+#include "flash_fwd_hopper_kernel.cuh"
 #include "flash_fwd_kernel.cuh"
 #include "validate.hpp"
 
 namespace flashlab::cuda {
 namespace {
 
-// Tile sizes per head dim, measured on the H100 (docs/performance.md). d >= 96: FA2's 128 query
-// rows with 4 warps of 32 rows (two m-tiles share every K and V fragment loaded); d <= 64: 8
-// warps of 16 rows, whose lower register count keeps twice the warps resident; d = 256: 64 rows
-// of 4 warps (registers). Key blocks of 64, or 32 where dropout's Philox registers would spill.
+// Tile sizes of the mma.sync kernel per head dim, measured on the H100 (docs/performance.md).
+// d >= 96: FA2's 128 query rows with 4 warps of 32 rows (two m-tiles share every K and V fragment
+// loaded); d <= 64: 8 warps of 16 rows, whose lower register count keeps twice the warps
+// resident; d = 256: 64 rows of 4 warps (registers). Key blocks of 64, or 32 where dropout's
+// Philox registers would spill.
 template <int kD, bool kDropout>
 struct FwdTiles {
   static constexpr int kWarps = kD <= 64 ? 8 : 4;
@@ -21,15 +24,17 @@ struct FwdTiles {
   static constexpr int kBlockN = kD >= 96 && kDropout ? 32 : 64;
 };
 
-template <typename Elem, int kD, bool kDropout>
-void launch(const AttentionShape& shape, const AttentionParams& params, const ForwardArgs& args,
-            cudaStream_t stream) {
-  using Tiles = FwdTiles<kD, kDropout>;
-  constexpr int kWarps = Tiles::kWarps, kBlockM = Tiles::kBlockM, kBlockN = Tiles::kBlockN;
-  constexpr int kSmemBytes = (kBlockM + 2 * kBlockN) * (kD + 8) * int(sizeof(Elem));
-  auto kernel = flash_fwd_kernel<Elem, kD, kBlockM, kBlockN, kWarps, kDropout>;
-  FLASHLAB_CUDA_CHECK(
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
+// Tiles of the wgmma kernel: 128 query rows (two warpgroups) x 128 keys, or 64 keys at d = 128
+// with dropout (255 registers and spills at 128).
+template <int kD, bool kDropout>
+struct HopperFwdTiles {
+  static constexpr int kBlockM = HopperFwdLayout<kD, 128>::kBlockM;
+  static constexpr int kBlockN = kD == 128 && kDropout ? 64 : 128;
+};
+
+template <typename Elem>
+FlashFwdParams<Elem> kernel_params(const AttentionShape& shape, const AttentionParams& params,
+                                   const ForwardArgs& args) {
   FlashFwdParams<Elem> p{};
   p.q = static_cast<const Elem*>(args.q);
   p.k = static_cast<const Elem*>(args.k);
@@ -43,74 +48,145 @@ void launch(const AttentionShape& shape, const AttentionParams& params, const Fo
   p.mask = params.mask;
   p.dropout = params.dropout;
   p.keep_scale = float(params.dropout.keep_scale);
-  const dim3 grid(unsigned((shape.seq_q + kBlockM - 1) / kBlockM),
+  return p;
+}
+
+template <typename Kernel, typename Params>
+void launch_kernel(Kernel kernel, const Params& p, const AttentionShape& shape, int block_m,
+                   int threads, int smem_bytes, cudaStream_t stream) {
+  FLASHLAB_CUDA_CHECK(
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes));
+  const dim3 grid(unsigned((shape.seq_q + block_m - 1) / block_m),
                   unsigned(shape.batch * shape.heads));
-  kernel<<<grid, kWarps * 32, kSmemBytes, stream>>>(p);
+  kernel<<<grid, threads, smem_bytes, stream>>>(p);
   FLASHLAB_CUDA_CHECK_LAUNCH();
 }
 
+template <typename Elem, int kD, bool kDropout>
+void launch_mma_sync(const AttentionShape& shape, const FlashFwdParams<Elem>& p,
+                     cudaStream_t stream) {
+  using Tiles = FwdTiles<kD, kDropout>;
+  constexpr int kSmemBytes = (Tiles::kBlockM + 2 * Tiles::kBlockN) * (kD + 8) * int(sizeof(Elem));
+  launch_kernel(flash_fwd_kernel<Elem, kD, Tiles::kBlockM, Tiles::kBlockN, Tiles::kWarps, kDropout>,
+                p, shape, Tiles::kBlockM, Tiles::kWarps * 32, kSmemBytes, stream);
+}
+
+template <typename Elem, int kD, bool kDropout>
+void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cudaStream_t stream) {
+  using Layout = HopperFwdLayout<kD, HopperFwdTiles<kD, kDropout>::kBlockN>;
+  launch_kernel(flash_fwd_hopper_kernel<Elem, kD, HopperFwdTiles<kD, kDropout>::kBlockN, kDropout>,
+                p, shape, Layout::kBlockM, Layout::kThreads, Layout::kSmemBytes, stream);
+}
+
 template <typename Elem, int kD>
-void launch(const AttentionShape& shape, const AttentionParams& params, const ForwardArgs& args,
+void launch(const AttentionShape& shape, const FlashFwdParams<Elem>& p, bool dropout, bool wgmma,
             cudaStream_t stream) {
-  if (params.dropout.enabled)
-    launch<Elem, kD, true>(shape, params, args, stream);
-  else
-    launch<Elem, kD, false>(shape, params, args, stream);
+  if constexpr (kD == 64 || kD == 128) {
+    if (wgmma) {
+      if (dropout) return launch_wgmma<Elem, kD, true>(shape, p, stream);
+      return launch_wgmma<Elem, kD, false>(shape, p, stream);
+    }
+  }
+  if (dropout) return launch_mma_sync<Elem, kD, true>(shape, p, stream);
+  launch_mma_sync<Elem, kD, false>(shape, p, stream);
 }
 
 template <typename Elem>
 void dispatch_head_dim(const AttentionShape& shape, const AttentionParams& params,
-                       const ForwardArgs& args, cudaStream_t stream) {
+                       const ForwardArgs& args, bool wgmma, cudaStream_t stream) {
+  const FlashFwdParams<Elem> p = kernel_params<Elem>(shape, params, args);
+  const bool dropout = params.dropout.enabled;
   switch (shape.head_dim) {
     case 32:
-      return launch<Elem, 32>(shape, params, args, stream);
+      return launch<Elem, 32>(shape, p, dropout, wgmma, stream);
     case 64:
-      return launch<Elem, 64>(shape, params, args, stream);
+      return launch<Elem, 64>(shape, p, dropout, wgmma, stream);
     case 96:
-      return launch<Elem, 96>(shape, params, args, stream);
+      return launch<Elem, 96>(shape, p, dropout, wgmma, stream);
     case 128:
-      return launch<Elem, 128>(shape, params, args, stream);
+      return launch<Elem, 128>(shape, p, dropout, wgmma, stream);
     case 256:
-      return launch<Elem, 256>(shape, params, args, stream);
+      return launch<Elem, 256>(shape, p, dropout, wgmma, stream);
   }
 }
 
+// Whether this build holds sm_90a code (CMake defines FLASHLAB_CUDA_WGMMA when the architecture
+// list has 90a) and the current GPU runs it (compute capability 9.0).
+bool wgmma_runs_here() {
+#if defined(FLASHLAB_CUDA_WGMMA)
+  int device = 0, major = 0, minor = 0;
+  FLASHLAB_CUDA_CHECK(cudaGetDevice(&device));
+  FLASHLAB_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  FLASHLAB_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
+  return major == 9 && minor == 0;
+#else
+  return false;
+#endif
+}
+
+// Resolves ForwardKernel::Auto; asking for the wgmma kernel where it cannot run is an error.
+bool use_wgmma(ForwardKernel kernel, int64_t head_dim) {
+  if (kernel == ForwardKernel::MmaSync) return false;
+  const bool head_dim_ok = head_dim == 64 || head_dim == 128;
+  if (kernel == ForwardKernel::Wgmma) {
+    require(head_dim_ok, "flash_forward: the wgmma kernel is built for head_dim 64 and 128, not " +
+                             std::to_string(head_dim));
+    require(wgmma_runs_here(),
+            "flash_forward: the wgmma kernel needs a compute capability 9.0 GPU (H100/H200) and "
+            "a build for sm_90a (CMAKE_CUDA_ARCHITECTURES=90a)");
+    return true;
+  }
+  return head_dim_ok && wgmma_runs_here();
+}
+
 template <int kD>
-TileSizes tiles_of(bool dropout) {
+TileSizes tiles_of(bool dropout, bool wgmma) {
+  if constexpr (kD == 64 || kD == 128)
+    if (wgmma)
+      return dropout
+                 ? TileSizes{HopperFwdTiles<kD, true>::kBlockM, HopperFwdTiles<kD, true>::kBlockN}
+                 : TileSizes{HopperFwdTiles<kD, false>::kBlockM,
+                             HopperFwdTiles<kD, false>::kBlockN};
   return dropout ? TileSizes{FwdTiles<kD, true>::kBlockM, FwdTiles<kD, true>::kBlockN}
                  : TileSizes{FwdTiles<kD, false>::kBlockM, FwdTiles<kD, false>::kBlockN};
 }
 
 }  // namespace
 
-TileSizes flash_forward_tiles(int64_t head_dim, bool dropout) {
+TileSizes flash_forward_tiles(int64_t head_dim, bool dropout, ForwardKernel kernel) {
+  const bool wgmma = use_wgmma(kernel, head_dim);
   switch (head_dim) {
     case 32:
-      return tiles_of<32>(dropout);
+      return tiles_of<32>(dropout, wgmma);
     case 64:
-      return tiles_of<64>(dropout);
+      return tiles_of<64>(dropout, wgmma);
     case 96:
-      return tiles_of<96>(dropout);
+      return tiles_of<96>(dropout, wgmma);
     case 128:
-      return tiles_of<128>(dropout);
+      return tiles_of<128>(dropout, wgmma);
     case 256:
-      return tiles_of<256>(dropout);
+      return tiles_of<256>(dropout, wgmma);
   }
   throw Error("flash_forward_tiles: head_dim " + std::to_string(head_dim) +
               " is not supported; accepted: 32, 64, 96, 128, 256");
 }
 
+bool wgmma_forward_available(int64_t head_dim) {
+  return (head_dim == 64 || head_dim == 128) && wgmma_runs_here();
+}
+
 void flash_forward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
-                   const ForwardArgs& args, cudaStream_t stream) {
+                   const ForwardArgs& args, cudaStream_t stream, ForwardKernel kernel) {
   validate_fast_call(shape, options, dtype, "flash_forward");
   validate_forward_args(args, dtype);
   DeviceMask mask(options, stream);
   AttentionParams params = make_params(options, shape);
   params.mask.block = mask.view();
+  const bool wgmma = use_wgmma(kernel, shape.head_dim);
   if (dtype == DType::F16)
-    dispatch_head_dim<__half>(shape, params, args, stream);
+    dispatch_head_dim<__half>(shape, params, args, wgmma, stream);
   else
-    dispatch_head_dim<__nv_bfloat16>(shape, params, args, stream);
+    dispatch_head_dim<__nv_bfloat16>(shape, params, args, wgmma, stream);
 }
 
 }  // namespace flashlab::cuda

@@ -69,6 +69,17 @@ __device__ __forceinline__ void mma_16x8x16<__nv_bfloat16>(float (&d)[4], const 
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
+// Named barriers (bar.sync / bar.arrive with an id other than 0, which __syncthreads uses):
+// kThreads threads in all must reach barrier kId, the arriving ones without waiting.
+template <int kId, int kThreads>
+__device__ __forceinline__ void named_barrier_sync() {
+  asm volatile("bar.sync %0, %1;\n" ::"n"(kId), "n"(kThreads) : "memory");
+}
+template <int kId, int kThreads>
+__device__ __forceinline__ void named_barrier_arrive() {
+  asm volatile("bar.arrive %0, %1;\n" ::"n"(kId), "n"(kThreads) : "memory");
+}
+
 // 2^x on the special-function unit (ex2.approx, ~2 ulp; 2^-inf = 0). exp2f() without
 // --use_fast_math is a slower, denormal-exact sequence, and the softmax runs it N^2 times.
 __device__ __forceinline__ float fast_exp2(float x) {

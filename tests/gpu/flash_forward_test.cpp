@@ -57,16 +57,37 @@ std::vector<Case> forward_cases() {
   return cases;
 }
 
+// Every implementation of the fast forward that can run this case here: mma.sync always, wgmma
+// on an sm_90 GPU for d = 64 and 128. Says loudly when the wgmma kernel cannot be tested.
+std::vector<cuda::ForwardKernel> kernels_for(const Case& c) {
+  std::vector<cuda::ForwardKernel> kernels = {cuda::ForwardKernel::MmaSync};
+  if (cuda::wgmma_forward_available(c.shape.head_dim))
+    kernels.push_back(cuda::ForwardKernel::Wgmma);
+  else if (c.shape.head_dim == 64 || c.shape.head_dim == 128)
+    MESSAGE("wgmma kernel NOT tested for " << test::describe(c, DType::F16)
+                                           << ": needs an sm_90 GPU and a build for sm_90a");
+  return kernels;
+}
+
+// Both dtypes and every kernel of the fast forward over `cases`.
+void check_fast_forward(const std::vector<Case>& cases, std::mt19937_64& rng) {
+  for (DType dtype : {DType::F16, DType::BF16})
+    for (const Case& c : cases)
+      for (cuda::ForwardKernel kernel : kernels_for(c)) {
+        INFO("kernel " << cuda::to_string(kernel));
+        check_forward(c, dtype, rng,
+                      [&](auto& shape, auto& options, const cuda::ForwardArgs& args) {
+                        cuda::flash_forward(shape, options, dtype, args, nullptr, kernel);
+                      });
+      }
+}
+
 }  // namespace
 
 TEST_CASE(
     "fast forward matches the float64 reference: odd N, seq_q != seq_k, every head dim, masks") {
   FLASHLAB_TEST_RNG(rng, "fast forward");
-  for (DType dtype : {DType::F16, DType::BF16})
-    for (const Case& c : forward_cases())
-      check_forward(c, dtype, rng, [&](auto& shape, auto& options, const cuda::ForwardArgs& args) {
-        cuda::flash_forward(shape, options, dtype, args);
-      });
+  check_fast_forward(forward_cases(), rng);
 }
 
 TEST_CASE("teaching kernel matches the float64 reference in fp32") {
@@ -114,20 +135,22 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
   CHECK(message([&] {
           cuda::flash_forward({1, 1, 0, 64, 64}, {}, DType::F16, ok);
         }).find("seq_q") != std::string::npos);
+  CHECK(message([&] {
+          cuda::flash_forward({1, 1, 64, 64, 32}, {}, DType::F16, ok, nullptr,
+                              cuda::ForwardKernel::Wgmma);
+        }).find("wgmma kernel is built for head_dim 64 and 128, not 32") != std::string::npos);
 }
 
 TEST_CASE("sanitizer: small forward cases of the fast and teaching kernels") {
   // Small enough for compute-sanitizer (memcheck, racecheck): tails, causal, dropout, sparse.
   FLASHLAB_TEST_RNG(rng, "sanitizer forward");
-  for (DType dtype : {DType::F16, DType::BF16})
-    for (const Case& c : std::vector<Case>{{{1, 2, 77, 130, 64}, true, 0.1},
-                                           {{1, 1, 70, 70, 128}, false, 0.0, "butterfly"},
-                                           {{1, 1, 33, 40, 256}, true},
-                                           {{1, 1, 20, 20, 32}},
-                                           {{1, 1, 65, 9, 96}, true}})
-      check_forward(c, dtype, rng, [&](auto& shape, auto& options, const cuda::ForwardArgs& args) {
-        cuda::flash_forward(shape, options, dtype, args);
-      });
+  check_fast_forward({{{1, 2, 77, 130, 64}, true, 0.1},
+                      {{1, 1, 70, 70, 128}, false, 0.0, "butterfly"},
+                      {{1, 1, 150, 260, 128}, true},
+                      {{1, 1, 33, 40, 256}, true},
+                      {{1, 1, 20, 20, 32}},
+                      {{1, 1, 65, 9, 96}, true}},
+                     rng);
   check_forward({{1, 2, 37, 29, 24}, true, 0.2}, DType::F32, rng,
                 [](auto& shape, auto& options, const cuda::ForwardArgs& args) {
                   cuda::flash_forward_simple(shape, options, args);

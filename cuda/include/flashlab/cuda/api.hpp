@@ -50,13 +50,25 @@ struct BackwardArgs {
 void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& options,
                           const ForwardArgs& args, cudaStream_t stream = nullptr);
 
-// The fast fused forward (FA2 loop order, mma.sync tensor cores), fp16 or bf16.
+// Which implementation of the fast forward runs. Auto: Wgmma where it can (an sm_90 GPU, a build
+// for sm_90a, head dim 64 or 128), else MmaSync. Wgmma: Hopper's warpgroup instructions
+// (FA3-style overlap of softmax and matrix products); asking for it where it cannot run throws.
+// MmaSync: mma.sync tensor cores (FA2), any sm_80+ GPU and every head dim of kFastHeadDims.
+enum class ForwardKernel { Auto, Wgmma, MmaSync };
+std::string to_string(ForwardKernel k);
+
+// True when ForwardKernel::Wgmma can run for this head dim on the current GPU and build.
+bool wgmma_forward_available(int64_t head_dim);
+
+// The fast fused forward (FA2 loop order, tensor cores), fp16 or bf16.
 void flash_forward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
-                   const ForwardArgs& args, cudaStream_t stream = nullptr);
+                   const ForwardArgs& args, cudaStream_t stream = nullptr,
+                   ForwardKernel kernel = ForwardKernel::Auto);
 
 // The tiles (Br query rows x Bc key rows) the fast kernels use for a head dim: what the
 // simulator needs to predict their HBM traffic. Throws for an unsupported head dim.
-TileSizes flash_forward_tiles(int64_t head_dim, bool dropout);
+TileSizes flash_forward_tiles(int64_t head_dim, bool dropout,
+                              ForwardKernel kernel = ForwardKernel::Auto);
 TileSizes flash_backward_tiles(int64_t head_dim);
 
 // Device bytes flash_backward needs as scratch for a shape (dQ accumulator and D = rowsum(dO∘O)).

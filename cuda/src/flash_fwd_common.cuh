@@ -1,0 +1,115 @@
+// What both fused forward kernels (mma.sync: flash_fwd_kernel.cuh, wgmma:
+// flash_fwd_hopper_kernel.cuh) share around their tiles: the launch parameters, and which query
+// block a thread block works on and which key blocks it visits.
+#pragma once
+
+#include <flashlab/core/dropout.hpp>
+#include <flashlab/core/options.hpp>
+
+#include "mma.cuh"
+#include "tile_masks.cuh"
+
+namespace flashlab::cuda {
+
+template <typename Elem>
+struct FlashFwdParams {
+  const Elem* __restrict__ q;
+  const Elem* __restrict__ k;
+  const Elem* __restrict__ v;
+  Elem* __restrict__ o;
+  float* __restrict__ lse;
+  int seq_q, seq_k, heads;
+  float scale_log2;  // softmax scale * log2(e)
+  MaskParams mask;
+  DropoutParams dropout;
+  float keep_scale;
+};
+
+namespace fwd {
+
+// Query block i = (gridDim.x - 1 - blockIdx.x) of head blockIdx.y, and the walk over its key
+// blocks j (FA2 Alg. 1's inner loop). The grid runs the heaviest causal blocks first, so the
+// short ones fill the tail of the launch.
+template <typename Elem, int kD, int kBlockM, int kBlockN>
+struct QueryBlock {
+  int bh, batch, head;
+  int row0, rows;  // first query row and rows inside seq_q
+  int j_end;       // key blocks [0, j_end) may be visible; causal stops at the diagonal (FA2 §3.1)
+  const Elem *q, *k, *v;  // this head's [seq, kD] tensors
+
+  __device__ explicit QueryBlock(const FlashFwdParams<Elem>& p)
+      : bh(blockIdx.y),
+        batch(bh / p.heads),
+        head(bh % p.heads),
+        row0((gridDim.x - 1 - blockIdx.x) * kBlockM),
+        rows(min(kBlockM, p.seq_q - row0)),
+        q(p.q + int64_t(bh) * p.seq_q * kD),
+        k(p.k + int64_t(bh) * p.seq_k * kD),
+        v(p.v + int64_t(bh) * p.seq_k * kD) {
+    const int n_blocks = (p.seq_k + kBlockN - 1) / kBlockN;
+    j_end = p.mask.causal ? min(n_blocks, (row0 + rows - 1) / kBlockN + 1) : n_blocks;
+  }
+
+  // The first key block >= j with some visible element (paper Alg. 5 skips the others), or j_end.
+  __device__ int next_visible(const FlashFwdParams<Elem>& p, int j) const {
+    while (j < j_end && !tile_visible(p.mask, row0, rows, int64_t(j) * kBlockN,
+                                      min(kBlockN, p.seq_k - j * kBlockN)))
+      ++j;
+    return j;
+  }
+
+  // True when key block j needs the per-element mask: a tail past seq_k, the diagonal, or a
+  // partly visible sparse block.
+  __device__ bool needs_element_mask(const FlashFwdParams<Elem>& p, int j) const {
+    const int col0 = j * kBlockN;
+    return col0 + kBlockN > p.seq_k || !tile_fully_visible(p.mask, row0, kBlockM, col0, kBlockN);
+  }
+
+  __device__ Elem* output(const FlashFwdParams<Elem>& p) const {
+    return p.o + int64_t(bh) * p.seq_q * kD;
+  }
+  __device__ float* logsumexp(const FlashFwdParams<Elem>& p) const {
+    return p.lse + int64_t(bh) * p.seq_q;
+  }
+};
+
+// Copies rows [row0, row0 + kRows) of a [seq, kD] tensor into a shared-memory tile, 16 bytes per
+// cp.async, to the element offset tile_offset(row, col); rows past `seq` are zero-filled. Thread t
+// always copies column chunk t % (kD / 8) of rows t / (kD / 8) + k * kRowsPerPass, so its
+// addresses are computed once per tile and then advance by constant strides: the copies of every
+// K/V tile cost a few instructions each, not an index computation per chunk (measured: that
+// computation was ~700 integer instructions per iteration of the wgmma kernel). tile_offset must be
+// affine in the row over steps of kRowsPerPass (the padded layout is; the 128-byte swizzle is for
+// steps that are multiples of 8 rows). Where the chunks of a row do not divide the threads
+// (d = 96), each chunk computes its own position.
+template <int kRows, int kD, int kThreads, typename Elem, typename Offset>
+__device__ __forceinline__ void load_tile_async(Elem* smem, const Elem* gmem, int row0, int seq,
+                                                Offset tile_offset) {
+  constexpr int kChunksPerRow = kD / 8, kRowsPerPass = kThreads / kChunksPerRow;
+  if constexpr (kThreads % kChunksPerRow != 0) {  // d = 96: chunks do not tile the threads
+#pragma unroll
+    for (int c = threadIdx.x; c < kRows * kChunksPerRow; c += kThreads) {
+      const int r = c / kChunksPerRow, col = (c % kChunksPerRow) * 8;
+      const bool inside = row0 + r < seq;
+      ptx::cp_async_16(smem + tile_offset(r, col),
+                       inside ? gmem + int64_t(row0 + r) * kD + col : gmem, inside ? 16 : 0);
+    }
+  } else {
+    const int row = threadIdx.x / kChunksPerRow, col = threadIdx.x % kChunksPerRow * 8;
+    if (row >= kRows) return;  // more threads than chunks (small tiles)
+    const int offset = tile_offset(row, col);
+    const int pass_stride =
+        kRowsPerPass < kRows ? tile_offset(row + kRowsPerPass, col) - offset : 0;
+    const Elem* src = gmem + int64_t(row0 + row) * kD + col;
+#pragma unroll
+    for (int pass = 0; pass < (kRows + kRowsPerPass - 1) / kRowsPerPass; ++pass) {
+      if (row + pass * kRowsPerPass >= kRows) break;
+      const bool inside = row0 + row + pass * kRowsPerPass < seq;
+      ptx::cp_async_16(smem + offset + pass * pass_stride,
+                       inside ? src + int64_t(pass) * kRowsPerPass * kD : gmem, inside ? 16 : 0);
+    }
+  }
+}
+
+}  // namespace fwd
+}  // namespace flashlab::cuda

@@ -1,0 +1,214 @@
+// Named wrappers around Hopper's warpgroup instructions (sm_90a): wgmma.mma_async and its
+// fences, shared-memory matrix descriptors, and the 128-byte swizzled tile layout they read.
+// Semantics follow the PTX ISA, "Asynchronous Warpgroup Level Matrix Multiply-Accumulate"
+// (wgmma): a warpgroup (4 consecutive warps, 128 threads) computes D[64 x N] += A[64 x 16] B[16 x
+// N] asynchronously; warp w of the group holds rows 16w..16w+15 of D in the same fragment layout as
+// mma.m16n8 (mma.cuh), repeated over the N/8 column tiles.
+//
+// The body of every wrapper is compiled only for sm_90a (__CUDA_ARCH_FEAT_SM90_ALL): the kernels
+// that use them are launched only on such a GPU (flash_fwd.cu checks).
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#include "mma.cuh"
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define FLASHLAB_WGMMA_ENABLED 1
+#else
+#define FLASHLAB_WGMMA_ENABLED 0
+#endif
+
+namespace flashlab::cuda::wgmma {
+
+// A tile of kRows rows x kCols 16-bit elements in shared memory, in the layout wgmma reads with
+// the 128-byte swizzle: the columns are cut into panels of 64 (one 128-byte row each); a panel
+// stores its kRows rows contiguously, and within each group of 8 rows (1024 bytes, the swizzle
+// atom) the 16-byte chunk c of row r sits at chunk position c ^ (r % 8). The XOR spreads the 8
+// rows that one 16-byte column chunk touches over all 32 banks, so the copies that fill the tile
+// and the tensor cores that read it are free of bank conflicts. Tiles must start 1024-aligned.
+template <int kRows>
+__device__ __forceinline__ int swizzled_offset(int row, int col) {
+  return (col / 64) * (kRows * 64) + row * 64 + ((((col % 64) / 8) ^ (row % 8)) * 8) + col % 8;
+}
+
+// Shared-memory matrix descriptor (PTX ISA "Matrix Descriptor Format"): start address, leading
+// and stride byte offsets (all >> 4), swizzle mode 1 = 128 bytes. The stride byte offset is the
+// 1024-byte step between groups of 8 rows. The leading byte offset matters only for an MN-major
+// operand wider than one 64-column panel (V in P V at d = 128): the step from one panel to the
+// next, kRows * 128 bytes; K-major operands ignore it.
+__device__ __forceinline__ uint64_t descriptor(const void* smem, uint32_t panel_bytes = 1024) {
+  constexpr uint64_t kGroupStride = 1024 >> 4;
+  return uint64_t((ptx::smem_address(smem) & 0x3FFFF) >> 4) |
+         (uint64_t((panel_bytes >> 4) & 0x3FFF) << 16) | (kGroupStride << 32) | (uint64_t(1) << 62);
+}
+
+// Orders this thread's register and shared-memory accesses before the wgmma that follow
+// (required before the first wgmma and after touching its accumulator or A registers).
+__device__ __forceinline__ void fence() {
+#if FLASHLAB_WGMMA_ENABLED
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+}
+// Closes the group of wgmma issued since the last commit.
+__device__ __forceinline__ void commit() {
+#if FLASHLAB_WGMMA_ENABLED
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+#endif
+}
+// Waits until at most kPending committed groups are still running.
+template <int kPending>
+__device__ __forceinline__ void wait() {
+#if FLASHLAB_WGMMA_ENABLED
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(kPending) : "memory");
+#endif
+}
+// Makes shared memory written by ordinary stores and cp.async visible to wgmma, which reads it
+// through the async proxy.
+__device__ __forceinline__ void fence_shared_for_async_proxy() {
+#if FLASHLAB_WGMMA_ENABLED
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+
+// The compiler does not know that wgmma reads and writes registers asynchronously. Pinning
+// registers after a wait keeps it from touching accumulators before the product is done (or
+// reusing A registers meanwhile); pinning values before a wait keeps the work that produced them
+// ahead of the wait, where it overlaps the product, instead of sunk below it.
+template <int kTiles>
+__device__ __forceinline__ void pin(float (&d)[kTiles][4]) {
+#pragma unroll
+  for (int t = 0; t < kTiles; ++t)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) asm volatile("" : "+f"(d[t][e])::"memory");
+}
+template <int kRows>
+__device__ __forceinline__ void pin(float (&x)[kRows][2]) {
+#pragma unroll
+  for (int r = 0; r < kRows; ++r)
+#pragma unroll
+    for (int e = 0; e < 2; ++e) asm volatile("" : "+f"(x[r][e])::"memory");
+}
+template <int kTiles>
+__device__ __forceinline__ void pin(uint32_t (&a)[kTiles][4]) {
+#pragma unroll
+  for (int t = 0; t < kTiles; ++t)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) asm volatile("" : "+r"(a[t][e])::"memory");
+}
+
+// The operand lists below are mechanical: one "+f" per accumulator register, in fragment order.
+#define FLASHLAB_WGMMA_SS_N64(TYPE)                                                               \
+  asm volatile(                                                                                   \
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"                                                \
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32." TYPE "." TYPE                                 \
+      " {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, "   \
+      "%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "                        \
+      "%32, %33, p, 1, 1, 0, 0;\n}\n"                                                             \
+      : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), \
+        "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), \
+        "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]), \
+        "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), \
+        "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), \
+        "+f"(d[7][2]), "+f"(d[7][3])                                                              \
+      : "l"(desc_a), "l"(desc_b), "r"(accumulate))
+
+#define FLASHLAB_WGMMA_RS_N64(TYPE)                                                               \
+  asm volatile(                                                                                   \
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"                                                \
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32." TYPE "." TYPE                                 \
+      " {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, "   \
+      "%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "                        \
+      "{%32, %33, %34, %35}, %36, p, 1, 1, 1;\n}\n"                                               \
+      : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), \
+        "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), \
+        "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]), \
+        "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), \
+        "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), \
+        "+f"(d[7][2]), "+f"(d[7][3])                                                              \
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate))
+
+#define FLASHLAB_WGMMA_SS_N128(TYPE)                                                               \
+  asm volatile(                                                                                    \
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"                                                 \
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32." TYPE "." TYPE                                 \
+      " {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, "    \
+      "%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, " \
+      "%37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, " \
+      "%55, %56, %57, %58, %59, %60, %61, %62, %63}, "                                             \
+      "%64, %65, p, 1, 1, 0, 0;\n}\n"                                                              \
+      : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]),  \
+        "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]),  \
+        "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]),  \
+        "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]),  \
+        "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]),  \
+        "+f"(d[7][2]), "+f"(d[7][3]), "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), "+f"(d[8][3]),  \
+        "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), "+f"(d[10][0]),                \
+        "+f"(d[10][1]), "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[11][0]), "+f"(d[11][1]),            \
+        "+f"(d[11][2]), "+f"(d[11][3]), "+f"(d[12][0]), "+f"(d[12][1]), "+f"(d[12][2]),            \
+        "+f"(d[12][3]), "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3]),            \
+        "+f"(d[14][0]), "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[15][0]),            \
+        "+f"(d[15][1]), "+f"(d[15][2]), "+f"(d[15][3])                                             \
+      : "l"(desc_a), "l"(desc_b), "r"(accumulate))
+
+#define FLASHLAB_WGMMA_RS_N128(TYPE)                                                               \
+  asm volatile(                                                                                    \
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"                                                 \
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32." TYPE "." TYPE                                 \
+      " {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, "    \
+      "%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, " \
+      "%37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, " \
+      "%55, %56, %57, %58, %59, %60, %61, %62, %63}, "                                             \
+      "{%64, %65, %66, %67}, %68, p, 1, 1, 1;\n}\n"                                                \
+      : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]),  \
+        "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]),  \
+        "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]),  \
+        "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]),  \
+        "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]),  \
+        "+f"(d[7][2]), "+f"(d[7][3]), "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), "+f"(d[8][3]),  \
+        "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), "+f"(d[10][0]),                \
+        "+f"(d[10][1]), "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[11][0]), "+f"(d[11][1]),            \
+        "+f"(d[11][2]), "+f"(d[11][3]), "+f"(d[12][0]), "+f"(d[12][1]), "+f"(d[12][2]),            \
+        "+f"(d[12][3]), "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3]),            \
+        "+f"(d[14][0]), "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[15][0]),            \
+        "+f"(d[15][1]), "+f"(d[15][2]), "+f"(d[15][3])                                             \
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate))
+
+// D[64 x kN] (+)= A[64 x 16] B[16 x kN]; A and B in shared memory, both K-major (a row of A or of
+// B^T holds consecutive k), as Q and K tiles are. `accumulate` = 0 overwrites D.
+template <typename Elem, int kN>
+__device__ __forceinline__ void mma_ss(float (&d)[kN / 8][4], uint64_t desc_a, uint64_t desc_b,
+                                       int accumulate) {
+#if FLASHLAB_WGMMA_ENABLED
+  static_assert(kN == 64 || kN == 128, "instantiate the operand list for this N");
+  constexpr bool kHalf = std::is_same_v<Elem, __half>;
+  if constexpr (kN == 64 && kHalf) FLASHLAB_WGMMA_SS_N64("f16");
+  if constexpr (kN == 64 && !kHalf) FLASHLAB_WGMMA_SS_N64("bf16");
+  if constexpr (kN == 128 && kHalf) FLASHLAB_WGMMA_SS_N128("f16");
+  if constexpr (kN == 128 && !kHalf) FLASHLAB_WGMMA_SS_N128("bf16");
+#endif
+}
+
+// D[64 x kN] (+)= A[64 x 16] B[16 x kN]; A in registers (the mma.m16n8k16 A fragment of the
+// warp's 16 rows), B in shared memory MN-major (a row of B holds consecutive n), as a V tile is
+// for P V.
+template <typename Elem, int kN>
+__device__ __forceinline__ void mma_rs(float (&d)[kN / 8][4], const uint32_t (&a)[4],
+                                       uint64_t desc_b, int accumulate) {
+#if FLASHLAB_WGMMA_ENABLED
+  static_assert(kN == 64 || kN == 128, "instantiate the operand list for this N");
+  constexpr bool kHalf = std::is_same_v<Elem, __half>;
+  if constexpr (kN == 64 && kHalf) FLASHLAB_WGMMA_RS_N64("f16");
+  if constexpr (kN == 64 && !kHalf) FLASHLAB_WGMMA_RS_N64("bf16");
+  if constexpr (kN == 128 && kHalf) FLASHLAB_WGMMA_RS_N128("f16");
+  if constexpr (kN == 128 && !kHalf) FLASHLAB_WGMMA_RS_N128("bf16");
+#endif
+}
+
+#undef FLASHLAB_WGMMA_SS_N64
+#undef FLASHLAB_WGMMA_RS_N64
+#undef FLASHLAB_WGMMA_SS_N128
+#undef FLASHLAB_WGMMA_RS_N128
+
+}  // namespace flashlab::cuda::wgmma
