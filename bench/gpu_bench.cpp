@@ -13,7 +13,6 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -31,19 +30,26 @@ void check(cudaError_t e, const char* what) {
 
 using Buffer = cuda::DeviceBuffer;
 
-// Random normal values in the element type (fresh data: zeros would time a different machine).
+// Random values, uniform in [-1, 1), in the element type (fresh data: zeros would time a
+// different machine). splitmix64 gives four values per call: a normal distribution through
+// std::mt19937_64 took seconds per shape at N = 16384 and dominated the benchmark's run time.
 void fill_random(void* dst, int64_t n, DType dtype, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.f, 1.f);
   std::vector<uint16_t> host(static_cast<size_t>(n));
-  for (auto& x : host) {
-    const float v = normal(rng);
-    if (dtype == DType::F16) {
-      const __half h = __float2half_rn(v);
-      std::memcpy(&x, &h, 2);
-    } else {
-      const __nv_bfloat16 h = __float2bfloat16_rn(v);
-      std::memcpy(&x, &h, 2);
+  uint64_t state = seed * 0x9E3779B97F4A7C15ull;
+  for (size_t i = 0; i < host.size(); i += 4) {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    for (size_t k = 0; k < 4 && i + k < host.size(); ++k) {
+      const float v = float((z >> (16 * k)) & 0xFFFF) / 32768.f - 1.f;
+      if (dtype == DType::F16) {
+        const __half h = __float2half_rn(v);
+        std::memcpy(&host[i + k], &h, 2);
+      } else {
+        const __nv_bfloat16 h = __float2bfloat16_rn(v);
+        std::memcpy(&host[i + k], &h, 2);
+      }
     }
   }
   check(cudaMemcpy(dst, host.data(), size_t(n) * 2, cudaMemcpyHostToDevice), "cudaMemcpy");
@@ -87,6 +93,21 @@ std::vector<int64_t> parse_list(const char* text) {
   return out;
 }
 
+// Rewritten after every shape, so a run stopped at a time limit keeps what it measured.
+void write_json(const std::string& path, const std::vector<Record>& records) {
+  std::ofstream out(path);
+  out << "[\n";
+  for (size_t i = 0; i < records.size(); ++i) {
+    const Record& r = records[i];
+    out << "{\"kernel\":\"" << r.kernel << "\",\"mode\":\"" << r.mode << "\",\"dtype\":\""
+        << r.dtype << "\",\"B\":" << r.batch << ",\"H\":" << r.heads << ",\"N\":" << r.seq
+        << ",\"d\":" << r.head_dim << ",\"causal\":" << (r.causal ? "true" : "false")
+        << ",\"ms\":" << r.ms << ",\"tflops\":" << r.tflops << ",\"extra_mib\":" << r.extra_mib
+        << ",\"note\":\"" << r.note << "\"}" << (i + 1 < records.size() ? ",\n" : "\n");
+  }
+  out << "]\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -126,6 +147,7 @@ int main(int argc, char** argv) {
       for (int64_t d : dims)
         for (int64_t n : seqs)
           for (bool causal : {false, true}) {
+            if (!records.empty()) write_json(json_path, records);
             const AttentionShape shape{32768 / n, 2048 / d, n, n, d};
             AttentionOptions options;
             options.causal = causal;
@@ -200,17 +222,7 @@ int main(int argc, char** argv) {
             add("naive", "bwd", n_bwd, 2.5 * fwd_flops, naive_bytes);
             add("naive", "fwdbwd", n_fwd + n_bwd, 3.5 * fwd_flops, naive_bytes);
           }
-    std::ofstream out(json_path);
-    out << "[\n";
-    for (size_t i = 0; i < records.size(); ++i) {
-      const Record& r = records[i];
-      out << "{\"kernel\":\"" << r.kernel << "\",\"mode\":\"" << r.mode << "\",\"dtype\":\""
-          << r.dtype << "\",\"B\":" << r.batch << ",\"H\":" << r.heads << ",\"N\":" << r.seq
-          << ",\"d\":" << r.head_dim << ",\"causal\":" << (r.causal ? "true" : "false")
-          << ",\"ms\":" << r.ms << ",\"tflops\":" << r.tflops << ",\"extra_mib\":" << r.extra_mib
-          << ",\"note\":\"" << r.note << "\"}" << (i + 1 < records.size() ? ",\n" : "\n");
-    }
-    out << "]\n";
+    write_json(json_path, records);
     std::printf("wrote %s (%zu records)\n", json_path.c_str(), records.size());
   } catch (const Error& e) {
     std::fprintf(stderr, "flashlab-gpu-bench: error: %s\n", e.what());
