@@ -24,12 +24,14 @@ struct FwdTiles {
   static constexpr int kBlockN = kD >= 96 && kDropout ? 32 : 64;
 };
 
-// Tiles of the wgmma kernel: 128 query rows (two warpgroups) x 128 keys, or 64 keys at d = 128
-// with dropout (255 registers and spills at 128).
+// Tiles of the wgmma kernel: 128 query rows (two warpgroups). Keys per block, measured on the
+// H100 (docs/performance.md, v4): 128 at d = 128 (64 with dropout: 255 registers and spills at
+// 128); 64 at d = 64, where 126 registers let two blocks share an SM (+8 % without a mask, +25 %
+// causal at N = 2048 against 128 keys and one block).
 template <int kD, bool kDropout>
 struct HopperFwdTiles {
   static constexpr int kBlockM = HopperFwdLayout<kD, 128>::kBlockM;
-  static constexpr int kBlockN = kD == 128 && kDropout ? 64 : 128;
+  static constexpr int kBlockN = kD == 128 && !kDropout ? 128 : 64;
 };
 
 template <typename Elem>

@@ -39,8 +39,11 @@ struct HopperFwdLayout {
   static_assert(kBlockN % 16 == 0 && kBlockN <= 128, "S_ij must fit one wgmma (N <= 128)");
 };
 
+// d = 64 asks for two resident blocks (<= 128 registers; dropout's Philox state would spill),
+// d = 128 needs up to 255 registers for O and S.
 template <typename Elem, int kD, int kBlockN, bool kDropout>
-__global__ void __launch_bounds__(256, 1) flash_fwd_hopper_kernel(const FlashFwdParams<Elem> p) {
+__global__ void __launch_bounds__(256, kD <= 64 && !kDropout ? 2 : 1)
+    flash_fwd_hopper_kernel(const FlashFwdParams<Elem> p) {
 #if FLASHLAB_WGMMA_ENABLED
   using Layout = HopperFwdLayout<kD, kBlockN>;
   constexpr int kBlockM = Layout::kBlockM, kThreads = Layout::kThreads;
