@@ -17,6 +17,7 @@ struct AppOptions {
   int width = 1600, height = 1000;
   std::string trace;         // replay a trace saved by `flashlab trace`
   int benchmark_frames = 0;  // > 0: play for this many frames, print the frame times, exit
+  int benchmark_load = 0;    // > 0: load --trace this many times, print the load times, exit
   bool play = false;         // start playing
 };
 
