@@ -101,6 +101,7 @@ TEST_SUITE("app-cli") {
                          "--sparse diagonal",
                          "--seq 65536 --block-rows 16 --block-cols 16",
                          "--trace /nonexistent/trace.json",
+                         "--benchmark-load 3",
                          "--no-such-option"};
     for (const char* args : bad) {
       CAPTURE(args);
@@ -109,6 +110,24 @@ TEST_SUITE("app-cli") {
       CHECK(r.output.rfind("flashlab-viz: error: ", 0) == 0);
       CHECK(r.output.find('\n') == r.output.size() - 1);  // exactly one line
     }
+  }
+
+  TEST_CASE("--benchmark-load times loading a trace without opening a window") {
+    VizConfig c;
+    c.seq = 64;
+    c.head_dim = 16;
+    const Session s = build_session(c);
+    const std::string trace = kDir + "/viz_benchmark_load.json";
+    {
+      std::ofstream out(trace);
+      simulator::write_trace_json(s.trace, out);
+    }
+    const Run r = run("env -u DISPLAY " + kViz + " --trace " + trace + " --benchmark-load 2");
+    INFO(r.output);
+    CHECK(r.code == 0);
+    CHECK(r.output.find(std::to_string(s.event_count()) + " events") != std::string::npos);
+    CHECK(r.output.find("2 loads") != std::string::npos);
+    CHECK(r.output.find("total, before the window opens:") != std::string::npos);
   }
 
   TEST_CASE("--help prints the options and the keys, exit code 0") {
