@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 
 #include <stb_image.h>
-#include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
@@ -16,30 +15,16 @@
 #include <flashlab/viz/palette.hpp>
 #include <flashlab/viz/session.hpp>
 
+#include "app_run.hpp"
+
 using namespace flashlab;
 using namespace flashlab::viz;
+using test::kViz;
+using test::kVizTestDir;
+using test::run;
+using test::Run;
 
 namespace {
-
-struct Run {
-  int code = -1;
-  std::string output;  // stdout and stderr
-};
-
-Run run(const std::string& command) {
-  Run r;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  size_t got = 0;
-  while ((got = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), got);
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-const std::string kViz = FLASHLAB_VIZ_EXE;
-const std::string kDir = FLASHLAB_VIZ_TEST_DIR;
 
 struct Image {
   int width = 0, height = 0;
@@ -117,7 +102,7 @@ TEST_SUITE("app-cli") {
     c.seq = 64;
     c.head_dim = 16;
     const Session s = build_session(c);
-    const std::string trace = kDir + "/viz_benchmark_load.json";
+    const std::string trace = kVizTestDir + "/viz_benchmark_load.json";
     {
       std::ofstream out(trace);
       simulator::write_trace_json(s.trace, out);
@@ -140,10 +125,7 @@ TEST_SUITE("app-cli") {
 
 TEST_SUITE("app-screenshot") {
   TEST_CASE("headless frames: requested size, not blank, highlighted tiles differ between steps") {
-    if (run("command -v xvfb-run").code != 0) {
-      std::printf("SKIP: xvfb-run is not on PATH (install xvfb: scripts/install-deps.sh)\n");
-      std::exit(77);
-    }
+    test::skip_unless_on_path("xvfb-run", "xvfb");
     VizConfig c;
     c.algorithm = VizAlgorithm::Flash;
     c.seq = 256;
@@ -156,7 +138,7 @@ TEST_SUITE("app-screenshot") {
     const std::string common = "xvfb-run -a -s '-screen 0 1280x1024x24' " + kViz +
                                " --algorithm flash --seq 256 --head-dim 64 --sram 48KiB "
                                "--block-rows 32 --block-cols 32 --size 900x620 --screenshot ";
-    const std::string pa = kDir + "/viz_step_a.png", pb = kDir + "/viz_step_b.png";
+    const std::string pa = kVizTestDir + "/viz_step_a.png", pb = kVizTestDir + "/viz_step_b.png";
     std::remove(pa.c_str());
     std::remove(pb.c_str());
     const Run ra = run(common + pa + " --step " + std::to_string(a));
@@ -183,7 +165,7 @@ TEST_SUITE("app-screenshot") {
     CHECK(ia.rgb != ib.rgb);
 
     // A saved trace renders too (--trace).
-    const std::string trace = kDir + "/viz_trace.json", pc = kDir + "/viz_trace.png";
+    const std::string trace = kVizTestDir + "/viz_trace.json", pc = kVizTestDir + "/viz_trace.png";
     {
       std::ofstream out(trace);
       simulator::write_trace_json(s.trace, out);

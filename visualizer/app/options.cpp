@@ -61,6 +61,9 @@ std::variant<AppOptions, int> parse_options(int argc, char** argv) {
   cli.add_option("--benchmark-load", o.benchmark_load,
                  "Load the --trace file this many times (no window), print load times and exit");
   cli.add_flag("--play", o.play, "Start playing");
+  cli.add_flag("--report-state", o.report_state,
+               "Print step, playing, softmax row and keys held to stdout whenever they change "
+               "(for tests that drive the window)");
   try {
     cli.parse(argc, argv);
     c.algorithm = algorithm_from_string(algorithm);
