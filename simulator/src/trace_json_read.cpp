@@ -5,10 +5,12 @@
 // Problems are reported in a fixed order whatever the key order of the file: a syntax error
 // anywhere, then the header (format and version first), then softmax_rows, then events. Paths
 // like "events[3].kind" are built only when something is wrong.
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <cmath>
 #include <istream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
@@ -167,60 +169,38 @@ enum class Field : uint8_t {
   SoftmaxCount,
   Unknown  // ignored: later versions may add fields
 };
-// string_view: a key is compared by length first (this is the reader's innermost loop).
-constexpr std::string_view kFieldNames[] = {"kind",
-                                            "line",
-                                            "batch",
-                                            "head",
-                                            "tensor",
-                                            "rect",
-                                            "op",
-                                            "i",
-                                            "j",
-                                            "sram_used_bytes",
-                                            "bytes",
-                                            "flops",
-                                            "exps",
-                                            "softmax_first",
-                                            "softmax_count"};
-static_assert(std::size(kFieldNames) == size_t(Field::Unknown));
+// In the order of Field. The names are string_views, compared by length first: matching keys is
+// the reader's innermost loop.
+struct FieldSpec {
+  std::string_view name;
+  int64_t Event::*integer;  // where an integer field goes; nullptr for the others
+};
+constexpr FieldSpec kFields[] = {{"kind", nullptr},
+                                 {"line", nullptr},
+                                 {"batch", &Event::batch},
+                                 {"head", &Event::head},
+                                 {"tensor", nullptr},
+                                 {"rect", nullptr},
+                                 {"op", nullptr},
+                                 {"i", &Event::i},
+                                 {"j", &Event::j},
+                                 {"sram_used_bytes", &Event::sram_used_bytes},
+                                 {"bytes", &Event::bytes},
+                                 {"flops", &Event::flops},
+                                 {"exps", &Event::exps},
+                                 {"softmax_first", &Event::softmax_first},
+                                 {"softmax_count", &Event::softmax_count}};
+static_assert(std::size(kFields) == size_t(Field::Unknown));
 constexpr size_t kRequiredFields = 10;
 
 Field field_named(const std::string& name) {
-  for (size_t f = 0; f < std::size(kFieldNames); ++f)
-    if (name == kFieldNames[f]) return Field(f);
+  for (size_t f = 0; f < std::size(kFields); ++f)
+    if (name == kFields[f].name) return Field(f);
   return Field::Unknown;
 }
 
 bool is_text(Field f) {
   return f == Field::Kind || f == Field::Tensor || f == Field::Op;
-}
-
-int64_t* integer_slot(Event& e, Field f) {
-  switch (f) {
-    case Field::Batch:
-      return &e.batch;
-    case Field::Head:
-      return &e.head;
-    case Field::I:
-      return &e.i;
-    case Field::J:
-      return &e.j;
-    case Field::SramUsedBytes:
-      return &e.sram_used_bytes;
-    case Field::Bytes:
-      return &e.bytes;
-    case Field::Flops:
-      return &e.flops;
-    case Field::Exps:
-      return &e.exps;
-    case Field::SoftmaxFirst:
-      return &e.softmax_first;
-    case Field::SoftmaxCount:
-      return &e.softmax_count;
-    default:
-      return nullptr;
-  }
 }
 
 constexpr int64_t TileRect::*kRectEntries[] = {&TileRect::row0, &TileRect::rows, &TileRect::col0,
@@ -336,7 +316,7 @@ class TraceReader {
   const char* array_name() const { return section_ == Section::Events ? "events" : "softmax_rows"; }
   std::string event_path() const { return element_path("events", t_.events.size()); }
   std::string field_path() const {
-    return event_path() + "." + std::string(kFieldNames[size_t(field_)]);
+    return event_path() + "." + std::string(kFields[size_t(field_)].name);
   }
   std::string row_path() const { return element_path("softmax_rows", t_.softmax_rows.size()); }
   std::string entry_path(const std::string& array, int n) const {
@@ -349,11 +329,17 @@ class TraceReader {
                  : k == "softmax_rows" ? Section::Rows
                                        : Section::Header;
       // A field given twice: the last one counts, as in a json object.
-      if (section_ == Section::Events)
-        t_.events.clear(), events_problem_.reset(), has_events_ = true;
-      if (section_ == Section::Rows)
-        t_.softmax_rows.clear(), rows_problem_.reset(), has_rows_ = true;
-      if (section_ == Section::Header) header_key_ = std::move(k);
+      if (section_ == Section::Events) {
+        t_.events.clear();
+        events_problem_.reset();
+        has_events_ = true;
+      } else if (section_ == Section::Rows) {
+        t_.softmax_rows.clear();
+        rows_problem_.reset();
+        has_rows_ = true;
+      } else {
+        header_key_ = std::move(k);
+      }
     } else if (section_ == Section::Header) {
       header_key_ = std::move(k);
     } else if (section_ == Section::Events && depth_ == 3) {
@@ -405,7 +391,7 @@ class TraceReader {
     } else if (section_ == Section::Events && depth_ == 2) {
       for (size_t f = 0; f < kRequiredFields; ++f)
         if ((given_ & (1u << f)) == 0)
-          fail(event_path() + "." + std::string(kFieldNames[f]), "missing");
+          fail(event_path() + "." + std::string(kFields[f].name), "missing");
       if (event_.softmax_first < 0 || event_.softmax_count < 0)
         fail(event_path() + ".softmax_first/softmax_count", "must be >= 0");
       t_.events.push_back(event_);
@@ -454,10 +440,12 @@ class TraceReader {
       if (!id) fail(field_path(), "unknown tensor '" + s + "'");
       event_.tensor = *id;
     } else {
-      for (EventKind k : kKinds)
-        if (s == to_string(k)) return void(event_.kind = k);
-      fail(field_path(), "unknown event kind '" + s +
-                             "'; accepted: load, store, alloc, free, compute, softmax, skip");
+      const auto* kind = std::find_if(std::begin(kKinds), std::end(kKinds),
+                                      [&](EventKind k) { return s == to_string(k); });
+      if (kind == std::end(kKinds))
+        fail(field_path(), "unknown event kind '" + s +
+                               "'; accepted: load, store, alloc, free, compute, softmax, skip");
+      event_.kind = *kind;
     }
   }
 
@@ -469,7 +457,7 @@ class TraceReader {
     if (!x) wrong_type(field_path(), kInteger, v.dump());
     given_ |= 1u << size_t(field_);
     if (field_ != Field::Line) {
-      *integer_slot(event_, field_) = *x;
+      event_.*kFields[size_t(field_)].integer = *x;
       return;
     }
     // The upper bound needs pseudo_code, which may come later in the file (finish checks it).
