@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git clang-format
   libeigen3-dev doctest-dev libcli11-dev nlohmann-json3-dev libstb-dev
   libglfw3-dev libimgui-dev
-  xvfb xauth libgl1-mesa-dri libglx-mesa0
+  xvfb xauth libgl1-mesa-dri libglx-mesa0 xdotool
   python3
 )
 

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -196,24 +197,18 @@ TEST_CASE("trace options: first head only, and none in counting-only mode unless
   CHECK(f.trace.softmax_rows.empty());  // no arithmetic, no statistics
 }
 
-TEST_CASE("a trace survives the JSON round trip exactly") {
-  SimConfig c = small(true, 0.2);
-  c.options.block_mask = butterfly_mask(45, 38, 16);
-  const Trace t = run(Algorithm::Flash, false, c).trace;
-  std::stringstream json;
-  write_trace_json(t, json);
-  const Trace back = read_trace_json(json);
+void check_same(const Trace& t, const Trace& back) {
   CHECK(back.algorithm == t.algorithm);
   CHECK(back.backward == t.backward);
   CHECK(back.title == t.title);
   CHECK(back.pseudo_code == t.pseudo_code);
-  CHECK(back.shape.seq_k == 38);
-  CHECK(back.tiles.block_cols == 12);
+  CHECK(back.shape.seq_k == t.shape.seq_k);
+  CHECK(back.tiles.block_cols == t.tiles.block_cols);
   CHECK(back.sram_capacity_bytes == t.sram_capacity_bytes);
   CHECK(back.softmax_scale == t.softmax_scale);
-  CHECK(back.causal);
-  CHECK(back.block_sparse);
-  CHECK(back.dropout_p == 0.2);
+  CHECK(back.causal == t.causal);
+  CHECK(back.block_sparse == t.block_sparse);
+  CHECK(back.dropout_p == t.dropout_p);
   REQUIRE(back.events.size() == t.events.size());
   for (size_t k = 0; k < t.events.size(); ++k) {
     const Event &a = t.events[k], &b = back.events[k];
@@ -234,14 +229,52 @@ TEST_CASE("a trace survives the JSON round trip exactly") {
     CHECK((a.row == b.row && a.m_old == b.m_old && a.l_old == b.l_old && a.m_new == b.m_new &&
            a.l_new == b.l_new && a.rescale == b.rescale));
   }
+}
+
+TEST_CASE("a trace survives the JSON round trip exactly") {
+  SimConfig c = small(true, 0.2);
+  c.options.block_mask = butterfly_mask(45, 38, 16);
+  const Trace t = run(Algorithm::Flash, false, c).trace;
+  std::stringstream json;
+  write_trace_json(t, json);
+  const Trace back = read_trace_json(json);
+  CHECK(back.shape.seq_k == 38);
+  CHECK(back.tiles.block_cols == 12);
+  CHECK(back.causal);
+  CHECK(back.block_sparse);
+  CHECK(back.dropout_p == 0.2);
+  check_same(t, back);
   const Trace copy = back;  // copies keep their texts
   CHECK(std::string(copy.events[0].op) == t.events[0].op);
+
+  // Any layout and key order reads the same (the reader streams the events in file order).
+  SUBCASE("pretty-printed, as flashlab-sim-report trace-example writes it") {
+    check_same(t, read_trace_json(to_json(t).dump(1)));
+  }
+  SUBCASE("keys in another order, header last") {
+    const nlohmann::json doc = to_json(t);
+    nlohmann::ordered_json reordered = {{"softmax_rows", doc["softmax_rows"]},
+                                        {"events", doc["events"]}};
+    for (const auto& [key, value] : doc.items())
+      if (key != "events" && key != "softmax_rows") reordered[key] = value;
+    check_same(t, read_trace_json(reordered.dump()));
+  }
+  SUBCASE("unknown fields of later versions are ignored, also nested ones") {
+    nlohmann::json doc = to_json(t);
+    doc["events"][0]["future"] = {{"a", {1, {{"b", nullptr}}}}, {"c", "d"}};
+    doc["events"][1]["future_list"] = {1, 2, 3};
+    doc["future"] = {{"x", {1.5, "y"}}};
+    doc["shape"]["future"] = 7;
+    check_same(t, read_trace_json(doc.dump()));
+  }
 }
 
 TEST_CASE("the trace reader rejects malformed documents, naming the field") {
   SimConfig c = small(false);
   c.shape = {1, 1, 8, 8, 4};
   const nlohmann::json good = to_json(run(Algorithm::Flash2, false, c).trace);
+  REQUIRE(good["events"].size() > 8);
+  REQUIRE(good["softmax_rows"].size() > 2);
   auto error_for = [&](auto&& edit) {
     nlohmann::json doc = good;
     edit(doc);
@@ -257,8 +290,9 @@ TEST_CASE("the trace reader rejects malformed documents, naming the field") {
   CHECK(error_for([](auto& d) { d.erase("tiles"); }).find("tiles: missing") != std::string::npos);
   CHECK(error_for([](auto& d) { d["version"] = 7; }).find("unsupported version 7") !=
         std::string::npos);
-  CHECK(error_for([](auto& d) { d["events"][3]["kind"] = "lod"; }).find("events[3].kind") !=
-        std::string::npos);
+  CHECK(error_for([](auto& d) { d["events"][3]["kind"] = "lod"; }) ==
+        "trace JSON: events[3].kind: unknown event kind 'lod'; accepted: load, store, alloc, free, "
+        "compute, softmax, skip");
   CHECK(error_for([](auto& d) { d["events"][0]["line"] = 99; }).find("events[0].line") !=
         std::string::npos);
   CHECK(error_for([](auto& d) { d["events"][1]["tensor"] = "X"; }).find("unknown tensor 'X'") !=
@@ -271,6 +305,158 @@ TEST_CASE("the trace reader rejects malformed documents, naming the field") {
   CHECK(error_for([](auto& d) { d["shape"]["seq_q"] = 0; }).find("shape") != std::string::npos);
   std::stringstream junk("{not json");
   CHECK_THROWS_WITH_AS(read_trace_json(junk), doctest::Contains("not valid JSON"), Error);
+}
+
+// The events and softmax_rows are checked while they stream past; each problem is named by its
+// full path, with the message a document-based reader would give.
+TEST_CASE("the trace reader names every problem inside events and softmax_rows") {
+  SimConfig c = small(false);
+  c.shape = {1, 1, 8, 8, 4};
+  const nlohmann::json good = to_json(run(Algorithm::Flash2, false, c).trace);
+  REQUIRE(good["events"].size() > 8);
+  auto error_for = [&](auto&& edit) {
+    nlohmann::json doc = good;
+    edit(doc);
+    try {
+      read_trace_json(doc.dump());
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  using J = nlohmann::json;
+  const struct {
+    const char* name;
+    std::function<void(J&)> edit;
+    const char* says;
+  } cases[] = {
+      {"root", [](J& d) { d = J::array({1}); }, "trace JSON: trace: expected an object"},
+      {"events missing", [](J& d) { d.erase("events"); }, "trace JSON: trace.events: missing"},
+      {"rows missing", [](J& d) { d.erase("softmax_rows"); },
+       "trace JSON: trace.softmax_rows: missing"},
+      {"events not an array", [](J& d) { d["events"] = J::object(); },
+       "trace JSON: events: expected an array, got an object"},
+      {"events a number", [](J& d) { d["events"] = 3; },
+       "trace JSON: events: expected an array, got 3"},
+      {"an event not an object", [](J& d) { d["events"][2] = J::array(); },
+       "trace JSON: events[2]: expected an object, got an array"},
+      {"a field missing", [](J& d) { d["events"][4].erase("op"); },
+       "trace JSON: events[4].op: missing"},
+      {"rect missing", [](J& d) { d["events"][4].erase("rect"); },
+       "trace JSON: events[4].rect: missing"},
+      {"a string for an integer", [](J& d) { d["events"][5]["bytes"] = "8"; },
+       "trace JSON: events[5].bytes: expected an integer, got \"8\""},
+      {"a float for an integer", [](J& d) { d["events"][5]["i"] = 1.5; },
+       "trace JSON: events[5].i: expected an integer, got 1.5"},
+      {"null for an integer", [](J& d) { d["events"][5]["j"] = nullptr; },
+       "trace JSON: events[5].j: expected an integer, got null"},
+      {"an array for an integer", [](J& d) { d["events"][5]["head"] = {1}; },
+       "trace JSON: events[5].head: expected an integer, got an array"},
+      {"a number for a string", [](J& d) { d["events"][6]["op"] = 4; },
+       "trace JSON: events[6].op: expected a string, got 4"},
+      {"an object for a string", [](J& d) { d["events"][6]["kind"] = J::object(); },
+       "trace JSON: events[6].kind: expected a string, got an object"},
+      {"rect an object", [](J& d) { d["events"][1]["rect"] = J::object(); },
+       "trace JSON: events[1].rect: expected [row0, rows, col0, cols], got an object"},
+      {"rect too long",
+       [](J& d) {
+         d["events"][1]["rect"] = {0, 1, 2, 3, 4};
+       },
+       "trace JSON: events[1].rect: expected [row0, rows, col0, cols]"},
+      {"a rect entry",
+       [](J& d) {
+         d["events"][1]["rect"] = {0, 1, "2", 3};
+       },
+       "trace JSON: events[1].rect[2]: expected an integer, got \"2\""},
+      {"a negative rect",
+       [](J& d) {
+         d["events"][1]["rect"] = {0, -1, 0, 3};
+       },
+       "trace JSON: events[1].rect: entries must be >= 0"},
+      {"a negative line", [](J& d) { d["events"][7]["line"] = -2; },
+       "trace JSON: events[7].line: -2 is not a line number"},
+      {"softmax_first too large", [](J& d) { d["events"][7]["softmax_first"] = 1000; },
+       "trace JSON: events[7].softmax_first/softmax_count: outside softmax_rows"},
+      {"softmax_count negative", [](J& d) { d["events"][7]["softmax_count"] = -1; },
+       "trace JSON: events[7].softmax_first/softmax_count: must be >= 0"},
+      {"rows not an array", [](J& d) { d["softmax_rows"] = "rows"; },
+       "trace JSON: softmax_rows: expected an array, got \"rows\""},
+      {"a row too short",
+       [](J& d) {
+         d["softmax_rows"][1] = {0, 1.0};
+       },
+       "trace JSON: softmax_rows[1]: expected [row, m_old, l_old, m_new, l_new, rescale]"},
+      {"a row an object", [](J& d) { d["softmax_rows"][1] = J::object(); },
+       "trace JSON: softmax_rows[1]: expected [row, m_old, l_old, m_new, l_new, rescale], got an "
+       "object"},
+      {"a row's index a float", [](J& d) { d["softmax_rows"][2][0] = 0.5; },
+       "trace JSON: softmax_rows[2][0]: expected an integer, got 0.5"},
+      {"a row's value", [](J& d) { d["softmax_rows"][2][3] = true; },
+       "trace JSON: softmax_rows[2][3]: expected a number (or \"-inf\", \"inf\", \"nan\"), got "
+       "true"},
+      // The first problem in file order among the events, whether found at once (the kind) or
+      // once pseudo_code is known (the line, whose key comes after "events").
+      {"a bad line before a bad kind",
+       [](J& d) {
+         d["events"][3]["line"] = 99;
+         d["events"][6]["kind"] = "lod";
+       },
+       "trace JSON: events[3].line: 99 is not a line of pseudo_code (1.."},
+      {"a bad kind before a bad line",
+       [](J& d) {
+         d["events"][3]["kind"] = "lod";
+         d["events"][6]["line"] = 99;
+       },
+       "trace JSON: events[3].kind: unknown event kind 'lod'"},
+      // The header first, although "events" and "softmax_rows" come before "version" in the file.
+      {"the version before the events",
+       [](J& d) {
+         d["events"][0]["kind"] = "lod";
+         d["softmax_rows"][0] = 1;
+         d["version"] = 2;
+       },
+       "trace JSON: version: unsupported version 2"},
+      {"the rows before the events",
+       [](J& d) {
+         d["events"][0]["kind"] = "lod";
+         d["softmax_rows"][0] = 1;
+       },
+       "trace JSON: softmax_rows[0]: expected"},
+  };
+  for (const auto& k : cases) {
+    INFO(k.name);
+    const std::string message = error_for(k.edit);
+    CHECK_MESSAGE(message.rfind(k.says, 0) == 0, message);
+    CHECK(message.find('\n') == std::string::npos);
+  }
+}
+
+TEST_CASE("a syntax error anywhere is reported before the problems of the fields") {
+  SimConfig c = small(false);
+  c.shape = {1, 1, 8, 8, 4};
+  nlohmann::json doc = to_json(run(Algorithm::Flash2, false, c).trace);
+  doc["events"][0]["kind"] = "lod";
+  doc["version"] = 2;
+  const std::string text = doc.dump();
+  for (const size_t cut : {text.size() - 1, text.size() / 2}) {
+    CAPTURE(cut);
+    CHECK_THROWS_WITH_AS(read_trace_json(std::string_view(text).substr(0, cut)),
+                         doctest::Contains("trace JSON: not valid JSON: "), Error);
+  }
+  CHECK_THROWS_WITH_AS(read_trace_json(text + "}"), doctest::Contains("not valid JSON"), Error);
+  CHECK_THROWS_WITH_AS(read_trace_json(text), doctest::Contains("unsupported version 2"), Error);
+}
+
+TEST_CASE("a field given twice counts once, the last one, as in a JSON object") {
+  SimConfig c = small(false);
+  c.shape = {1, 1, 8, 8, 4};
+  const Trace t = run(Algorithm::Flash2, false, c).trace;
+  const std::string text = to_json(t).dump();
+  REQUIRE(text.front() == '{');
+  // An earlier, bad copy of each array and of a header field, then the file's own.
+  const std::string twice =
+      R"({"events": [{"kind": "lod"}], "softmax_rows": [[1]], "version": 99, )" + text.substr(1);
+  check_same(t, read_trace_json(twice));
 }
 
 }  // namespace

@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 
 #include <stb_image.h>
-#include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
@@ -16,30 +15,16 @@
 #include <flashlab/viz/palette.hpp>
 #include <flashlab/viz/session.hpp>
 
+#include "app_run.hpp"
+
 using namespace flashlab;
 using namespace flashlab::viz;
+using test::kViz;
+using test::kVizTestDir;
+using test::run;
+using test::Run;
 
 namespace {
-
-struct Run {
-  int code = -1;
-  std::string output;  // stdout and stderr
-};
-
-Run run(const std::string& command) {
-  Run r;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  size_t got = 0;
-  while ((got = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), got);
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-const std::string kViz = FLASHLAB_VIZ_EXE;
-const std::string kDir = FLASHLAB_VIZ_TEST_DIR;
 
 struct Image {
   int width = 0, height = 0;
@@ -101,6 +86,7 @@ TEST_SUITE("app-cli") {
                          "--sparse diagonal",
                          "--seq 65536 --block-rows 16 --block-cols 16",
                          "--trace /nonexistent/trace.json",
+                         "--benchmark-load 3",
                          "--no-such-option"};
     for (const char* args : bad) {
       CAPTURE(args);
@@ -109,6 +95,24 @@ TEST_SUITE("app-cli") {
       CHECK(r.output.rfind("flashlab-viz: error: ", 0) == 0);
       CHECK(r.output.find('\n') == r.output.size() - 1);  // exactly one line
     }
+  }
+
+  TEST_CASE("--benchmark-load times loading a trace without opening a window") {
+    VizConfig c;
+    c.seq = 64;
+    c.head_dim = 16;
+    const Session s = build_session(c);
+    const std::string trace = kVizTestDir + "/viz_benchmark_load.json";
+    {
+      std::ofstream out(trace);
+      simulator::write_trace_json(s.trace, out);
+    }
+    const Run r = run("env -u DISPLAY " + kViz + " --trace " + trace + " --benchmark-load 2");
+    INFO(r.output);
+    CHECK(r.code == 0);
+    CHECK(r.output.find(std::to_string(s.event_count()) + " events") != std::string::npos);
+    CHECK(r.output.find("2 loads") != std::string::npos);
+    CHECK(r.output.find("total, before the window opens:") != std::string::npos);
   }
 
   TEST_CASE("--help prints the options and the keys, exit code 0") {
@@ -121,10 +125,7 @@ TEST_SUITE("app-cli") {
 
 TEST_SUITE("app-screenshot") {
   TEST_CASE("headless frames: requested size, not blank, highlighted tiles differ between steps") {
-    if (run("command -v xvfb-run").code != 0) {
-      std::printf("SKIP: xvfb-run is not on PATH (install xvfb: scripts/install-deps.sh)\n");
-      std::exit(77);
-    }
+    test::skip_unless_on_path("xvfb-run", "xvfb");
     VizConfig c;
     c.algorithm = VizAlgorithm::Flash;
     c.seq = 256;
@@ -137,7 +138,7 @@ TEST_SUITE("app-screenshot") {
     const std::string common = "xvfb-run -a -s '-screen 0 1280x1024x24' " + kViz +
                                " --algorithm flash --seq 256 --head-dim 64 --sram 48KiB "
                                "--block-rows 32 --block-cols 32 --size 900x620 --screenshot ";
-    const std::string pa = kDir + "/viz_step_a.png", pb = kDir + "/viz_step_b.png";
+    const std::string pa = kVizTestDir + "/viz_step_a.png", pb = kVizTestDir + "/viz_step_b.png";
     std::remove(pa.c_str());
     std::remove(pb.c_str());
     const Run ra = run(common + pa + " --step " + std::to_string(a));
@@ -164,7 +165,7 @@ TEST_SUITE("app-screenshot") {
     CHECK(ia.rgb != ib.rgb);
 
     // A saved trace renders too (--trace).
-    const std::string trace = kDir + "/viz_trace.json", pc = kDir + "/viz_trace.png";
+    const std::string trace = kVizTestDir + "/viz_trace.json", pc = kVizTestDir + "/viz_trace.png";
     {
       std::ofstream out(trace);
       simulator::write_trace_json(s.trace, out);

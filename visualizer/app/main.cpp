@@ -1,6 +1,6 @@
 // flashlab-viz: GLFW window, OpenGL 3 context and Dear ImGui backends around the panels; the
 // headless screenshot (render into a framebuffer object, glReadPixels, stb_image_write) and the
-// frame-time benchmark.
+// frame-time and trace-load benchmarks.
 #include <imgui.h>
 #include <imgui_impl_glfw.h>
 #include <imgui_impl_opengl3.h>
@@ -16,8 +16,12 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <numeric>
+#include <optional>
 #include <vector>
+
+#include <flashlab/simulator/trace_json.hpp>
 
 #include "app.hpp"
 #include "options.hpp"
@@ -168,7 +172,65 @@ int benchmark(App& app, GLFWwindow* window, int frames) {
   return 0;
 }
 
-int interactive(App& app, GLFWwindow* window) {
+simulator::Trace read_trace_file(const std::string& path) {
+  std::ifstream in(path);
+  require(bool(in), "cannot open trace file '" + path + "'");
+  return simulator::read_trace_json(in);
+}
+
+// Loads the trace file `repeats` times exactly as startup does and prints the minimum and median
+// of each half (the load is dominated by one pass over the file, so the minimum is the machine's
+// cost and the median shows the noise of a shared machine).
+int benchmark_load(const std::string& path, int repeats) {
+  using clock = std::chrono::steady_clock;
+  std::vector<double> parse, index, total;
+  int64_t events = 0, rows = 0;
+  for (int r = 0; r < repeats; ++r) {
+    const auto t0 = clock::now();
+    simulator::Trace trace = read_trace_file(path);
+    const auto t1 = clock::now();
+    const Session s = session_from_trace(std::move(trace), path);
+    const ReplayState replay = make_replay(s);  // set_session's share of the startup
+    const auto t2 = clock::now();
+    parse.push_back(std::chrono::duration<double>(t1 - t0).count());
+    index.push_back(std::chrono::duration<double>(t2 - t1).count());
+    total.push_back(std::chrono::duration<double>(t2 - t0).count());
+    events = s.event_count();
+    rows = int64_t(s.trace.softmax_rows.size());
+  }
+  auto report = [](const char* what, std::vector<double> seconds) {
+    std::sort(seconds.begin(), seconds.end());
+    std::printf("  %-54s min %.3f s, median %.3f s\n", what, seconds.front(),
+                seconds[seconds.size() / 2]);
+  };
+  std::printf("flashlab-viz benchmark-load: %s, %lld events, %lld softmax rows, %d loads\n",
+              path.c_str(), static_cast<long long>(events), static_cast<long long>(rows), repeats);
+  report("read and parse the JSON (simulator::read_trace_json):", parse);
+  report("count, rerun, index (session_from_trace, make_replay):", index);
+  report("total, before the window opens:", total);
+  return 0;
+}
+
+// What --report-state prints: what the keyboard shortcuts change, and the number of keys held, so
+// that a program pressing keys (tests/visualizer/app_keys_test.cpp) can tell when a frame has seen
+// its press or its release.
+struct ReportedState {
+  int64_t step = -1;
+  bool playing = false;
+  int row = 0;
+  int keys_down = 0;
+
+  bool operator==(const ReportedState&) const = default;
+};
+
+ReportedState reported_state(const App& app) {
+  const ImGuiIO& io = ImGui::GetIO();
+  return {app.replay ? app.replay->step : -1, app.ui.playing, app.ui.softmax_row,
+          int(std::count(std::begin(io.KeysDown), std::end(io.KeysDown), true))};
+}
+
+int interactive(App& app, GLFWwindow* window, bool report_state) {
+  std::optional<ReportedState> reported;
   double last = glfwGetTime();
   while (!glfwWindowShouldClose(window)) {
     // Idle: wait for input (a few frames per second keep hover effects alive).
@@ -179,6 +241,13 @@ int interactive(App& app, GLFWwindow* window) {
     const double now = glfwGetTime();
     new_frame(app, std::min(now - last, 0.1), nullptr);
     last = now;
+    if (report_state && reported != reported_state(app)) {
+      reported = reported_state(app);
+      std::printf("flashlab-viz state: step=%lld playing=%d row=%d keys=%d\n",
+                  static_cast<long long>(reported->step), int(reported->playing), reported->row,
+                  reported->keys_down);
+      std::fflush(stdout);
+    }
     int w = 0, h = 0;
     glfwGetFramebufferSize(window, &w, &h);
     render(w, h);
@@ -198,10 +267,9 @@ int main(int argc, char** argv) {
   std::unique_ptr<Session> session;
   const auto t0 = std::chrono::steady_clock::now();
   try {
+    if (o.benchmark_load > 0) return benchmark_load(o.trace, o.benchmark_load);
     if (!o.trace.empty()) {
-      std::ifstream in(o.trace);
-      require(bool(in), "cannot open trace file '" + o.trace + "'");
-      session = std::make_unique<Session>(load_trace_session(in, o.trace));
+      session = std::make_unique<Session>(session_from_trace(read_trace_file(o.trace), o.trace));
     } else {
       session = std::make_unique<Session>(build_session(o.config));
     }
@@ -260,7 +328,7 @@ int main(int argc, char** argv) {
     else if (o.benchmark_frames > 0)
       code = benchmark(app, window, o.benchmark_frames);
     else
-      code = interactive(app, window);
+      code = interactive(app, window, o.report_state);
 
     ImGui_ImplOpenGL3_Shutdown();
     ImGui_ImplGlfw_Shutdown();

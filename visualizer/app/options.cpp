@@ -58,7 +58,12 @@ std::variant<AppOptions, int> parse_options(int argc, char** argv) {
   cli.add_option("--trace", o.trace, "Replay a trace saved by `flashlab trace` (JSON)");
   cli.add_option("--benchmark-frames", o.benchmark_frames,
                  "Play for this many frames without vsync, print frame times and exit");
+  cli.add_option("--benchmark-load", o.benchmark_load,
+                 "Load the --trace file this many times (no window), print load times and exit");
   cli.add_flag("--play", o.play, "Start playing");
+  cli.add_flag("--report-state", o.report_state,
+               "Print step, playing, softmax row and keys held to stdout whenever they change "
+               "(for tests that drive the window)");
   try {
     cli.parse(argc, argv);
     c.algorithm = algorithm_from_string(algorithm);
@@ -78,6 +83,9 @@ std::variant<AppOptions, int> parse_options(int argc, char** argv) {
       o.width = w, o.height = h;
     }
     require(o.benchmark_frames >= 0, "--benchmark-frames must be >= 0");
+    require(o.benchmark_load >= 0, "--benchmark-load must be >= 0");
+    require(o.benchmark_load == 0 || !o.trace.empty(),
+            "--benchmark-load times loading a trace: give the file with --trace");
     require(o.step >= -1, "--step must be >= 0");
   } catch (const CLI::CallForHelp&) {
     std::fputs(cli.help().c_str(), stdout);

@@ -15,9 +15,11 @@ struct AppOptions {
   int row = -1;            // the online-softmax panel's query row; -1: follow the step
   std::string screenshot;  // render one frame to this PNG and exit
   int width = 1600, height = 1000;
-  std::string trace;         // replay a trace saved by `flashlab trace`
-  int benchmark_frames = 0;  // > 0: play for this many frames, print the frame times, exit
-  bool play = false;         // start playing
+  std::string trace;          // replay a trace saved by `flashlab trace`
+  int benchmark_frames = 0;   // > 0: play for this many frames, print the frame times, exit
+  int benchmark_load = 0;     // > 0: load --trace this many times, print the load times, exit
+  bool play = false;          // start playing
+  bool report_state = false;  // print the replay state on stdout whenever it changes
 };
 
 // The options, or the exit code when the program should stop: 0 after --help, 2 (with one line

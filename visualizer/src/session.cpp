@@ -175,8 +175,12 @@ Session build_session(const VizConfig& config) {
 }
 
 Session load_trace_session(std::istream& in, const std::string& source) {
+  return session_from_trace(sim::read_trace_json(in), source);
+}
+
+Session session_from_trace(sim::Trace trace, const std::string& source) {
   Session s;
-  s.trace = sim::read_trace_json(in);
+  s.trace = std::move(trace);
   s.from_trace_file = true;
   s.source = source;
   s.title = s.trace.title;

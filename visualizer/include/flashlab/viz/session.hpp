@@ -125,6 +125,9 @@ Session build_session(const VizConfig& config);
 // Replays a trace saved by `flashlab trace` (docs/trace-format.md). No inputs come with a trace,
 // so the softmax panel shows the recorded statistics without scores or a reference.
 Session load_trace_session(std::istream& in, const std::string& source);
+// The second half of load_trace_session, after the JSON is parsed (separate so that
+// `flashlab-viz --benchmark-load` can time the two halves).
+Session session_from_trace(simulator::Trace trace, const std::string& source);
 
 // The indices above for session.trace (called by both constructors; public for tests).
 void index_session(Session& session);
