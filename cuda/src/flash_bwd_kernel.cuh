@@ -100,23 +100,35 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
   const int n_qblocks = (p.seq_q + kBlockM - 1) / kBlockM;
   const int i_begin = p.mask.causal ? col0 / kBlockM : 0;  // earlier rows cannot see these keys
 
+  // Query blocks that can see this key block (paper Alg. 5 skips the others).
+  auto next_visible = [&](int i) {
+    while (i < n_qblocks &&
+           !tile_visible(p.mask, i * kBlockM, min(kBlockM, p.seq_q - i * kBlockM), col0, cols_here))
+      ++i;
+    return i;
+  };
+  // Q_i and dO_i (cp.async) and L_i (in base 2) and D_i (plain loads) into shared memory.
+  auto load_query_block = [&](int i) {
+    const int row0 = i * kBlockM;
+    fwd::load_tile_async<kBlockM, kD, kThreads>(sQ, p.q + q_off, row0, p.seq_q, padded);
+    fwd::load_tile_async<kBlockM, kD, kThreads>(sdO, p.d_o + q_off, row0, p.seq_q, padded);
+    ptx::cp_async_commit();
+    for (int r = threadIdx.x; r < kBlockM; r += kThreads) {
+      const bool inside = row0 + r < p.seq_q;
+      const float L = inside ? p.lse[int64_t(bh) * p.seq_q + row0 + r] : -INFINITY;
+      sLse[r] = L * fwd::kLog2e;
+      sD[r] = inside ? p.D[int64_t(bh) * p.seq_q + row0 + r] : 0.f;
+    }
+  };
+
   for (int pass = 0; pass < kPasses; ++pass) {
     float dK[kDPass / 8][4] = {}, dV[kDPass / 8][4] = {};
-    for (int i = i_begin; i < n_qblocks; ++i) {
-      const int row0 = i * kBlockM, rows_here = min(kBlockM, p.seq_q - row0);
-      if (!tile_visible(p.mask, row0, rows_here, col0, cols_here)) continue;  // Alg. 5 skip
-      __syncthreads();  // the previous iteration is done with sQ, sdO, sdS
-      fwd::load_tile_async<kBlockM, kD, kThreads>(sQ, p.q + q_off, row0, p.seq_q, padded);
-      fwd::load_tile_async<kBlockM, kD, kThreads>(sdO, p.d_o + q_off, row0, p.seq_q, padded);
-      ptx::cp_async_commit();
-      for (int r = threadIdx.x; r < kBlockM; r += kThreads) {
-        const bool inside = row0 + r < p.seq_q;
-        const float L = inside ? p.lse[int64_t(bh) * p.seq_q + row0 + r] : -INFINITY;
-        sLse[r] = L * fwd::kLog2e;
-        sD[r] = inside ? p.D[int64_t(bh) * p.seq_q + row0 + r] : 0.f;
-      }
+    int i = next_visible(i_begin);
+    if (i < n_qblocks) load_query_block(i);
+    while (i < n_qblocks) {
+      const int row0 = i * kBlockM, i_next = next_visible(i + 1);
       ptx::cp_async_wait<0>();
-      __syncthreads();
+      __syncthreads();  // Q_i, dO_i, L_i, D_i resident; the previous dQ is done with sdS
 
       // S^T = K_j Q_i^T and dP^T = V_j dO_i^T (Alg. 4 lines 11 and 17), 16 keys per warp.
       float ST[kQTiles][4] = {}, dPT[kQTiles][4] = {};
@@ -203,12 +215,14 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
           ptx::mma_16x8x16<Elem>(dK[t + 1], as, bq1);
         }
       }
-      if (pass != 0) continue;
+      // Every warp is done with Q_i, dO_i, L_i, D_i (and has written its dS^T): the next query
+      // block's copies start now and land while dQ below runs (they were exposed before).
+      __syncthreads();
+      if (i_next < n_qblocks) load_query_block(i_next);
 
       // dQ_i += dS_ij K_j (Alg. 4 line 21): warp w takes queries 16w..16w+15, reading dS from
       // the transposed copy in shared memory, and adds into the fp32 accumulator in HBM.
-      __syncthreads();
-      if (warp * 16 < kBlockM) {
+      if (pass == 0 && warp * 16 < kBlockM) {
 #pragma unroll
         for (int c0 = 0; c0 < kD; c0 += kDQChunk) {
           float dQ[kDQChunk / 8][4] = {};
@@ -241,6 +255,7 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
           }
         }
       }
+      i = i_next;
     }
 
     // Alg. 4 line 24: write dK_j (with the softmax scale of S = tau Q K^T) and dV_j.
