@@ -10,10 +10,18 @@
 namespace flashlab::cuda {
 namespace {
 
-constexpr int kBlockM = 64, kBlockN = 64;  // 4 warps; each warp owns 16 keys and 16 queries
+// 64 query rows per block; keys per block (one warp per 16 keys): 128 up to d = 64, which halves
+// the dQ atomics and the reloads of Q and dO against 64 (docs/performance.md, v4c); 64 above,
+// where ptxas spills at 128 (d = 128: 104 bytes) and 128 keys of K and V at d = 256 would not fit
+// shared memory.
+constexpr int kBlockM = 64;
+constexpr int block_n(int64_t head_dim) {
+  return head_dim <= 64 ? 128 : 64;
+}
 
 template <typename Elem, int kD>
 void launch(const AttentionShape& shape, const FlashBwdParams<Elem>& p, cudaStream_t stream) {
+  constexpr int kBlockN = block_n(kD);
   constexpr int kSmemBytes = (2 * kBlockN + 2 * kBlockM) * (kD + 8) * int(sizeof(Elem)) +
                              kBlockN * (kBlockM + 8) * int(sizeof(Elem)) + 2 * kBlockM * 4;
   auto kernel = flash_bwd_kernel<Elem, kD, kBlockM, kBlockN>;
@@ -83,7 +91,7 @@ TileSizes flash_backward_tiles(int64_t head_dim) {
   for (int d : kFastHeadDims) supported |= head_dim == d;
   require(supported, "flash_backward_tiles: head_dim " + std::to_string(head_dim) +
                          " is not supported; accepted: 32, 64, 96, 128, 256");
-  return {kBlockM, kBlockN};
+  return {kBlockM, block_n(head_dim)};
 }
 
 int64_t flash_backward_workspace_bytes(const AttentionShape& shape) {

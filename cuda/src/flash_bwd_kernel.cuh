@@ -76,7 +76,13 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
   constexpr int kQTiles = kBlockM / 8;                         // 8-query mma tiles of S^T
   constexpr int kPasses = kD > 128 ? 2 : 1;                    // dK/dV column passes (registers)
   constexpr int kDPass = kD / kPasses;                         // dK/dV columns per pass
-  constexpr int kDQChunk = kD % 64 == 0 ? 64 : 32;  // dQ columns per atomic chunk (divides kD)
+  // dQ_i = dS K_j: warp w takes query rows 16 (w % kRowGroups) and the kColGroups-th share of
+  // the columns numbered w / kRowGroups, so every warp works; kDQChunk columns per pass.
+  constexpr int kRowGroups = kBlockM / 16, kColGroups = kWarps / kRowGroups;
+  constexpr int kDQCols = kD / kColGroups;
+  constexpr int kDQChunk = kDQCols % 64 == 0 ? 64 : kDQCols % 32 == 0 ? 32 : 16;
+  static_assert(kWarps % kRowGroups == 0 && kD % kColGroups == 0 && kDQCols % kDQChunk == 0,
+                "dQ's warps must tile its rows and columns");
   extern __shared__ __align__(16) unsigned char smem_raw[];
   Elem* sK = reinterpret_cast<Elem*>(smem_raw);
   Elem* sV = sK + kBlockN * kStride;
@@ -220,18 +226,19 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
       __syncthreads();
       if (i_next < n_qblocks) load_query_block(i_next);
 
-      // dQ_i += dS_ij K_j (Alg. 4 line 21): warp w takes queries 16w..16w+15, reading dS from
-      // the transposed copy in shared memory, and adds into the fp32 accumulator in HBM.
-      if (pass == 0 && warp * 16 < kBlockM) {
+      // dQ_i += dS_ij K_j (Alg. 4 line 21), reading dS from the transposed copy in shared
+      // memory, added into the fp32 accumulator in HBM.
+      if (pass == 0) {
+        const int dq_row = (warp % kRowGroups) * 16, dq_col = (warp / kRowGroups) * kDQCols;
 #pragma unroll
-        for (int c0 = 0; c0 < kD; c0 += kDQChunk) {
+        for (int c0 = dq_col; c0 < dq_col + kDQCols; c0 += kDQChunk) {
           float dQ[kDQChunk / 8][4] = {};
 #pragma unroll
           for (int kk = 0; kk < kBlockN / 16; ++kk) {
             const int mat = lane / 8;
             uint32_t a[4];
-            ptx::ldmatrix_x4_trans(a, sdS + (kk * 16 + (mat >> 1) * 8 + lane % 8) * kSStride +
-                                          warp * 16 + (mat & 1) * 8);
+            ptx::ldmatrix_x4_trans(
+                a, sdS + (kk * 16 + (mat >> 1) * 8 + lane % 8) * kSStride + dq_row + (mat & 1) * 8);
 #pragma unroll
             for (int t = 0; t < kDQChunk / 8; t += 2) {
               uint32_t bk[4];
@@ -244,7 +251,7 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
           }
 #pragma unroll
           for (int r = 0; r < 2; ++r) {
-            const int row = row0 + warp * 16 + lane / 4 + r * 8;
+            const int row = row0 + dq_row + lane / 4 + r * 8;
             if (row >= p.seq_q) continue;
             float* dst = p.dq_accum + q_off + int64_t(row) * kD + c0 + (lane % 4) * 2;
 #pragma unroll
