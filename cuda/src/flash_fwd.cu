@@ -113,13 +113,17 @@ void dispatch_head_dim(const AttentionShape& shape, const AttentionParams& param
 }
 
 // Whether this build holds sm_90a code (CMake defines FLASHLAB_CUDA_WGMMA when the architecture
-// list has 90a) and the current GPU runs it (compute capability 9.0).
+// list has 90a) and the current GPU runs it (compute capability 9.0). No usable GPU: false (the
+// launch that follows reports why).
 bool wgmma_runs_here() {
 #if defined(FLASHLAB_CUDA_WGMMA)
   int device = 0, major = 0, minor = 0;
-  FLASHLAB_CUDA_CHECK(cudaGetDevice(&device));
-  FLASHLAB_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-  FLASHLAB_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
+    cudaGetLastError();  // clear it: this was a question, not a failed call
+    return false;
+  }
   return major == 9 && minor == 0;
 #else
   return false;
