@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git clang-format
+  build-essential cmake ninja-build pkg-config git clang-format patch
   libeigen3-dev doctest-dev libcli11-dev nlohmann-json3-dev libstb-dev
   libglfw3-dev libimgui-dev
   xvfb xauth libgl1-mesa-dri libglx-mesa0 xdotool

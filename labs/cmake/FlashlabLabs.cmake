@@ -6,7 +6,8 @@
 #   lab<ID>_grader and grade_<ID>_student (answers from labs/NN-name/answers.txt).
 # flashlab_lab_impl(ID IMPL SOURCES files... ANSWERS file): grade_<ID>_<IMPL>.
 # flashlab_lab_expect(TEST_NAME EXE lab_expect-arguments...): a CTest check (label labs).
-# flashlab_lab_mistake(ID NAME SOURCE CAUGHT_BY test MENTIONING text): a fixture and its check.
+# flashlab_lab_mistake(ID NAME PATCH CAUGHT_BY test MENTIONING text): a fixture (the lab's
+#   solution with PATCH applied) and its check.
 
 function(flashlab_lab id)
   cmake_parse_arguments(ARG "" "TITLE;GRADER" "STUDENT;LIBS;OPTIONS" ${ARGN})
@@ -53,9 +54,24 @@ function(flashlab_lab_expect test_name exe)
   set_tests_properties("${test_name}" PROPERTIES LABELS labs SKIP_RETURN_CODE 77 TIMEOUT 600)
 endfunction()
 
-function(flashlab_lab_mistake id name source)
+function(flashlab_lab_mistake id name patch)
   cmake_parse_arguments(ARG "" "CAUGHT_BY;MENTIONING" "" ${ARGN})
   get_property(dir_name GLOBAL PROPERTY FLASHLAB_LAB_${id}_DIR)
+  get_property(solution GLOBAL PROPERTY FLASHLAB_LAB_${id}_SOLUTION)
+  if(NOT solution)
+    message(FATAL_ERROR "lab ${id} mistake ${name}: register the lab's solution first")
+  endif()
+  # The fixture is the solution with the patch applied, made at build time: one copy of the
+  # solution in the tree, and a patch that no longer applies exactly (--fuzz=0) fails the build.
+  get_filename_component(extension ${solution} LAST_EXT)
+  set(source ${CMAKE_CURRENT_BINARY_DIR}/lab${id}_${name}${extension})
+  add_custom_command(
+    OUTPUT ${source}
+    COMMAND ${FLASHLAB_PATCH} --quiet --fuzz=0 --no-backup-if-mismatch -o ${source} ${solution}
+            ${CMAKE_CURRENT_SOURCE_DIR}/${patch}
+    DEPENDS ${solution} ${CMAKE_CURRENT_SOURCE_DIR}/${patch}
+    COMMENT "lab ${id} mistake ${name}: the solution with ${patch} applied"
+    VERBATIM)
   flashlab_lab_impl(${id} ${name} SOURCES ${source}
                     ANSWERS ${FLASHLAB_LABS_SOLUTIONS_DIR}/${dir_name}/answers.txt)
   flashlab_lab_expect("lab${id} mistake ${name} is caught by '${ARG_CAUGHT_BY}' mentioning '${ARG_MENTIONING}'"
