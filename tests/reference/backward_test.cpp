@@ -12,6 +12,8 @@
 #include <flashlab/reference/attention.hpp>
 #include <flashlab/test/random.hpp>
 
+#include "fully_masked_rows.hpp"
+
 using namespace flashlab;
 using flashlab::test::random_int;
 using flashlab::test::random_tensor;
@@ -178,24 +180,11 @@ TEST_CASE("reference backward matches finite differences on random elements of a
 // the other gradients.
 TEST_CASE("a fully masked query row gets dQ = 0, finite gradients, and its dO reaches nothing") {
   FLASHLAB_TEST_RNG(rng, "backward of fully masked rows");
-  const AttentionShape shape{1, 2, 10, 13, 5};  // 4x4 blocks: 3 x 4 blocks
-  struct Case {
-    std::string name;
-    std::vector<uint8_t> layout;
-    bool causal;
-    int64_t first_empty, last_empty;
-  };
-  const std::vector<Case> cases = {
-      {"block row 1 all zero", {1, 1, 0, 1, 0, 0, 0, 0, 1, 0, 1, 1}, false, 4, 7},
-      {"causal with block (0,0) off", {0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, true, 0, 3},
-  };
-  for (const Case& c : cases) {
+  const AttentionShape shape{1, 2, 10, 13, 5};
+  for (const test::FullyMaskedRows& c : test::fully_masked_row_cases()) {
     CAPTURE(c.name);
     Problem p = random_problem(rng, shape);
-    p.options.causal = c.causal;
-    p.options.dropout_p = 0.2;
-    p.options.seed = rng();
-    p.options.block_mask = block_sparse_mask(c.layout, 3, 4, 4, 4);
+    p.options = c.options(rng());
     const auto g = reference::attention_backward(shape, p.options, p.Q, p.K, p.V, p.G);
     for (const Tensor<double>* t : {&g.dQ, &g.dK, &g.dV})
       for (double x : t->data) REQUIRE(std::isfinite(x));

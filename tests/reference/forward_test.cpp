@@ -11,6 +11,8 @@
 #include <flashlab/reference/attention.hpp>
 #include <flashlab/test/random.hpp>
 
+#include "fully_masked_rows.hpp"
+
 using namespace flashlab;
 using flashlab::test::random_int;
 using flashlab::test::random_tensor;
@@ -312,29 +314,13 @@ TEST_CASE("random logits of magnitude 1e4 stay finite and match the plain loop")
 }
 
 // A query row with no visible key has no softmax. flashlab's convention: O row = 0, lse = -inf.
-// Note that top-left causal alone never empties a row (row i always sees column 0, and rows
-// i >= seq_k see every key), so the empty rows come from block masks: an all-zero block row, and
-// causal combined with block (0, 0) switched off (rows 0..3 could only see columns 0..3).
+// The masks that empty rows: fully_masked_rows.hpp.
 TEST_CASE("a query row whose every key is masked gives O = 0 and lse = -inf, never NaN") {
   FLASHLAB_TEST_RNG(rng, "fully masked rows");
-  const AttentionShape shape{1, 2, 10, 13, 6};  // 4x4 blocks: 3 x 4 blocks, last ones partial
-  struct Case {
-    std::string name;
-    std::vector<uint8_t> layout;
-    bool causal;
-    int64_t first_empty, last_empty;
-  };
-  const std::vector<Case> cases = {
-      {"block row 1 all zero", {1, 1, 0, 1, 0, 0, 0, 0, 1, 0, 1, 1}, false, 4, 7},
-      {"causal with block (0,0) off", {0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, true, 0, 3},
-  };
-  for (const Case& c : cases) {
+  const AttentionShape shape{1, 2, 10, 13, 6};
+  for (const test::FullyMaskedRows& c : test::fully_masked_row_cases()) {
     CAPTURE(c.name);
-    AttentionOptions options;
-    options.causal = c.causal;
-    options.dropout_p = 0.2;
-    options.seed = rng();
-    options.block_mask = block_sparse_mask(c.layout, 3, 4, 4, 4);
+    const AttentionOptions options = c.options(rng());
     const Inputs in = random_inputs(rng, shape);
     const auto r = reference::attention_forward(shape, options, in.Q, in.K, in.V);
     CHECK(all_finite_or_minus_inf(r.O));
