@@ -1,9 +1,9 @@
 // flashlab-gpu-bench: times the fused kernels and the naive baseline on the GPU with CUDA events
 // (median of many runs after warm-up) on the shapes of ../shared/anchors (batch = 32768/N,
 // heads = 2048/d), and writes one JSON record per (kernel, shape). "fused" is what
-// flash_forward picks by default (wgmma on an H100 for d = 64 and 128); where that is wgmma, the
-// forward of the portable mma.sync kernel is timed too ("mma.sync"). bench/run_gpu_bench.sh runs
-// it beside PyTorch's scaled_dot_product_attention and prints the comparison table.
+// flash_forward and flash_backward pick by default (wgmma on an H100 for d = 64 and 128); where
+// that is wgmma, the portable mma.sync kernels are timed too ("mma.sync"). bench/run_gpu_check.sh
+// runs it beside PyTorch's scaled_dot_product_attention and prints the comparison table.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -187,11 +187,11 @@ int main(int argc, char** argv) {
             const double t_fwd =
                 median_ms([&] { cuda::flash_forward(shape, options, dtype, fa); }, 5, reps);
             add("fused", "fwd", t_fwd, fwd_flops, fused_fwd_extra);
-            if (cuda::wgmma_forward_available(d)) {  // the portable kernel too, same run
+            if (cuda::wgmma_available(d)) {  // the portable kernel too, same run
               const double t_mma = median_ms(
                   [&] {
                     cuda::flash_forward(shape, options, dtype, fa, nullptr,
-                                        cuda::ForwardKernel::MmaSync);
+                                        cuda::FusedKernel::MmaSync);
                   },
                   5, reps);
               add("mma.sync", "fwd", t_mma, fwd_flops, fused_fwd_extra);
@@ -199,6 +199,15 @@ int main(int argc, char** argv) {
             const double t_bwd = median_ms(
                 [&] { cuda::flash_backward(shape, options, dtype, ba, work.ptr); }, 3, reps);
             add("fused", "bwd", t_bwd, 2.5 * fwd_flops, fused_bwd_extra);
+            if (cuda::wgmma_available(d)) {
+              const double t_mma = median_ms(
+                  [&] {
+                    cuda::flash_backward(shape, options, dtype, ba, work.ptr, nullptr,
+                                         cuda::FusedKernel::MmaSync);
+                  },
+                  3, reps);
+              add("mma.sync", "bwd", t_mma, 2.5 * fwd_flops, fused_bwd_extra);
+            }
             add("fused", "fwdbwd", t_fwd + t_bwd, 3.5 * fwd_flops,
                 fused_fwd_extra + fused_bwd_extra);
 

@@ -86,7 +86,7 @@ def main():
                 return r
         return None
 
-    lines = ["| mode | dtype | d | N | causal | fused TFLOP/s | FA2 (flash) | ratio | mma.sync fwd | cuDNN "
+    lines = ["| mode | dtype | d | N | causal | fused TFLOP/s | FA2 (flash) | ratio | mma.sync | cuDNN "
              "| efficient | math | naive | fused/naive speed | fused MiB | FA2 MiB | naive MiB |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     merged = []

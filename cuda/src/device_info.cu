@@ -16,13 +16,13 @@ std::string to_string(DType t) {
   return "unknown";
 }
 
-std::string to_string(ForwardKernel k) {
+std::string to_string(FusedKernel k) {
   switch (k) {
-    case ForwardKernel::Auto:
+    case FusedKernel::Auto:
       return "auto";
-    case ForwardKernel::Wgmma:
+    case FusedKernel::Wgmma:
       return "wgmma";
-    case ForwardKernel::MmaSync:
+    case FusedKernel::MmaSync:
       return "mma.sync";
   }
   return "unknown";

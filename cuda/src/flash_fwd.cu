@@ -7,6 +7,7 @@
 #include "device_mask.hpp"
 #include "flash_fwd_hopper_kernel.cuh"
 #include "flash_fwd_kernel.cuh"
+#include "kernel_choice.hpp"
 #include "validate.hpp"
 
 namespace flashlab::cuda {
@@ -53,15 +54,10 @@ FlashFwdParams<Elem> kernel_params(const AttentionShape& shape, const AttentionP
   return p;
 }
 
-template <typename Kernel, typename Params>
-void launch_kernel(Kernel kernel, const Params& p, const AttentionShape& shape, int block_m,
-                   int threads, int smem_bytes, cudaStream_t stream) {
-  FLASHLAB_CUDA_CHECK(
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes));
-  const dim3 grid(unsigned((shape.seq_q + block_m - 1) / block_m),
-                  unsigned(shape.batch * shape.heads));
-  kernel<<<grid, threads, smem_bytes, stream>>>(p);
-  FLASHLAB_CUDA_CHECK_LAUNCH();
+// One thread block per query block and (batch, head).
+dim3 forward_grid(const AttentionShape& shape, int block_m) {
+  return dim3(unsigned((shape.seq_q + block_m - 1) / block_m),
+              unsigned(shape.batch * shape.heads));
 }
 
 template <typename Elem, int kD, bool kDropout>
@@ -70,20 +66,21 @@ void launch_mma_sync(const AttentionShape& shape, const FlashFwdParams<Elem>& p,
   using Tiles = FwdTiles<kD, kDropout>;
   constexpr int kSmemBytes = (Tiles::kBlockM + 2 * Tiles::kBlockN) * (kD + 8) * int(sizeof(Elem));
   launch_kernel(flash_fwd_kernel<Elem, kD, Tiles::kBlockM, Tiles::kBlockN, Tiles::kWarps, kDropout>,
-                p, shape, Tiles::kBlockM, Tiles::kWarps * 32, kSmemBytes, stream);
+                p, forward_grid(shape, Tiles::kBlockM), Tiles::kWarps * 32, kSmemBytes, stream);
 }
 
 template <typename Elem, int kD, bool kDropout>
 void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cudaStream_t stream) {
   using Layout = HopperFwdLayout<kD, HopperFwdTiles<kD, kDropout>::kBlockN>;
   launch_kernel(flash_fwd_hopper_kernel<Elem, kD, HopperFwdTiles<kD, kDropout>::kBlockN, kDropout>,
-                p, shape, Layout::kBlockM, Layout::kThreads, Layout::kSmemBytes, stream);
+                p, forward_grid(shape, Layout::kBlockM), Layout::kThreads, Layout::kSmemBytes,
+                stream);
 }
 
 template <typename Elem, int kD>
 void launch(const AttentionShape& shape, const FlashFwdParams<Elem>& p, bool dropout, bool wgmma,
             cudaStream_t stream) {
-  if constexpr (kD == 64 || kD == 128) {
+  if constexpr (has_wgmma_kernel(kD)) {
     if (wgmma) {
       if (dropout) return launch_wgmma<Elem, kD, true>(shape, p, stream);
       return launch_wgmma<Elem, kD, false>(shape, p, stream);
@@ -112,42 +109,9 @@ void dispatch_head_dim(const AttentionShape& shape, const AttentionParams& param
   }
 }
 
-// Whether this build holds sm_90a code (CMake defines FLASHLAB_CUDA_WGMMA when the architecture
-// list has 90a) and the current GPU runs it (compute capability 9.0). No usable GPU: false (the
-// launch that follows reports why).
-bool wgmma_runs_here() {
-#if defined(FLASHLAB_CUDA_WGMMA)
-  int device = 0, major = 0, minor = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
-    cudaGetLastError();  // clear it: this was a question, not a failed call
-    return false;
-  }
-  return major == 9 && minor == 0;
-#else
-  return false;
-#endif
-}
-
-// Resolves ForwardKernel::Auto; asking for the wgmma kernel where it cannot run is an error.
-bool use_wgmma(ForwardKernel kernel, int64_t head_dim) {
-  if (kernel == ForwardKernel::MmaSync) return false;
-  const bool head_dim_ok = head_dim == 64 || head_dim == 128;
-  if (kernel == ForwardKernel::Wgmma) {
-    require(head_dim_ok, "flash_forward: the wgmma kernel is built for head_dim 64 and 128, not " +
-                             std::to_string(head_dim));
-    require(wgmma_runs_here(),
-            "flash_forward: the wgmma kernel needs a compute capability 9.0 GPU (H100/H200) and "
-            "a build for sm_90a (CMAKE_CUDA_ARCHITECTURES=90a)");
-    return true;
-  }
-  return head_dim_ok && wgmma_runs_here();
-}
-
 template <int kD>
 TileSizes tiles_of(bool dropout, bool wgmma) {
-  if constexpr (kD == 64 || kD == 128)
+  if constexpr (has_wgmma_kernel(kD))
     if (wgmma)
       return dropout
                  ? TileSizes{HopperFwdTiles<kD, true>::kBlockM, HopperFwdTiles<kD, true>::kBlockN}
@@ -159,8 +123,8 @@ TileSizes tiles_of(bool dropout, bool wgmma) {
 
 }  // namespace
 
-TileSizes flash_forward_tiles(int64_t head_dim, bool dropout, ForwardKernel kernel) {
-  const bool wgmma = use_wgmma(kernel, head_dim);
+TileSizes flash_forward_tiles(int64_t head_dim, bool dropout, FusedKernel kernel) {
+  const bool wgmma = use_wgmma(kernel, head_dim, "flash_forward_tiles");
   switch (head_dim) {
     case 32:
       return tiles_of<32>(dropout, wgmma);
@@ -177,18 +141,14 @@ TileSizes flash_forward_tiles(int64_t head_dim, bool dropout, ForwardKernel kern
               " is not supported; accepted: 32, 64, 96, 128, 256");
 }
 
-bool wgmma_forward_available(int64_t head_dim) {
-  return (head_dim == 64 || head_dim == 128) && wgmma_runs_here();
-}
-
 void flash_forward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
-                   const ForwardArgs& args, cudaStream_t stream, ForwardKernel kernel) {
+                   const ForwardArgs& args, cudaStream_t stream, FusedKernel kernel) {
   validate_fast_call(shape, options, dtype, "flash_forward");
   validate_forward_args(args, dtype);
   DeviceMask mask(options, stream);
   AttentionParams params = make_params(options, shape);
   params.mask.block = mask.view();
-  const bool wgmma = use_wgmma(kernel, shape.head_dim);
+  const bool wgmma = use_wgmma(kernel, shape.head_dim, "flash_forward");
   if (dtype == DType::F16)
     dispatch_head_dim<__half>(shape, params, args, wgmma, stream);
   else

@@ -100,6 +100,8 @@ __device__ __forceinline__ void pin(uint32_t (&a)[kTiles][4]) {
 
 // The accumulator operands of a wgmma: register i of D is asm operand %i, and is d[i / 4][i % 4]
 // (the fragment order above). 32 registers for N = 64, 64 for N = 128.
+#define FLASHLAB_WGMMA_REGS16 \
+  "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}"
 #define FLASHLAB_WGMMA_REGS32                                                                   \
   "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, " \
   "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}"
@@ -108,13 +110,14 @@ __device__ __forceinline__ void pin(uint32_t (&a)[kTiles][4]) {
   "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, "  \
   "%38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, "  \
   "%56, %57, %58, %59, %60, %61, %62, %63}"
-#define FLASHLAB_WGMMA_ACC32(d)                                                                 \
+#define FLASHLAB_WGMMA_ACC16(d)                                                                 \
   "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]),     \
       "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), \
-      "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]), \
-      "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), \
-      "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), \
-      "+f"(d[7][2]), "+f"(d[7][3])
+      "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3])
+#define FLASHLAB_WGMMA_ACC32(d)                                                                 \
+  FLASHLAB_WGMMA_ACC16(d), "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]),          \
+      "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), "+f"(d[6][0]), "+f"(d[6][1]), \
+      "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), "+f"(d[7][2]), "+f"(d[7][3])
 #define FLASHLAB_WGMMA_ACC64(d)                                                                   \
   FLASHLAB_WGMMA_ACC32(d), "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), "+f"(d[8][3]),            \
       "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), "+f"(d[10][0]), "+f"(d[10][1]), \
@@ -126,11 +129,12 @@ __device__ __forceinline__ void pin(uint32_t (&a)[kTiles][4]) {
 
 // D (+)= A B, A and B from shared memory. SHAPE "m64nNk16"; REGS/ACC the accumulator lists above;
 // DESCS and PRED name the operands after them: desc_a, desc_b, then `accumulate` (0 overwrites).
-#define FLASHLAB_WGMMA_SS(SHAPE, TYPE, REGS, ACC, DESCS, PRED)                                 \
+// TRANS: the transpose flags of A and B, "0, 0" for K-major, "1, 1" for MN-major operands.
+#define FLASHLAB_WGMMA_SS(SHAPE, TYPE, REGS, ACC, DESCS, PRED, TRANS)                          \
   asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, " PRED                                        \
                ", 0;\n"                                                                        \
                "wgmma.mma_async.sync.aligned." SHAPE ".f32." TYPE "." TYPE " " REGS ", " DESCS \
-               ", p, 1, 1, 0, 0;\n}\n"                                                         \
+               ", p, 1, 1, " TRANS ";\n}\n"                                                    \
                : ACC                                                                           \
                : "l"(desc_a), "l"(desc_b), "r"(accumulate))
 // D (+)= A B, A from registers (four 32-bit fragments), B from shared memory, transposed
@@ -142,12 +146,15 @@ __device__ __forceinline__ void pin(uint32_t (&a)[kTiles][4]) {
                ", p, 1, 1, 1;\n}\n"                                                             \
                : ACC                                                                            \
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate))
-#define FLASHLAB_WGMMA_SS_N64(TYPE)                                                                \
+#define FLASHLAB_WGMMA_SS_N32(TYPE, TRANS)                                                        \
+  FLASHLAB_WGMMA_SS("m64n32k16", TYPE, FLASHLAB_WGMMA_REGS16, FLASHLAB_WGMMA_ACC16(d), "%16, %17", \
+                    "%18", TRANS)
+#define FLASHLAB_WGMMA_SS_N64(TYPE, TRANS)                                                         \
   FLASHLAB_WGMMA_SS("m64n64k16", TYPE, FLASHLAB_WGMMA_REGS32, FLASHLAB_WGMMA_ACC32(d), "%32, %33", \
-                    "%34")
-#define FLASHLAB_WGMMA_SS_N128(TYPE)                                                    \
+                    "%34", TRANS)
+#define FLASHLAB_WGMMA_SS_N128(TYPE, TRANS)                                             \
   FLASHLAB_WGMMA_SS("m64n128k16", TYPE, FLASHLAB_WGMMA_REGS64, FLASHLAB_WGMMA_ACC64(d), \
-                    "%64, %65", "%66")
+                    "%64, %65", "%66", TRANS)
 #define FLASHLAB_WGMMA_RS_N64(TYPE)                                                    \
   FLASHLAB_WGMMA_RS("m64n64k16", TYPE, FLASHLAB_WGMMA_REGS32, FLASHLAB_WGMMA_ACC32(d), \
                     "{%32, %33, %34, %35}, %36", "%37")
@@ -156,17 +163,28 @@ __device__ __forceinline__ void pin(uint32_t (&a)[kTiles][4]) {
                     "{%64, %65, %66, %67}, %68", "%69")
 
 // D[64 x kN] (+)= A[64 x 16] B[16 x kN]; A and B in shared memory, both K-major (a row of A or of
-// B^T holds consecutive k), as Q and K tiles are. `accumulate` = 0 overwrites D.
-template <typename Elem, int kN>
+// B^T holds consecutive k), as Q and K tiles are for S = Q K^T; or, with kMNMajor, both MN-major
+// (a row of A^T or of B holds consecutive m or n), as dS^T and K tiles are for dQ = dS K.
+// `accumulate` = 0 overwrites D.
+template <typename Elem, int kN, bool kMNMajor = false>
 __device__ __forceinline__ void mma_ss(float (&d)[kN / 8][4], uint64_t desc_a, uint64_t desc_b,
                                        int accumulate) {
 #if FLASHLAB_WGMMA_ENABLED
-  static_assert(kN == 64 || kN == 128, "instantiate the operand list for this N");
+  static_assert(kN == 32 || kN == 64 || kN == 128, "instantiate the operand list for this N");
   constexpr bool kHalf = std::is_same_v<Elem, __half>;
-  if constexpr (kN == 64 && kHalf) FLASHLAB_WGMMA_SS_N64("f16");
-  if constexpr (kN == 64 && !kHalf) FLASHLAB_WGMMA_SS_N64("bf16");
-  if constexpr (kN == 128 && kHalf) FLASHLAB_WGMMA_SS_N128("f16");
-  if constexpr (kN == 128 && !kHalf) FLASHLAB_WGMMA_SS_N128("bf16");
+#define FLASHLAB_WGMMA_SS_ANY(TRANS)                                         \
+  if constexpr (kN == 32 && kHalf) FLASHLAB_WGMMA_SS_N32("f16", TRANS);      \
+  if constexpr (kN == 32 && !kHalf) FLASHLAB_WGMMA_SS_N32("bf16", TRANS);    \
+  if constexpr (kN == 64 && kHalf) FLASHLAB_WGMMA_SS_N64("f16", TRANS);      \
+  if constexpr (kN == 64 && !kHalf) FLASHLAB_WGMMA_SS_N64("bf16", TRANS);    \
+  if constexpr (kN == 128 && kHalf) FLASHLAB_WGMMA_SS_N128("f16", TRANS);    \
+  if constexpr (kN == 128 && !kHalf) FLASHLAB_WGMMA_SS_N128("bf16", TRANS);
+  if constexpr (kMNMajor) {
+    FLASHLAB_WGMMA_SS_ANY("1, 1")
+  } else {
+    FLASHLAB_WGMMA_SS_ANY("0, 0")
+  }
+#undef FLASHLAB_WGMMA_SS_ANY
 #endif
 }
 
@@ -186,6 +204,7 @@ __device__ __forceinline__ void mma_rs(float (&d)[kN / 8][4], const uint32_t (&a
 #endif
 }
 
+#undef FLASHLAB_WGMMA_SS_N32
 #undef FLASHLAB_WGMMA_SS_N64
 #undef FLASHLAB_WGMMA_RS_N64
 #undef FLASHLAB_WGMMA_SS_N128
@@ -194,7 +213,9 @@ __device__ __forceinline__ void mma_rs(float (&d)[kN / 8][4], const uint32_t (&a
 #undef FLASHLAB_WGMMA_RS
 #undef FLASHLAB_WGMMA_ACC64
 #undef FLASHLAB_WGMMA_ACC32
+#undef FLASHLAB_WGMMA_ACC16
 #undef FLASHLAB_WGMMA_REGS64
 #undef FLASHLAB_WGMMA_REGS32
+#undef FLASHLAB_WGMMA_REGS16
 
 }  // namespace flashlab::cuda::wgmma

@@ -80,19 +80,23 @@ std::vector<Case> backward_cases() {
   return cases;
 }
 
+// Both dtypes and every kernel of the fused backward over `cases`; fresh inputs and poisoned
+// outputs and workspace for each run.
 void check_fused_backward(const std::vector<Case>& cases, std::mt19937_64& rng) {
   for (DType dtype : {DType::F16, DType::BF16})
-    for (const Case& c : cases) {
-      INFO(test::describe(c, dtype));
-      const Inputs in = draw(c, rng);
-      DeviceProblem dev(c.shape, in, dtype);
-      cuda::flash_forward(c.shape, in.options, dtype, dev.forward_args());
-      test::DeviceBuffer workspace(size_t(cuda::flash_backward_workspace_bytes(c.shape)));
-      workspace.poison();  // the kernel must initialize its own accumulators
-      cuda::flash_backward(c.shape, in.options, dtype, dev.backward_args(), workspace.ptr);
-      test::cuda_ok(cudaDeviceSynchronize(), "fused backward");
-      check_gradients(c, dtype, in, dev);
-    }
+    for (const Case& c : cases)
+      for (cuda::FusedKernel kernel : test::fused_kernels_for(c)) {
+        INFO(test::describe(c, dtype) << " kernel " << cuda::to_string(kernel));
+        const Inputs in = draw(c, rng);
+        DeviceProblem dev(c.shape, in, dtype);
+        cuda::flash_forward(c.shape, in.options, dtype, dev.forward_args());
+        test::DeviceBuffer workspace(size_t(cuda::flash_backward_workspace_bytes(c.shape)));
+        workspace.poison();  // the kernel must initialize its own accumulators
+        cuda::flash_backward(c.shape, in.options, dtype, dev.backward_args(), workspace.ptr,
+                             nullptr, kernel);
+        test::cuda_ok(cudaDeviceSynchronize(), "fused backward");
+        check_gradients(c, dtype, in, dev);
+      }
 }
 
 }  // namespace

@@ -57,23 +57,11 @@ std::vector<Case> forward_cases() {
   return cases;
 }
 
-// Every implementation of the fast forward that can run this case here: mma.sync always, wgmma
-// on an sm_90 GPU for d = 64 and 128. Says loudly when the wgmma kernel cannot be tested.
-std::vector<cuda::ForwardKernel> kernels_for(const Case& c) {
-  std::vector<cuda::ForwardKernel> kernels = {cuda::ForwardKernel::MmaSync};
-  if (cuda::wgmma_forward_available(c.shape.head_dim))
-    kernels.push_back(cuda::ForwardKernel::Wgmma);
-  else if (c.shape.head_dim == 64 || c.shape.head_dim == 128)
-    MESSAGE("wgmma kernel NOT tested for " << test::describe(c, DType::F16)
-                                           << ": needs an sm_90 GPU and a build for sm_90a");
-  return kernels;
-}
-
 // Both dtypes and every kernel of the fast forward over `cases`.
 void check_fast_forward(const std::vector<Case>& cases, std::mt19937_64& rng) {
   for (DType dtype : {DType::F16, DType::BF16})
     for (const Case& c : cases)
-      for (cuda::ForwardKernel kernel : kernels_for(c)) {
+      for (cuda::FusedKernel kernel : test::fused_kernels_for(c)) {
         INFO("kernel " << cuda::to_string(kernel));
         check_forward(c, dtype, rng,
                       [&](auto& shape, auto& options, const cuda::ForwardArgs& args) {
@@ -137,8 +125,18 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
         }).find("seq_q") != std::string::npos);
   CHECK(message([&] {
           cuda::flash_forward({1, 1, 64, 64, 32}, {}, DType::F16, ok, nullptr,
-                              cuda::ForwardKernel::Wgmma);
+                              cuda::FusedKernel::Wgmma);
         }).find("wgmma kernel is built for head_dim 64 and 128, not 32") != std::string::npos);
+  const cuda::BackwardArgs ok_bwd{buf.ptr, buf.ptr,  buf.ptr, buf.ptr, buf.ptr,
+                                  lse.as<float>(), buf.ptr, buf.ptr, buf.ptr};
+  CHECK(message([&] {
+          cuda::flash_backward({1, 1, 64, 64, 32}, {}, DType::F16, ok_bwd, buf.ptr, nullptr,
+                               cuda::FusedKernel::Wgmma);
+        }).find("flash_backward: the wgmma kernel is built for head_dim 64 and 128, not 32") !=
+        std::string::npos);
+  CHECK(message([&] {
+          cuda::flash_backward(shape, {}, DType::F16, ok_bwd, nullptr);
+        }).find("workspace is a null pointer") != std::string::npos);
 }
 
 TEST_CASE("sanitizer: small forward cases of the fast and teaching kernels") {

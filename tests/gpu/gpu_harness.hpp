@@ -37,6 +37,19 @@ inline std::string describe(const Case& c, cuda::DType dtype) {
 }
 
 // The case's options, with `seed` keying both the dropout mask and a random block pattern.
+// Every implementation of a fast fused kernel (forward or backward) that can run this case here:
+// mma.sync always, wgmma on an sm_90 GPU for d = 64 and 128. Says loudly when the wgmma kernel
+// cannot be tested.
+inline std::vector<cuda::FusedKernel> fused_kernels_for(const Case& c) {
+  std::vector<cuda::FusedKernel> kernels = {cuda::FusedKernel::MmaSync};
+  if (cuda::wgmma_available(c.shape.head_dim))
+    kernels.push_back(cuda::FusedKernel::Wgmma);
+  else if (c.shape.head_dim == 64 || c.shape.head_dim == 128)
+    MESSAGE("wgmma kernel NOT tested for " << describe(c, cuda::DType::F16)
+                                           << ": needs an sm_90 GPU and a build for sm_90a");
+  return kernels;
+}
+
 inline AttentionOptions options_for(const Case& c, uint64_t seed) {
   AttentionOptions o;
   o.causal = c.causal;

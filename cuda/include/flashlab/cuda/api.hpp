@@ -50,34 +50,38 @@ struct BackwardArgs {
 void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& options,
                           const ForwardArgs& args, cudaStream_t stream = nullptr);
 
-// Which implementation of the fast forward runs. Auto: Wgmma where it can (an sm_90 GPU, a build
-// for sm_90a, head dim 64 or 128), else MmaSync. Wgmma: Hopper's warpgroup instructions
-// (FA3-style overlap of softmax and matrix products); asking for it where it cannot run throws.
-// MmaSync: mma.sync tensor cores (FA2), any sm_80+ GPU and every head dim of kFastHeadDims.
-enum class ForwardKernel { Auto, Wgmma, MmaSync };
-std::string to_string(ForwardKernel k);
+// Which implementation of a fast fused kernel (forward or backward) runs. Auto: Wgmma where it
+// can (an sm_90 GPU, a build for sm_90a, head dim 64 or 128), else MmaSync. Wgmma: Hopper's
+// warpgroup instructions (FA3-style overlap of softmax and matrix products; bulk reductions of dQ
+// in the backward); asking for it where it cannot run throws. MmaSync: mma.sync tensor cores
+// (FA2), any sm_80+ GPU and every head dim of kFastHeadDims.
+enum class FusedKernel { Auto, Wgmma, MmaSync };
+std::string to_string(FusedKernel k);
 
-// True when ForwardKernel::Wgmma can run for this head dim on the current GPU and build.
-bool wgmma_forward_available(int64_t head_dim);
+// True when FusedKernel::Wgmma can run for this head dim on the current GPU and build.
+bool wgmma_available(int64_t head_dim);
 
 // The fast fused forward (FA2 loop order, tensor cores), fp16 or bf16.
 void flash_forward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
                    const ForwardArgs& args, cudaStream_t stream = nullptr,
-                   ForwardKernel kernel = ForwardKernel::Auto);
+                   FusedKernel kernel = FusedKernel::Auto);
 
 // The tiles (Br query rows x Bc key rows) the fast kernels use for a head dim: what the
-// simulator needs to predict their HBM traffic. Throws for an unsupported head dim.
+// simulator needs to predict their HBM traffic. Throws for an unsupported head dim, or for
+// FusedKernel::Wgmma where it cannot run.
 TileSizes flash_forward_tiles(int64_t head_dim, bool dropout,
-                              ForwardKernel kernel = ForwardKernel::Auto);
-TileSizes flash_backward_tiles(int64_t head_dim);
+                              FusedKernel kernel = FusedKernel::Auto);
+TileSizes flash_backward_tiles(int64_t head_dim, FusedKernel kernel = FusedKernel::Auto);
 
-// Device bytes flash_backward needs as scratch for a shape (dQ accumulator and D = rowsum(dO∘O)).
+// Device bytes flash_backward needs as scratch for a shape: the fp32 dQ accumulator, D =
+// rowsum(dO∘O) and the logsumexp in base 2, for seq_q rounded up to a whole query block.
 int64_t flash_backward_workspace_bytes(const AttentionShape& shape);
 
 // The fast fused backward (FA2 Alg. 2 structure with recomputation), fp16 or bf16. `workspace`
 // must hold flash_backward_workspace_bytes(shape) bytes of device memory.
 void flash_backward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
-                    const BackwardArgs& args, void* workspace, cudaStream_t stream = nullptr);
+                    const BackwardArgs& args, void* workspace, cudaStream_t stream = nullptr,
+                    FusedKernel kernel = FusedKernel::Auto);
 
 // Device bytes the naive baseline needs for S and P (and dP, dS in the backward): O(N^2).
 int64_t naive_workspace_bytes(const AttentionShape& shape, DType dtype, bool backward);

@@ -1,0 +1,233 @@
+// What both fused backward kernels (mma.sync: flash_bwd_kernel.cuh, wgmma:
+// flash_bwd_hopper_kernel.cuh) share: the launch parameters, the two small kernels around them
+// (the preprocess, D = rowsum(dO ∘ O), and dQ's conversion), the key block a thread block owns
+// and the query blocks it visits, and the recomputation of P and dS in the mma accumulator layout.
+//
+// The workspace (flash_bwd.cu) holds, per (batch, head), the query rows padded to a whole number
+// of kBwdBlockM-row blocks: the fp32 dQ accumulator, D, and L in base 2. Padding rows have
+// L = +inf, so that exp2(S - L) = 0 needs no row check; so do fully masked rows (L = -inf in the
+// forward's output: no key contributes to them).
+#pragma once
+
+#include <flashlab/core/dropout.hpp>
+#include <flashlab/core/options.hpp>
+
+#include "fwd_softmax.cuh"
+#include "mma.cuh"
+#include "tile_masks.cuh"
+
+namespace flashlab::cuda {
+
+// Query rows per block in both backward kernels, and so the padding of the workspace's rows.
+constexpr int kBwdBlockM = 64;
+
+// How the dQ accumulator of one query block is laid out: row-major [kBwdBlockM][d] (the mma.sync
+// kernel adds rows with atomics), or in the order the wgmma kernel's registers hold it (it adds
+// the whole block with one bulk reduction, bwd::dq_fragment_index).
+enum class DqLayout { RowMajor, Fragments };
+
+template <typename Elem>
+struct FlashBwdParams {
+  const Elem* __restrict__ q;
+  const Elem* __restrict__ k;
+  const Elem* __restrict__ v;
+  const Elem* __restrict__ o;
+  const Elem* __restrict__ d_o;
+  const float* __restrict__ lse;
+  Elem* __restrict__ dk;
+  Elem* __restrict__ dv;
+  Elem* __restrict__ dq;
+  float* __restrict__ dq_accum;  // fp32 [batch * heads][padded_q][d], zeroed before the kernel
+  float* __restrict__ D;         // fp32 [batch * heads][padded_q]: rowsum(dO ∘ O), 0 on padding
+  float* __restrict__ L2;        // fp32 [batch * heads][padded_q]: logsumexp * log2 e, or +inf
+  int seq_q, seq_k, padded_q, heads, d;
+  float scale, scale_log2;
+  MaskParams mask;
+  DropoutParams dropout;
+  float keep_scale;
+};
+
+namespace bwd {
+
+// Position of element (row, col) of a query block's dQ in the wgmma kernel's register order:
+// warpgroup g = col / (d / 2) computes columns [g d / 2, (g + 1) d / 2) and warp w of it rows
+// 16 w .. 16 w + 15, in the wgmma accumulator layout (wgmma.cuh). Each thread's registers are
+// stored as float4 s, the 32 lanes' float4 number v side by side, so that every warp writes 512
+// contiguous bytes per store (no bank conflicts) and each warpgroup's half is contiguous.
+__host__ __device__ inline int dq_fragment_index(int row, int col, int d) {
+  const int half = d / 2, regs = half / 2;  // columns and registers per thread of a warpgroup
+  const int g = col / half, c = col % half, w = row / 16, r = row % 16;
+  const int lane = (r % 8) * 4 + (c % 8) / 2;
+  const int reg = (c / 8) * 4 + (r / 8) * 2 + c % 2;
+  return (((g * 4 + w) * (regs / 4) + reg / 4) * 32 + lane) * 4 + reg % 4;
+}
+
+// One warp per padded query row: D = rowsum(dO ∘ O) (FA2 Alg. 2 line 4, hoisted out of the
+// loop), and L in base 2 (+inf on padding and on rows where nothing was visible).
+template <typename Elem>
+__global__ void preprocess_kernel(const FlashBwdParams<Elem> p, int64_t padded_rows) {
+  const int64_t slot = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+  const int lane = threadIdx.x % 32;
+  if (slot >= padded_rows) return;
+  const int64_t bh = slot / p.padded_q, row = slot % p.padded_q;
+  float sum = 0.f, L2 = INFINITY;
+  if (row < p.seq_q) {
+    const int64_t x0 = (bh * p.seq_q + row) * p.d;
+    for (int e = lane; e < p.d; e += 32) sum += float(p.d_o[x0 + e]) * float(p.o[x0 + e]);
+    const float lse = p.lse[bh * p.seq_q + row];
+    if (lse != -INFINITY) L2 = lse * fwd::kLog2e;
+  }
+  for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+  if (lane == 0) {
+    p.D[slot] = sum;
+    p.L2[slot] = L2;
+  }
+}
+
+// dQ = scale * dQ_accum, converted to the element type, from either accumulator layout.
+template <typename Elem>
+__global__ void convert_dq_kernel(const FlashBwdParams<Elem> p, DqLayout layout, int64_t n) {
+  const int64_t block_elems = int64_t(kBwdBlockM) * p.d;
+  for (int64_t x = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; x < n;
+       x += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t col = x % p.d, row = x / p.d % p.seq_q, bh = x / (int64_t(p.d) * p.seq_q);
+    const int64_t block = bh * (p.padded_q / kBwdBlockM) + row / kBwdBlockM;
+    const int64_t within = layout == DqLayout::RowMajor
+                               ? row % kBwdBlockM * p.d + col
+                               : dq_fragment_index(int(row % kBwdBlockM), int(col), p.d);
+    p.dq[x] = Elem(p.dq_accum[block * block_elems + within] * p.scale);
+  }
+}
+
+// The key block [col0, col0 + kBlockN) of head blockIdx.y that a thread block owns, and its walk
+// over the query blocks that can see it (FA2 Alg. 2's inner loop; paper Alg. 5 skips the others).
+template <int kBlockN>
+struct KeyBlock {
+  int bh, batch, head, col0, cols, n_qblocks, i_begin;
+
+  template <typename Elem>
+  __device__ explicit KeyBlock(const FlashBwdParams<Elem>& p)
+      : bh(blockIdx.y),
+        batch(bh / p.heads),
+        head(bh % p.heads),
+        col0(blockIdx.x * kBlockN),
+        cols(min(kBlockN, p.seq_k - col0)),
+        n_qblocks((p.seq_q + kBwdBlockM - 1) / kBwdBlockM),
+        // Causal (top-left): rows before col0 see none of these keys.
+        i_begin(p.mask.causal ? col0 / kBwdBlockM : 0) {}
+
+  // The first query block >= i with some visible element, or n_qblocks.
+  template <typename Elem>
+  __device__ int next_visible(const FlashBwdParams<Elem>& p, int i) const {
+    while (i < n_qblocks && !tile_visible(p.mask, int64_t(i) * kBwdBlockM,
+                                          min(kBwdBlockM, p.seq_q - i * kBwdBlockM), col0, cols))
+      ++i;
+    return i;
+  }
+
+  // True when query block i needs the per-element mask: a tail, the diagonal, a sparse block.
+  template <typename Elem>
+  __device__ bool needs_element_mask(const FlashBwdParams<Elem>& p, int i) const {
+    const int row0 = i * kBwdBlockM;
+    return col0 + kBlockN > p.seq_k || row0 + kBwdBlockM > p.seq_q ||
+           !tile_fully_visible(p.mask, row0, kBwdBlockM, col0, kBlockN);
+  }
+
+  // Copies L (base 2) and D of query block i into shared memory: 16 chunks of 16 bytes each.
+  template <typename Elem>
+  __device__ void load_row_stats_async(const FlashBwdParams<Elem>& p, int i, float* sL,
+                                       float* sD) const {
+    constexpr int kChunks = kBwdBlockM / 4;
+    const int t = threadIdx.x;
+    if (t >= 2 * kChunks) return;
+    const int64_t row = int64_t(bh) * p.padded_q + i * kBwdBlockM + (t % kChunks) * 4;
+    if (t < kChunks)
+      ptx::cp_async_16(sL + (t % kChunks) * 4, p.L2 + row, 16);
+    else
+      ptx::cp_async_16(sD + (t % kChunks) * 4, p.D + row, 16);
+  }
+};
+
+// The elementwise work between the matrix products (Alg. 4 lines 13-14 and 20, with FA2's
+// logsumexp) for one warp's 16 keys against kQTiles x 8 queries of block row0, in the mma
+// accumulator layout: keys key_lo and key_lo + 8, queries 8 t + 2 (lane % 4) + {0, 1} of tile t.
+// It comes in two steps so that the wgmma kernel can run the first while the tensor cores still
+// compute dP^T.
+//
+// Step 1: on entry ST = S^T = K Q^T; on return ST = P^T = exp(scale S - L)^T, recomputed exactly
+// from the forward's logsumexp, with masked elements 0.
+template <int kQTiles, typename Elem>
+__device__ __forceinline__ void recompute_p(float (&ST)[kQTiles][4], const FlashBwdParams<Elem>& p,
+                                            int key_lo, int row0, bool mask_elements,
+                                            const float* sL, int lane) {
+#pragma unroll
+  for (int t = 0; t < kQTiles; ++t)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int key = key_lo + (e / 2) * 8, qr = t * 8 + (lane % 4) * 2 + e % 2;
+      const int row = row0 + qr;
+      ST[t][e] = ptx::fast_exp2(ST[t][e] * p.scale_log2 - sL[qr]);  // 0 where L = +inf
+      if (mask_elements && (key >= p.seq_k || row >= p.seq_q || !p.mask.allows(row, key)))
+        ST[t][e] = 0.f;
+    }
+}
+
+// Step 2: on entry ST = P^T and dPT = dP^T = V dO^T; on return ST = (P ∘ Z)^T for dV and
+// dPT = dS^T = (P ∘ (dP ∘ Z - D))^T for dK and dQ, Z the dropout multiplier from the same Philox
+// words as the forward (`dropout` says whether it is on; callers pass a constant where they can).
+template <int kQTiles, typename Elem>
+__device__ __forceinline__ void dropout_and_ds(float (&ST)[kQTiles][4], float (&dPT)[kQTiles][4],
+                                               const FlashBwdParams<Elem>& p, bool dropout,
+                                               int batch, int head, int key_lo, int row0,
+                                               const float* sD, int lane) {
+#pragma unroll
+  for (int t = 0; t < kQTiles; ++t)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int key = key_lo + (e / 2) * 8, qr = t * 8 + (lane % 4) * 2 + e % 2;
+      float Z = 1.f;
+      if (dropout) {
+        const Philox4x32 w = dropout_random_words(p.dropout.seed, batch, head, row0 + qr, key);
+        Z = w.x[key & 3] >= p.dropout.drop_below ? p.keep_scale : 0.f;
+      }
+      const float P = ST[t][e];
+      ST[t][e] = P * Z;
+      dPT[t][e] = P * (dPT[t][e] * Z - sD[qr]);
+    }
+}
+
+// The A fragment (mma.m16n8k16 / wgmma register A) of k-step kk from an accumulator whose
+// columns are the k dimension: tiles 2 kk and 2 kk + 1, rounded to the element type.
+template <typename Elem, int kTiles>
+__device__ __forceinline__ void a_fragment(const float (&acc)[kTiles][4], int kk,
+                                           uint32_t (&a)[4]) {
+  a[0] = ptx::pack2<Elem>(acc[2 * kk][0], acc[2 * kk][1]);
+  a[1] = ptx::pack2<Elem>(acc[2 * kk][2], acc[2 * kk][3]);
+  a[2] = ptx::pack2<Elem>(acc[2 * kk + 1][0], acc[2 * kk + 1][1]);
+  a[3] = ptx::pack2<Elem>(acc[2 * kk + 1][2], acc[2 * kk + 1][3]);
+}
+
+// Alg. 4 line 24: this thread's rows of dK_j (times the softmax scale of S = tau Q K^T) and dV_j,
+// keys key_lo and key_lo + 8, columns [c0, c0 + kCols) of the head dim, to HBM.
+template <typename Elem, int kD, int kCols>
+__device__ __forceinline__ void store_dk_dv(const float (&dK)[kCols / 8][4],
+                                            const float (&dV)[kCols / 8][4],
+                                            const FlashBwdParams<Elem>& p, int bh, int key_lo,
+                                            int c0, int lane) {
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int key = key_lo + r * 8;
+    if (key >= p.seq_k) continue;
+    const int64_t base = (int64_t(bh) * p.seq_k + key) * kD + c0 + (lane % 4) * 2;
+#pragma unroll
+    for (int t = 0; t < kCols / 8; ++t) {
+      *reinterpret_cast<uint32_t*>(p.dk + base + t * 8) =
+          ptx::pack2<Elem>(dK[t][2 * r] * p.scale, dK[t][2 * r + 1] * p.scale);
+      *reinterpret_cast<uint32_t*>(p.dv + base + t * 8) =
+          ptx::pack2<Elem>(dV[t][2 * r], dV[t][2 * r + 1]);
+    }
+  }
+}
+
+}  // namespace bwd
+}  // namespace flashlab::cuda

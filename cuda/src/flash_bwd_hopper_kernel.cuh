@@ -1,0 +1,196 @@
+// The fused backward on Hopper's warpgroup tensor-core instructions (wgmma, sm_90a): the same
+// algorithm and loop order as flash_bwd_kernel.cuh (FA2 Alg. 2, paper Alg. 4 with the
+// logsumexp), with all five matrix products on wgmma and dQ added by the copy engine.
+//
+// Map to the paper:
+//   grid.x = key block j (Bc = 128 keys), grid.y = (batch, head); loop i = query blocks (Br = 64).
+//   Two warpgroups (8 warps); warpgroup g owns keys 64 g .. 64 g + 63 of the block, and every
+//   warp 16 of them: S^T, P^T, dP^T and dS^T of its keys live in its registers, transposed (keys
+//   as rows) so that dK_j and dV_j accumulate in the same registers across the whole loop
+//   (Alg. 4 lines 16 and 22) and are written once at the end (line 24).
+// Memory: K_j and V_j in shared memory for the whole loop, Q_i, dO_i, L_i and D_i in two stages
+// (the next block's copies land during this one), all 128-byte swizzled (wgmma.cuh).
+//
+// Iteration i:
+//   S^T = K_j Q_i^T and dP^T = V_j dO_i^T (lines 11, 17): wgmma from shared memory; P is
+//     recomputed from S^T as soon as it is done, while the tensor cores still compute dP^T.
+//   dS^T = P^T ∘ (dP^T - D_i) (line 20); dV_j += P^T dO_i and dK_j += dS^T Q_i (lines 16, 22)
+//     take P^T and dS^T from registers (wgmma A operand) and dO_i, Q_i from shared memory.
+//   dQ_i += dS_ij K_j (line 21) needs every key of the block, so dS^T also goes to shared memory;
+//     warpgroup g computes columns [g d/2, (g+1) d/2) of dQ_i, writes them to shared memory in
+//     register order and one thread adds them into the fp32 accumulator in HBM with a single
+//     bulk reduction (bulk_copy.cuh) instead of d/2 x 64 atomics: FA3's dQ path.
+#pragma once
+
+#include "bulk_copy.cuh"
+#include "flash_bwd_common.cuh"
+#include "flash_fwd_common.cuh"
+#include "wgmma.cuh"
+
+namespace flashlab::cuda {
+
+template <int kD>
+struct HopperBwdLayout {
+  static constexpr int kBlockM = kBwdBlockM;  // queries per iteration
+  static constexpr int kBlockN = 128;         // keys per thread block: two warpgroups x 64
+  static constexpr int kThreads = 256;
+  static constexpr int kTileQ = kBlockM * kD, kTileK = kBlockN * kD;  // elements
+  static constexpr int kTileS = kBlockN * kBlockM;                    // dS^T
+  static constexpr int kDQFloats = kBlockM * kD;                      // dQ_i in fp32
+  // K, V, two stages of Q and dO, dS^T; dQ_i; two stages of L_i and D_i; 1 KiB to align the
+  // swizzled tiles to 1024 bytes.
+  static constexpr int kSmemBytes =
+      (2 * kTileK + 4 * kTileQ + kTileS) * 2 + kDQFloats * 4 + 4 * kBlockM * 4 + 1024;
+  static_assert(kD == 64 || kD == 128, "dK, dV and dQ fit wgmma's N for d = 64 and 128");
+};
+
+template <typename Elem, int kD, bool kDropout>
+__global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwdParams<Elem> p) {
+#if FLASHLAB_WGMMA_ENABLED
+  using Layout = HopperBwdLayout<kD>;
+  constexpr int kBlockM = Layout::kBlockM, kBlockN = Layout::kBlockN, kThreads = Layout::kThreads;
+  constexpr int kQTiles = kBlockM / 8, kQSteps = kBlockM / 16, kHalfD = kD / 2;
+  extern __shared__ unsigned char smem_raw[];
+  Elem* const smem =
+      reinterpret_cast<Elem*>(smem_raw + ((1024 - ptx::smem_address(smem_raw) % 1024) % 1024));
+  Elem* const sK = smem;
+  Elem* const sV = sK + Layout::kTileK;
+  auto sQ = [&](int stage) { return sV + Layout::kTileK + stage * Layout::kTileQ; };
+  auto sdO = [&](int stage) { return sV + Layout::kTileK + (2 + stage) * Layout::kTileQ; };
+  Elem* const sdS = sV + Layout::kTileK + 4 * Layout::kTileQ;  // dS^T: [key][query]
+  float* const sdQ = reinterpret_cast<float*>(sdS + Layout::kTileS);
+  auto sL = [&](int stage) { return sdQ + Layout::kDQFloats + stage * kBlockM; };
+  auto sD = [&](int stage) { return sdQ + Layout::kDQFloats + (2 + stage) * kBlockM; };
+  auto k_tile = [](int r, int c) { return wgmma::swizzled_offset<kBlockN>(r, c); };
+  auto q_tile = [](int r, int c) { return wgmma::swizzled_offset<kBlockM>(r, c); };
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, group = warp / 4;
+  const bool group_leader = threadIdx.x % 128 == 0;  // issues the group's bulk reductions
+  const bwd::KeyBlock<kBlockN> kb(p);
+  const int64_t q_off = int64_t(kb.bh) * p.seq_q * kD, k_off = int64_t(kb.bh) * p.seq_k * kD;
+  const int key_lo = kb.col0 + warp * 16 + lane / 4;  // this thread's keys: key_lo, key_lo + 8
+  const int group_key0 = group * 64;                  // the group's first key row in the tiles
+
+  auto load_query_block = [&](int i, int stage) {
+    fwd::load_tile_async<kBlockM, kD, kThreads>(sQ(stage), p.q + q_off, i * kBlockM, p.seq_q,
+                                                q_tile);
+    fwd::load_tile_async<kBlockM, kD, kThreads>(sdO(stage), p.d_o + q_off, i * kBlockM, p.seq_q,
+                                                q_tile);
+    kb.load_row_stats_async(p, i, sL(stage), sD(stage));
+  };
+
+  fwd::load_tile_async<kBlockN, kD, kThreads>(sK, p.k + k_off, kb.col0, p.seq_k, k_tile);
+  fwd::load_tile_async<kBlockN, kD, kThreads>(sV, p.v + k_off, kb.col0, p.seq_k, k_tile);
+  int i = kb.next_visible(p, kb.i_begin);
+  if (i < kb.n_qblocks) load_query_block(i, 0);
+  ptx::cp_async_commit();
+
+  float dK[kD / 8][4] = {}, dV[kD / 8][4] = {};
+  for (int it = 0; i < kb.n_qblocks; ++it) {
+    const int stage = it % 2, row0 = i * kBlockM;
+    if (group_leader) ptx::bulk_wait_all<true>();  // the last dQ reduction has read sdQ
+    ptx::cp_async_wait<0>();
+    wgmma::fence_shared_for_async_proxy();
+    __syncthreads();  // Q_i, dO_i, L_i, D_i resident; every warp is through iteration it - 1
+    const int i_next = kb.next_visible(p, i + 1);
+    if (i_next < kb.n_qblocks) {
+      load_query_block(i_next, 1 - stage);
+      ptx::cp_async_commit();
+    }
+
+    // S^T = K_j Q_i^T, then dP^T = V_j dO_i^T: 16 columns of the head dim per wgmma.
+    float ST[kQTiles][4], dPT[kQTiles][4];
+    wgmma::fence();
+#pragma unroll
+    for (int kk = 0; kk < kD / 16; ++kk)
+      wgmma::mma_ss<Elem, kBlockM>(ST, wgmma::descriptor(sK + k_tile(group_key0, 16 * kk)),
+                                   wgmma::descriptor(sQ(stage) + q_tile(0, 16 * kk)), kk > 0);
+    wgmma::commit();
+#pragma unroll
+    for (int kk = 0; kk < kD / 16; ++kk)
+      wgmma::mma_ss<Elem, kBlockM>(dPT, wgmma::descriptor(sV + k_tile(group_key0, 16 * kk)),
+                                   wgmma::descriptor(sdO(stage) + q_tile(0, 16 * kk)), kk > 0);
+    wgmma::commit();
+    wgmma::wait<1>();
+    wgmma::pin(ST);
+    bwd::recompute_p(ST, p, key_lo, row0, kb.needs_element_mask(p, i), sL(stage), lane);
+    wgmma::pin(ST);  // keeps the exponentials ahead of the wait, overlapping dP^T
+    wgmma::wait<0>();
+    wgmma::pin(dPT);
+    bwd::dropout_and_ds(ST, dPT, p, kDropout, kb.batch, kb.head, key_lo, row0, sD(stage), lane);
+
+    // dV_j += (P ∘ Z)^T dO_i and dK_j += dS^T Q_i, A from registers, B MN-major (d / 64 panels).
+    uint32_t aP[kQSteps][4], adS[kQSteps][4];
+#pragma unroll
+    for (int kk = 0; kk < kQSteps; ++kk) {
+      bwd::a_fragment<Elem>(ST, kk, aP[kk]);
+      bwd::a_fragment<Elem>(dPT, kk, adS[kk]);
+    }
+    wgmma::fence();
+#pragma unroll
+    for (int kk = 0; kk < kQSteps; ++kk)
+      wgmma::mma_rs<Elem, kD>(
+          dV, aP[kk], wgmma::descriptor(sdO(stage) + q_tile(16 * kk, 0), kBlockM * 128), 1);
+#pragma unroll
+    for (int kk = 0; kk < kQSteps; ++kk)
+      wgmma::mma_rs<Elem, kD>(
+          dK, adS[kk], wgmma::descriptor(sQ(stage) + q_tile(16 * kk, 0), kBlockM * 128), 1);
+    wgmma::commit();
+
+    // dS^T to shared memory for dQ (the previous dQ finished reading it before the barrier
+    // above): rows = keys, 16-bit pairs of consecutive queries.
+    const int s_row = warp * 16 + lane / 4;
+#pragma unroll
+    for (int t = 0; t < kQTiles; ++t) {
+      const int q = t * 8 + (lane % 4) * 2;
+      *reinterpret_cast<uint32_t*>(sdS + k_tile(s_row, q)) =
+          ptx::pack2<Elem>(dPT[t][0], dPT[t][1]);
+      *reinterpret_cast<uint32_t*>(sdS + k_tile(s_row + 8, q)) =
+          ptx::pack2<Elem>(dPT[t][2], dPT[t][3]);
+    }
+    wgmma::fence_shared_for_async_proxy();
+    __syncthreads();  // all of dS^T is written
+
+    // dQ_i[:, g d/2 .. (g+1) d/2) = dS_ij K_j: A = dS (queries x keys) read from dS^T, B = K_j,
+    // both MN-major; 16 keys per wgmma.
+    float dQ[kHalfD / 8][4];
+    wgmma::fence();
+#pragma unroll
+    for (int kk = 0; kk < kBlockN / 16; ++kk)
+      wgmma::mma_ss<Elem, kHalfD, true>(
+          dQ, wgmma::descriptor(sdS + k_tile(16 * kk, 0), kBlockN * 128),
+          wgmma::descriptor(sK + k_tile(16 * kk, group * kHalfD), kBlockN * 128), kk > 0);
+    wgmma::commit();
+    wgmma::wait<0>();
+    wgmma::pin(dQ);
+    wgmma::pin(aP);
+    wgmma::pin(adS);
+
+    // dQ_i into shared memory in register order (bwd::dq_fragment_index), then one bulk add of
+    // the group's contiguous half into the accumulator of block i.
+    float4* const sdQ_thread = reinterpret_cast<float4*>(sdQ) + (warp * kHalfD / 8) * 32 + lane;
+#pragma unroll
+    for (int v = 0; v < kHalfD / 8; ++v)
+      sdQ_thread[v * 32] = make_float4(dQ[v][0], dQ[v][1], dQ[v][2], dQ[v][3]);
+    wgmma::fence_shared_for_async_proxy();
+    if (group == 0)
+      ptx::named_barrier_sync<1, 128>();
+    else
+      ptx::named_barrier_sync<2, 128>();
+    if (group_leader) {
+      constexpr int kGroupFloats = kBlockM * kHalfD;
+      float* const dst = p.dq_accum +
+                         (int64_t(kb.bh) * (p.padded_q / kBlockM) + i) * Layout::kDQFloats +
+                         group * kGroupFloats;
+      ptx::bulk_reduce_add_f32(dst, sdQ + group * kGroupFloats, kGroupFloats * 4);
+      ptx::bulk_commit();
+    }
+    i = i_next;
+  }
+  if (group_leader) ptx::bulk_wait_all<false>();
+  ptx::cp_async_wait<0>();  // K_j, V_j copies are complete even if no query block was visible
+  bwd::store_dk_dv<Elem, kD, kD>(dK, dV, p, kb.bh, key_lo, 0, lane);
+#endif
+}
+
+}  // namespace flashlab::cuda

@@ -1,0 +1,71 @@
+// Which fused kernel runs: kernel_choice.hpp.
+#include "kernel_choice.hpp"
+
+#include <mutex>
+#include <set>
+#include <utility>
+#include <string>
+#include <vector>
+
+namespace flashlab::cuda {
+
+bool wgmma_runs_here() {
+#if defined(FLASHLAB_CUDA_WGMMA)  // CMake defines it when the architecture list has 90a
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) {
+    cudaGetLastError();  // clear it: this was a question, not a failed call
+    return false;
+  }
+  // The answer per device, asked once: 0 unknown, 1 no, 2 yes.
+  static std::mutex mutex;
+  static std::vector<int> answers;
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (size_t(device) >= answers.size()) answers.resize(size_t(device) + 1, 0);
+  if (answers[size_t(device)] == 0) {
+    int major = 0, minor = 0;
+    const bool known =
+        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
+        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) == cudaSuccess;
+    if (!known) {
+      cudaGetLastError();
+      return false;
+    }
+    answers[size_t(device)] = major == 9 && minor == 0 ? 2 : 1;
+  }
+  return answers[size_t(device)] == 2;
+#else
+  return false;
+#endif
+}
+
+bool use_wgmma(FusedKernel kernel, int64_t head_dim, const char* entry) {
+  if (kernel == FusedKernel::MmaSync) return false;
+  if (kernel == FusedKernel::Wgmma) {
+    require(has_wgmma_kernel(head_dim),
+            std::string(entry) + ": the wgmma kernel is built for head_dim 64 and 128, not " +
+                std::to_string(head_dim));
+    require(wgmma_runs_here(), std::string(entry) +
+                                   ": the wgmma kernel needs a compute capability 9.0 GPU "
+                                   "(H100/H200) and a build for sm_90a (CMAKE_CUDA_ARCHITECTURES=90a)");
+    return true;
+  }
+  return has_wgmma_kernel(head_dim) && wgmma_runs_here();
+}
+
+void set_smem_limit_once(const void* kernel, int smem_bytes) {
+  int device = 0;
+  FLASHLAB_CUDA_CHECK(cudaGetDevice(&device));
+  static std::mutex mutex;
+  static std::set<std::pair<const void*, int>> done;  // (kernel, device)
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (done.count({kernel, device}) != 0) return;
+  FLASHLAB_CUDA_CHECK(
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes));
+  done.insert({kernel, device});
+}
+
+bool wgmma_available(int64_t head_dim) {
+  return has_wgmma_kernel(head_dim) && wgmma_runs_here();
+}
+
+}  // namespace flashlab::cuda

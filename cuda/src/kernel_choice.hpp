@@ -1,0 +1,40 @@
+// Which fused kernel runs (FusedKernel: Hopper wgmma or portable mma.sync), and the launch
+// sequence both the forward and the backward use.
+#pragma once
+
+#include <cstdint>
+
+#include <flashlab/cuda/api.hpp>
+
+#include "check.hpp"
+
+namespace flashlab::cuda {
+
+// Head dims that have a wgmma kernel (forward and backward): their tiles fit wgmma's N.
+constexpr bool has_wgmma_kernel(int64_t head_dim) {
+  return head_dim == 64 || head_dim == 128;
+}
+
+// Whether this build holds sm_90a code and the current GPU (compute capability 9.0) runs it.
+// Asked once per device; no usable GPU: false (the launch that follows reports why).
+bool wgmma_runs_here();
+
+// Resolves FusedKernel::Auto for `entry` (flash_forward, flash_backward); asking for the wgmma
+// kernel where it cannot run throws, naming why.
+bool use_wgmma(FusedKernel kernel, int64_t head_dim, const char* entry);
+
+// Raises the limit on dynamic shared memory of `kernel` to smem_bytes on the current device,
+// once per kernel and device (cudaFuncSetAttribute on every launch cost a call per launch).
+void set_smem_limit_once(const void* kernel, int smem_bytes);
+
+// Launches the kernel on grid x threads with smem_bytes of dynamic shared memory, checking every
+// step.
+template <typename Kernel, typename Params>
+void launch_kernel(Kernel kernel, const Params& p, dim3 grid, int threads, int smem_bytes,
+                   cudaStream_t stream) {
+  set_smem_limit_once(reinterpret_cast<const void*>(kernel), smem_bytes);
+  kernel<<<grid, threads, smem_bytes, stream>>>(p);
+  FLASHLAB_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace flashlab::cuda
