@@ -155,20 +155,33 @@ struct KeyBlock {
 // compute dP^T.
 //
 // Step 1: on entry ST = S^T = K Q^T; on return ST = P^T = exp(scale S - L)^T, recomputed exactly
-// from the forward's logsumexp, with masked elements 0.
+// from the forward's logsumexp (0 on padding rows, where L = +inf). No per-element branch: the
+// masks are applied by mask_p, only for the tiles that need it (measured: a mask test inside
+// this loop cost a branch per element and doubled the kernel's code).
 template <int kQTiles, typename Elem>
 __device__ __forceinline__ void recompute_p(float (&ST)[kQTiles][4], const FlashBwdParams<Elem>& p,
-                                            int key_lo, int row0, bool mask_elements,
                                             const float* sL, int lane) {
+#pragma unroll
+  for (int t = 0; t < kQTiles; ++t) {
+    const float2 L = *reinterpret_cast<const float2*>(sL + t * 8 + (lane % 4) * 2);
+    ST[t][0] = ptx::fast_exp2(ST[t][0] * p.scale_log2 - L.x);
+    ST[t][1] = ptx::fast_exp2(ST[t][1] * p.scale_log2 - L.y);
+    ST[t][2] = ptx::fast_exp2(ST[t][2] * p.scale_log2 - L.x);
+    ST[t][3] = ptx::fast_exp2(ST[t][3] * p.scale_log2 - L.y);
+  }
+}
+
+// Sets P to 0 where a key may not be seen: past seq_k, above the causal diagonal, in a zero
+// block of a block-sparse layout (and rows past seq_q, which must not index the layout).
+template <int kQTiles, typename Elem>
+__device__ __forceinline__ void mask_p(float (&ST)[kQTiles][4], const FlashBwdParams<Elem>& p,
+                                       int key_lo, int row0, int lane) {
 #pragma unroll
   for (int t = 0; t < kQTiles; ++t)
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
-      const int key = key_lo + (e / 2) * 8, qr = t * 8 + (lane % 4) * 2 + e % 2;
-      const int row = row0 + qr;
-      ST[t][e] = ptx::fast_exp2(ST[t][e] * p.scale_log2 - sL[qr]);  // 0 where L = +inf
-      if (mask_elements && (key >= p.seq_k || row >= p.seq_q || !p.mask.allows(row, key)))
-        ST[t][e] = 0.f;
+      const int key = key_lo + (e / 2) * 8, row = row0 + t * 8 + (lane % 4) * 2 + e % 2;
+      if (key >= p.seq_k || row >= p.seq_q || !p.mask.allows(row, key)) ST[t][e] = 0.f;
     }
 }
 
@@ -181,19 +194,21 @@ __device__ __forceinline__ void dropout_and_ds(float (&ST)[kQTiles][4], float (&
                                                int batch, int head, int key_lo, int row0,
                                                const float* sD, int lane) {
 #pragma unroll
-  for (int t = 0; t < kQTiles; ++t)
+  for (int t = 0; t < kQTiles; ++t) {
+    const float2 D = *reinterpret_cast<const float2*>(sD + t * 8 + (lane % 4) * 2);
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
-      const int key = key_lo + (e / 2) * 8, qr = t * 8 + (lane % 4) * 2 + e % 2;
       float Z = 1.f;
       if (dropout) {
-        const Philox4x32 w = dropout_random_words(p.dropout.seed, batch, head, row0 + qr, key);
+        const int key = key_lo + (e / 2) * 8, row = row0 + t * 8 + (lane % 4) * 2 + e % 2;
+        const Philox4x32 w = dropout_random_words(p.dropout.seed, batch, head, row, key);
         Z = w.x[key & 3] >= p.dropout.drop_below ? p.keep_scale : 0.f;
       }
       const float P = ST[t][e];
       ST[t][e] = P * Z;
-      dPT[t][e] = P * (dPT[t][e] * Z - sD[qr]);
+      dPT[t][e] = P * (dPT[t][e] * Z - (e % 2 ? D.y : D.x));
     }
+  }
 }
 
 // The A fragment (mma.m16n8k16 / wgmma register A) of k-step kk from an accumulator whose

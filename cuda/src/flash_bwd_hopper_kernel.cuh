@@ -85,9 +85,21 @@ __global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwd
   if (i < kb.n_qblocks) load_query_block(i, 0);
   ptx::cp_async_commit();
 
+  // Descriptors of the tiles, built once (wgmma::advance steps through them). K-major: K and V
+  // (this group's 64 keys) as A of S^T and dP^T, Q and dO as their B. MN-major (panel stride of
+  // the tile as leading byte offset): dO and Q as B of dV and dK, dS^T and K for dQ.
+  const uint64_t k_desc = wgmma::descriptor(sK + k_tile(group_key0, 0));
+  const uint64_t v_desc = wgmma::descriptor(sV + k_tile(group_key0, 0));
+  const uint64_t q_desc = wgmma::descriptor(sQ(0)), do_desc = wgmma::descriptor(sdO(0));
+  const uint64_t q_desc_mn = wgmma::descriptor(sQ(0), kBlockM * 128);
+  const uint64_t do_desc_mn = wgmma::descriptor(sdO(0), kBlockM * 128);
+  const uint64_t ds_desc_mn = wgmma::descriptor(sdS, kBlockN * 128);
+  const uint64_t k_desc_mn = wgmma::descriptor(sK + k_tile(0, group * kHalfD), kBlockN * 128);
+
   float dK[kD / 8][4] = {}, dV[kD / 8][4] = {};
   for (int it = 0; i < kb.n_qblocks; ++it) {
     const int stage = it % 2, row0 = i * kBlockM;
+    const int stage_offset = stage * Layout::kTileQ;  // from stage 0 of Q or dO
     if (group_leader) ptx::bulk_wait_all<true>();  // the last dQ reduction has read sdQ
     ptx::cp_async_wait<0>();
     wgmma::fence_shared_for_async_proxy();
@@ -103,17 +115,20 @@ __global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwd
     wgmma::fence();
 #pragma unroll
     for (int kk = 0; kk < kD / 16; ++kk)
-      wgmma::mma_ss<Elem, kBlockM>(ST, wgmma::descriptor(sK + k_tile(group_key0, 16 * kk)),
-                                   wgmma::descriptor(sQ(stage) + q_tile(0, 16 * kk)), kk > 0);
+      wgmma::mma_ss<Elem, kBlockM>(ST, wgmma::advance(k_desc, k_tile(0, 16 * kk)),
+                                   wgmma::advance(q_desc, stage_offset + q_tile(0, 16 * kk)),
+                                   kk > 0);
     wgmma::commit();
 #pragma unroll
     for (int kk = 0; kk < kD / 16; ++kk)
-      wgmma::mma_ss<Elem, kBlockM>(dPT, wgmma::descriptor(sV + k_tile(group_key0, 16 * kk)),
-                                   wgmma::descriptor(sdO(stage) + q_tile(0, 16 * kk)), kk > 0);
+      wgmma::mma_ss<Elem, kBlockM>(dPT, wgmma::advance(v_desc, k_tile(0, 16 * kk)),
+                                   wgmma::advance(do_desc, stage_offset + q_tile(0, 16 * kk)),
+                                   kk > 0);
     wgmma::commit();
     wgmma::wait<1>();
     wgmma::pin(ST);
-    bwd::recompute_p(ST, p, key_lo, row0, kb.needs_element_mask(p, i), sL(stage), lane);
+    bwd::recompute_p(ST, p, sL(stage), lane);
+    if (kb.needs_element_mask(p, i)) bwd::mask_p(ST, p, key_lo, row0, lane);
     wgmma::pin(ST);  // keeps the exponentials ahead of the wait, overlapping dP^T
     wgmma::wait<0>();
     wgmma::pin(dPT);
@@ -130,11 +145,11 @@ __global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwd
 #pragma unroll
     for (int kk = 0; kk < kQSteps; ++kk)
       wgmma::mma_rs<Elem, kD>(
-          dV, aP[kk], wgmma::descriptor(sdO(stage) + q_tile(16 * kk, 0), kBlockM * 128), 1);
+          dV, aP[kk], wgmma::advance(do_desc_mn, stage_offset + q_tile(16 * kk, 0)), 1);
 #pragma unroll
     for (int kk = 0; kk < kQSteps; ++kk)
       wgmma::mma_rs<Elem, kD>(
-          dK, adS[kk], wgmma::descriptor(sQ(stage) + q_tile(16 * kk, 0), kBlockM * 128), 1);
+          dK, adS[kk], wgmma::advance(q_desc_mn, stage_offset + q_tile(16 * kk, 0)), 1);
     wgmma::commit();
 
     // dS^T to shared memory for dQ (the previous dQ finished reading it before the barrier
@@ -158,8 +173,8 @@ __global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwd
 #pragma unroll
     for (int kk = 0; kk < kBlockN / 16; ++kk)
       wgmma::mma_ss<Elem, kHalfD, true>(
-          dQ, wgmma::descriptor(sdS + k_tile(16 * kk, 0), kBlockN * 128),
-          wgmma::descriptor(sK + k_tile(16 * kk, group * kHalfD), kBlockN * 128), kk > 0);
+          dQ, wgmma::advance(ds_desc_mn, k_tile(16 * kk, 0)),
+          wgmma::advance(k_desc_mn, k_tile(16 * kk, 0)), kk > 0);
     wgmma::commit();
     wgmma::wait<0>();
     wgmma::pin(dQ);

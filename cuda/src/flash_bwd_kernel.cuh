@@ -94,7 +94,8 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
         }
       }
 
-      bwd::recompute_p(ST, p, key_lo, row0, kb.needs_element_mask(p, i), sL, lane);
+      bwd::recompute_p(ST, p, sL, lane);
+      if (kb.needs_element_mask(p, i)) bwd::mask_p(ST, p, key_lo, row0, lane);
       bwd::dropout_and_ds(ST, dPT, p, p.dropout.enabled, kb.batch, kb.head, key_lo, row0, sD,
                           lane);
 

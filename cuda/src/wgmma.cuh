@@ -44,6 +44,14 @@ __device__ __forceinline__ uint64_t descriptor(const void* smem, uint32_t panel_
          (uint64_t((panel_bytes >> 4) & 0x3FFF) << 16) | (kGroupStride << 32) | (uint64_t(1) << 62);
 }
 
+// The descriptor of the same layout `elements` 16-bit elements further on in shared memory. The
+// start address field counts 16-byte units in its low 14 bits, which all of shared memory fits,
+// so an offset inside the tile adds without carrying into the other fields: a kernel builds the
+// descriptor of each tile once and steps through it with constant offsets.
+__device__ __forceinline__ uint64_t advance(uint64_t desc, int elements) {
+  return desc + uint64_t(elements * 2 / 16);
+}
+
 // Orders this thread's register and shared-memory accesses before the wgmma that follow
 // (required before the first wgmma and after touching its accumulator or A registers).
 __device__ __forceinline__ void fence() {
