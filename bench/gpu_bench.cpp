@@ -123,14 +123,17 @@ int main(int argc, char** argv) {
       dims = parse_list(argv[++i]);
     else if (a == "--fp16-only")
       dtypes = {DType::F16};
+    else if (a == "--bf16-only")
+      dtypes = {DType::BF16};
     else if (a == "--json" && i + 1 < argc)
       json_path = argv[++i];
     else if (a == "--naive-limit-gib" && i + 1 < argc)
       naive_limit_gib = std::atof(argv[++i]);
     else {
       std::fprintf(stderr,
-                   "usage: flashlab-gpu-bench [--seqs 512,1024,...] [--dims 64,128] [--fp16-only]\n"
-                   "                          [--naive-limit-gib 40] [--json FILE]\n"
+                   "usage: flashlab-gpu-bench [--seqs 512,1024,...] [--dims 64,128]\n"
+                   "                          [--fp16-only | --bf16-only] [--naive-limit-gib 40]\n"
+                   "                          [--json FILE]\n"
                    "example: flashlab-gpu-bench --seqs 2048,8192 --dims 128 --json out.json\n");
       return 2;
     }

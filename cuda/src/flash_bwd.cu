@@ -24,8 +24,7 @@ constexpr int mma_sync_block_n(int64_t head_dim) {
 
 // One thread block per key block and (batch, head).
 dim3 backward_grid(const AttentionShape& shape, int block_n) {
-  return dim3(unsigned((shape.seq_k + block_n - 1) / block_n),
-              unsigned(shape.batch * shape.heads));
+  return dim3(unsigned((shape.seq_k + block_n - 1) / block_n), unsigned(shape.batch * shape.heads));
 }
 
 template <typename Elem, int kD>
@@ -39,8 +38,7 @@ void launch_mma_sync(const AttentionShape& shape, const FlashBwdParams<Elem>& p,
 }
 
 template <typename Elem, int kD>
-void launch_wgmma(const AttentionShape& shape, const FlashBwdParams<Elem>& p,
-                  cudaStream_t stream) {
+void launch_wgmma(const AttentionShape& shape, const FlashBwdParams<Elem>& p, cudaStream_t stream) {
   using Layout = HopperBwdLayout<kD>;
   const dim3 grid = backward_grid(shape, Layout::kBlockN);
   if (p.dropout.enabled)
@@ -90,8 +88,8 @@ void run(const AttentionShape& shape, const AttentionParams& params, const Backw
   p.dropout = params.dropout;
   p.keep_scale = float(params.dropout.keep_scale);
 
-  FLASHLAB_CUDA_CHECK(cudaMemsetAsync(p.dq_accum, 0,
-                                      size_t(padded_rows * shape.head_dim) * sizeof(float), stream));
+  FLASHLAB_CUDA_CHECK(
+      cudaMemsetAsync(p.dq_accum, 0, size_t(padded_rows * shape.head_dim) * sizeof(float), stream));
   bwd::preprocess_kernel<Elem>
       <<<unsigned((padded_rows * 32 + 255) / 256), 256, 0, stream>>>(p, padded_rows);
   FLASHLAB_CUDA_CHECK_LAUNCH();
@@ -127,8 +125,8 @@ TileSizes flash_backward_tiles(int64_t head_dim, FusedKernel kernel) {
   require(supported, "flash_backward_tiles: head_dim " + std::to_string(head_dim) +
                          " is not supported; accepted: 32, 64, 96, 128, 256");
   if (use_wgmma(kernel, head_dim, "flash_backward_tiles"))
-    return {kBwdBlockM, head_dim == 64 ? HopperBwdLayout<64>::kBlockN
-                                       : HopperBwdLayout<128>::kBlockN};
+    return {kBwdBlockM,
+            head_dim == 64 ? HopperBwdLayout<64>::kBlockN : HopperBwdLayout<128>::kBlockN};
   return {kBwdBlockM, mma_sync_block_n(head_dim)};
 }
 

@@ -100,7 +100,7 @@ __global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwd
   for (int it = 0; i < kb.n_qblocks; ++it) {
     const int stage = it % 2, row0 = i * kBlockM;
     const int stage_offset = stage * Layout::kTileQ;  // from stage 0 of Q or dO
-    if (group_leader) ptx::bulk_wait_all<true>();  // the last dQ reduction has read sdQ
+    if (group_leader) ptx::bulk_wait_all<true>();     // the last dQ reduction has read sdQ
     ptx::cp_async_wait<0>();
     wgmma::fence_shared_for_async_proxy();
     __syncthreads();  // Q_i, dO_i, L_i, D_i resident; every warp is through iteration it - 1
@@ -144,12 +144,12 @@ __global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwd
     wgmma::fence();
 #pragma unroll
     for (int kk = 0; kk < kQSteps; ++kk)
-      wgmma::mma_rs<Elem, kD>(
-          dV, aP[kk], wgmma::advance(do_desc_mn, stage_offset + q_tile(16 * kk, 0)), 1);
+      wgmma::mma_rs<Elem, kD>(dV, aP[kk],
+                              wgmma::advance(do_desc_mn, stage_offset + q_tile(16 * kk, 0)), 1);
 #pragma unroll
     for (int kk = 0; kk < kQSteps; ++kk)
-      wgmma::mma_rs<Elem, kD>(
-          dK, adS[kk], wgmma::advance(q_desc_mn, stage_offset + q_tile(16 * kk, 0)), 1);
+      wgmma::mma_rs<Elem, kD>(dK, adS[kk],
+                              wgmma::advance(q_desc_mn, stage_offset + q_tile(16 * kk, 0)), 1);
     wgmma::commit();
 
     // dS^T to shared memory for dQ (the previous dQ finished reading it before the barrier
@@ -158,8 +158,7 @@ __global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwd
 #pragma unroll
     for (int t = 0; t < kQTiles; ++t) {
       const int q = t * 8 + (lane % 4) * 2;
-      *reinterpret_cast<uint32_t*>(sdS + k_tile(s_row, q)) =
-          ptx::pack2<Elem>(dPT[t][0], dPT[t][1]);
+      *reinterpret_cast<uint32_t*>(sdS + k_tile(s_row, q)) = ptx::pack2<Elem>(dPT[t][0], dPT[t][1]);
       *reinterpret_cast<uint32_t*>(sdS + k_tile(s_row + 8, q)) =
           ptx::pack2<Elem>(dPT[t][2], dPT[t][3]);
     }
@@ -172,9 +171,8 @@ __global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwd
     wgmma::fence();
 #pragma unroll
     for (int kk = 0; kk < kBlockN / 16; ++kk)
-      wgmma::mma_ss<Elem, kHalfD, true>(
-          dQ, wgmma::advance(ds_desc_mn, k_tile(16 * kk, 0)),
-          wgmma::advance(k_desc_mn, k_tile(16 * kk, 0)), kk > 0);
+      wgmma::mma_ss<Elem, kHalfD, true>(dQ, wgmma::advance(ds_desc_mn, k_tile(16 * kk, 0)),
+                                        wgmma::advance(k_desc_mn, k_tile(16 * kk, 0)), kk > 0);
     wgmma::commit();
     wgmma::wait<0>();
     wgmma::pin(dQ);

@@ -96,8 +96,7 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
 
       bwd::recompute_p(ST, p, sL, lane);
       if (kb.needs_element_mask(p, i)) bwd::mask_p(ST, p, key_lo, row0, lane);
-      bwd::dropout_and_ds(ST, dPT, p, p.dropout.enabled, kb.batch, kb.head, key_lo, row0, sD,
-                          lane);
+      bwd::dropout_and_ds(ST, dPT, p, p.dropout.enabled, kb.batch, kb.head, key_lo, row0, sD, lane);
 
       // dV_j += (P ∘ Z)^T dO_i and dK_j += dS^T Q_i (Alg. 4 lines 16 and 22): the accumulators
       // of S^T and dS^T are already the A fragments (rows = keys, k = queries).
@@ -164,7 +163,8 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
           for (int r = 0; r < 2; ++r) {
             const int row = row0 + dq_row + lane / 4 + r * 8;
             if (row >= p.seq_q) continue;
-            float* dst = p.dq_accum + (int64_t(kb.bh) * p.padded_q + row) * kD + c0 + (lane % 4) * 2;
+            float* dst =
+                p.dq_accum + (int64_t(kb.bh) * p.padded_q + row) * kD + c0 + (lane % 4) * 2;
 #pragma unroll
             for (int t = 0; t < kDQChunk / 8; ++t) {
               atomicAdd(dst + t * 8, dQ[t][2 * r]);

@@ -56,8 +56,7 @@ FlashFwdParams<Elem> kernel_params(const AttentionShape& shape, const AttentionP
 
 // One thread block per query block and (batch, head).
 dim3 forward_grid(const AttentionShape& shape, int block_m) {
-  return dim3(unsigned((shape.seq_q + block_m - 1) / block_m),
-              unsigned(shape.batch * shape.heads));
+  return dim3(unsigned((shape.seq_q + block_m - 1) / block_m), unsigned(shape.batch * shape.heads));
 }
 
 template <typename Elem, int kD, bool kDropout>

@@ -3,8 +3,8 @@
 
 #include <mutex>
 #include <set>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace flashlab::cuda {
@@ -44,9 +44,10 @@ bool use_wgmma(FusedKernel kernel, int64_t head_dim, const char* entry) {
     require(has_wgmma_kernel(head_dim),
             std::string(entry) + ": the wgmma kernel is built for head_dim 64 and 128, not " +
                 std::to_string(head_dim));
-    require(wgmma_runs_here(), std::string(entry) +
-                                   ": the wgmma kernel needs a compute capability 9.0 GPU "
-                                   "(H100/H200) and a build for sm_90a (CMAKE_CUDA_ARCHITECTURES=90a)");
+    require(wgmma_runs_here(),
+            std::string(entry) +
+                ": the wgmma kernel needs a compute capability 9.0 GPU "
+                "(H100/H200) and a build for sm_90a (CMAKE_CUDA_ARCHITECTURES=90a)");
     return true;
   }
   return has_wgmma_kernel(head_dim) && wgmma_runs_here();

@@ -154,7 +154,7 @@ __device__ __forceinline__ void pin(uint32_t (&a)[kTiles][4]) {
                ", p, 1, 1, 1;\n}\n"                                                             \
                : ACC                                                                            \
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate))
-#define FLASHLAB_WGMMA_SS_N32(TYPE, TRANS)                                                        \
+#define FLASHLAB_WGMMA_SS_N32(TYPE, TRANS)                                                         \
   FLASHLAB_WGMMA_SS("m64n32k16", TYPE, FLASHLAB_WGMMA_REGS16, FLASHLAB_WGMMA_ACC16(d), "%16, %17", \
                     "%18", TRANS)
 #define FLASHLAB_WGMMA_SS_N64(TYPE, TRANS)                                                         \
@@ -180,12 +180,12 @@ __device__ __forceinline__ void mma_ss(float (&d)[kN / 8][4], uint64_t desc_a, u
 #if FLASHLAB_WGMMA_ENABLED
   static_assert(kN == 32 || kN == 64 || kN == 128, "instantiate the operand list for this N");
   constexpr bool kHalf = std::is_same_v<Elem, __half>;
-#define FLASHLAB_WGMMA_SS_ANY(TRANS)                                         \
-  if constexpr (kN == 32 && kHalf) FLASHLAB_WGMMA_SS_N32("f16", TRANS);      \
-  if constexpr (kN == 32 && !kHalf) FLASHLAB_WGMMA_SS_N32("bf16", TRANS);    \
-  if constexpr (kN == 64 && kHalf) FLASHLAB_WGMMA_SS_N64("f16", TRANS);      \
-  if constexpr (kN == 64 && !kHalf) FLASHLAB_WGMMA_SS_N64("bf16", TRANS);    \
-  if constexpr (kN == 128 && kHalf) FLASHLAB_WGMMA_SS_N128("f16", TRANS);    \
+#define FLASHLAB_WGMMA_SS_ANY(TRANS)                                      \
+  if constexpr (kN == 32 && kHalf) FLASHLAB_WGMMA_SS_N32("f16", TRANS);   \
+  if constexpr (kN == 32 && !kHalf) FLASHLAB_WGMMA_SS_N32("bf16", TRANS); \
+  if constexpr (kN == 64 && kHalf) FLASHLAB_WGMMA_SS_N64("f16", TRANS);   \
+  if constexpr (kN == 64 && !kHalf) FLASHLAB_WGMMA_SS_N64("bf16", TRANS); \
+  if constexpr (kN == 128 && kHalf) FLASHLAB_WGMMA_SS_N128("f16", TRANS); \
   if constexpr (kN == 128 && !kHalf) FLASHLAB_WGMMA_SS_N128("bf16", TRANS);
   if constexpr (kMNMajor) {
     FLASHLAB_WGMMA_SS_ANY("1, 1")

@@ -127,7 +127,7 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
           cuda::flash_forward({1, 1, 64, 64, 32}, {}, DType::F16, ok, nullptr,
                               cuda::FusedKernel::Wgmma);
         }).find("wgmma kernel is built for head_dim 64 and 128, not 32") != std::string::npos);
-  const cuda::BackwardArgs ok_bwd{buf.ptr, buf.ptr,  buf.ptr, buf.ptr, buf.ptr,
+  const cuda::BackwardArgs ok_bwd{buf.ptr,         buf.ptr, buf.ptr, buf.ptr, buf.ptr,
                                   lse.as<float>(), buf.ptr, buf.ptr, buf.ptr};
   CHECK(message([&] {
           cuda::flash_backward({1, 1, 64, 64, 32}, {}, DType::F16, ok_bwd, buf.ptr, nullptr,
