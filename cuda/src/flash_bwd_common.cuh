@@ -172,7 +172,9 @@ __device__ __forceinline__ void recompute_p(float (&ST)[kQTiles][4], const Flash
 }
 
 // Sets P to 0 where a key may not be seen: past seq_k, above the causal diagonal, in a zero
-// block of a block-sparse layout (and rows past seq_q, which must not index the layout).
+// block of a block-sparse layout (rows past seq_q have P = 0 already, from L = +inf, and must not
+// index the layout). As in the forward's mask_scores, the layout's lookup stays out of the
+// compare-and-select loop.
 template <int kQTiles, typename Elem>
 __device__ __forceinline__ void mask_p(float (&ST)[kQTiles][4], const FlashBwdParams<Elem>& p,
                                        int key_lo, int row0, int lane) {
@@ -181,7 +183,16 @@ __device__ __forceinline__ void mask_p(float (&ST)[kQTiles][4], const FlashBwdPa
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
       const int key = key_lo + (e / 2) * 8, row = row0 + t * 8 + (lane % 4) * 2 + e % 2;
-      if (key >= p.seq_k || row >= p.seq_q || !p.mask.allows(row, key)) ST[t][e] = 0.f;
+      const bool hidden = key >= p.seq_k || (p.mask.causal && key > row);
+      ST[t][e] = hidden ? 0.f : ST[t][e];
+    }
+  if (p.mask.block.layout == nullptr) return;
+#pragma unroll
+  for (int t = 0; t < kQTiles; ++t)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int key = key_lo + (e / 2) * 8, row = row0 + t * 8 + (lane % 4) * 2 + e % 2;
+      if (key < p.seq_k && row < p.seq_q && !p.mask.block.allows(row, key)) ST[t][e] = 0.f;
     }
 }
 

@@ -96,6 +96,16 @@ __global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwd
   const uint64_t ds_desc_mn = wgmma::descriptor(sdS, kBlockN * 128);
   const uint64_t k_desc_mn = wgmma::descriptor(sK + k_tile(0, group * kHalfD), kBlockN * 128);
 
+  // acc = A B^T over the head dim, 16 columns per wgmma, as one group: A = this group's 64 keys of
+  // K_j or V_j, B = Q_i or dO_i (its stage's descriptor).
+  auto keys_times_queries = [&](float(&acc)[kQTiles][4], uint64_t a_desc, uint64_t b_desc) {
+#pragma unroll
+    for (int kk = 0; kk < kD / 16; ++kk)
+      wgmma::mma_ss<Elem, kBlockM>(acc, wgmma::advance(a_desc, k_tile(0, 16 * kk)),
+                                   wgmma::advance(b_desc, q_tile(0, 16 * kk)), kk > 0);
+    wgmma::commit();
+  };
+
   float dK[kD / 8][4] = {}, dV[kD / 8][4] = {};
   for (int it = 0; i < kb.n_qblocks; ++it) {
     const int stage = it % 2, row0 = i * kBlockM;
@@ -110,21 +120,11 @@ __global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwd
       ptx::cp_async_commit();
     }
 
-    // S^T = K_j Q_i^T, then dP^T = V_j dO_i^T: 16 columns of the head dim per wgmma.
+    // S^T = K_j Q_i^T, then dP^T = V_j dO_i^T, each its own group.
     float ST[kQTiles][4], dPT[kQTiles][4];
     wgmma::fence();
-#pragma unroll
-    for (int kk = 0; kk < kD / 16; ++kk)
-      wgmma::mma_ss<Elem, kBlockM>(ST, wgmma::advance(k_desc, k_tile(0, 16 * kk)),
-                                   wgmma::advance(q_desc, stage_offset + q_tile(0, 16 * kk)),
-                                   kk > 0);
-    wgmma::commit();
-#pragma unroll
-    for (int kk = 0; kk < kD / 16; ++kk)
-      wgmma::mma_ss<Elem, kBlockM>(dPT, wgmma::advance(v_desc, k_tile(0, 16 * kk)),
-                                   wgmma::advance(do_desc, stage_offset + q_tile(0, 16 * kk)),
-                                   kk > 0);
-    wgmma::commit();
+    keys_times_queries(ST, k_desc, wgmma::advance(q_desc, stage_offset));
+    keys_times_queries(dPT, v_desc, wgmma::advance(do_desc, stage_offset));
     wgmma::wait<1>();
     wgmma::pin(ST);
     bwd::recompute_p(ST, p, sL(stage), lane);

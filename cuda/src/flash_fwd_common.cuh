@@ -59,10 +59,11 @@ struct QueryBlock {
   }
 
   // True when key block j needs the per-element mask: a tail past seq_k, the diagonal, or a
-  // partly visible sparse block.
+  // partly visible sparse block. Only the rows inside seq_q count (the padding rows of the last
+  // block are never stored, and must not index a block-sparse layout).
   __device__ bool needs_element_mask(const FlashFwdParams<Elem>& p, int j) const {
     const int col0 = j * kBlockN;
-    return col0 + kBlockN > p.seq_k || !tile_fully_visible(p.mask, row0, kBlockM, col0, kBlockN);
+    return col0 + kBlockN > p.seq_k || !tile_fully_visible(p.mask, row0, rows, col0, kBlockN);
   }
 
   __device__ Elem* output(const FlashFwdParams<Elem>& p) const {

@@ -132,7 +132,8 @@ __global__ void __launch_bounds__(256, kD <= 64 && !kDropout ? 2 : 1)
     wgmma::pin(S[0]);
 
     // Softmax of S_ij (lines 9-10) while the tensor cores run the product above.
-    if (qb.needs_element_mask(p, j)) fwd::mask_scores(S, p.mask, p.seq_k, r_lo, j * kBlockN, lane);
+    if (qb.needs_element_mask(p, j))
+      fwd::mask_scores(S, p.mask, p.seq_q, p.seq_k, r_lo, j * kBlockN, lane);
     fwd::softmax_update(S, m, l, rescale, p.scale_log2);
     if constexpr (kDropout)
       fwd::apply_dropout(S, p.dropout, p.keep_scale, qb.batch, qb.head, r_lo, j * kBlockN, lane);

@@ -97,7 +97,8 @@ __global__ void __launch_bounds__(kWarps * 32, 2) flash_fwd_kernel(const FlashFw
 
     // Mask the elements that may not attend (tails, diagonal, partial sparse blocks); whole
     // invisible tiles were skipped above.
-    if (qb.needs_element_mask(p, j)) fwd::mask_scores(S, p.mask, p.seq_k, r_lo, col0, lane);
+    if (qb.needs_element_mask(p, j))
+      fwd::mask_scores(S, p.mask, p.seq_q, p.seq_k, r_lo, col0, lane);
     float rescale[kMTiles][2];
     fwd::softmax_update(S, m, l, rescale, p.scale_log2);
     fwd::rescale_output(O, rescale);

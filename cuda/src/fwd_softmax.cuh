@@ -18,11 +18,15 @@ constexpr float kLn2 = 0.6931471805599453f;
 constexpr float kLog2e = 1.4426950408889634f;
 
 // Sets to -inf the scores of S_ij (tile columns from col0) that may not attend: past seq_k, above
-// the causal diagonal, or in a zero block of a block-sparse layout. Callers skip it for tiles that
-// are fully visible, and skip invisible tiles altogether.
+// the causal diagonal, or in a zero block of a block-sparse layout (looked up only for rows inside
+// seq_q: the padding rows of the last block are never stored). Callers skip it for tiles that
+// are fully visible, and skip invisible tiles altogether. Without a block-sparse layout the test
+// is two compares and a select per element; the layout's lookup is kept out of that loop (as a
+// branch inside it, it cost a reconvergence per element on every diagonal tile).
 template <int kMTiles, int kNTiles>
 __device__ __forceinline__ void mask_scores(float (&S)[kMTiles][kNTiles][4], const MaskParams& mask,
-                                            int seq_k, int r_lo, int col0, int lane) {
+                                            int seq_q, int seq_k, int r_lo, int col0, int lane) {
+  const bool sparse = mask.block.layout != nullptr;
 #pragma unroll
   for (int mt = 0; mt < kMTiles; ++mt)
 #pragma unroll
@@ -30,7 +34,18 @@ __device__ __forceinline__ void mask_scores(float (&S)[kMTiles][kNTiles][4], con
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int row = r_lo + mt * 16 + (e / 2) * 8, col = col0 + t * 8 + (lane % 4) * 2 + e % 2;
-        if (col >= seq_k || !mask.allows(row, col)) S[mt][t][e] = -INFINITY;
+        const bool hidden = col >= seq_k || (mask.causal && col > row);
+        S[mt][t][e] = hidden ? -INFINITY : S[mt][t][e];
+      }
+  if (!sparse) return;
+#pragma unroll
+  for (int mt = 0; mt < kMTiles; ++mt)
+#pragma unroll
+    for (int t = 0; t < kNTiles; ++t)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int row = r_lo + mt * 16 + (e / 2) * 8, col = col0 + t * 8 + (lane % 4) * 2 + e % 2;
+        if (row < seq_q && col < seq_k && !mask.block.allows(row, col)) S[mt][t][e] = -INFINITY;
       }
 }
 

@@ -111,6 +111,7 @@ TEST_CASE("sanitizer: small backward cases of the fused kernel") {
   FLASHLAB_TEST_RNG(rng, "sanitizer backward");
   check_fused_backward({{{1, 2, 77, 130, 64}, true, 0.1},
                         {{1, 1, 70, 70, 128}, false, 0.0, "butterfly"},
+                        {{1, 1, 150, 150, 64}, true, 0.0, "random:0.4"},
                         {{1, 1, 33, 40, 256}, true},
                         {{1, 1, 20, 20, 32}},
                         {{1, 1, 65, 9, 96}, true}},

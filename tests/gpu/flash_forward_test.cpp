@@ -141,9 +141,12 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
 
 TEST_CASE("sanitizer: small forward cases of the fast and teaching kernels") {
   // Small enough for compute-sanitizer (memcheck, racecheck): tails, causal, dropout, sparse.
+  // 150 rows with 64-row sparse blocks: the last 128-row query block reaches rows past the
+  // layout, which the kernels must not look up.
   FLASHLAB_TEST_RNG(rng, "sanitizer forward");
   check_fast_forward({{{1, 2, 77, 130, 64}, true, 0.1},
                       {{1, 1, 70, 70, 128}, false, 0.0, "butterfly"},
+                      {{1, 1, 150, 150, 64}, true, 0.0, "random:0.4"},
                       {{1, 1, 150, 260, 128}, true},
                       {{1, 1, 33, 40, 256}, true},
                       {{1, 1, 20, 20, 32}},
