@@ -24,7 +24,7 @@ bool wgmma_runs_here();
 bool use_wgmma(FusedKernel kernel, int64_t head_dim, const char* entry);
 
 // Raises the limit on dynamic shared memory of `kernel` to smem_bytes on the current device,
-// once per kernel and device (cudaFuncSetAttribute on every launch cost a call per launch).
+// once per kernel and device rather than with a runtime call before every launch.
 void set_smem_limit_once(const void* kernel, int smem_bytes);
 
 // Launches the kernel on grid x threads with smem_bytes of dynamic shared memory, checking every
