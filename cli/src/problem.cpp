@@ -8,7 +8,7 @@
 #include <flashlab/cli/units.hpp>
 #include <flashlab/core/named_block_mask.hpp>
 #include <flashlab/io/npy.hpp>
-#include <flashlab/simulator/tiling_fit.hpp>
+#include <flashlab/simulator/algorithms/tiling_fit.hpp>
 
 namespace flashlab::cli {
 namespace {

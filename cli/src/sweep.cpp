@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <flashlab/cli/runners.hpp>
 #include <flashlab/cli/units.hpp>
-#include <flashlab/simulator/io_formulas.hpp>
+#include <flashlab/simulator/model/io_formulas.hpp>
 #include <flashlab/simulator/simulate.hpp>
 #include <sstream>
 

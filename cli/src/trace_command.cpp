@@ -8,7 +8,7 @@
 #include <flashlab/cli/problem.hpp>
 #include <flashlab/cli/units.hpp>
 #include <flashlab/simulator/simulate.hpp>
-#include <flashlab/simulator/trace_json.hpp>
+#include <flashlab/simulator/trace/trace_json.hpp>
 #include <memory>
 #include <sstream>
 

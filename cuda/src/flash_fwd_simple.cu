@@ -2,7 +2,7 @@
 // into CUDA, fp32, no tensor cores. One thread block per (batch, head), as in FA1. The outer loop
 // runs over K/V blocks j, the inner over Q blocks i, and O_i, l_i, m_i travel to and from HBM at
 // every step exactly as in the paper (lines 8 and 12-13); only the tiles live in shared memory.
-// Read it beside simulator/src/flash_forward.cpp: the same lines, on a real GPU.
+// Read it beside simulator/src/algorithms/flash_forward.cpp: the same lines, on a real GPU.
 #include <flashlab/core/softmax_state.hpp>
 #include <flashlab/cuda/api.hpp>
 

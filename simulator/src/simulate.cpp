@@ -6,12 +6,12 @@
 #include <cstring>
 
 #include <flashlab/core/softmax_state.hpp>
-#include <flashlab/simulator/flash2_forward.hpp>
-#include <flashlab/simulator/flash_backward.hpp>
-#include <flashlab/simulator/flash_forward.hpp>
-#include <flashlab/simulator/machine.hpp>
-#include <flashlab/simulator/standard_attention.hpp>
-#include <flashlab/simulator/tiling_fit.hpp>
+#include <flashlab/simulator/algorithms/flash2_forward.hpp>
+#include <flashlab/simulator/algorithms/flash_backward.hpp>
+#include <flashlab/simulator/algorithms/flash_forward.hpp>
+#include <flashlab/simulator/algorithms/standard_attention.hpp>
+#include <flashlab/simulator/algorithms/tiling_fit.hpp>
+#include <flashlab/simulator/machine/machine.hpp>
 
 namespace flashlab::simulator {
 namespace {

@@ -8,10 +8,10 @@
 #include <sstream>
 #include <string>
 
-#include <flashlab/simulator/gpu_spec.hpp>
-#include <flashlab/simulator/io_formulas.hpp>
+#include <flashlab/simulator/model/gpu_spec.hpp>
+#include <flashlab/simulator/model/io_formulas.hpp>
 #include <flashlab/simulator/simulate.hpp>
-#include <flashlab/simulator/trace_json.hpp>
+#include <flashlab/simulator/trace/trace_json.hpp>
 
 using namespace flashlab;
 using namespace flashlab::simulator;

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include <flashlab/core/block_mask.hpp>
-#include <flashlab/simulator/io_formulas.hpp>
+#include <flashlab/simulator/model/io_formulas.hpp>
 #include <flashlab/simulator/simulate.hpp>
 
 namespace flashlab::simulator {

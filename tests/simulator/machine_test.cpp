@@ -5,12 +5,12 @@
 
 #include <flashlab/core/error.hpp>
 #include <flashlab/reference/attention.hpp>
-#include <flashlab/simulator/gpu_spec.hpp>
-#include <flashlab/simulator/hbm.hpp>
-#include <flashlab/simulator/machine.hpp>
+#include <flashlab/simulator/algorithms/tiling_fit.hpp>
+#include <flashlab/simulator/machine/hbm.hpp>
+#include <flashlab/simulator/machine/machine.hpp>
+#include <flashlab/simulator/machine/sram.hpp>
+#include <flashlab/simulator/model/gpu_spec.hpp>
 #include <flashlab/simulator/simulate.hpp>
-#include <flashlab/simulator/sram.hpp>
-#include <flashlab/simulator/tiling_fit.hpp>
 
 namespace flashlab::simulator {
 namespace {

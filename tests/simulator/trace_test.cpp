@@ -11,7 +11,7 @@
 
 #include <flashlab/core/error.hpp>
 #include <flashlab/simulator/simulate.hpp>
-#include <flashlab/simulator/trace_json.hpp>
+#include <flashlab/simulator/trace/trace_json.hpp>
 #include <flashlab/test/random.hpp>
 #include <nlohmann/json.hpp>
 

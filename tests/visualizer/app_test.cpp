@@ -11,7 +11,7 @@
 #include <set>
 #include <string>
 
-#include <flashlab/simulator/trace_json.hpp>
+#include <flashlab/simulator/trace/trace_json.hpp>
 #include <flashlab/viz/palette.hpp>
 #include <flashlab/viz/session.hpp>
 

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include <flashlab/simulator/trace_json.hpp>
+#include <flashlab/simulator/trace/trace_json.hpp>
 #include <flashlab/viz/panels.hpp>
 
 #include "viz_test_util.hpp"

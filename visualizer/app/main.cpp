@@ -21,7 +21,7 @@
 #include <optional>
 #include <vector>
 
-#include <flashlab/simulator/trace_json.hpp>
+#include <flashlab/simulator/trace/trace_json.hpp>
 
 #include "app.hpp"
 #include "options.hpp"

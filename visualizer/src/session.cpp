@@ -8,10 +8,10 @@
 #include <random>
 
 #include <flashlab/reference/attention.hpp>
-#include <flashlab/simulator/machine.hpp>
-#include <flashlab/simulator/problem.hpp>
-#include <flashlab/simulator/standard_attention.hpp>
-#include <flashlab/simulator/trace_json.hpp>
+#include <flashlab/simulator/algorithms/problem.hpp>
+#include <flashlab/simulator/algorithms/standard_attention.hpp>
+#include <flashlab/simulator/machine/machine.hpp>
+#include <flashlab/simulator/trace/trace_json.hpp>
 
 namespace flashlab::viz {
 

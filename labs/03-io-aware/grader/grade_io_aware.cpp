@@ -11,8 +11,8 @@
 #include <flashlab/core/tiling.hpp>
 #include <flashlab/labs/grading.hpp>
 #include <flashlab/reference/attention.hpp>
+#include <flashlab/simulator/algorithms/tiling_fit.hpp>
 #include <flashlab/simulator/simulate.hpp>
-#include <flashlab/simulator/tiling_fit.hpp>
 
 #include "io_aware.hpp"
 

@@ -6,8 +6,8 @@
 #include <cstdint>
 
 #include <flashlab/core/options.hpp>
-#include <flashlab/simulator/machine.hpp>
-#include <flashlab/simulator/problem.hpp>
+#include <flashlab/simulator/algorithms/problem.hpp>
+#include <flashlab/simulator/machine/machine.hpp>
 
 namespace flashlab::labs::lab6 {
 

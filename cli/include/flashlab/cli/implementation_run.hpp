@@ -10,8 +10,8 @@
 #include <flashlab/core/results.hpp>
 #include <flashlab/core/tensor.hpp>
 #include <flashlab/core/tiling.hpp>
-#include <flashlab/simulator/gpu_spec.hpp>
-#include <flashlab/simulator/io_stats.hpp>
+#include <flashlab/simulator/machine/io_stats.hpp>
+#include <flashlab/simulator/model/gpu_spec.hpp>
 
 namespace flashlab::cli {
 

@@ -3,8 +3,8 @@
 #pragma once
 
 #include <flashlab/cli/problem.hpp>
-#include <flashlab/simulator/gpu_spec.hpp>
-#include <flashlab/simulator/io_stats.hpp>
+#include <flashlab/simulator/machine/io_stats.hpp>
+#include <flashlab/simulator/model/gpu_spec.hpp>
 #include <nlohmann/json.hpp>
 
 namespace flashlab::cli {

@@ -13,7 +13,7 @@
 #include <flashlab/core/shape.hpp>
 #include <flashlab/core/tiling.hpp>
 #include <flashlab/simulator/algorithm.hpp>
-#include <flashlab/simulator/gpu_spec.hpp>
+#include <flashlab/simulator/model/gpu_spec.hpp>
 #include <flashlab/simulator/simulate.hpp>
 
 namespace CLI {

@@ -6,7 +6,7 @@
 #include <flashlab/cli/inputs.hpp>
 #include <flashlab/cli/problem.hpp>
 #include <flashlab/simulator/algorithm.hpp>
-#include <flashlab/simulator/io_stats.hpp>
+#include <flashlab/simulator/machine/io_stats.hpp>
 
 namespace flashlab::cli {
 

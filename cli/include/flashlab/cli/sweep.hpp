@@ -8,8 +8,8 @@
 #include <vector>
 
 #include <flashlab/cli/problem.hpp>
-#include <flashlab/simulator/gpu_spec.hpp>
-#include <flashlab/simulator/io_stats.hpp>
+#include <flashlab/simulator/machine/io_stats.hpp>
+#include <flashlab/simulator/model/gpu_spec.hpp>
 
 namespace flashlab::cli {
 

@@ -11,8 +11,8 @@
 #include <flashlab/core/tensor.hpp>
 #include <flashlab/core/tiling.hpp>
 #include <flashlab/simulator/algorithm.hpp>
-#include <flashlab/simulator/io_stats.hpp>
-#include <flashlab/simulator/trace.hpp>
+#include <flashlab/simulator/machine/io_stats.hpp>
+#include <flashlab/simulator/trace/trace.hpp>
 
 namespace flashlab::simulator {
 

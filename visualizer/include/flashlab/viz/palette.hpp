@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include <flashlab/simulator/tensor_id.hpp>
+#include <flashlab/simulator/machine/tensor_id.hpp>
 
 namespace flashlab::viz::palette {
 

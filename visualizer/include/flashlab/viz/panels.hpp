@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include <flashlab/simulator/gpu_spec.hpp>
+#include <flashlab/simulator/model/gpu_spec.hpp>
 #include <flashlab/viz/replay.hpp>
 
 namespace flashlab::viz {

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include <flashlab/simulator/io_stats.hpp>
+#include <flashlab/simulator/machine/io_stats.hpp>
 #include <flashlab/viz/session.hpp>
 
 namespace flashlab::viz {

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include <flashlab/simulator/io_formulas.hpp>
-#include <flashlab/simulator/io_stats.hpp>
-#include <flashlab/simulator/trace.hpp>
+#include <flashlab/simulator/machine/io_stats.hpp>
+#include <flashlab/simulator/model/io_formulas.hpp>
+#include <flashlab/simulator/trace/trace.hpp>
 #include <flashlab/viz/config.hpp>
 
 namespace flashlab::viz {

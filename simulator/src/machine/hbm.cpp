@@ -1,0 +1,68 @@
+// HBM: per-head tensors and the byte counters of every tile transfer.
+#include <flashlab/simulator/machine/hbm.hpp>
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+
+namespace flashlab::simulator {
+
+Hbm::Hbm(int element_bytes, bool store_data)
+    : element_bytes_(element_bytes), store_data_(store_data) {}
+
+void Hbm::define(TensorId t, int64_t rows, int64_t cols, float value) {
+  Slot& s = slot(t);
+  s.defined = true;
+  s.rows = rows;
+  s.cols = cols;
+  if (store_data_) s.data.assign(size_t(rows * cols), value);
+}
+
+void Hbm::upload(TensorId t, int64_t rows, int64_t cols, const float* data) {
+  define(t, rows, cols);
+  if (store_data_ && data != nullptr)
+    std::memcpy(slot(t).data.data(), data, sizeof(float) * size_t(rows * cols));
+}
+
+void Hbm::read(TensorId t, const TileRect& r, float* tile) {
+  const Slot& s = slot(t);
+  assert(s.defined && r.row0 >= 0 && r.col0 >= 0 && r.row0 + r.rows <= s.rows &&
+         r.col0 + r.cols <= s.cols);
+  if (counting_) {
+    TensorTraffic& c = traffic_[size_t(index(t))];
+    c.bytes_read += r.elements() * element_bytes_;
+    c.reads += 1;
+  }
+  if (tile == nullptr || !store_data_) return;
+  for (int64_t row = 0; row < r.rows; ++row)
+    std::memcpy(tile + row * r.cols, s.data.data() + (r.row0 + row) * s.cols + r.col0,
+                sizeof(float) * size_t(r.cols));
+}
+
+void Hbm::write(TensorId t, const TileRect& r, const float* tile) {
+  Slot& s = slot(t);
+  assert(s.defined && r.row0 >= 0 && r.col0 >= 0 && r.row0 + r.rows <= s.rows &&
+         r.col0 + r.cols <= s.cols);
+  if (counting_) {
+    TensorTraffic& c = traffic_[size_t(index(t))];
+    c.bytes_written += r.elements() * element_bytes_;
+    c.writes += 1;
+  }
+  if (tile == nullptr || !store_data_) return;
+  for (int64_t row = 0; row < r.rows; ++row)
+    std::memcpy(s.data.data() + (r.row0 + row) * s.cols + r.col0, tile + row * r.cols,
+                sizeof(float) * size_t(r.cols));
+}
+
+void Hbm::fill(TensorId t, float value) {
+  Slot& s = slot(t);
+  assert(s.defined);
+  if (counting_) {
+    TensorTraffic& c = traffic_[size_t(index(t))];
+    c.bytes_written += s.rows * s.cols * element_bytes_;
+    c.writes += 1;
+  }
+  if (store_data_) std::fill(s.data.begin(), s.data.end(), value);
+}
+
+}  // namespace flashlab::simulator
