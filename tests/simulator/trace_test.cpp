@@ -376,7 +376,7 @@ TEST_CASE("the trace reader names every problem inside events and softmax_rows")
       {"a negative line", [](J& d) { d["events"][7]["line"] = -2; },
        "trace JSON: events[7].line: -2 is not a line number"},
       {"softmax_first too large", [](J& d) { d["events"][7]["softmax_first"] = 1000; },
-       "trace JSON: events[7].softmax_first/softmax_count: outside softmax_rows"},
+       "trace JSON: events[7].softmax_first/softmax_count: [1000, +0) is outside softmax_rows"},
       {"softmax_count negative", [](J& d) { d["events"][7]["softmax_count"] = -1; },
        "trace JSON: events[7].softmax_first/softmax_count: must be >= 0"},
       {"rows not an array", [](J& d) { d["softmax_rows"] = "rows"; },

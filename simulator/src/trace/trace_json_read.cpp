@@ -4,7 +4,8 @@
 // trace. The few other fields are collected into a small json object and checked after the parse.
 // Problems are reported in a fixed order whatever the key order of the file: a syntax error
 // anywhere, then the header (format and version first), then softmax_rows, then events. Paths
-// like "events[3].kind" are built only when something is wrong.
+// like "events[3].kind" are built only when something is wrong. The rules beyond types (values
+// inside the shape, exact counts, the size limits) are in trace_rules.cpp.
 #include <algorithm>
 #include <array>
 #include <climits>
@@ -19,9 +20,13 @@
 #include <flashlab/core/error.hpp>
 #include <flashlab/simulator/trace/trace_json.hpp>
 
+#include "trace_rules.hpp"
+
 namespace flashlab::simulator {
 namespace {
 using nlohmann::json;
+using trace_rules::element_path;
+using trace_rules::fail;
 
 constexpr EventKind kKinds[] = {EventKind::Load, EventKind::Store,   EventKind::Alloc,
                                 EventKind::Free, EventKind::Compute, EventKind::SoftmaxUpdate,
@@ -34,10 +39,6 @@ constexpr const char* kString = "a string";
 constexpr const char* kRectShape = "[row0, rows, col0, cols]";
 constexpr const char* kRowShape = "[row, m_old, l_old, m_new, l_new, rescale]";
 
-[[noreturn]] void fail(const std::string& where, const std::string& what) {
-  throw Error("trace JSON: " + where + ": " + what);
-}
-
 // `got` is the offending value as JSON, or "an array" / "an object".
 [[noreturn]] void wrong_type(const std::string& where, const char* expected,
                              const std::string& got) {
@@ -48,11 +49,9 @@ const char* container_name(bool is_array) {
   return is_array ? "an array" : "an object";
 }
 
-std::string element_path(const char* array, size_t k) {
-  return std::string(array) + "[" + std::to_string(k) + "]";
-}
-
+// An integer that int64 holds: an unsigned above 2^63 - 1 is not one (get<int64_t> would wrap).
 std::optional<int64_t> as_integer(const json& v) {
+  if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) return std::nullopt;
   if (!v.is_number_integer()) return std::nullopt;
   return v.get<int64_t>();
 }
@@ -106,8 +105,9 @@ void read_header(const json& doc, Trace& t) {
   if (version != kTraceFormatVersion)
     fail("version", "unsupported version " + std::to_string(version) + "; this reader reads " +
                         std::to_string(kTraceFormatVersion));
+  const std::string algorithm = text(field(doc, "algorithm", root), "algorithm");
   try {
-    t.algorithm = algorithm_from_string(text(field(doc, "algorithm", root), "algorithm"));
+    t.algorithm = algorithm_from_string(algorithm);
   } catch (const Error& e) {
     fail("algorithm", e.what());
   }
@@ -127,25 +127,20 @@ void read_header(const json& doc, Trace& t) {
   t.shape.seq_q = integer(field(shape, "seq_q", "shape"), "shape.seq_q");
   t.shape.seq_k = integer(field(shape, "seq_k", "shape"), "shape.seq_k");
   t.shape.head_dim = integer(field(shape, "head_dim", "shape"), "shape.head_dim");
-  try {
-    validate(t.shape);
-  } catch (const Error& e) {
-    fail("shape", e.what());
-  }
   const json& tiles = field(doc, "tiles", root);
   t.tiles.block_rows = integer(field(tiles, "block_rows", "tiles"), "tiles.block_rows");
   t.tiles.block_cols = integer(field(tiles, "block_cols", "tiles"), "tiles.block_cols");
-  if (t.tiles.block_rows < 1 || t.tiles.block_cols < 1) fail("tiles", "block sizes must be >= 1");
   t.sram_capacity_bytes = integer(field(doc, "sram_capacity_bytes", root), "sram_capacity_bytes");
   const int64_t element_bytes = integer(field(doc, "element_bytes", root), "element_bytes");
-  if (t.sram_capacity_bytes < 1 || element_bytes < 1 || element_bytes > INT_MAX)
-    fail("sram_capacity_bytes/element_bytes", "must be >= 1");
+  if (element_bytes < 1 || element_bytes > 8)
+    fail("element_bytes", std::to_string(element_bytes) + " is outside 1..8");
   t.element_bytes = int(element_bytes);
   const json& opt = field(doc, "options", root);
   t.softmax_scale = real(field(opt, "softmax_scale", "options"), "options.softmax_scale");
   t.causal = boolean(field(opt, "causal", "options"), "options.causal");
   t.dropout_p = real(field(opt, "dropout_p", "options"), "options.dropout_p");
   t.block_sparse = boolean(field(opt, "block_sparse", "options"), "options.block_sparse");
+  trace_rules::check_header(t);
 }
 
 // ---- The streamed arrays ----
@@ -252,20 +247,13 @@ class TraceReader {
     read_header(header_, t_);
     if (rows_problem_) throw Error(*rows_problem_);
     if (!has_rows_) fail("trace.softmax_rows", "missing");
-    const int64_t rows = int64_t(t_.softmax_rows.size());
+    for (size_t k = 0; k < t_.softmax_rows.size(); ++k)
+      trace_rules::check_row(t_, t_.softmax_rows[k], k);
     // Events kept are those before the first problem, so the first bad event is reported.
-    for (size_t k = 0; k < t_.events.size(); ++k) {
-      const Event& e = t_.events[k];
-      if (e.line > int(t_.pseudo_code.size()))
-        fail(element_path("events", k) + ".line", std::to_string(e.line) +
-                                                      " is not a line of pseudo_code (1.." +
-                                                      std::to_string(t_.pseudo_code.size()) + ")");
-      if (e.softmax_first > rows || e.softmax_count > rows - e.softmax_first)
-        fail(element_path("events", k) + ".softmax_first/softmax_count",
-             "outside softmax_rows (" + std::to_string(rows) + " rows)");
-    }
+    for (size_t k = 0; k < t_.events.size(); ++k) trace_rules::check_event(t_, t_.events[k], k);
     if (events_problem_) throw Error(*events_problem_);
     if (!has_events_) fail("trace.events", "missing");
+    trace_rules::check_totals(t_);
   }
 
  private:
@@ -460,8 +448,8 @@ class TraceReader {
       event_.*kFields[size_t(field_)].integer = *x;
       return;
     }
-    // The upper bound needs pseudo_code, which may come later in the file (finish checks it).
-    if (*x < 0 || *x > INT_MAX) fail(field_path(), std::to_string(*x) + " is not a line number");
+    // The range needs pseudo_code, which may come later in the file (trace_rules checks it).
+    if (*x < 1 || *x > INT_MAX) fail(field_path(), std::to_string(*x) + " is not a line number");
     event_.line = int(*x);
   }
 
@@ -504,6 +492,9 @@ class TraceReader {
 }  // namespace
 
 Trace read_trace_json(std::string_view text) {
+  if (text.size() > size_t(kMaxTraceJsonBytes))
+    fail("trace", std::to_string(text.size()) + " bytes of JSON; the reader accepts at most " +
+                      std::to_string(kMaxTraceJsonBytes) + " (1 GiB)");
   Trace t;
   TraceReader reader(t);
   if (!json::sax_parse(text.begin(), text.end(), &reader))
@@ -513,11 +504,14 @@ Trace read_trace_json(std::string_view text) {
 }
 
 Trace read_trace_json(std::istream& in) {
-  // The whole file in one buffer: nlohmann's lexer reads a stream one character at a time.
+  // The whole file in one buffer: nlohmann's lexer reads a stream one character at a time. One
+  // byte past the limit is enough to refuse the file without reading the rest.
   std::string text;
   std::array<char, 1 << 16> chunk;
-  while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0)
+  while (text.size() <= size_t(kMaxTraceJsonBytes) &&
+         (in.read(chunk.data(), chunk.size()) || in.gcount() > 0))
     text.append(chunk.data(), size_t(in.gcount()));
+  if (in.bad()) fail("trace", "cannot read the trace (an I/O error, or not a file)");
   return read_trace_json(std::string_view(text));
 }
 

@@ -2,6 +2,7 @@
 // the visualizer and the labs.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -33,11 +34,15 @@ inline BlockMask named_block_mask(const std::string& pattern, int64_t seq_q, int
   if (name == "butterfly" && colon == std::string::npos) {
     return butterfly_mask(seq_q, seq_k, block);
   }
-  if (name == "local" && detail::parse_number(arg, value) && value >= 0 &&
-      value == double(int64_t(value))) {
-    return local_mask(seq_q, seq_k, block, int64_t(value));
+  if (name == "local") {
+    require(detail::parse_number(arg, value) && value >= 0 && value == std::floor(value),
+            "'" + pattern + "': local:W takes a window W of whole blocks >= 0, got '" + arg + "'");
+    // A window wider than the grid allows every block: cap it where int64 holds it.
+    return local_mask(seq_q, seq_k, block, int64_t(std::min(value, 0x1p40)));
   }
-  if (name == "random" && detail::parse_number(arg, value) && value > 0 && value <= 1) {
+  if (name == "random") {
+    require(detail::parse_number(arg, value) && value > 0 && value <= 1,
+            "'" + pattern + "': random:DENSITY takes a density in (0, 1], got '" + arg + "'");
     return random_mask(seq_q, seq_k, block, value, seed);
   }
   throw Error("unknown block-sparse pattern '" + pattern + "'; " + accepted);

@@ -1,9 +1,10 @@
 // The trace as JSON (schema: docs/trace-format.md), written by `flashlab trace` and read back by
 // the visualizer. read_trace_json validates the document and throws flashlab::Error on any
-// missing or ill-typed field, naming it; it streams the events, so a 100k-event trace reads in a
-// fraction of a second.
+// missing, ill-typed or out-of-range field, naming it; it streams the events, so a 100k-event
+// trace reads in a fraction of a second.
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
 #include <string_view>
 
@@ -14,6 +15,13 @@ namespace flashlab::simulator {
 
 inline constexpr int kTraceFormatVersion = 1;
 inline constexpr const char* kTraceFormatName = "flashlab-trace";  // the "format" field
+
+// The largest trace read_trace_json reads: 1 GiB of JSON text (about 3.5 million events).
+// Everything else a trace makes a reader allocate is bounded by what the file holds: the tile grid
+// of a head, ceil(seq_q / Br) x ceil(seq_k / Bc), may not exceed the number of events, because
+// every block is either computed or skipped and each leaves an event. docs/trace-format.md,
+// "Limits and rules", lists every rule.
+inline constexpr int64_t kMaxTraceJsonBytes = int64_t{1} << 30;
 
 nlohmann::json to_json(const Trace& trace);
 void write_trace_json(const Trace& trace, std::ostream& out);
