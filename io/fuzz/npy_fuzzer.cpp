@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace flashlab::io;
   // The first byte picks the option, the rest is the file.
   if (size == 0) return 0;
-  const NpyReadOptions options{.void2_is_bfloat16 = (data[0] & 1) != 0};
+  NpyReadOptions options;
+  options.void2_is_bfloat16 = (data[0] & 1) != 0;
   std::vector<uint8_t> file(data + 1, data + size);
   try {
     const NpyArray array = parse_npy(std::move(file), "fuzz.npy", options);

@@ -60,10 +60,50 @@ std::string printable(std::string_view text, size_t max_chars = 160) {
   return out;
 }
 
-std::string accepted_descrs() {
-  return "accepted: '<f2' (float16), '<f4' (float32), '<f8' (float64), 'bfloat16' or, with "
-         "NpyReadOptions::void2_is_bfloat16, '<V2' (bfloat16), '|u1' (uint8), '|b1' (bool), "
-         "'<i4' (int32), '<i8' (int64)";
+// The dtypes `options` takes, as the descrs a file may hold: "'<f2' (float16), ...".
+std::string accepted_descrs(const NpyReadOptions& options) {
+  std::string out = "accepted: ";
+  bool first = true;
+  for (const DtypeInfo& d : kDtypes) {
+    const auto& only = options.accepted_dtypes;
+    if (!only.empty() && std::find(only.begin(), only.end(), d.name) == only.end()) continue;
+    out += first ? "" : ", ";
+    first = false;
+    out += std::string_view(d.name) == "bfloat16"
+               ? std::string("'bfloat16' or '<V2' (bfloat16") +
+                     (options.void2_is_bfloat16 ? ")" : ", " + options.void2_hint + ")")
+               : "'" + std::string(d.descr) + "' (" + d.name + ")";
+  }
+  return out;
+}
+
+// NumPy's name of a descr this reader does not decode, for the message: '<c8' -> "complex64".
+std::string numpy_name(std::string_view descr) {
+  if (!descr.empty() && std::string_view("<>|=!").find(descr[0]) != std::string_view::npos)
+    descr.remove_prefix(1);
+  if (descr.empty()) return "";
+  const std::string_view kind = descr.substr(0, 1), size = descr.substr(1);
+  struct Kind {
+    const char* code;
+    const char* name;
+    int bits_per_size_unit;  // the number after the code counts bytes: name + (bytes * this)
+  };
+  constexpr Kind kKinds[] = {{"b", "bool", 0},        {"i", "int", 8},     {"u", "uint", 8},
+                             {"f", "float", 8},       {"c", "complex", 8}, {"U", "str", 0},
+                             {"S", "bytes", 0},       {"O", "object", 0},  {"M", "datetime64", 0},
+                             {"m", "timedelta64", 0}, {"V", "void", 0}};
+  for (const Kind& k : kKinds) {
+    if (kind != k.code) continue;
+    int bytes = 0;
+    for (const char c : size) {
+      if (c < '0' || c > '9' || bytes > 1000) return k.name;
+      bytes = bytes * 10 + (c - '0');
+    }
+    return k.bits_per_size_unit > 0 && bytes > 0
+               ? std::string(k.name) + std::to_string(bytes * k.bits_per_size_unit)
+               : std::string(k.name);
+  }
+  return "";
 }
 
 // A recursive-descent parser for the one Python literal a .npy header holds.
@@ -171,7 +211,8 @@ class HeaderParser {
 
   std::string parse_descr() {
     if (peek() == '[')
-      fail("'descr' is a list: structured (record) dtypes are not supported; " + accepted_descrs());
+      fail("'descr' is a list: structured (record) dtypes are not supported; " +
+           accepted_descrs(options_));
     return parse_string("a dtype string as the value of 'descr'");
   }
 
@@ -241,13 +282,27 @@ class HeaderParser {
   }
 
   std::string dtype_from_descr(const std::string& descr) const {
+    const std::string name = known_dtype(descr);
+    const auto& only = options_.accepted_dtypes;
+    if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end())
+      throw Error(source_ + ": dtype '" + printable(descr) + "' (" + name +
+                  ") is not accepted here; " + accepted_descrs(options_));
+    return name;
+  }
+
+  // The dtype name of a descr this reader decodes; throws for any other.
+  std::string known_dtype(const std::string& descr) const {
     const std::string quoted = "'" + printable(descr) + "'";
     if (descr == "bfloat16") return "bfloat16";
+    const auto& only = options_.accepted_dtypes;
+    const bool bfloat16_wanted =
+        only.empty() || std::find(only.begin(), only.end(), "bfloat16") != only.end();
     if (descr == "<V2" || descr == "|V2") {
       if (options_.void2_is_bfloat16) return "bfloat16";
-      throw Error(source_ + ": dtype " + quoted +
-                  " is 2 raw bytes (void); if they are bfloat16 as saved by ml_dtypes, read "
-                  "with NpyReadOptions::void2_is_bfloat16 = true");
+      if (bfloat16_wanted)
+        throw Error(source_ + ": dtype " + quoted +
+                    " is 2 raw bytes (void); if they are bfloat16 as saved by ml_dtypes, " +
+                    options_.void2_hint);
     }
     for (const DtypeInfo& d : kDtypes) {
       const std::string_view written = d.descr;
@@ -260,7 +315,9 @@ class HeaderParser {
       throw Error(source_ + ": dtype " + quoted +
                   " is big-endian, which is not supported; save little-endian data "
                   "(arr.astype(arr.dtype.newbyteorder('<')))");
-    throw Error(source_ + ": unsupported dtype " + quoted + "; " + accepted_descrs());
+    const std::string numpy = numpy_name(descr);
+    throw Error(source_ + ": unsupported dtype " + quoted +
+                (numpy.empty() ? "" : " (" + numpy + ")") + "; " + accepted_descrs(options_));
   }
 
   std::string_view text_;

@@ -121,7 +121,8 @@ TEST_CASE("mutated .npy files are read consistently or refused with flashlab::Er
   int refused = 0;
   for (int iteration = 0; iteration < kIterations; ++iteration) {
     const std::vector<uint8_t> file = mutated_file(seeds[rng() % seeds.size()], rng);
-    const NpyReadOptions options{.void2_is_bfloat16 = rng() % 2 == 0};
+    NpyReadOptions options;
+    options.void2_is_bfloat16 = rng() % 2 == 0;
     const size_t file_size = file.size();
     std::string failure;
     try {

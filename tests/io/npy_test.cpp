@@ -85,6 +85,12 @@ NpyArray all_16bit_patterns(const std::string& dtype) {
   return {dtype, {256, 256}, le_bytes(patterns), "all patterns"};
 }
 
+NpyReadOptions void2_as_bfloat16() {
+  NpyReadOptions options;
+  options.void2_is_bfloat16 = true;
+  return options;
+}
+
 std::string error_of(const auto& action) {
   try {
     action();
@@ -130,6 +136,29 @@ TEST_CASE("every float16 pattern round-trips through Tensor<float>, Tensor<doubl
   }
 }
 
+TEST_CASE("a caller's accepted dtypes are the only ones messages offer, with its own hint") {
+  TempDir dir;
+  write_npy(dir.file("f4.npy"), Tensor<float>({2, 2}, 1.0f), NpyStorage::kFloat32);
+  write_npy(dir.file("v2.npy"), Tensor<float>({2}, 1.0f), NpyStorage::kBfloat16Raw);
+  NpyReadOptions ints;
+  ints.accepted_dtypes = {"uint8", "int64"};
+  const std::string refused = error_of([&] { read_npy(dir.file("f4.npy"), ints); });
+  CHECK(refused.find("dtype '<f4' (float32) is not accepted here; accepted: '|u1' (uint8), "
+                     "'<i8' (int64)") != std::string::npos);
+  CHECK(refused.find("float16") == std::string::npos);
+  // '<V2' where bfloat16 is not wanted is just an unsupported dtype, with no bfloat16 advice.
+  const std::string raw = error_of([&] { read_npy(dir.file("v2.npy"), ints); });
+  CHECK(raw.find("unsupported dtype '<V2' (void); accepted: '|u1' (uint8)") != std::string::npos);
+  // Where it is wanted, the caller's hint says how to read it.
+  NpyReadOptions floats;
+  floats.accepted_dtypes = {"float32", "bfloat16"};
+  floats.void2_hint = "pass --bf16";
+  CHECK(error_of([&] {
+          read_npy(dir.file("v2.npy"), floats);
+        }).find("if they are bfloat16 as saved by ml_dtypes, pass --bf16") != std::string::npos);
+  CHECK(read_npy(dir.file("f4.npy"), floats).dtype == "float32");
+}
+
 TEST_CASE("bfloat16 round-trips as raw '<V2' with the void2 option, and as exact float32") {
   TempDir dir;
   const NpyArray patterns = all_16bit_patterns("bfloat16");
@@ -137,7 +166,7 @@ TEST_CASE("bfloat16 round-trips as raw '<V2' with the void2 option, and as exact
   write_npy(dir.file("raw.npy"), values, NpyStorage::kBfloat16Raw);
   CHECK(error_of([&] { read_npy(dir.file("raw.npy")); }).find("void2_is_bfloat16") !=
         std::string::npos);
-  const NpyArray raw = read_npy(dir.file("raw.npy"), {.void2_is_bfloat16 = true});
+  const NpyArray raw = read_npy(dir.file("raw.npy"), void2_as_bfloat16());
   CHECK(raw.dtype == "bfloat16");
   CHECK(raw.bytes == patterns.bytes);
   // The default bfloat16 storage is float32 holding bfloat16 values: the float whose top half is
@@ -259,7 +288,7 @@ TEST_CASE("the reader parses hand-made headers of versions 1.0, 2.0 and 3.0") {
           test::hand_made_npy(
               3, std::string("{'descr': ") + descr + ", 'fortran_order': False, 'shape': (2,)}",
               brains),
-          "bf16", {.void2_is_bfloat16 = true});
+          "bf16", void2_as_bfloat16());
       CHECK(bf.dtype == "bfloat16");
       CHECK(to_tensor<float>(bf).data == std::vector<float>{1.0f, -3.0f});
     }
@@ -328,8 +357,9 @@ TEST_CASE("every file of the malformed corpus is refused with its name and the p
       {"shape_too_many_dims.npy", "more than 64 dimensions"},
       {"fortran_order_not_bool.npy", "'fortran_order' must be True or False"},
       {"fortran_order_true.npy", "Fortran-order"},
-      {"dtype_unsupported_complex64.npy", "unsupported dtype '<c8'; accepted: '<f2' (float16)"},
-      {"dtype_unsupported_int16.npy", "unsupported dtype '<i2'"},
+      {"dtype_unsupported_complex64.npy",
+       "unsupported dtype '<c8' (complex64); accepted: '<f2' (float16)"},
+      {"dtype_unsupported_int16.npy", "unsupported dtype '<i2' (int16)"},
       {"dtype_big_endian_float32.npy", "dtype '>f4' is big-endian"},
       {"dtype_void2_without_bfloat16_option.npy", "void2_is_bfloat16 = true"},
       {"dtype_structured.npy", "structured"},

@@ -25,6 +25,12 @@ struct NpyReadOptions {
   // raw bytes". Only the caller knows those bytes are bfloat16, so '<V2' and '|V2' are accepted,
   // as bfloat16, only when this is set. The descr 'bfloat16' is always accepted.
   bool void2_is_bfloat16 = false;
+  // The dtypes the caller takes (names as in NpyArray::dtype); empty: every dtype this reader
+  // decodes. A file of another dtype is refused when its header is read, and every message
+  // about dtypes lists only these, so a user is never offered a dtype that is refused later.
+  std::vector<std::string> accepted_dtypes;
+  // What the caller's user does to read '<V2' as bfloat16, said when such a file is refused.
+  std::string void2_hint = "read it with NpyReadOptions::void2_is_bfloat16 = true";
 };
 
 // How write_npy stores a float tensor.
