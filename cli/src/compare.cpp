@@ -48,15 +48,23 @@ RowCheck check_against(const ImplementationRun& run, const ImplementationRun& re
 }
 
 CompareReport run_compare(const Problem& problem, const Inputs& inputs, bool backward,
-                          std::optional<double> tolerance, std::string inputs_description) {
+                          std::optional<double> tolerance, std::string inputs_description,
+                          const std::function<void(const std::string&)>& starting) {
+  const auto announce = [&](const std::string& label) {
+    if (starting) starting(label);
+  };
   CompareReport report;
   report.problem = problem;
   report.backward = backward;
   report.inputs = std::move(inputs_description);
+  announce("reference (float64)");
   report.runs.push_back(run_reference(problem, inputs, backward));
-  for (simulator::Algorithm a :
-       {simulator::Algorithm::Standard, simulator::Algorithm::Flash, simulator::Algorithm::Flash2})
+  for (simulator::Algorithm a : {simulator::Algorithm::Standard, simulator::Algorithm::Flash,
+                                 simulator::Algorithm::Flash2}) {
+    announce(std::string(simulator::to_string(a)) + " (simulator)");
     report.runs.push_back(run_simulated(problem, inputs, a, backward));
+  }
+  announce("cuda");
   for (ImplementationRun& run : run_cuda(problem, inputs, backward))
     report.runs.push_back(std::move(run));
 

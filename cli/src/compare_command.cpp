@@ -7,15 +7,15 @@
 #include <flashlab/cli/compare.hpp>
 #include <flashlab/cli/compare_output.hpp>
 #include <flashlab/cli/problem.hpp>
+#include <flashlab/cli/progress_bar.hpp>
 #include <flashlab/cli/save_outputs.hpp>
 #include <flashlab/cli/terminal.hpp>
+#include <flashlab/cli/units.hpp>
+#include <flashlab/cli/work_estimate.hpp>
 #include <memory>
 
 namespace flashlab::cli {
 namespace {
-
-// compare runs the float64 reference, which holds seq_q x seq_k scores (S, P, Z) per head.
-constexpr int64_t kMaxCompareScores = int64_t{1} << 26;
 
 struct CompareArgs {
   ProblemArgs problem;
@@ -38,9 +38,9 @@ void require_size_agrees(const ProblemArgs& a, const char* option, int64_t given
 // Inputs from --q/--k/--v (and --do), with the shape they define.
 Inputs load_file_inputs(const CompareArgs& a, DType dtype, AttentionShape& shape) {
   require(!a.q.empty() && !a.k.empty() && !a.v.empty(),
-          "--q, --k and --v go together: give all three .npy files (missing: " +
-              std::string(a.q.empty() ? "--q " : "") + (a.k.empty() ? "--k " : "") +
-              (a.v.empty() ? "--v" : "") + ")");
+          "--q, --k and --v go together: give all three .npy files (missing:" +
+              std::string(a.q.empty() ? " --q" : "") + (a.k.empty() ? " --k" : "") +
+              (a.v.empty() ? " --v" : "") + ")");
   Inputs in;
   in.Q = load_input_tensor(a.q, "--q", dtype);
   in.K = load_input_tensor(a.k, "--k", dtype);
@@ -65,11 +65,10 @@ int run_compare_command(const CompareArgs& a) {
   if (a.tolerance)
     require(
         std::isfinite(*a.tolerance) && *a.tolerance >= 0.0,
-        "--tolerance must be a finite relative L2 error >= 0, got " + std::to_string(*a.tolerance));
+        "--tolerance must be a finite relative L2 error >= 0, got " + format_number(*a.tolerance));
   require(a.dO.empty() || a.backward,
           "--do is the upstream gradient of the backward: add --backward");
   const DType dtype = parse_dtype(a.problem.dtype);
-  if (!a.save_dir.empty()) prepare_save_dir(a.save_dir);
   const bool files = !a.q.empty() || !a.k.empty() || !a.v.empty();
 
   AttentionShape shape;
@@ -84,25 +83,38 @@ int run_compare_command(const CompareArgs& a) {
   } else {
     shape = shape_from_args(a.problem);
   }
-  require(double(shape.seq_q) * double(shape.seq_k) <= double(kMaxCompareScores),
-          "compare runs the float64 reference, which holds the seq_q x seq_k scores of a head: " +
-              std::to_string(shape.seq_q) + " x " + std::to_string(shape.seq_k) +
-              " exceeds 2^26 (8192 x 8192); use `flashlab sweep` (counts only) for larger N");
   const Problem problem = resolve_problem(a.problem, shape, a.backward);
   require_tiles_fit(
       problem,
       {simulator::Algorithm::Standard, simulator::Algorithm::Flash, simulator::Algorithm::Flash2},
       a.backward);
+  // Everything asked for, before any work: all heads, every implementation, what is kept.
+  const WorkEstimate work = estimate_compare(problem, a.backward);
+  require_feasible(
+      work, std::string("compare ") + (a.backward ? "--backward " : "") + "of " + to_string(shape));
+  if (!a.save_dir.empty())
+    prepare_save_dir(a.save_dir, save_bytes_estimate(shape, a.backward, kCompareRows));
+  warn_about_mask(problem, a.problem);
+
+  ProgressBar bar(work.step_seconds(), show_progress(work, "compare of " + to_string(shape)));
+  size_t step = 0;
   if (!files) {
+    bar.update(step, "random inputs");
     inputs = random_inputs(shape, a.problem.seed, a.backward, problem.dtype);
     source = "random normal N(0, 1) from Philox, seed " + std::to_string(a.problem.seed) +
              ", rounded to " + dtype_name(problem.dtype);
   } else if (a.backward && a.dO.empty()) {
+    bar.update(step, "random dO");
     inputs.dO = random_inputs(shape, a.problem.seed, true, problem.dtype).dO;
   }
-
-  const CompareReport report = run_compare(problem, inputs, a.backward, a.tolerance, source);
+  const CompareReport report =
+      run_compare(problem, inputs, a.backward, a.tolerance, source,
+                  [&](const std::string& label) { bar.update(++step, label); });
+  bar.finish();
   const nlohmann::json doc = compare_to_json(report);
+  // Saved before the verdict is printed: a failure to save is an error, not a footnote to PASS.
+  size_t saved = 0;
+  if (!a.save_dir.empty()) saved = save_outputs(a.save_dir, report, inputs, doc).size();
   if (a.json) {
     std::printf("%s\n", doc.dump(2).c_str());
   } else {
@@ -111,10 +123,8 @@ int run_compare_command(const CompareArgs& a) {
     std::printf("%s\n",
                 palette.paint(verdict_line(report), report.pass ? Tone::Good : Tone::Bad).c_str());
   }
-  if (!a.save_dir.empty()) {
-    const auto written = save_outputs(a.save_dir, report, inputs, doc);
-    if (!a.json) std::printf("saved %zu files to %s\n", written.size(), a.save_dir.c_str());
-  }
+  if (!a.save_dir.empty() && !a.json)
+    std::printf("saved %zu files to %s\n", saved, a.save_dir.c_str());
   std::fflush(stdout);
   return report.pass ? kExitOk : kExitOutOfTolerance;
 }

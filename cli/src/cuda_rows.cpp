@@ -1,243 +1,104 @@
-// The CUDA rows of `flashlab compare`: the fused FlashAttention kernels (fp16/bf16 tensor cores;
-// fp32 runs the teaching kernel, forward only) and the naive baseline, on the same rounded inputs,
-// timed with CUDA events after a warm-up run, with the simulator's prediction for the kernels'
-// own tile sizes beside the measured time.
-#include <cuda_runtime.h>
+// The CUDA rows of `flashlab compare` and the GPU of `flashlab info`, host side. The kernels run
+// in the CUDA plugin (cuda_plugin.hpp), loaded with dlopen the first time a CUDA row or the GPU is
+// asked for: `flashlab --version`, a usage error or a CPU-only run never load the CUDA runtime or
+// cuBLAS. Here: whether there is a driver at all, loading the plugin, and the simulator's
+// prediction for the kernels' own tiles beside the measured times.
+#include <dlfcn.h>
+#include <unistd.h>
 
-#include <cstring>
-#include <functional>
-#include <memory>
-
+#include <array>
 #include <flashlab/cli/cuda_rows.hpp>
-#include <flashlab/cuda/api.hpp>
-#include <flashlab/cuda/device_buffer.hpp>
-#include <flashlab/io/half.hpp>
 #include <flashlab/simulator/simulate.hpp>
+
+#include "cuda_plugin.hpp"
 
 namespace flashlab::cli {
 namespace {
 
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw Error(std::string(what) + ": " + cudaGetErrorString(e));
+// What the plugin offers, or why it cannot run: loaded once per process.
+struct Plugin {
+  const CudaPluginApi* api = nullptr;
+  std::string reason;
+};
+
+#if FLASHLAB_HAVE_CUDA
+// The plugin lives beside the executable (both are build outputs of cli/).
+std::string plugin_path() {
+  std::array<char, 4096> exe{};
+  const ssize_t n = ::readlink("/proc/self/exe", exe.data(), exe.size() - 1);
+  std::string dir = n > 0 ? std::string(exe.data(), size_t(n)) : std::string();
+  dir = dir.substr(0, dir.find_last_of('/') + 1);
+  return dir + FLASHLAB_CUDA_PLUGIN_FILE;
+}
+#endif
+
+Plugin load_plugin() {
+#if !FLASHLAB_HAVE_CUDA
+  return {nullptr, "flashlab was built without CUDA (FLASHLAB_CUDA=OFF or nvcc not found)"};
+#else
+  // The driver first: without libcuda the CUDA runtime only says that the "driver version is
+  // insufficient", and loading the plugin (the runtime and cuBLAS) would be for nothing.
+  if (::dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL) == nullptr)
+    return {nullptr,
+            "no NVIDIA driver: the CUDA driver (libcuda.so.1) is not installed; install the "
+            "NVIDIA driver on a machine with an NVIDIA GPU"};
+  const std::string path = plugin_path();
+  void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr)
+    return {nullptr, "cannot load the CUDA plugin: " + std::string(::dlerror())};
+  const auto entry = reinterpret_cast<CudaPluginEntry>(::dlsym(handle, kCudaPluginSymbol));
+  const CudaPluginApi* api = entry != nullptr ? entry() : nullptr;
+  if (api == nullptr || api->abi != kCudaPluginAbi || std::string(api->version) != FLASHLAB_VERSION)
+    return {nullptr, path + " is from another build of flashlab; rebuild flashlab"};
+  return {api, ""};
+#endif
 }
 
-using cuda::DeviceBuffer;
-using Buffer = std::unique_ptr<DeviceBuffer>;
-
-cuda::DType device_dtype(DType d) {
-  return d == DType::Float16    ? cuda::DType::F16
-         : d == DType::BFloat16 ? cuda::DType::BF16
-                                : cuda::DType::F32;
+const Plugin& plugin() {
+  static const Plugin loaded = load_plugin();
+  return loaded;
 }
 
-Buffer upload(const Tensor<double>& t, cuda::DType dtype) {
-  auto buf = std::make_unique<DeviceBuffer>(size_t(t.size()) * size_t(cuda::element_bytes(dtype)));
-  std::vector<unsigned char> host(buf->bytes);
-  for (size_t i = 0; i < t.data.size(); ++i) {
-    if (dtype == cuda::DType::F32) {
-      const float x = float(t.data[i]);
-      std::memcpy(host.data() + 4 * i, &x, 4);
-    } else {
-      const uint16_t bits = dtype == cuda::DType::F16 ? io::to_float16_bits(t.data[i])
-                                                      : io::to_bfloat16_bits(t.data[i]);
-      std::memcpy(host.data() + 2 * i, &bits, 2);
-    }
-  }
-  check(cudaMemcpy(buf->ptr, host.data(), buf->bytes, cudaMemcpyHostToDevice), "cudaMemcpy");
-  return buf;
+// The two rows, named and described, before anything runs.
+std::vector<ImplementationRun> row_identities(const Problem& p) {
+  std::vector<ImplementationRun> rows(2);
+  rows[0].name = "cuda flash (fused)";
+  rows[0].id = "cuda_flash";
+  rows[0].description =
+      p.dtype == DType::Float32
+          ? "teaching kernel: paper Alg. 1 in fp32 CUDA, no tensor cores"
+          : "fused FlashAttention kernels: FA2 loop order on tensor cores (wgmma or mma.sync)";
+  rows[1].name = "cuda naive";
+  rows[1].id = "cuda_naive";
+  rows[1].description =
+      "naive CUDA baseline: cuBLAS GEMMs, separate mask/softmax/dropout kernels, S and P in HBM";
+  for (ImplementationRun& r : rows) r.kind = ImplementationKind::Cuda;
+  return rows;
 }
 
-Tensor<double> download(const DeviceBuffer& buf, cuda::DType dtype, std::vector<int64_t> dims) {
-  Tensor<double> t(std::move(dims));
-  std::vector<unsigned char> host(size_t(t.size()) * size_t(cuda::element_bytes(dtype)));
-  check(cudaMemcpy(host.data(), buf.ptr, host.size(), cudaMemcpyDeviceToHost), "cudaMemcpy");
-  for (size_t i = 0; i < t.data.size(); ++i) {
-    if (dtype == cuda::DType::F32) {
-      float x;
-      std::memcpy(&x, host.data() + 4 * i, 4);
-      t.data[i] = x;
-    } else {
-      uint16_t bits;
-      std::memcpy(&bits, host.data() + 2 * i, 2);
-      t.data[i] = dtype == cuda::DType::F16 ? io::float16_bits_to_double(bits)
-                                            : io::bfloat16_bits_to_double(bits);
-    }
-  }
-  return t;
-}
-
-// Seconds of one call, timed with CUDA events after one untimed warm-up call.
-double time_call(const std::function<void()>& call) {
-  call();
-  check(cudaDeviceSynchronize(), "warm-up run");
-  cudaEvent_t start, stop;
-  check(cudaEventCreate(&start), "cudaEventCreate");
-  check(cudaEventCreate(&stop), "cudaEventCreate");
-  check(cudaEventRecord(start), "cudaEventRecord");
-  call();
-  check(cudaEventRecord(stop), "cudaEventRecord");
-  check(cudaEventSynchronize(stop), "kernel run");
-  float ms = 0;
-  check(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  return ms / 1e3;
-}
-
-// The simulator's counts for the kernel's loop order and tiles (counting only): its prediction.
-simulator::SimConfig kernel_model(const Problem& p, simulator::Algorithm algorithm,
-                                  TileSizes tiles) {
+// The simulator's counts for the kernel's loop order and tiles (counting only), on the --gpu
+// preset: its prediction. Omitted where the simulator's model of that loop order cannot hold the
+// kernel's tiles in the preset's SRAM (the d = 256 backward splits dK/dV, which the model does
+// not): the measured row stays.
+void add_prediction(const Problem& p, simulator::Algorithm algorithm, bool backward,
+                    PassRun& pass) {
+  if (!pass.tiles) return;
   simulator::SimConfig c;
   c.algorithm = algorithm;
   c.shape = p.shape;
   c.options = p.options;
   c.element_bytes = int(element_bytes(p.dtype));
-  c.tiles = tiles;
+  c.tiles = pass.tiles;
   c.sram_bytes = p.gpu.sram_bytes_per_sm;
   c.counting_only = true;
   c.record_trace = false;
-  return c;
-}
-
-// The shared device copies of one problem.
-struct DeviceProblem {
-  cuda::DType dtype;
-  Buffer q, k, v, d_o, o, lse, dq, dk, dv;
-  DeviceProblem(const Problem& p, const Inputs& in, bool backward) : dtype(device_dtype(p.dtype)) {
-    const size_t eb = size_t(cuda::element_bytes(dtype));
-    q = upload(in.Q, dtype);
-    k = upload(in.K, dtype);
-    v = upload(in.V, dtype);
-    o = std::make_unique<DeviceBuffer>(size_t(p.shape.q_elements()) * eb);
-    lse = std::make_unique<DeviceBuffer>(size_t(p.shape.lse_elements()) * 4);
-    if (backward) {
-      d_o = upload(in.dO, dtype);
-      dq = std::make_unique<DeviceBuffer>(size_t(p.shape.q_elements()) * eb);
-      dk = std::make_unique<DeviceBuffer>(size_t(p.shape.kv_elements()) * eb);
-      dv = std::make_unique<DeviceBuffer>(size_t(p.shape.kv_elements()) * eb);
-    }
-  }
-  cuda::ForwardArgs forward_args() const {
-    return {q->ptr, k->ptr, v->ptr, o->ptr, static_cast<float*>(lse->ptr)};
-  }
-  cuda::BackwardArgs backward_args() const {
-    return {q->ptr,  k->ptr,  v->ptr, o->ptr, d_o->ptr, static_cast<const float*>(lse->ptr),
-            dq->ptr, dk->ptr, dv->ptr};
-  }
-  PassRun forward_outputs(const Problem& p) const {
-    PassRun r;
-    r.outputs = {{Quantity::O, download(*o, dtype, q_dims(p.shape))},
-                 {Quantity::lse, download(*lse, cuda::DType::F32, lse_dims(p.shape))}};
-    return r;
-  }
-  PassRun backward_outputs(const Problem& p) const {
-    PassRun r;
-    r.outputs = {{Quantity::dQ, download(*dq, dtype, q_dims(p.shape))},
-                 {Quantity::dK, download(*dk, dtype, kv_dims(p.shape))},
-                 {Quantity::dV, download(*dv, dtype, kv_dims(p.shape))}};
-    return r;
-  }
-};
-
-OutputPrecision precision_of(DType d) {
-  return d == DType::Float16    ? OutputPrecision::Float16
-         : d == DType::BFloat16 ? OutputPrecision::BFloat16
-                                : OutputPrecision::Float32;
-}
-
-ImplementationRun fused_row(const Problem& p, const Inputs& in, bool backward,
-                            const std::string& gpu_name) {
-  ImplementationRun run;
-  run.name = "cuda flash (fused)";
-  run.id = "cuda_flash";
-  run.kind = ImplementationKind::Cuda;
-  run.description = p.dtype == DType::Float32
-                        ? "teaching kernel: paper Alg. 1 in fp32 CUDA, no tensor cores"
-                        : "fused FlashAttention kernels: FA2 loop order on mma.sync tensor cores";
-  run.precision = precision_of(p.dtype);
-  run.measured_on = gpu_name;
-  DeviceProblem dev(p, in, backward);
-  PassRun fwd;
-  double seconds = 0;
-  if (p.dtype == DType::Float32) {
-    seconds =
-        time_call([&] { cuda::flash_forward_simple(p.shape, p.options, dev.forward_args()); });
-  } else {
-    seconds =
-        time_call([&] { cuda::flash_forward(p.shape, p.options, dev.dtype, dev.forward_args()); });
-    const TileSizes tiles = cuda::flash_forward_tiles(p.shape.head_dim, p.options.dropout_p > 0);
-    const auto model = simulator::simulate_forward(
-        kernel_model(p, simulator::Algorithm::Flash2, tiles), nullptr, nullptr, nullptr);
-    fwd.roofline = simulator::estimate_runtime(model.stats, p.gpu);
-    fwd.io = model.stats;
-    fwd.tiles = tiles;
-  }
-  PassRun out = dev.forward_outputs(p);
-  fwd.outputs = std::move(out.outputs);
-  fwd.measured_seconds = seconds;
-  fwd.extra_memory_bytes = double(p.shape.lse_elements()) * 4;  // L, kept for the backward
-  run.forward = std::move(fwd);
-  if (!backward) return run;
-  if (p.dtype == DType::Float32) {
-    run.backward_absent_reason = "the teaching kernel has no backward; use --dtype fp16 or bf16";
-    return run;
-  }
-  DeviceBuffer workspace(size_t(cuda::flash_backward_workspace_bytes(p.shape)));
-  PassRun bwd;
-  bwd.measured_seconds = time_call([&] {
-    cuda::flash_backward(p.shape, p.options, dev.dtype, dev.backward_args(), workspace.ptr);
-  });
-  bwd.outputs = dev.backward_outputs(p).outputs;
-  bwd.extra_memory_bytes = double(workspace.bytes);
-  const TileSizes tiles = cuda::flash_backward_tiles(p.shape.head_dim);
-  const auto model = simulator::simulate_backward(
-      kernel_model(p, simulator::Algorithm::Flash, tiles), nullptr, nullptr, nullptr, nullptr);
-  bwd.roofline = simulator::estimate_runtime(model.stats, p.gpu);
-  bwd.io = model.stats;
-  bwd.tiles = tiles;
-  run.backward = std::move(bwd);
-  return run;
-}
-
-ImplementationRun naive_row(const Problem& p, const Inputs& in, bool backward,
-                            const std::string& gpu_name) {
-  ImplementationRun run;
-  run.name = "cuda naive";
-  run.id = "cuda_naive";
-  run.kind = ImplementationKind::Cuda;
-  run.description =
-      "naive CUDA baseline: cuBLAS GEMMs, separate mask/softmax/dropout kernels, S and P in HBM";
-  run.precision = precision_of(p.dtype);
-  run.measured_on = gpu_name;
-  DeviceProblem dev(p, in, backward);
-  DeviceBuffer workspace(size_t(cuda::naive_workspace_bytes(p.shape, dev.dtype, backward)));
-  PassRun fwd = dev.forward_outputs(p);
-  fwd.measured_seconds = time_call([&] {
-    cuda::naive_forward(p.shape, p.options, dev.dtype, dev.forward_args(), workspace.ptr);
-  });
-  fwd.outputs = dev.forward_outputs(p).outputs;
-  fwd.extra_memory_bytes = double(cuda::naive_workspace_bytes(p.shape, dev.dtype, false));
-  run.forward = std::move(fwd);
-  if (backward) {
-    PassRun bwd;
-    bwd.measured_seconds = time_call([&] {
-      cuda::naive_backward(p.shape, p.options, dev.dtype, dev.backward_args(), workspace.ptr);
-    });
-    bwd.outputs = dev.backward_outputs(p).outputs;
-    bwd.extra_memory_bytes = double(workspace.bytes);
-    run.backward = std::move(bwd);
-  }
-  return run;
-}
-
-// Runs one row; a refusal of the kernels (head dim, dtype, memory) becomes an absent row.
-ImplementationRun guarded(const char* name, const char* id, const char* description,
-                          const std::function<ImplementationRun()>& make) {
   try {
-    return make();
-  } catch (const Error& e) {
-    cudaGetLastError();
-    return ImplementationRun::absent(name, id, ImplementationKind::Cuda, description, e.what());
+    const simulator::IoStats stats =
+        backward ? simulator::simulate_backward(c, nullptr, nullptr, nullptr, nullptr).stats
+                 : simulator::simulate_forward(c, nullptr, nullptr, nullptr).stats;
+    pass.roofline = simulator::estimate_runtime(stats, p.gpu);
+    pass.io = stats;
+  } catch (const Error&) {
   }
 }
 
@@ -245,31 +106,29 @@ ImplementationRun guarded(const char* name, const char* id, const char* descript
 
 std::vector<ImplementationRun> run_cuda(const Problem& problem, const Inputs& inputs,
                                         bool backward) {
+  std::vector<ImplementationRun> rows = row_identities(problem);
   const GpuDevice gpu = detect_gpu();
   if (!gpu.available) {
-    return {
-        ImplementationRun::absent("cuda flash (fused)", "cuda_flash", ImplementationKind::Cuda,
-                                  "fused FlashAttention CUDA kernel", gpu.reason),
-        ImplementationRun::absent("cuda naive", "cuda_naive", ImplementationKind::Cuda,
-                                  "naive CUDA baseline: S and P materialized in HBM", gpu.reason)};
+    for (ImplementationRun& r : rows) r.available = false, r.reason_if_absent = gpu.reason;
+    return rows;
   }
-  return {guarded("cuda flash (fused)", "cuda_flash", "fused FlashAttention CUDA kernel",
-                  [&] { return fused_row(problem, inputs, backward, gpu.name); }),
-          guarded("cuda naive", "cuda_naive", "naive CUDA baseline: S and P materialized in HBM",
-                  [&] { return naive_row(problem, inputs, backward, gpu.name); })};
+  plugin().api->run_rows(problem, inputs, backward, gpu, rows);
+  ImplementationRun& fused = rows[0];
+  // The forward kernels follow FA2's loop order, the backward Alg. 4's (K/V blocks outer).
+  if (fused.forward) add_prediction(problem, simulator::Algorithm::Flash2, false, *fused.forward);
+  if (fused.backward) add_prediction(problem, simulator::Algorithm::Flash, true, *fused.backward);
+  return rows;
 }
 
 GpuDevice detect_gpu() {
-  const cuda::DeviceInfo info = cuda::device_info();
-  GpuDevice d;
-  d.available = info.available;
-  d.reason = info.reason;
-  d.name = info.name;
-  d.sm_count = info.sm_count;
-  d.compute_major = info.compute_major;
-  d.compute_minor = info.compute_minor;
-  d.memory_bytes = info.memory_bytes;
-  return d;
+  const Plugin& p = plugin();
+  if (p.api == nullptr) {
+    GpuDevice none;
+    none.reason = p.reason;
+    return none;
+  }
+  static const GpuDevice gpu = p.api->detect_gpu();  // asked once per process
+  return gpu;
 }
 
 }  // namespace flashlab::cli

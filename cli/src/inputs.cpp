@@ -56,15 +56,14 @@ Tensor<double> load_input_tensor(const std::string& path, const std::string& opt
   const std::string where = option + " " + path;
   io::NpyReadOptions read_options;
   read_options.void2_is_bfloat16 = dtype == DType::BFloat16;
+  read_options.accepted_dtypes = {"float16", "bfloat16", "float32", "float64"};
+  read_options.void2_hint = "add --dtype bf16";
   io::NpyArray array;
   try {
     array = io::read_npy(path, read_options);
   } catch (const Error& e) {
     throw Error(option + ": " + e.what());
   }
-  const std::string& t = array.dtype;
-  require(t == "float16" || t == "bfloat16" || t == "float32" || t == "float64",
-          where + " holds " + t + "; accepted dtypes: float16, bfloat16, float32, float64");
   std::vector<int64_t> dims = array.shape;
   require(dims.size() >= 2 && dims.size() <= 4,
           where + " has shape " + dims_to_string(dims) +
@@ -102,11 +101,28 @@ Tensor<float> to_float(const Tensor<double>& tensor) {
 AttentionShape shape_of_inputs(const Inputs& in, bool with_dO) {
   const auto& q = in.Q.dims;
   const auto& k = in.K.dims;
-  require(k[0] == q[0] && k[1] == q[1] && k[3] == q[3],
-          "--k shape " + dims_to_string(k) + " does not fit --q shape " + dims_to_string(q) +
-              ": K must be [batch, heads, seq_k, head_dim] with Q's batch, heads and head_dim");
-  require(in.V.dims == k, "--v shape " + dims_to_string(in.V.dims) + " does not match --k shape " +
-                              dims_to_string(k) + ": V and K must have the same shape");
+  const auto& v = in.V.dims;
+  // Q fits K when batch, heads and head_dim agree (seq may differ).
+  auto fits = [](const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+    return a[0] == b[0] && a[1] == b[1] && a[3] == b[3];
+  };
+  const std::string kq = "[batch, heads, seq, head_dim]: Q, K, V share batch, heads and head_dim";
+  if (k == v) {
+    // K and V agree, so the odd one out is Q.
+    require(fits(q, k), "--q shape " + dims_to_string(q) + " does not fit --k and --v shape " +
+                            dims_to_string(k) + "; " + kq);
+  } else {
+    // K and V disagree: the one that does not fit Q is at fault (both, if neither does).
+    const bool k_fits = fits(q, k), v_fits = fits(q, v);
+    require(k_fits || v_fits, "--q " + dims_to_string(q) + ", --k " + dims_to_string(k) +
+                                  " and --v " + dims_to_string(v) + " all disagree; " + kq);
+    require(k_fits, "--k shape " + dims_to_string(k) + " does not match --v shape " +
+                        dims_to_string(v) + ", which fits --q " + dims_to_string(q) +
+                        "; K and V must have the same shape");
+    throw Error("--v shape " + dims_to_string(v) + " does not match --k shape " +
+                dims_to_string(k) + ", which fits --q " + dims_to_string(q) +
+                "; K and V must have the same shape");
+  }
   if (with_dO)
     require(in.dO.dims == q, "--do shape " + dims_to_string(in.dO.dims) +
                                  " does not match --q shape " + dims_to_string(q) +

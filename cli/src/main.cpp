@@ -29,14 +29,32 @@ std::string one_line(std::string message) {
   return out;
 }
 
-// CLI11 says "Could not convert: --batch = abc"; point to the option's type instead.
-std::string conversion_message(const std::string& what) {
+// What an option's type accepts, in words.
+std::string accepted_by(const CLI::Option& option) {
+  const std::string type = option.get_type_name();
+  if (type == "INT") return "a whole number";
+  if (type == "UINT") return "a whole number >= 0";
+  if (type == "FLOAT") return "a number";
+  return type.empty() ? "a value" : type;
+}
+
+// CLI11 says "Could not convert: --batch = abc"; name the option, the value and what it accepts
+// (a flag takes no value, or true/false).
+std::string conversion_message(const CLI::App& app, const std::string& what) {
   const std::string prefix = "Could not convert: ";
   const size_t equals = what.find(" = ");
   if (what.rfind(prefix, 0) != 0 || equals == std::string::npos) return what;
-  const std::string option = what.substr(prefix.size(), equals - prefix.size());
-  return option + ": '" + what.substr(equals + 3) +
-         "' is not a valid value (see its type in --help: INT = whole number, FLOAT = number)";
+  const std::string name = what.substr(prefix.size(), equals - prefix.size());
+  const std::string value = what.substr(equals + 3);
+  const CLI::Option* option = nullptr;
+  for (const CLI::App* command : app.get_subcommands({}))
+    if (option == nullptr && command->parsed()) option = command->get_option_no_throw(name);
+  if (option == nullptr) option = app.get_option_no_throw(name);
+  if (option != nullptr && option->get_items_expected_min() == 0)
+    return name + " is a flag: give it alone (or " + name + "=true, " + name + "=false), got '" +
+           value + "'";
+  return name + ": '" + value + "' is not a valid value; expected " +
+         (option != nullptr ? accepted_by(*option) : "its type in --help");
 }
 
 int print_error(const std::string& message, int code) {
@@ -73,6 +91,14 @@ int main(int argc, char** argv) {
                                             add_trace_command(app), add_info_command(app)};
   // A first word that is neither an option nor a subcommand: say so, rather than CLI11's
   // "A subcommand is required".
+  if (argc > 1 && argv[1][0] == '-') {
+    const std::string first = argv[1];
+    if (first != "-h" && first != "--help" && first != "--help-all" && first != "--version")
+      return print_error("unknown option '" + first +
+                             "': flashlab takes a subcommand first: compare, sweep, trace, info "
+                             "(see flashlab --help)",
+                         kExitBadInput);
+  }
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
     for (const Subcommand& command : commands) known = known || command.app->check_name(argv[1]);
@@ -90,7 +116,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ConversionError& e) {
-    return print_error(conversion_message(e.what()), kExitBadInput);
+    return print_error(conversion_message(app, e.what()), kExitBadInput);
   } catch (const CLI::ParseError& e) {
     return print_error(std::string(e.what()) + " (see flashlab --help)", kExitBadInput);
   }

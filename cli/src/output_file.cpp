@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <flashlab/core/error.hpp>
 #include <fstream>
+#include <iostream>
 
 namespace flashlab::cli {
 
@@ -27,6 +28,28 @@ void write_output(const std::string& path, const std::string& text) {
   out << text;
   out.close();
   require(bool(out), "cannot write '" + path + "'");
+}
+
+void write_output(const std::string& path, const std::function<void(std::ostream&)>& write) {
+  if (path == "-") {
+    std::fflush(stdout);
+    write(std::cout);
+    std::cout.flush();
+    require(bool(std::cout), "cannot write to stdout");
+    return;
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  try {
+    require(bool(out), "cannot write '" + path + "'");
+    write(out);
+    out.close();
+    require(bool(out), "cannot write '" + path + "' (disk full?)");
+  } catch (...) {
+    out.close();
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+    throw;
+  }
 }
 
 bool ends_with_svg(const std::string& path) {

@@ -3,10 +3,14 @@
 #include <flashlab/cli/problem.hpp>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <flashlab/cli/terminal.hpp>
 #include <flashlab/cli/units.hpp>
+#include <flashlab/core/byte_size.hpp>
 #include <flashlab/core/named_block_mask.hpp>
+#include <flashlab/core/seed_text.hpp>
 #include <flashlab/io/npy.hpp>
 #include <flashlab/simulator/algorithms/tiling_fit.hpp>
 
@@ -36,7 +40,9 @@ BlockMask mask_from_file(const std::string& path, const AttentionShape& shape,
                          const TileSizes& tiles, int64_t mask_block) {
   Tensor<uint8_t> layout;
   try {
-    layout = io::read_tensor<uint8_t>(path);
+    io::NpyReadOptions options;
+    options.accepted_dtypes = {"uint8", "bool", "int32", "int64"};
+    layout = io::read_tensor<uint8_t>(path, options);
   } catch (const Error& e) {
     throw Error(std::string("--block-sparse: ") + e.what());
   }
@@ -63,10 +69,20 @@ BlockMask mask_from_file(const std::string& path, const AttentionShape& shape,
   }
 }
 
+// A mask holds one byte per block: at most 2^28 blocks (256 MiB), far more than any problem that
+// runs in reasonable time needs.
+constexpr int64_t kMaxMaskBlocks = int64_t{1} << 28;
+
 // A named pattern on a grid of `tiles` blocks (Alg. 5: one mask entry per Br x Bc block of S),
 // or on square blocks of --mask-block.
 BlockMask named_mask(const std::string& pattern, const AttentionShape& shape,
                      const TileSizes& tiles, int64_t mask_block, uint64_t seed) {
+  const int64_t rows = ceil_div(shape.seq_q, mask_block > 0 ? mask_block : tiles.block_rows);
+  const int64_t cols = ceil_div(shape.seq_k, mask_block > 0 ? mask_block : tiles.block_cols);
+  require(double(rows) * double(cols) <= double(kMaxMaskBlocks),
+          "--block-sparse " + pattern + " would need " + std::to_string(rows) + " x " +
+              std::to_string(cols) + " mask blocks, more than 2^28; use a larger --mask-block " +
+              "(or larger tiles) or a shorter sequence");
   try {
     if (mask_block > 0)
       return named_block_mask(pattern, shape.seq_q, shape.seq_k, mask_block, seed);
@@ -119,10 +135,8 @@ void add_problem_options(CLI::App& app, ProblemArgs& a) {
       ->capture_default_str()
       ->check(CLI::Validator(
           [](std::string& text) {
-            // CLI11 would wrap "-1" around to 2^64 - 1; a seed is a plain non-negative integer.
-            return text.find_first_not_of("0123456789") == std::string::npos
-                       ? std::string()
-                       : "must be an integer in [0, 2^64), got '" + text + "'";
+            return is_seed_text(text) ? std::string()
+                                      : "must be a whole number in [0, 2^64), got '" + text + "'";
           },
           "", "non-negative"))
       ->group(attention);
@@ -145,8 +159,9 @@ void add_problem_options(CLI::App& app, ProblemArgs& a) {
       ->group(machine);
   CLI::Option* sram =
       app.add_option("--sram", a.sram,
-                     std::string("SRAM size M, with units: 49152, 48KiB, 100KB, 1MiB") +
-                         (a.sram.empty() ? " (default: the --gpu preset's SRAM per SM)" : ""));
+                     std::string("SRAM size M") +
+                         (a.sram.empty() ? " (default: the --gpu preset's SRAM per SM)" : "") +
+                         ": " + kByteSizeSyntax);
   sram->group(machine);
   if (!a.sram.empty()) sram->capture_default_str();
   app.add_option("--block-rows", a.block_rows, "Br: rows of a Q/O tile (default: paper's rule)")
@@ -185,16 +200,19 @@ Problem resolve_problem(const ProblemArgs& a, const AttentionShape& shape, bool 
     throw Error(std::string("--gpu: ") + e.what());
   }
   p.sram_bytes = a.sram.empty() ? p.gpu.sram_bytes_per_sm : parse_byte_size(a.sram, "--sram");
-  require(p.sram_bytes >= 1, "--sram must be at least 1 byte, got '" + a.sram + "'");
+  p.sram_origin = a.given("--sram") ? "--sram " + format_bytes(double(p.sram_bytes))
+                  : !a.sram.empty() ? "the default --sram " + format_bytes(double(p.sram_bytes))
+                                    : "the " + p.gpu.name + "'s SRAM per SM, " +
+                                          format_bytes(double(p.sram_bytes)) + " (no --sram given)";
 
   require(std::isfinite(a.dropout) && a.dropout >= 0.0 && a.dropout < 1.0,
-          "--dropout must be in [0, 1), got " + std::to_string(a.dropout));
+          "--dropout must be in [0, 1), got " + format_number(a.dropout));
   p.options.dropout_p = a.dropout;
   p.options.seed = a.seed;
   p.options.causal = a.causal;
   if (a.softmax_scale) {
     require(std::isfinite(*a.softmax_scale) && *a.softmax_scale > 0.0,
-            "--scale must be finite and > 0, got " + std::to_string(*a.softmax_scale));
+            "--scale must be finite and > 0, got " + format_number(*a.softmax_scale));
     p.options.softmax_scale = a.softmax_scale;
   }
 
@@ -245,12 +263,17 @@ simulator::SimConfig sim_config(const Problem& p, simulator::Algorithm algorithm
 
 namespace {
 
-// "--sram 4.00 KiB" or "--block-rows 16 --block-cols 32 with --sram 4.00 KiB": what to change.
+// What to change when no tiles fit, naming the options the user gave: "--sram 4.00 KiB",
+// "--block-rows 16 --block-cols 32 with --sram 4.00 KiB", or, when the SRAM is a default, the head
+// dimension ("--head-dim 100000 with the H100-SXM5-80GB's SRAM per SM, 228.0 KiB (no --sram
+// given)").
 std::string tiling_options(const Problem& p) {
-  const std::string sram = "--sram " + format_bytes(double(p.sram_bytes));
-  if (!p.tiles) return sram;
-  return "--block-rows " + std::to_string(p.tiles->block_rows) + " --block-cols " +
-         std::to_string(p.tiles->block_cols) + " with " + sram;
+  if (p.tiles)
+    return "--block-rows " + std::to_string(p.tiles->block_rows) + " --block-cols " +
+           std::to_string(p.tiles->block_cols) + " with " + p.sram_origin;
+  return p.sram_origin.rfind("--sram", 0) == 0
+             ? p.sram_origin
+             : "--head-dim " + std::to_string(p.shape.head_dim) + " with " + p.sram_origin;
 }
 
 TileSizes tiles_or_throw(const Problem& p, simulator::Algorithm a, bool backward) {
@@ -271,6 +294,33 @@ void require_tiles_fit(const Problem& p, const std::vector<simulator::Algorithm>
 
 TileSizes flash_tiles(const Problem& p, bool backward) {
   return tiles_or_throw(p, simulator::Algorithm::Flash, backward);
+}
+
+int64_t rows_without_keys(const Problem& p) {
+  if (!p.options.block_mask) return 0;  // causal alone: row r always sees key 0
+  const BlockMask& m = *p.options.block_mask;
+  int64_t none = 0;
+  for (int64_t i = 0; i < m.row_blocks && i * m.block_rows < p.shape.seq_q; ++i) {
+    const int64_t r0 = i * m.block_rows, r1 = std::min(p.shape.seq_q, r0 + m.block_rows);
+    // The first key an allowed block of this row of blocks offers (blocks past seq_k offer none).
+    int64_t first_key = -1;
+    for (int64_t j = 0; j < m.col_blocks && j * m.block_cols < p.shape.seq_k && first_key < 0; ++j)
+      if (m.layout[size_t(i * m.col_blocks + j)] != 0) first_key = j * m.block_cols;
+    if (first_key < 0)
+      none += r1 - r0;
+    else if (p.options.causal)  // top-left causal: row r sees keys <= r
+      none += std::clamp<int64_t>(first_key - r0, 0, r1 - r0);
+  }
+  return none;
+}
+
+void warn_about_mask(const Problem& p, const ProblemArgs& a) {
+  const int64_t rows = rows_without_keys(p);
+  if (rows > 0)
+    print_warning("--block-sparse " + a.block_sparse + " leaves " + std::to_string(rows) + " of " +
+                  std::to_string(p.shape.seq_q) +
+                  " query rows with no key at all: their output is 0 and their logsumexp -inf" +
+                  (p.options.causal ? " (with --causal)" : ""));
 }
 
 std::string describe(const Problem& p) {

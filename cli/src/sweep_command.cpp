@@ -6,6 +6,8 @@
 #include <flashlab/cli/progress_bar.hpp>
 #include <flashlab/cli/sweep.hpp>
 #include <flashlab/cli/sweep_output.hpp>
+#include <flashlab/cli/terminal.hpp>
+#include <flashlab/cli/work_estimate.hpp>
 #include <memory>
 
 namespace flashlab::cli {
@@ -30,9 +32,15 @@ int run_sweep_command(const SweepArgs& a) {
   for (const std::string* file : {&a.csv, &a.json, &a.chart})
     if (!file->empty()) check_writable(*file);
 
-  ProgressBar bar(values.size(), is_terminal(stderr));
+  std::vector<SweepPoint> points = sweep_points(a.problem, param, values, a.backward);
+  WorkEstimate work;  // the points, each its three algorithms counting only
+  for (const SweepPoint& p : points)
+    work.steps.push_back({p.value.label, estimate_sweep_point(p.problem, a.backward).seconds()});
+  require_feasible(work, "the sweep");
+
+  ProgressBar bar(work.step_seconds(), show_progress(work, "the sweep"));
   const SweepResult result =
-      run_sweep(a.problem, param, values, a.backward,
+      run_sweep(param, std::move(points), a.backward,
                 [&](size_t done, const std::string& label) { bar.update(done, label); });
   bar.finish();
 

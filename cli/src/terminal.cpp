@@ -51,4 +51,22 @@ std::string Palette::paint(const std::string& text, Tone tone) const {
   return code + text + "\033[0m";
 }
 
+namespace {
+
+void print_labelled(const char* label, Tone tone, const std::string& message) {
+  const Palette palette{colors_enabled(ColorMode::Auto, stderr)};
+  std::fflush(stdout);
+  std::fprintf(stderr, "flashlab: %s %s\n", palette.paint(label, tone).c_str(), message.c_str());
+}
+
+}  // namespace
+
+void print_warning(const std::string& message) {
+  print_labelled("warning:", Tone::Warn, message);
+}
+
+void print_note(const std::string& message) {
+  print_labelled("note:", Tone::Dim, message);
+}
+
 }  // namespace flashlab::cli

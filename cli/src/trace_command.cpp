@@ -6,11 +6,13 @@
 #include <flashlab/cli/inputs.hpp>
 #include <flashlab/cli/output_file.hpp>
 #include <flashlab/cli/problem.hpp>
+#include <flashlab/cli/progress_bar.hpp>
+#include <flashlab/cli/terminal.hpp>
 #include <flashlab/cli/units.hpp>
+#include <flashlab/cli/work_estimate.hpp>
 #include <flashlab/simulator/simulate.hpp>
 #include <flashlab/simulator/trace/trace_json.hpp>
 #include <memory>
-#include <sstream>
 
 namespace flashlab::cli {
 namespace {
@@ -34,28 +36,37 @@ int run_trace_command(const TraceArgs& a) {
           "--algorithm flash2 has no simulated backward; use --algorithm flash or standard");
   check_writable(a.output);
   const AttentionShape shape = shape_from_args(a.problem);
-  require(double(shape.seq_q) * double(shape.seq_k) <= double(int64_t{1} << 24),
-          "trace records every tile step with its values: seq_q x seq_k = " +
-              std::to_string(shape.seq_q) + " x " + std::to_string(shape.seq_k) +
-              " exceeds 2^24 (4096 x 4096); trace a smaller problem");
   const Problem problem = resolve_problem(a.problem, shape, a.backward);
   require_tiles_fit(problem, {algorithm}, a.backward);
+  // Everything asked for, before any work: every head runs, the trace holds the recorded ones.
+  const WorkEstimate work = estimate_trace(problem, algorithm, a.backward, a.all_heads);
+  require(work.output_bytes <= double(simulator::kMaxTraceJsonBytes),
+          "the trace of " + to_string(shape) + (a.all_heads ? " (--all-heads)" : "") +
+              " would be about " + format_bytes(work.output_bytes) +
+              " of JSON; traces are limited to 1 GiB, what the visualizer reads. Trace " +
+              (a.all_heads ? "the first head only (no --all-heads), " : "") +
+              "a shorter --seq or larger tiles (--sram, --block-rows, --block-cols)");
+  require_feasible(work, "trace of " + to_string(shape));
+  warn_about_mask(problem, a.problem);
+
+  ProgressBar bar(work.step_seconds(), show_progress(work, "the trace of " + to_string(shape)));
+  bar.update(0, "random inputs");
   const Inputs in = random_inputs(shape, a.problem.seed, a.backward, problem.dtype);
   const Tensor<float> Q = to_float(in.Q), K = to_float(in.K), V = to_float(in.V);
-
   simulator::SimConfig config = sim_config(problem, algorithm, a.backward);
   config.record_trace = true;
   config.trace_first_head_only = !a.all_heads;
   simulator::Trace trace;
+  bar.update(1, work.steps[1].label);
   if (a.backward) {
     const Tensor<float> dO = to_float(in.dO);
     trace = simulator::simulate_backward(config, &Q, &K, &V, &dO).trace;
   } else {
     trace = simulator::simulate_forward(config, &Q, &K, &V).trace;
   }
-  std::ostringstream json;
-  simulator::write_trace_json(trace, json);
-  write_output(a.output, json.str());
+  bar.update(2, "writing JSON");
+  write_output(a.output, [&](std::ostream& out) { simulator::write_trace_json(trace, out); });
+  bar.finish();
   if (a.output != "-")
     std::printf("wrote %s: %s, %zu events, tiles %lldx%lld, SRAM %s, %s\n", a.output.c_str(),
                 trace.title.c_str(), trace.events.size(),

@@ -2,19 +2,12 @@
 #include <flashlab/cli/units.hpp>
 
 #include <array>
-#include <cctype>
 #include <cmath>
 #include <cstdio>
-#include <flashlab/core/error.hpp>
-#include <limits>
+#include <flashlab/core/byte_size.hpp>
 
 namespace flashlab::cli {
 namespace {
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string printf_string(const char* format, double value, const char* unit) {
   std::array<char, 64> buffer{};
@@ -25,26 +18,11 @@ std::string printf_string(const char* format, double value, const char* unit) {
 }  // namespace
 
 int64_t parse_byte_size(const std::string& text, const std::string& option) {
-  const std::string what =
-      option + " must be a byte size such as 49152, 48KiB or 100KB, got '" + text + "'";
-  size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-  require(digits > 0, what);
-  const std::string unit = lower(text.substr(digits));
-  int64_t multiplier = 0;
-  if (unit.empty() || unit == "b") multiplier = 1;
-  if (unit == "kb" || unit == "k") multiplier = 1000;
-  if (unit == "kib") multiplier = int64_t{1} << 10;
-  if (unit == "mb") multiplier = 1000 * 1000;
-  if (unit == "mib") multiplier = int64_t{1} << 20;
-  if (unit == "gb") multiplier = 1000 * 1000 * 1000;
-  if (unit == "gib") multiplier = int64_t{1} << 30;
-  require(multiplier != 0, what);
-  require(digits <= 15, option + " is too large, got '" + text + "'");
-  const int64_t number = std::stoll(text.substr(0, digits));
-  require(number <= std::numeric_limits<int64_t>::max() / multiplier,
-          option + " is too large, got '" + text + "'");
-  return number * multiplier;
+  try {
+    return flashlab::parse_byte_size(text);
+  } catch (const Error& e) {
+    throw Error(option + ": " + e.what());
+  }
 }
 
 std::string format_bytes(double bytes) {
@@ -74,6 +52,10 @@ std::string format_scientific(double value) {
   if (std::isnan(value)) return "nan";
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
   return printf_string("%.2e%s", value, "");
+}
+
+std::string format_number(double value) {
+  return printf_string("%g%s", value, "");
 }
 
 std::string format_count(double count) {

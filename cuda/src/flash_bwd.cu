@@ -130,6 +130,17 @@ TileSizes flash_backward_tiles(int64_t head_dim, FusedKernel kernel) {
   return {kBwdBlockM, mma_sync_block_n(head_dim)};
 }
 
+bool flash_backward_supports(const AttentionShape& shape, const AttentionOptions& options,
+                             DType dtype, std::string* why) {
+  try {
+    validate_fast_call(shape, options, dtype, "flash_backward");  // what flash_backward checks
+    return true;
+  } catch (const Error& e) {
+    if (why != nullptr) *why = e.what();
+    return false;
+  }
+}
+
 int64_t flash_backward_workspace_bytes(const AttentionShape& shape) {
   return shape.batch * shape.heads * padded_seq_q(shape) * (shape.head_dim + 2) *
          int64_t(sizeof(float));

@@ -1,82 +1,103 @@
-// Bad input exits 2 with one line on stderr that names the bad value, and never crashes.
+// Bad input exits 2 with one line on stderr that names the culprit, and never crashes: every row
+// of the table in bad_inputs.hpp, and a check that the table covers every option of every command
+// as their --help lists them.
 #include <doctest/doctest.h>
 
+#include <map>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "bad_inputs.hpp"
 #include "cli_runner.hpp"
 
+using flashlab::test::BadInput;
 using flashlab::test::CliResult;
 using flashlab::test::run_flashlab;
 
 namespace {
 
-struct BadCase {
-  std::string args;
-  std::string fragment;  // must appear in the error line
+constexpr const char* kCommands[] = {"compare", "sweep", "trace", "info"};
+
+// A row as run: the command and its arguments.
+struct Row {
+  BadInput input;
+  std::string args;  // after "flashlab"
 };
 
-void check_bad_input(const BadCase& c) {
-  const CliResult r = run_flashlab(c.args);
-  INFO("flashlab " << c.args << "\nstdout: " << r.out << "\nstderr: " << r.err);
-  CHECK(r.exit_code == 2);
-  CHECK(r.err.rfind("flashlab: error: ", 0) == 0);
-  CHECK(flashlab::test::count_lines_with(r.err, "") == 1);  // exactly one line
-  CHECK(r.err.find(c.fragment) != std::string::npos);
+// The table's rows, the problem options once for each of compare, sweep and trace (sweep needs
+// a --param before it looks at them).
+std::vector<Row> all_rows() {
+  std::vector<Row> rows;
+  for (const BadInput& r : flashlab::test::kCommandRows)
+    rows.push_back({r, std::string(r.command) + (*r.command != 0 ? " " : "") + r.args});
+  for (const char* command : {"compare", "sweep", "trace"})
+    for (BadInput r : flashlab::test::kProblemRows) {
+      r.command = command;
+      const std::string param = std::string(command) == "sweep" ? "--param N --values 64 " : "";
+      rows.push_back({r, std::string(command) + " " + param + r.args});
+    }
+  return rows;
+}
+
+// The long names of the options `flashlab <command> --help` lists ("--seq", "--output"), each
+// with whether it takes a value (its help line names a type: "--seq INT", "--sram TEXT").
+std::map<std::string, bool> help_options(const std::string& command) {
+  const CliResult help = run_flashlab(command + " --help");
+  REQUIRE(help.exit_code == 0);
+  std::map<std::string, bool> options;
+  std::istringstream lines(help.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string names, type;
+    if (!(words >> names) || names[0] != '-') continue;
+    words >> type;
+    const bool takes_value = type == "INT" || type == "UINT" || type == "FLOAT" ||
+                             type.rfind("TEXT", 0) == 0 || type.rfind("INT=", 0) == 0 ||
+                             type.rfind("UINT=", 0) == 0 || type.rfind("FLOAT=", 0) == 0;
+    std::istringstream parts(names);
+    std::string name;
+    while (std::getline(parts, name, ','))
+      if (name.rfind("--", 0) == 0 && name != "--help") options[name] = takes_value;
+  }
+  return options;
 }
 
 }  // namespace
 
-TEST_CASE("bad sizes exit 2 naming the option and the value") {
-  const std::vector<BadCase> cases = {
-      {"compare --seq-q 0", "--seq-q must be between 1 and 2^30, got 0"},
-      {"compare --seq-k -5", "--seq-k must be between 1 and 2^30, got -5"},
-      {"compare --seq 0", "--seq must be between 1 and 2^30, got 0"},
-      {"compare --head-dim 0", "--head-dim must be between 1 and 2^30, got 0"},
-      {"compare --heads -2", "--heads must be between 1 and 2^30, got -2"},
-      {"compare --batch 0", "--batch must be between 1 and 2^30, got 0"},
-      {"compare --batch abc", "--batch"},
-      {"compare --seed -1", "--seed"},
-      {"compare --seq 1.5", "--seq"},
-      {"compare --block-rows 0", "--block-rows must be between 1 and 2^30, got 0"},
-      {"compare --seq 16384", "2^26"},
-      {"sweep --param N --values 256,0", "'0'"},
-      {"trace --seq-q 0", "--seq-q must be"},
-  };
-  for (const BadCase& c : cases) check_bad_input(c);
+TEST_CASE("every row of the bad-input table exits 2 with one line naming the culprit") {
+  int rows = 0;
+  for (const Row& r : all_rows()) {
+    const CliResult result = run_flashlab(r.args);
+    INFO("flashlab " << r.args << "\nstdout: " << result.out << "\nstderr: " << result.err);
+    CHECK(result.exit_code == 2);
+    CHECK(result.err.rfind("flashlab: error: ", 0) == 0);
+    CHECK(flashlab::test::count_lines_with(result.err, "") == 1);
+    CHECK(result.err.find(r.input.says) != std::string::npos);
+    ++rows;
+  }
+  MESSAGE(rows << " bad inputs refused");
 }
 
-TEST_CASE("bad options exit 2 with what is accepted") {
-  const std::vector<BadCase> cases = {
-      {"compare --block-sparse zigzag", "unknown block-sparse pattern 'zigzag'"},
-      {"compare --block-sparse random:1.5", "random:DENSITY"},
-      {"compare --block-sparse local:-1", "local:W"},
-      {"compare --mask-block 16", "--mask-block needs --block-sparse"},
-      {"compare --sram 16B", "--sram 16 B: tiles Br=1, Bc=1 do not fit the SRAM"},
-      {"trace --sram 4KiB --seq 64 --head-dim 16 --block-rows 16 --block-cols 32",
-       "--block-rows 16 --block-cols 32 with --sram 4.00 KiB: "},
-      {"compare --sram 12XB",
-       "--sram must be a byte size such as 49152, 48KiB or 100KB, got '12XB'"},
-      {"compare --dtype fp64", "--dtype must be fp16, bf16 or fp32, got 'fp64'"},
-      {"compare --dropout 1.5", "--dropout must be in [0, 1)"},
-      {"compare --dropout nan", "--dropout must be in [0, 1)"},
-      {"compare --scale -1", "--scale must be finite and > 0"},
-      {"compare --gpu v100", "--gpu"},
-      {"compare --tolerance -1", "--tolerance must be"},
-      {"compare --bogus", "--bogus"},
-      {"compare --do x.npy", "--do is the upstream gradient of the backward"},
-      {"compare --seq 16 --save /dev/null/out", "--save: cannot create directory '/dev/null/out'"},
-      {"sweep --param N --csv /nonexistent-dir/s.csv", "cannot write '/nonexistent-dir/s.csv'"},
-      {"sweep", "--param"},
-      {"sweep --param width", "--param must be N, d, sram, block or density, got 'width'"},
-      {"sweep --param density --values 0.5,2", "density takes block densities in (0, 1]"},
-      {"sweep --param N --chart out.png", "--chart writes SVG"},
-      {"sweep --param N --from 512 --to 256", "--from 512 is larger than --to 256"},
-      {"trace --algorithm fa3", "--algorithm"},
-      {"trace --algorithm flash2 --backward", "flash2 has no simulated backward"},
-      {"trace --seq 8192", "2^24"},
-      {"", "subcommand"},
-      {"explain", "explain"},
-  };
-  for (const BadCase& c : cases) check_bad_input(c);
+// A new option without rows fails here: add its rows to bad_inputs.hpp.
+TEST_CASE("the bad-input table covers every option of every command") {
+  std::map<std::string, std::set<std::string>> kinds;  // "command option" -> kinds covered
+  for (const Row& r : all_rows())
+    kinds[std::string(r.input.command) + " " + r.input.option].insert(r.input.kind);
+  for (const char* command : kCommands) {
+    const std::map<std::string, bool> options = help_options(command);
+    CHECK(!options.empty());
+    for (const auto& [option, takes_value] : options) {
+      const std::string key = std::string(command) + " " + option;
+      INFO("add rows for flashlab " << key << " to tests/cli/bad_inputs.hpp");
+      REQUIRE(kinds.count(key) == 1);
+      // Every option is given a wrong value (of the wrong type, or refused otherwise); every
+      // option that takes a value is also given none.
+      const std::set<std::string>& k = kinds[key];
+      CHECK((k.count("wrong type") + k.count("other")) >= 1);
+      if (takes_value) CHECK(k.count("missing") == 1);
+    }
+  }
 }

@@ -195,6 +195,70 @@ TEST_CASE("missing and malformed .npy files exit 2 naming the option and the fil
              {"--q", "[32]", "[batch, heads, seq, head_dim]"});
 }
 
+// The dtypes an option takes, and only those, are named: a complex file is not offered integer
+// dtypes that --q refuses next, and raw '<V2' bytes are offered the option that reads them.
+TEST_CASE("a .npy of the wrong dtype names the option, its dtype and what that option takes") {
+  TempDir dir;
+  std::mt19937_64 rng(21);
+  const NpyFile good = float32_npy({1, 1, 8, 4}, random_floats(rng, 32));
+  write_npy_file(dir.path("k.npy"), good);
+  write_npy_file(dir.path("v.npy"), good);
+  const std::string kv = " --k " + dir.path("k.npy") + " --v " + dir.path("v.npy");
+  auto as = [&](const std::string& descr, size_t itemsize) {
+    NpyFile f{descr, {1, 1, 8, 4}, std::vector<uint8_t>(32 * itemsize, 0)};
+    write_npy_file(dir.path("q.npy"), f);
+    return run_flashlab("compare --q " + dir.path("q.npy") + kv);
+  };
+  const CliResult complex = as("<c8", 8);
+  INFO(complex.err);
+  CHECK(complex.exit_code == 2);
+  CHECK(complex.err.find("--q: ") != std::string::npos);
+  CHECK(complex.err.find("unsupported dtype '<c8' (complex64); accepted: '<f2' (float16)") !=
+        std::string::npos);
+  for (const char* never : {"NpyReadOptions", "int32", "uint8", "bool"})
+    CHECK(complex.err.find(never) == std::string::npos);
+  const CliResult integers = as("<i4", 4);
+  CHECK(integers.exit_code == 2);
+  CHECK(integers.err.find("--q: ") != std::string::npos);
+  CHECK(integers.err.find("dtype '<i4' (int32) is not accepted here; accepted: '<f2'") !=
+        std::string::npos);
+  const CliResult raw = as("<V2", 2);
+  CHECK(raw.exit_code == 2);
+  CHECK(raw.err.find("2 raw bytes (void); if they are bfloat16 as saved by ml_dtypes, add "
+                     "--dtype bf16") != std::string::npos);
+  CHECK(raw.err.find("NpyReadOptions") == std::string::npos);
+  // A block layout takes integers and bools, not floats.
+  write_npy_file(dir.path("layout.npy"), float32_npy({2, 2}, {1, 0, 0, 1}));
+  const CliResult layout =
+      run_flashlab("compare --seq 16 --heads 1 --block-sparse " + dir.path("layout.npy"));
+  CHECK(layout.exit_code == 2);
+  CHECK(layout.err.find("--block-sparse: ") != std::string::npos);
+  CHECK(layout.err.find("dtype '<f4' (float32) is not accepted here; accepted: '|u1' (uint8), "
+                        "'|b1' (bool), '<i4' (int32), '<i8' (int64)") != std::string::npos);
+}
+
+TEST_CASE("a shape mismatch blames the file that is out of line") {
+  TempDir dir;
+  std::mt19937_64 rng(23);
+  write_npy_file(dir.path("q.npy"), float32_npy({1, 2, 8, 6}, random_floats(rng, 96)));
+  write_npy_file(dir.path("k.npy"), float32_npy({1, 2, 16, 4}, random_floats(rng, 128)));
+  write_npy_file(dir.path("k3.npy"), float32_npy({1, 3, 16, 4}, random_floats(rng, 192)));
+  const std::string q = dir.path("q.npy"), k = dir.path("k.npy"), k3 = dir.path("k3.npy");
+  // K and V agree, Q's head_dim is off: Q is at fault.
+  const CliResult wrong_q = run_flashlab("compare --q " + q + " --k " + k + " --v " + k);
+  CHECK(wrong_q.exit_code == 2);
+  CHECK(wrong_q.err.find("--q shape [1, 2, 8, 6] does not fit --k and --v shape [1, 2, 16, 4]") !=
+        std::string::npos);
+  // Q fits K; V is the odd one out (and the other way round).
+  write_npy_file(dir.path("q.npy"), float32_npy({1, 2, 8, 4}, random_floats(rng, 64)));
+  const CliResult wrong_v = run_flashlab("compare --q " + q + " --k " + k + " --v " + k3);
+  CHECK(wrong_v.err.find("--v shape [1, 3, 16, 4] does not match --k shape [1, 2, 16, 4]") !=
+        std::string::npos);
+  const CliResult wrong_k = run_flashlab("compare --q " + q + " --k " + k3 + " --v " + k);
+  CHECK(wrong_k.err.find("--k shape [1, 3, 16, 4] does not match --v shape [1, 2, 16, 4]") !=
+        std::string::npos);
+}
+
 TEST_CASE("mismatched shapes exit 2 naming both shapes") {
   TempDir dir;
   std::mt19937_64 rng(9);

@@ -2,6 +2,7 @@
 // float64 reference by relative L2 error, with a tolerance per kind of implementation.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,10 +46,15 @@ struct CompareReport {
   bool pass = true;                     // every available row within its tolerance
 };
 
+// The rows of a report: the reference, three simulated algorithms, two CUDA rows.
+inline constexpr size_t kCompareRows = 6;
+
 // Runs the reference, the simulated standard, flash and flash2, and the CUDA rows; then checks
-// every output against the reference. `tolerance` replaces the defaults when set.
+// every output against the reference. `tolerance` replaces the defaults when set. `starting`, if
+// set, is called as each implementation starts, with its label (for a progress bar).
 CompareReport run_compare(const Problem& problem, const Inputs& inputs, bool backward,
-                          std::optional<double> tolerance, std::string inputs_description);
+                          std::optional<double> tolerance, std::string inputs_description,
+                          const std::function<void(const std::string&)>& starting = {});
 
 // The checks of `run` against `reference` (outputs present in both, forward then backward).
 RowCheck check_against(const ImplementationRun& run, const ImplementationRun& reference,

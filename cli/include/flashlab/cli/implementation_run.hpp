@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <flashlab/core/results.hpp>
@@ -28,6 +29,13 @@ enum class OutputPrecision { Float64, Float32, Float16, BFloat16 };
 struct QuantityTensor {
   Quantity quantity = Quantity::O;
   Tensor<double> values;  // an exact copy of what the implementation produced
+  // The precision of this output when it is not the run's: the CUDA kernels write O and the
+  // gradients in fp16/bf16 but compute and store the logsumexp in fp32.
+  std::optional<OutputPrecision> precision;
+
+  QuantityTensor() = default;
+  QuantityTensor(Quantity q, Tensor<double> v, std::optional<OutputPrecision> p = std::nullopt)
+      : quantity(q), values(std::move(v)), precision(p) {}
 };
 
 // One pass (forward or backward) of one implementation.

@@ -51,6 +51,9 @@ struct Problem {
   AttentionOptions options;
   DType dtype = DType::Float16;
   int64_t sram_bytes = 0;
+  // Where sram_bytes comes from, for messages: "--sram 48.00 KiB", "the default --sram 48.00 KiB"
+  // (a command's own default) or "the H100-SXM5-80GB's SRAM per SM, 228.0 KiB (no --sram given)".
+  std::string sram_origin;
   std::optional<TileSizes>
       tiles;  // explicit --block-rows/--block-cols (else each algorithm's default)
   simulator::GpuSpec gpu;
@@ -77,6 +80,14 @@ void require_tiles_fit(const Problem& problem, const std::vector<simulator::Algo
 
 // The tiles FlashAttention (Alg. 2/4) uses on this problem: explicit, or the default that fits.
 TileSizes flash_tiles(const Problem& problem, bool backward);
+
+// Query rows that the block mask (with the causal mask, if any) leaves without any key: their
+// output is 0 and their logsumexp -inf. 0 without a block mask.
+int64_t rows_without_keys(const Problem& problem);
+
+// Warns on stderr when rows_without_keys is not 0 (the mask is valid, but rarely meant so: e.g.
+// local:0 on tiles with B_r != B_c), naming --block-sparse and how many rows.
+void warn_about_mask(const Problem& problem, const ProblemArgs& args);
 
 // "batch=1 heads=4 seq_q=1024 seq_k=1024 head_dim=64, fp16, causal, dropout 0.1 (seed 0), ..."
 std::string describe(const Problem& problem);

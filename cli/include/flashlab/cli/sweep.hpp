@@ -62,11 +62,16 @@ struct SweepResult {
 inline constexpr simulator::Algorithm kSweepAlgorithms[] = {
     simulator::Algorithm::Standard, simulator::Algorithm::Flash, simulator::Algorithm::Flash2};
 
+// The points of a sweep, each value's problem resolved (no cells yet). Throws flashlab::Error
+// naming the value whose problem is invalid.
+std::vector<SweepPoint> sweep_points(const ProblemArgs& base, SweepParam param,
+                                     const std::vector<SweepValue>& values, bool backward);
+
 // Runs the simulator in counting-only mode on one (batch, head) per point and scales the counts
-// by batch x heads (exact: in counting mode every head does the same work). `progress` is
-// called before each point with (points done, label of the next point).
-SweepResult run_sweep(const ProblemArgs& base, SweepParam param,
-                      const std::vector<SweepValue>& values, bool backward,
+// by batch x heads, exactly (in counting mode every head does the same work); counts that int64
+// cannot hold are refused with flashlab::Error naming --batch and --heads, never wrapped.
+// `progress` is called before each point with (points done, label of the point).
+SweepResult run_sweep(SweepParam param, std::vector<SweepPoint> points, bool backward,
                       const std::function<void(size_t, const std::string&)>& progress);
 
 }  // namespace flashlab::cli

@@ -25,4 +25,11 @@ struct Palette {
   std::string paint(const std::string& text, Tone tone) const;
 };
 
+// "flashlab: warning: <message>" on stderr, one line: something worth knowing that is not an
+// error (the run goes on, the exit code does not change).
+void print_warning(const std::string& message);
+
+// "flashlab: note: <message>" on stderr, one line: information only.
+void print_note(const std::string& message);
+
 }  // namespace flashlab::cli

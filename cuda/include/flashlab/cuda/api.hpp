@@ -77,6 +77,13 @@ TileSizes flash_backward_tiles(int64_t head_dim, FusedKernel kernel = FusedKerne
 // rowsum(dO∘O) and the logsumexp in base 2, for seq_q rounded up to a whole query block.
 int64_t flash_backward_workspace_bytes(const AttentionShape& shape);
 
+// Whether flash_backward (FusedKernel::Auto) runs a call of this shape, options and dtype in this
+// build: true, or false with the reason it would throw in `why` (head dim, dtype, launch limits,
+// options). Needs no GPU. Callers ask the kernel rather than a model of it: d = 256 runs, its
+// dK/dV split across blocks, although one block's tiles would not fit the shared memory.
+bool flash_backward_supports(const AttentionShape& shape, const AttentionOptions& options,
+                             DType dtype, std::string* why = nullptr);
+
 // The fast fused backward (FA2 Alg. 2 structure with recomputation), fp16 or bf16. `workspace`
 // must hold flash_backward_workspace_bytes(shape) bytes of device memory.
 void flash_backward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
