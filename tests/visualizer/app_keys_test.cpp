@@ -200,7 +200,7 @@ TEST_SUITE("app-keys") {
         {"Next", [](ReplayState& m) { return next_step(m, JumpTarget::Block); }},
         {"Prior", [](ReplayState& m) { return previous_step(m, JumpTarget::Block); }},  // PageUp
         {"r", [](ReplayState& m) { return next_step(m, JumpTarget::Rescale); }},
-        {"o", [](ReplayState& m) { return next_step(m, JumpTarget::WriteO); }},
+        {"o", [](ReplayState& m) { return next_step(m, JumpTarget::WriteOutput); }},
     };
     for (const Shortcut& key : shortcuts) {
       CAPTURE(key.keys);

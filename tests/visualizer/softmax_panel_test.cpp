@@ -149,7 +149,7 @@ TEST_CASE("timeline jumps land on the next rescale, the next write of O and the 
   seek(st, 0);
   int writes = 0;
   while (true) {
-    const int64_t to = next_step(st, JumpTarget::WriteO);
+    const int64_t to = next_step(st, JumpTarget::WriteOutput);
     if (to == st.step) break;
     CHECK(ev[size_t(to - 1)].kind == EventKind::Store);
     CHECK(ev[size_t(to - 1)].tensor == TensorId::O);
@@ -159,8 +159,8 @@ TEST_CASE("timeline jumps land on the next rescale, the next write of O and the 
   CHECK(writes == s.stats[TensorId::O].writes);
   // Going back from the last write visits them all in reverse.
   int back = 0;
-  while (previous_step(st, JumpTarget::WriteO) != st.step) {
-    seek(st, previous_step(st, JumpTarget::WriteO));
+  while (previous_step(st, JumpTarget::WriteOutput) != st.step) {
+    seek(st, previous_step(st, JumpTarget::WriteOutput));
     ++back;
   }
   CHECK(back == writes - 1);
@@ -188,8 +188,8 @@ TEST_CASE("invalid configurations are refused with a one-line explanation, never
   add([](VizConfig& c) { c.dropout = 1.0; }, "dropout");
   add([](VizConfig& c) { c.sparse = "checkerboard"; }, "sparsity pattern");
   add([](VizConfig& c) { c.sparse = "random:2"; }, "sparsity pattern");
-  add([](VizConfig& c) { c.seq = 0; }, "N must be");
-  add([](VizConfig& c) { c.head_dim = 0; }, "d must be");
+  add([](VizConfig& c) { c.seq = 0; }, "N (--seq) must be");
+  add([](VizConfig& c) { c.head_dim = 0; }, "d (--head-dim) must be");
   add([](VizConfig& c) { c.sram_bytes = 16; }, "SRAM");
   add([](VizConfig& c) { c.tiles = TileSizes{0, 4}; }, "block sizes");
   for (const Case& c : cases) {

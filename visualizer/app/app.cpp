@@ -95,7 +95,7 @@ void handle_keys(ReplayState& replay, UiState& ui) {
   if (pressed(ImGuiKey_PageDown)) seek(replay, next_step(replay, JumpTarget::Block));
   if (pressed(ImGuiKey_PageUp)) seek(replay, previous_step(replay, JumpTarget::Block));
   if (ImGui::IsKeyPressed(GLFW_KEY_R)) seek(replay, next_step(replay, JumpTarget::Rescale));
-  if (ImGui::IsKeyPressed(GLFW_KEY_O)) seek(replay, next_step(replay, JumpTarget::WriteO));
+  if (ImGui::IsKeyPressed(GLFW_KEY_O)) seek(replay, next_step(replay, JumpTarget::WriteOutput));
 }
 
 namespace {
@@ -148,18 +148,7 @@ void draw_ui(App& app, double dt) {
   ImGui::End();
 
   if (begin_panel("Online softmax", {cx, hbm_h + gap}, {center_w, main_h - hbm_h - gap})) {
-    if (app.ui.follow_row) {
-      // Follow the rows the current step works on (the first of them): the event's own rows
-      // when they are query rows, else those of its Q block i.
-      if (const simulator::Event* e = current_event(replay); e && e->i >= 0) {
-        const bool key_rows = e->tensor == TensorId::K || e->tensor == TensorId::V ||
-                              e->tensor == TensorId::dK || e->tensor == TensorId::dV ||
-                              e->tensor == TensorId::None;
-        app.ui.softmax_row = key_rows
-                                 ? int(e->i * std::max<int64_t>(1, session.trace.tiles.block_rows))
-                                 : int(e->rect.row0);
-      }
-    }
+    if (app.ui.follow_row) app.ui.softmax_row = int(followed_row(replay));
     draw_softmax(session, softmax_panel_data(replay, app.ui.softmax_row), replay, app.ui);
   }
   ImGui::End();

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include <flashlab/viz/layout.hpp>
+
 #include "app.hpp"
 #include "theme.hpp"
 
@@ -29,18 +31,28 @@ std::string seconds(double s) {
   return buf;
 }
 
+// One byte bar: its label, the bar on a track, its number after the track (bar_geometry), so a
+// long bar never runs under its number. `text_width` is the widest number of the panel's bars.
 void bar(const char* label, double value, double so_far, double scale, palette::Rgb color,
-         const std::string& text) {
+         const std::string& text, float text_width) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
   ImGui::TextUnformatted(label);
-  ImGui::SameLine(ImGui::GetFontSize() * 8.5f);
+  ImGui::SameLine(ImGui::GetFontSize() * 6.5f);
   const ImVec2 a = ImGui::GetCursorScreenPos();
-  const float w = ImGui::GetContentRegionAvail().x, h = ImGui::GetTextLineHeight();
-  const float full = float(value / scale) * w, done = float(so_far / scale) * w;
-  dl->AddRectFilled(a, {a.x + full, a.y + h}, col(color, 70), 2.0f);
-  if (so_far > 0) dl->AddRectFilled(a, {a.x + done, a.y + h}, col(color, 230), 2.0f);
-  dl->AddText({a.x + 4, a.y}, col(palette::kText), text.c_str());
-  ImGui::Dummy({w, h});
+  const float h = ImGui::GetTextLineHeight();
+  const BarGeometry g =
+      bar_geometry(ImGui::GetContentRegionAvail().x, text_width, value, so_far, scale);
+  dl->AddRectFilled(a, {a.x + g.track, a.y + h}, col(palette::kCellEmpty), 2.0f);
+  dl->AddRectFilled(a, {a.x + g.full, a.y + h}, col(color, 90), 2.0f);
+  if (g.done > 0) dl->AddRectFilled(a, {a.x + g.done, a.y + h}, col(color, 230), 2.0f);
+  ImGui::Dummy({g.track, h});
+  if (g.text_below) {
+    ImGui::TextUnformatted(text.c_str());
+  } else {
+    ImGui::SameLine(0, 0);
+    ImGui::SetCursorScreenPos({a.x + g.text_x, a.y});
+    ImGui::TextUnformatted(text.c_str());
+  }
 }
 
 void curves(const CountersData& d, ImVec2 size) {
@@ -126,25 +138,38 @@ void draw_counters(const CountersData& d, UiState& ui) {
   if (d.baseline_bytes) scale = std::max(scale, double(*d.baseline_bytes));
   if (d.formula_bytes) scale = std::max(scale, double(*d.formula_bytes));
   scale = std::max(scale, 1.0);
-  bar("this pass", double(d.final_bytes), double(d.bytes_read + d.bytes_written), scale,
-      palette::kWrite,
-      format_bytes(d.bytes_read + d.bytes_written) + " of " + format_bytes(d.final_bytes));
+  // The numbers first: the bars share a track that ends before the widest of them.
+  const std::string pass_text =
+      format_bytes(d.bytes_read + d.bytes_written) + " of " + format_bytes(d.final_bytes);
+  std::string baseline_text, formula_text;
   if (d.baseline_bytes) {
     const double ratio = double(*d.baseline_bytes) / std::max(1.0, double(d.final_bytes));
     char text[160];
-    std::snprintf(text, sizeof text, "%s  (%.2f%s this pass)",
-                  format_bytes(*d.baseline_bytes).c_str(), ratio, sym(ui, Sym::Times));
-    bar("baseline", double(*d.baseline_bytes), 0, scale, palette::kBaseline, text);
+    std::snprintf(text, sizeof text, "%s (%.2f%s)", format_bytes(*d.baseline_bytes).c_str(), ratio,
+                  sym(ui, Sym::Times));
+    baseline_text = text;
+  }
+  if (d.formula_bytes)
+    formula_text = format_bytes(*d.formula_bytes) +
+                   (*d.formula_bytes == d.final_bytes ? " = counted" : " (differs!)");
+  float text_width = 0;
+  for (const std::string& t : {pass_text, baseline_text, formula_text})
+    text_width = std::max(text_width, ImGui::CalcTextSize(t.c_str()).x);
+  bar("this pass", double(d.final_bytes), double(d.bytes_read + d.bytes_written), scale,
+      palette::kWrite, pass_text, text_width);
+  if (d.baseline_bytes) {
+    bar("baseline", double(*d.baseline_bytes), 0, scale, palette::kBaseline, baseline_text,
+        text_width);
     if (ImGui::IsItemHovered())
-      ImGui::SetTooltip("%s, same problem and tiles rule", d.baseline_label.c_str());
+      ImGui::SetTooltip("%s, same problem and tiles rule; the ratio is to this pass",
+                        d.baseline_label.c_str());
   } else if (!d.baseline_note.empty()) {
     dim_text_wrapped(d.baseline_note.c_str());
   }
   if (d.formula_bytes) {
-    const bool exact = *d.formula_bytes == d.final_bytes;
-    bar("closed form", double(*d.formula_bytes), 0, scale, palette::kAccent,
-        format_bytes(*d.formula_bytes) + (exact ? "  = counted" : "  (differs!)") + "   " +
-            d.theta);
+    bar("closed form", double(*d.formula_bytes), 0, scale, palette::kAccent, formula_text,
+        text_width);
+    if (!d.theta.empty()) ImGui::TextDisabled("paper's bound: %s", d.theta.c_str());
   } else if (!d.formula_note.empty()) {
     dim_text_wrapped(("closed form: " + d.formula_note).c_str());
   }

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include <flashlab/viz/layout.hpp>
+
 #include "app.hpp"
 #include "theme.hpp"
 
@@ -121,20 +123,50 @@ void result_chart(const SoftmaxPanelData& d, ImVec2 size) {
               "softmax of the row: bars = result, white = float64 reference");
 }
 
+// The widths the table's columns need for their widest content (headers and typical values),
+// and their sum: below it the table scrolls sideways rather than cut a column off.
+struct StepColumns {
+  std::string m_head, l_head;
+  float widths[6] = {};
+  float total = 0;
+};
+
+StepColumns step_columns(const UiState& ui) {
+  StepColumns c;
+  const char* arrow = sym(ui, Sym::Arrow);
+  c.m_head = std::string("m: old ") + arrow + " new";
+  c.l_head = std::string("l: old ") + arrow + " new";
+  const std::string m_value = std::string("-12.345 ") + arrow + " -12.345";
+  const std::string l_value = std::string("1234.56 ") + arrow + " 1234.56";
+  const std::string widest[6] = {"9999", "-12.345", m_value, "0 (first)", l_value, "99999"};
+  const std::string heads[6] = {"j", "max s", c.m_head, "rescale", c.l_head, "step"};
+  const float pad = 2 * ImGui::GetStyle().CellPadding.x + ImGui::GetStyle().ItemSpacing.x;
+  for (int k = 0; k < 6; ++k) {
+    c.widths[k] = std::max(ImGui::CalcTextSize(widest[k].c_str()).x,
+                           ImGui::CalcTextSize(heads[k].c_str()).x) +
+                  pad;
+    c.total += c.widths[k];
+  }
+  c.total += ImGui::GetStyle().ScrollbarSize;
+  return c;
+}
+
 void steps_table(const SoftmaxPanelData& d, ReplayState& replay, UiState& ui) {
-  const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY |
-                                ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingStretchProp;
+  const StepColumns cols = step_columns(ui);
+  // Wide enough: columns share the width; else fixed widths and a horizontal scrollbar.
+  const bool fits = ImGui::GetContentRegionAvail().x >= cols.total;
+  const ImGuiTableFlags flags =
+      ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_BordersInnerH |
+      (fits ? ImGuiTableFlags_SizingStretchProp : ImGuiTableFlags_ScrollX);
   if (!ImGui::BeginTable("##steps", 6, flags, ImGui::GetContentRegionAvail())) return;
   ImGui::TableSetupScrollFreeze(0, 1);
   const char* arrow = sym(ui, Sym::Arrow);
-  const std::string m_head = std::string("m: old ") + arrow + " new";
-  const std::string l_head = std::string("l: old ") + arrow + " new";
-  ImGui::TableSetupColumn("j", ImGuiTableColumnFlags_WidthStretch, 0.35f);
-  ImGui::TableSetupColumn("max s", ImGuiTableColumnFlags_WidthStretch, 0.85f);
-  ImGui::TableSetupColumn(m_head.c_str(), ImGuiTableColumnFlags_WidthStretch, 1.9f);
-  ImGui::TableSetupColumn("rescale", ImGuiTableColumnFlags_WidthStretch, 1.0f);
-  ImGui::TableSetupColumn(l_head.c_str(), ImGuiTableColumnFlags_WidthStretch, 2.0f);
-  ImGui::TableSetupColumn("step", ImGuiTableColumnFlags_WidthStretch, 0.75f);
+  const char* names[6] = {"j",   "max s", cols.m_head.c_str(), "rescale", cols.l_head.c_str(),
+                          "step"};
+  for (int k = 0; k < 6; ++k)
+    ImGui::TableSetupColumn(
+        names[k], fits ? ImGuiTableColumnFlags_WidthStretch : ImGuiTableColumnFlags_WidthFixed,
+        cols.widths[k]);
   ImGui::TableHeadersRow();
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("rescale = e^(m_old - m_new): multiplies the old l and the partial output");
@@ -210,9 +242,12 @@ void draw_softmax(const Session& session, const SoftmaxPanelData& d, ReplayState
   }
   dim_text_wrapped(d.explanation.c_str());
 
+  // Charts beside the table where both fit, else stacked (at 1024x700 the panel is ~350 px).
   const ImVec2 avail = ImGui::GetContentRegionAvail();
-  const float left_w = d.online ? std::floor(avail.x * 0.42f) : avail.x;
-  ImGui::BeginChild("##charts", {left_w, avail.y}, false, ImGuiWindowFlags_NoScrollbar);
+  const SoftmaxLayout layout = d.online ? softmax_layout(avail.x, avail.y, step_columns(ui).total)
+                                        : SoftmaxLayout{true, avail.x, avail.y};
+  ImGui::BeginChild("##charts", {layout.charts_width, layout.charts_height}, false,
+                    ImGuiWindowFlags_NoScrollbar);
   if (!d.has_values) {
     ImGui::TextWrapped(
         "No values in this run (counting only, or a saved trace): the table shows the order of "
@@ -244,8 +279,8 @@ void draw_softmax(const Session& session, const SoftmaxPanelData& d, ReplayState
   }
   ImGui::EndChild();
   if (!d.online) return;
-  ImGui::SameLine();
-  ImGui::BeginChild("##table", {0, avail.y}, false);
+  if (layout.side_by_side) ImGui::SameLine();
+  ImGui::BeginChild("##table", {0, 0}, false);
   steps_table(d, replay, ui);
   ImGui::EndChild();
 }

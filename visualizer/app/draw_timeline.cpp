@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 #include "app.hpp"
 #include "theme.hpp"
@@ -23,11 +24,15 @@ void ticks(ImDrawList* dl, const std::vector<int64_t>& events, int64_t n, ImVec2
   }
 }
 
-bool tool_button(const char* label, const char* tooltip) {
+// A button with a tooltip. A disabled one (nothing to jump to) says why when hovered.
+bool tool_button(const char* label, const std::string& tooltip, bool enabled = true) {
+  ImGui::BeginDisabled(!enabled);
   const bool pressed = ImGui::Button(label);
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", tooltip);
+  ImGui::EndDisabled();
+  if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
+    ImGui::SetTooltip("%s", tooltip.c_str());
   ImGui::SameLine();
-  return pressed;
+  return pressed && enabled;
 }
 
 }  // namespace
@@ -61,16 +66,24 @@ void draw_timeline(const Session& session, ReplayState& replay, UiState& ui, dou
   ImGui::SliderFloat("##speed", &ui.speed, 1.0f, 20000.0f, "%.0f steps/s",
                      ImGuiSliderFlags_Logarithmic);
   ImGui::SameLine(0, 20);
-  if (tool_button("< rescale", "previous step where a row's running max moved"))
+  // Rescales exist only in a forward with an online softmax; say why the buttons are off.
+  const std::string no_rescale = no_rescale_reason(session);
+  const bool rescales = no_rescale.empty();
+  if (tool_button("< rescale",
+                  rescales ? "previous step where a row's running max moved" : no_rescale,
+                  rescales))
     seek(replay, previous_step(replay, JumpTarget::Rescale));
   if (tool_button("rescale >",
-                  "next step where a row's running max moved, so l and O are "
-                  "rescaled by e^(m_old - m_new) (R)"))
+                  rescales ? "next step where a row's running max moved, so l and O are "
+                             "rescaled by e^(m_old - m_new) (R)"
+                           : no_rescale,
+                  rescales))
     seek(replay, next_step(replay, JumpTarget::Rescale));
-  if (tool_button("< write O", "previous write of O to HBM"))
-    seek(replay, previous_step(replay, JumpTarget::WriteO));
-  if (tool_button("write O >", "next write of O to HBM (O)"))
-    seek(replay, next_step(replay, JumpTarget::WriteO));
+  const std::string outputs = output_write_label(session);
+  if (tool_button(("< write " + outputs).c_str(), "previous write of " + outputs + " to HBM"))
+    seek(replay, previous_step(replay, JumpTarget::WriteOutput));
+  if (tool_button(("write " + outputs + " >").c_str(), "next write of " + outputs + " to HBM (O)"))
+    seek(replay, next_step(replay, JumpTarget::WriteOutput));
   if (tool_button("< block", "previous block (i, j) (PageUp)"))
     seek(replay, previous_step(replay, JumpTarget::Block));
   if (tool_button("block >", "next block (i, j) (PageDown)"))
@@ -91,12 +104,14 @@ void draw_timeline(const Session& session, ReplayState& replay, UiState& ui, dou
   const float fx = a.x + w * float(n == 0 ? 0.0 : double(replay.step) / double(n));
   dl->AddRectFilled(a, {a.x + w, a.y + h}, col(palette::kCellEmpty), 4.0f);
   dl->AddRectFilled(a, {fx, a.y + h}, col(palette::kAccent, 90), 4.0f);
-  ticks(dl, session.o_write_events, n, a, w, a.y + 2, a.y + h * 0.45f, col(palette::kWrite, 200));
+  ticks(dl, session.output_write_events, n, a, w, a.y + 2, a.y + h * 0.45f,
+        col(palette::kWrite, 200));
   ticks(dl, session.rescale_events, n, a, w, a.y + h * 0.55f, a.y + h - 2,
         col(palette::kRead, 160));
   dl->AddLine({fx, a.y - 2}, {fx, a.y + h + 2}, IM_COL32(255, 255, 255, 255), 3.0f);
   if (ImGui::IsItemHovered() && !ImGui::IsItemActive())
-    ImGui::SetTooltip("drag to scrub; orange: writes of O, cyan: rescales");
+    ImGui::SetTooltip("drag to scrub; orange: writes of %s, cyan: rescales",
+                      output_write_label(session).c_str());
 }
 
 }  // namespace flashlab::viz::app

@@ -12,9 +12,11 @@
 #include <link.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <numeric>
@@ -172,10 +174,25 @@ int benchmark(App& app, GLFWwindow* window, int frames) {
   return 0;
 }
 
+// The trace of --trace; every problem names the option and the file.
 simulator::Trace read_trace_file(const std::string& path) {
-  std::ifstream in(path);
-  require(bool(in), "cannot open trace file '" + path + "'");
-  return simulator::read_trace_json(in);
+  const std::string what = "--trace " + path + ": ";
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  require(std::filesystem::exists(status), what + "no such file");
+  require(!std::filesystem::is_directory(status),
+          what + "is a directory; give a trace file written by `flashlab trace -o FILE.json`");
+  const auto bytes = std::filesystem::file_size(path, ec);
+  require(ec || bytes <= uint64_t(simulator::kMaxTraceJsonBytes),
+          what + std::to_string(bytes) +
+              " bytes; traces are read up to 1 GiB (docs/trace-format.md, Limits)");
+  std::ifstream in(path, std::ios::binary);
+  require(bool(in), what + "cannot open it: " + std::strerror(errno));
+  try {
+    return simulator::read_trace_json(in);
+  } catch (const Error& e) {
+    throw Error(what + e.what());
+  }
 }
 
 // Loads the trace file `repeats` times exactly as startup does and prints the minimum and median
@@ -279,6 +296,17 @@ int main(int argc, char** argv) {
   }
   const double build_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Out-of-range --step and --row are clamped to the last one, and said so.
+  if (o.step > session->event_count())
+    std::fprintf(stderr,
+                 "flashlab-viz: warning: --step %lld is past the last step; starting at the last "
+                 "step, %lld\n",
+                 static_cast<long long>(o.step), static_cast<long long>(session->event_count()));
+  if (o.row >= session->trace.shape.seq_q)
+    std::fprintf(stderr,
+                 "flashlab-viz: warning: --row %d is past the last query row; showing the last "
+                 "row, %lld\n",
+                 o.row, static_cast<long long>(session->trace.shape.seq_q - 1));
 
   glfwSetErrorCallback(glfw_error);
   if (!glfwInit()) {

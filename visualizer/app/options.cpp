@@ -3,29 +3,10 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <flashlab/core/byte_size.hpp>
+#include <flashlab/core/seed_text.hpp>
 
 namespace flashlab::viz::app {
-
-int64_t parse_byte_size(const std::string& text) {
-  size_t end = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &end);
-  } catch (const std::exception&) {
-    end = 0;
-  }
-  const std::string unit = text.substr(end);
-  double factor = 0;
-  if (unit.empty() || unit == "B") factor = 1;
-  if (unit == "KiB" || unit == "K") factor = 1024;
-  if (unit == "MiB" || unit == "M") factor = 1024.0 * 1024;
-  if (unit == "KB") factor = 1000;
-  if (unit == "MB") factor = 1e6;
-  const double bytes = value * factor;
-  require(end > 0 && factor > 0 && bytes >= 1 && bytes < 1e12 && bytes == double(int64_t(bytes)),
-          "--sram: expected a size like 49152, 48KiB, 100KB or 1MiB, got '" + text + "'");
-  return int64_t(bytes);
-}
 
 std::variant<AppOptions, int> parse_options(int argc, char** argv) {
   AppOptions o;
@@ -41,14 +22,20 @@ std::variant<AppOptions, int> parse_options(int argc, char** argv) {
       ->capture_default_str();
   cli.add_option("--seq", c.seq, "Sequence length N")->capture_default_str();
   cli.add_option("--head-dim", c.head_dim, "Head dimension d")->capture_default_str();
-  cli.add_option("--sram", sram, "SRAM size M: 49152, 48KiB, 100KB, 1MiB (default 16.5KiB)");
+  cli.add_option("--sram", sram, std::string("SRAM size M (default 16.5KiB): ") + kByteSizeSyntax);
   cli.add_option("--block-rows", block_rows, "Br (default: the paper's rule, Alg. 1 line 1)");
   cli.add_option("--block-cols", block_cols, "Bc (default: the paper's rule)");
   cli.add_flag("--causal", c.causal, "Causal mask (top-left aligned)");
   cli.add_option("--dropout", c.dropout, "Dropout probability in [0, 1)")->capture_default_str();
   cli.add_option("--sparse", sparse, "Sparsity pattern: butterfly, local:W, random:DENSITY");
   cli.add_option("--seed", c.seed, "Seed of the inputs, dropout and random sparsity")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            return is_seed_text(text) ? std::string()
+                                      : "must be a whole number in [0, 2^64), got '" + text + "'";
+          },
+          "", "non-negative"));
   cli.add_option("--step", o.step,
                  "Start at step K (events applied; default 0, or the middle "
                  "for --screenshot)");
@@ -67,10 +54,17 @@ std::variant<AppOptions, int> parse_options(int argc, char** argv) {
   try {
     cli.parse(argc, argv);
     c.algorithm = algorithm_from_string(algorithm);
-    if (!sram.empty()) c.sram_bytes = parse_byte_size(sram);
+    if (!sram.empty()) {
+      try {
+        c.sram_bytes = parse_byte_size(sram);
+      } catch (const Error& e) {
+        throw Error(std::string("--sram: ") + e.what());
+      }
+    }
     if (block_rows != 0 || block_cols != 0) {
       require(block_rows > 0 && block_cols > 0,
-              "--block-rows and --block-cols go together and must be >= 1");
+              "--block-rows and --block-cols go together and must be >= 1, got " +
+                  std::to_string(block_rows) + " and " + std::to_string(block_cols));
       c.tiles = TileSizes{block_rows, block_cols};
     }
     c.sparse = sparse;
@@ -82,11 +76,24 @@ std::variant<AppOptions, int> parse_options(int argc, char** argv) {
               "--size: expected WxH between 200x150 and 8192x8192, got '" + size + "'");
       o.width = w, o.height = h;
     }
-    require(o.benchmark_frames >= 0, "--benchmark-frames must be >= 0");
-    require(o.benchmark_load >= 0, "--benchmark-load must be >= 0");
+    require(o.benchmark_frames >= 0,
+            "--benchmark-frames must be >= 0, got " + std::to_string(o.benchmark_frames));
+    require(o.benchmark_load >= 0,
+            "--benchmark-load must be >= 0, got " + std::to_string(o.benchmark_load));
     require(o.benchmark_load == 0 || !o.trace.empty(),
             "--benchmark-load times loading a trace: give the file with --trace");
-    require(o.step >= -1, "--step must be >= 0");
+    // -1 is the default of both ("not given"); given, they must be >= 0.
+    require(cli.count("--step") == 0 || o.step >= 0,
+            "--step must be >= 0, got " + std::to_string(o.step));
+    require(cli.count("--row") == 0 || o.row >= 0,
+            "--row must be >= 0, got " + std::to_string(o.row));
+    require(o.trace.empty() || (cli.count("--seq") + cli.count("--head-dim") + cli.count("--sram") +
+                                cli.count("--algorithm") + cli.count("--causal") +
+                                cli.count("--dropout") + cli.count("--sparse") +
+                                cli.count("--block-rows") + cli.count("--block-cols")) == 0,
+            "--trace replays a saved trace: its problem comes from the file, leave out --seq, "
+            "--head-dim, --sram, --algorithm, --causal, --dropout, --sparse, --block-rows and "
+            "--block-cols");
   } catch (const CLI::CallForHelp&) {
     std::fputs(cli.help().c_str(), stdout);
     return 0;

@@ -26,7 +26,4 @@ struct AppOptions {
 // on stderr) for a bad option.
 std::variant<AppOptions, int> parse_options(int argc, char** argv);
 
-// "49152", "48KiB", "100KB", "1MiB" -> bytes; throws flashlab::Error.
-int64_t parse_byte_size(const std::string& text);
-
 }  // namespace flashlab::viz::app

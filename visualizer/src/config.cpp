@@ -74,17 +74,23 @@ std::string sparse_pattern(const VizConfig& config) {
 }
 
 simulator::SimConfig to_sim_config(const VizConfig& config) {
-  require(
-      config.seq >= 1 && config.seq <= kMaxSeq,
-      "N must be between 1 and " + std::to_string(kMaxSeq) + ", got " + std::to_string(config.seq));
+  require(config.seq >= 1 && config.seq <= kMaxSeq, "N (--seq) must be between 1 and " +
+                                                        std::to_string(kMaxSeq) + ", got " +
+                                                        std::to_string(config.seq));
   require(config.head_dim >= 1 && config.head_dim <= kMaxHeadDim,
-          "d must be between 1 and " + std::to_string(kMaxHeadDim) + ", got " +
+          "d (--head-dim) must be between 1 and " + std::to_string(kMaxHeadDim) + ", got " +
               std::to_string(config.head_dim));
   require(config.sram_bytes >= 1,
-          "SRAM size must be at least 1 byte, got " + std::to_string(config.sram_bytes));
+          "SRAM size (--sram) must be at least 1 byte, got " + std::to_string(config.sram_bytes));
   require(std::isfinite(config.dropout) && config.dropout >= 0.0 && config.dropout < 1.0,
-          "dropout must be in [0, 1), got " + std::to_string(config.dropout));
-  if (config.tiles) validate(*config.tiles);
+          "dropout (--dropout) must be in [0, 1), got " + std::to_string(config.dropout));
+  if (config.tiles) {
+    try {
+      validate(*config.tiles);
+    } catch (const Error& e) {
+      throw Error(std::string("tiles (--block-rows, --block-cols): ") + e.what());
+    }
+  }
 
   simulator::SimConfig c;
   c.algorithm = sim_algorithm(config.algorithm);
@@ -119,7 +125,7 @@ simulator::SimConfig to_sim_config(const VizConfig& config) {
       grid.block_cols = tiles.block_cols;
       c.options.block_mask = std::move(grid);
     } catch (const Error& e) {
-      throw Error(std::string("sparsity pattern: ") + e.what());
+      throw Error(std::string("sparsity pattern (--sparse): ") + e.what());
     }
   }
   c.tiles = tiles;

@@ -135,6 +135,12 @@ void seek(ReplayState& s, int64_t step) {
   while (s.step > step) step_back(s);
 }
 
+int64_t followed_row(const ReplayState& s) {
+  const auto& rows = s.session->follow_rows;
+  if (rows.empty()) return 0;
+  return rows[size_t(std::clamp<int64_t>(s.step - 1, 0, int64_t(rows.size()) - 1))];
+}
+
 const Event* current_event(const ReplayState& s) {
   if (s.step <= 0 || s.step > step_count(s)) return nullptr;
   return &s.session->trace.events[size_t(s.step - 1)];
@@ -145,8 +151,8 @@ const std::vector<int64_t>& targets(const Session& session, JumpTarget t) {
   switch (t) {
     case JumpTarget::Rescale:
       return session.rescale_events;
-    case JumpTarget::WriteO:
-      return session.o_write_events;
+    case JumpTarget::WriteOutput:
+      return session.output_write_events;
     case JumpTarget::Block:
       break;
   }

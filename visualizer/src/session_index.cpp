@@ -101,7 +101,62 @@ bool is_rescale(const simulator::Trace& trace, const Event& e) {
   return false;
 }
 
+// A result of the pass that the "write" jump stops at (see output_write_label).
+bool is_output_write(const simulator::Trace& trace, const Event& e) {
+  if (e.kind != EventKind::Store) return false;
+  if (!trace.backward) return e.tensor == TensorId::O;
+  return e.tensor == TensorId::dK || e.tensor == TensorId::dV ||
+         (e.tensor == TensorId::dQ && trace.algorithm == simulator::Algorithm::Standard);
+}
+
+// The first query row of the block an event with i >= 0 works on: its own first row when its
+// rectangle is of query rows, else the first row of Q block i.
+int64_t block_row(const simulator::Trace& trace, const Event& e) {
+  const bool key_rows = e.tensor == TensorId::K || e.tensor == TensorId::V ||
+                        e.tensor == TensorId::dK || e.tensor == TensorId::dV ||
+                        e.tensor == TensorId::None;
+  return key_rows ? e.i * std::max<int64_t>(1, trace.tiles.block_rows) : e.rect.row0;
+}
+
+// Session::follow_rows: the latest block's row, carried over events outside the block loops.
+std::vector<int64_t> follow_rows(const simulator::Trace& trace) {
+  const auto& events = trace.events;
+  std::vector<int64_t> rows(events.size(), -1);
+  int64_t row = -1;
+  for (size_t k = 0; k < events.size(); ++k) {
+    if (events[k].i >= 0) row = block_row(trace, events[k]);
+    rows[k] = row;
+  }
+  // Before the first block: that block's rows (0 if there is none).
+  int64_t first = 0;
+  for (const Event& e : events)
+    if (e.i >= 0) {
+      first = block_row(trace, e);
+      break;
+    }
+  for (int64_t& r : rows) r = r < 0 ? first : std::clamp<int64_t>(r, 0, trace.shape.seq_q - 1);
+  return rows;
+}
+
 }  // namespace
+
+std::string output_write_label(const Session& session) {
+  if (!session.trace.backward) return "O";
+  return session.trace.algorithm == simulator::Algorithm::Standard ? "dQ, dK, dV" : "dK, dV";
+}
+
+std::string no_rescale_reason(const Session& session) {
+  if (!session.rescale_events.empty()) return "";
+  if (session.trace.backward)
+    return session.trace.algorithm == simulator::Algorithm::Standard
+               ? "the backward reads P from HBM: no softmax statistics change (Alg. 3)"
+               : "the backward recomputes P from the l, m the forward saved: no running max "
+                 "changes (Alg. 4 line 13)";
+  return session.softmax_events.empty()
+             ? "standard attention normalizes whole rows of S at once (Alg. 0 line 2): nothing "
+               "is rescaled"
+             : "no row's running max moved after its first block";
+}
 
 ByteCurve make_curve(const std::string& label, const std::vector<int64_t>& cum_read,
                      const std::vector<int64_t>& cum_written, size_t points) {
@@ -162,7 +217,7 @@ void index_session(Session& session) {
   session.alloc_of_free.assign(n, -1);
   session.rescales.assign(n, 0);
   session.rescale_events.clear();
-  session.o_write_events.clear();
+  session.output_write_events.clear();
   session.block_starts.clear();
   session.softmax_events.clear();
   session.skip_events.clear();
@@ -190,8 +245,7 @@ void index_session(Session& session) {
       }
     }
     if (e.kind == EventKind::Skip) session.skip_events.push_back(int64_t(k));
-    if (e.kind == EventKind::Store && e.tensor == TensorId::O)
-      session.o_write_events.push_back(int64_t(k));
+    if (is_output_write(trace, e)) session.output_write_events.push_back(int64_t(k));
     if (e.i >= 0 && e.j >= 0 && (e.i != last_i || e.j != last_j)) {
       session.block_starts.push_back(int64_t(k));
       last_i = e.i, last_j = e.j;
@@ -204,6 +258,8 @@ void index_session(Session& session) {
           session.skipped[size_t(session.scores_grid)][size_t(g.cell_index(r, col))] = 1;
     }
   }
+
+  session.follow_rows = follow_rows(trace);
 
   // The heat-map scale: the most transfers any cell sees over the whole pass.
   ReplayState end = make_replay(session);

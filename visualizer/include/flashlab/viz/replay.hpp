@@ -50,9 +50,15 @@ void seek(ReplayState& state, int64_t step);   // clamped to [0, step_count]
 // The current event (events[step - 1]), or nullptr at step 0.
 const simulator::Event* current_event(const ReplayState& state);
 
+// The query row the online-softmax panel follows at the current step: the first row of the block
+// the step is in (Session::follow_rows), also on free events, after the last block and before the
+// first, in every pass.
+int64_t followed_row(const ReplayState& state);
+
 // Timeline jumps: the step (event index + 1) of the next / previous event of a kind after /
-// before the current step; the current step when there is none.
-enum class JumpTarget : uint8_t { Rescale, WriteO, Block };
+// before the current step; the current step when there is none. WriteOutput: a write of the
+// pass's results (O forward, dK and dV backward; output_write_label names them).
+enum class JumpTarget : uint8_t { Rescale, WriteOutput, Block };
 int64_t next_step(const ReplayState& state, JumpTarget target);
 int64_t previous_step(const ReplayState& state, JumpTarget target);
 

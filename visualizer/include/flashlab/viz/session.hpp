@@ -96,7 +96,8 @@ struct Session {
   std::vector<int64_t> alloc_of_free;          // Free event -> its Alloc event; else -1
   std::vector<uint8_t> rescales;               // 1 for a softmax event whose max moved
   std::vector<int64_t> rescale_events;         // sorted event indices with rescales[e] == 1
-  std::vector<int64_t> o_write_events;         // Store events of O
+  std::vector<int64_t> output_write_events;    // Store events of the pass's results (see below)
+  std::vector<int64_t> follow_rows;            // per event: first query row of its block (below)
   std::vector<int64_t> block_starts;           // first event of each new (i, j) pair
   std::vector<int64_t> softmax_events;         // SoftmaxUpdate events
   std::vector<int64_t> skip_events;            // Skip events
@@ -116,6 +117,20 @@ struct Session {
     return g < 0 ? nullptr : &grids[size_t(g)];
   }
 };
+
+// What Session::output_write_events holds: writes of the pass's results to HBM. Forward: O.
+// Backward: dK and dV (Alg. 4 line 24 writes each once per K/V block), and dQ too for standard
+// attention, whose dQ is written once; Alg. 4 line 21 writes dQ_i at every step as a running sum,
+// so those writes are left out. Label for buttons: "O", "dK, dV" or "dQ, dK, dV".
+std::string output_write_label(const Session& session);
+
+// Why a session has no rescale to jump to ("" when it has some): the backward recomputes P from
+// the saved statistics; standard attention normalizes whole rows at once.
+std::string no_rescale_reason(const Session& session);
+
+// Session::follow_rows: for each event, the first query row of the block (i, j) the step is in --
+// the rows of the latest event at or before it with a query block (i >= 0); before the first
+// block, those of the first block. The online-softmax panel follows it.
 
 // Runs the simulator for config (and the baseline, the reference and the score matrix when the
 // problem is small enough) and indexes the trace. Throws flashlab::Error, one line, on an invalid
