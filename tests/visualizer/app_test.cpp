@@ -1,5 +1,6 @@
-// flashlab-viz as a program: its option errors (one line, exit code 2) and its headless frames
-// under xvfb-run (PNG of the requested size, not blank, and the tiles lit at two steps differ).
+// flashlab-viz as a program: --benchmark-load, --help, and its headless frames under xvfb-run (PNG
+// of the requested size, not blank, and the tiles lit at two steps differ). Its bad options and
+// trace files: app_bad_input_test.cpp.
 #include <doctest/doctest.h>
 
 #include <stb_image.h>
@@ -75,28 +76,6 @@ int64_t load_step(const Session& s, TensorId tensor, int64_t j) {
 }  // namespace
 
 TEST_SUITE("app-cli") {
-  TEST_CASE("bad options are refused with one line on stderr and exit code 2") {
-    const char* bad[] = {"--seq abc",
-                         "--algorithm flash3",
-                         "--dropout 1.5",
-                         "--block-rows 1000 --block-cols 1000",
-                         "--block-rows 16",
-                         "--sram 12XB",
-                         "--size 10x10",
-                         "--sparse diagonal",
-                         "--seq 65536 --block-rows 16 --block-cols 16",
-                         "--trace /nonexistent/trace.json",
-                         "--benchmark-load 3",
-                         "--no-such-option"};
-    for (const char* args : bad) {
-      CAPTURE(args);
-      const Run r = run(kViz + " " + args);
-      CHECK(r.code == 2);
-      CHECK(r.output.rfind("flashlab-viz: error: ", 0) == 0);
-      CHECK(r.output.find('\n') == r.output.size() - 1);  // exactly one line
-    }
-  }
-
   TEST_CASE("--benchmark-load times loading a trace without opening a window") {
     VizConfig c;
     c.seq = 64;

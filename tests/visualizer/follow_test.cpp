@@ -127,14 +127,16 @@ TEST_CASE("byte bars end before their numbers, at any width") {
   CHECK(bar_geometry(300, 50, 10, 20, 5).full == bar_geometry(300, 50, 10, 20, 5).track);
 }
 
-TEST_CASE("at 1024x700 the softmax table gets its full width, stacked under the charts") {
+TEST_CASE("at 1024x700 the softmax table gets the full width, and the height when short") {
   // flashlab-viz's layout (app.cpp): the center column is W - left (300) - right (360) - gaps,
   // so at 1024 wide the softmax panel is about 350 px; its table needs about 420 px.
   const float panel = 1024 - 300 - 360 - 8, table = 420;
   const SoftmaxLayout narrow = softmax_layout(panel, 300, table);
   CHECK_FALSE(narrow.side_by_side);
   CHECK(narrow.charts_width == panel);
-  CHECK(narrow.charts_height < 300);
+  CHECK(narrow.charts_height == 150);  // half the height, the table below
+  // The panel's height at 1024x700 (about 160 px below its header): the table alone.
+  CHECK(softmax_layout(panel, 160, table).charts_height == 0);
   const SoftmaxLayout wide = softmax_layout(1600 - 328 - 464 - 8, 400, table);
   CHECK(wide.side_by_side);
   CHECK(wide.charts_width >= kMinChartWidth);

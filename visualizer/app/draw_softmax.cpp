@@ -123,49 +123,99 @@ void result_chart(const SoftmaxPanelData& d, ImVec2 size) {
               "softmax of the row: bars = result, white = float64 reference");
 }
 
-// The widths the table's columns need for their widest content (headers and typical values),
-// and their sum: below it the table scrolls sideways rather than cut a column off.
+// The table's columns, in the order shown: the rescale factor right after j, so that it is the
+// first to show whatever the width (the rest scroll sideways when they do not fit).
+enum class Column { J, Rescale, M, L, MaxS, Step };
+constexpr Column kColumns[] = {Column::J, Column::Rescale, Column::M,
+                               Column::L, Column::MaxS,    Column::Step};
+
+// What a cell shows (j's cell is also the row's selectable).
+std::string cell_text(Column column, const SoftmaxStep& s, const char* arrow) {
+  switch (column) {
+    case Column::J:
+      return std::to_string(s.j);
+    case Column::Rescale:
+      return std::isinf(s.m_old) ? "0 (first)" : num(s.rescale, "%.3f");
+    case Column::M:
+      return num(s.m_old, "%.3f") + " " + arrow + " " + num(s.m_new, "%.3f");
+    case Column::L:
+      return num(s.l_old, "%.2f") + " " + arrow + " " + num(s.l_new, "%.2f");
+    case Column::MaxS:
+      return num(s.block_max, "%.3f");
+    case Column::Step:
+      return std::to_string(s.event + 1);
+  }
+  return "";
+}
+
+// The headers, and the widths the columns need for their widest cell (over this row's updates)
+// or header, with their sum: below it the table scrolls sideways rather than cut a column off.
 struct StepColumns {
-  std::string m_head, l_head;
+  std::string heads[6];
   float widths[6] = {};
   float total = 0;
+  float essential = 0;  // j, rescale, m and l: what the panel is for
 };
 
-StepColumns step_columns(const UiState& ui) {
+StepColumns step_columns(const SoftmaxPanelData& d, const UiState& ui) {
   StepColumns c;
   const char* arrow = sym(ui, Sym::Arrow);
-  c.m_head = std::string("m: old ") + arrow + " new";
-  c.l_head = std::string("l: old ") + arrow + " new";
-  const std::string m_value = std::string("-12.345 ") + arrow + " -12.345";
-  const std::string l_value = std::string("1234.56 ") + arrow + " 1234.56";
-  const std::string widest[6] = {"9999", "-12.345", m_value, "0 (first)", l_value, "99999"};
-  const std::string heads[6] = {"j", "max s", c.m_head, "rescale", c.l_head, "step"};
+  const std::string heads[6] = {"j",
+                                "rescale",
+                                std::string("m: old ") + arrow + " new",
+                                std::string("l: old ") + arrow + " new",
+                                "max s",
+                                "step"};
   const float pad = 2 * ImGui::GetStyle().CellPadding.x + ImGui::GetStyle().ItemSpacing.x;
   for (int k = 0; k < 6; ++k) {
-    c.widths[k] = std::max(ImGui::CalcTextSize(widest[k].c_str()).x,
-                           ImGui::CalcTextSize(heads[k].c_str()).x) +
-                  pad;
+    c.heads[k] = heads[k];
+    float widest = ImGui::CalcTextSize(heads[k].c_str()).x;
+    for (const SoftmaxStep& s : d.steps)
+      widest = std::max(widest, ImGui::CalcTextSize(cell_text(kColumns[k], s, arrow).c_str()).x);
+    c.widths[k] = widest + pad;
     c.total += c.widths[k];
+    if (k < 4) c.essential += c.widths[k];
   }
   c.total += ImGui::GetStyle().ScrollbarSize;
+  c.essential += ImGui::GetStyle().ScrollbarSize;
   return c;
 }
 
+void step_cell(Column column, const SoftmaxStep& s, size_t k, ReplayState& replay, UiState& ui) {
+  const std::string text = cell_text(column, s, sym(ui, Sym::Arrow));
+  if (column == Column::J) {
+    if (ImGui::Selectable((text + "##" + std::to_string(k)).c_str(), false,
+                          ImGuiSelectableFlags_SpanAllColumns)) {
+      seek(replay, s.event + 1);
+      ui.playing = false;
+    }
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("keys %lld..%lld; click to go to this update (step %lld)",
+                        static_cast<long long>(s.col0), static_cast<long long>(s.col0 + s.cols - 1),
+                        static_cast<long long>(s.event + 1));
+    return;
+  }
+  // A rescale that happened (the running max moved) stands out.
+  const bool rescaled =
+      column == Column::Rescale && s.done && std::isfinite(s.m_old) && s.m_new > s.m_old;
+  if (rescaled) ImGui::PushStyleColor(ImGuiCol_Text, col4(palette::kRead));
+  ImGui::TextUnformatted(text.c_str());
+  if (rescaled) ImGui::PopStyleColor();
+}
+
 void steps_table(const SoftmaxPanelData& d, ReplayState& replay, UiState& ui) {
-  const StepColumns cols = step_columns(ui);
+  const StepColumns cols = step_columns(d, ui);
   // Wide enough: columns share the width; else fixed widths and a horizontal scrollbar.
   const bool fits = ImGui::GetContentRegionAvail().x >= cols.total;
   const ImGuiTableFlags flags =
       ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_BordersInnerH |
       (fits ? ImGuiTableFlags_SizingStretchProp : ImGuiTableFlags_ScrollX);
   if (!ImGui::BeginTable("##steps", 6, flags, ImGui::GetContentRegionAvail())) return;
-  ImGui::TableSetupScrollFreeze(0, 1);
-  const char* arrow = sym(ui, Sym::Arrow);
-  const char* names[6] = {"j",   "max s", cols.m_head.c_str(), "rescale", cols.l_head.c_str(),
-                          "step"};
+  ImGui::TableSetupScrollFreeze(1, 1);  // j stays when the table scrolls sideways
   for (int k = 0; k < 6; ++k)
     ImGui::TableSetupColumn(
-        names[k], fits ? ImGuiTableColumnFlags_WidthStretch : ImGuiTableColumnFlags_WidthFixed,
+        cols.heads[k].c_str(),
+        fits ? ImGuiTableColumnFlags_WidthStretch : ImGuiTableColumnFlags_WidthFixed,
         cols.widths[k]);
   ImGui::TableHeadersRow();
   if (ImGui::IsItemHovered())
@@ -176,76 +226,19 @@ void steps_table(const SoftmaxPanelData& d, ReplayState& replay, UiState& ui) {
     ImGui::TableNextRow();
     if (current) ImGui::TableSetBgColor(ImGuiTableBgTarget_RowBg1, col(palette::kCompute, 60));
     if (!s.done) ImGui::PushStyleColor(ImGuiCol_Text, col4(palette::kTextDim, 0.75f));
-    ImGui::TableSetColumnIndex(0);
-    char label[32];
-    std::snprintf(label, sizeof label, "%lld##%zu", static_cast<long long>(s.j), k);
-    if (ImGui::Selectable(label, false, ImGuiSelectableFlags_SpanAllColumns)) {
-      seek(replay, s.event + 1);
-      ui.playing = false;
+    for (int c = 0; c < 6; ++c) {
+      ImGui::TableSetColumnIndex(c);
+      step_cell(kColumns[c], s, k, replay, ui);
     }
-    if (ImGui::IsItemHovered())
-      ImGui::SetTooltip("keys %lld..%lld; click to go to this update (step %lld)",
-                        static_cast<long long>(s.col0), static_cast<long long>(s.col0 + s.cols - 1),
-                        static_cast<long long>(s.event + 1));
-    ImGui::TableSetColumnIndex(1);
-    ImGui::TextUnformatted(num(s.block_max, "%.3f").c_str());
-    ImGui::TableSetColumnIndex(2);
-    ImGui::Text("%s %s %s", num(s.m_old, "%.3f").c_str(), arrow, num(s.m_new, "%.3f").c_str());
-    ImGui::TableSetColumnIndex(3);
-    const bool rescaled = std::isfinite(s.m_old) && s.m_new > s.m_old;
-    if (rescaled && s.done) ImGui::PushStyleColor(ImGuiCol_Text, col4(palette::kRead));
-    ImGui::TextUnformatted(std::isinf(s.m_old) ? "0 (first)" : num(s.rescale, "%.3f").c_str());
-    if (rescaled && s.done) ImGui::PopStyleColor();
-    ImGui::TableSetColumnIndex(4);
-    ImGui::Text("%s %s %s", num(s.l_old, "%.2f").c_str(), arrow, num(s.l_new, "%.2f").c_str());
-    ImGui::TableSetColumnIndex(5);
-    ImGui::Text("%lld", static_cast<long long>(s.event + 1));
     if (!s.done) ImGui::PopStyleColor();
     if (current) ImGui::SetScrollHereY(0.5f);
   }
   ImGui::EndTable();
 }
 
-}  // namespace
-
-void draw_softmax(const Session& session, const SoftmaxPanelData& d, ReplayState& replay,
-                  UiState& ui) {
-  const int64_t seq_q = std::max<int64_t>(1, session.trace.shape.seq_q);
-  const int64_t Br = std::max<int64_t>(1, session.trace.tiles.block_rows);
-  ImGui::AlignTextToFramePadding();
-  ImGui::TextUnformatted("Query row");
-  ImGui::SameLine();
-  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 9);
-  int row = int(d.row);
-  if (ImGui::SliderInt("##row", &row, 0, int(seq_q - 1)))
-    ui.softmax_row = row, ui.follow_row = false;
-  ImGui::SameLine();
-  ImGui::TextDisabled("in block i = %lld (rows %lld..%lld)", static_cast<long long>(d.row_block),
-                      static_cast<long long>(d.row_block * Br),
-                      static_cast<long long>(std::min(seq_q, (d.row_block + 1) * Br) - 1));
-  ImGui::SameLine();
-  ImGui::Checkbox("follow the current block", &ui.follow_row);
-  if (d.online) {
-    ImGui::SameLine();
-    int64_t next = -1, previous = -1;
-    for (const SoftmaxStep& s : d.steps) {
-      if (s.event >= replay.step && next < 0) next = s.event;
-      if (s.event < replay.step - 1) previous = s.event;
-    }
-    ImGui::BeginDisabled(previous < 0);
-    if (ImGui::SmallButton("< update")) seek(replay, previous + 1), ui.playing = false;
-    ImGui::EndDisabled();
-    ImGui::SameLine();
-    ImGui::BeginDisabled(next < 0);
-    if (ImGui::SmallButton("update >")) seek(replay, next + 1), ui.playing = false;
-    ImGui::EndDisabled();
-  }
-  dim_text_wrapped(d.explanation.c_str());
-
-  // Charts beside the table where both fit, else stacked (at 1024x700 the panel is ~350 px).
-  const ImVec2 avail = ImGui::GetContentRegionAvail();
-  const SoftmaxLayout layout = d.online ? softmax_layout(avail.x, avail.y, step_columns(ui).total)
-                                        : SoftmaxLayout{true, avail.x, avail.y};
+// The scores of the row and, once it is final, its softmax beside the reference.
+void draw_charts(const Session& session, const SoftmaxPanelData& d, UiState& ui,
+                 const SoftmaxLayout& layout) {
   ImGui::BeginChild("##charts", {layout.charts_width, layout.charts_height}, false,
                     ImGuiWindowFlags_NoScrollbar);
   if (!d.has_values) {
@@ -278,6 +271,62 @@ void draw_softmax(const Session& session, const SoftmaxPanelData& d, ReplayState
     }
   }
   ImGui::EndChild();
+}
+
+}  // namespace
+
+void draw_softmax(const Session& session, const SoftmaxPanelData& d, ReplayState& replay,
+                  UiState& ui) {
+  const int64_t seq_q = std::max<int64_t>(1, session.trace.shape.seq_q);
+  const int64_t Br = std::max<int64_t>(1, session.trace.tiles.block_rows);
+  // Charts beside the table where both fit, else stacked (at 1024x700 the panel is ~350 px
+  // wide): then the header takes two short lines, the explanation moves into a tooltip, and the
+  // charts give way to the table when the panel is too short for both.
+  const float table_width = step_columns(d, ui).essential;
+  const ImVec2 panel = ImGui::GetContentRegionAvail();
+  const bool wide = !d.online || softmax_layout(panel.x, panel.y, table_width).side_by_side;
+  ImGui::AlignTextToFramePadding();
+  ImGui::TextUnformatted("Query row");
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 9);
+  int row = int(d.row);
+  if (ImGui::SliderInt("##row", &row, 0, int(seq_q - 1)))
+    ui.softmax_row = row, ui.follow_row = false;
+  char block[96];
+  std::snprintf(block, sizeof block, "in block i = %lld (rows %lld..%lld)",
+                static_cast<long long>(d.row_block), static_cast<long long>(d.row_block * Br),
+                static_cast<long long>(std::min(seq_q, (d.row_block + 1) * Br) - 1));
+  if (wide) {
+    ImGui::SameLine();
+    ImGui::TextDisabled("%s", block);
+  } else {
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", block);
+    ImGui::SameLine();
+    ImGui::TextDisabled("(?)");
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", d.explanation.c_str());
+  }
+  if (wide) ImGui::SameLine();
+  ImGui::Checkbox("follow the current block", &ui.follow_row);
+  if (d.online) {
+    ImGui::SameLine();
+    int64_t next = -1, previous = -1;
+    for (const SoftmaxStep& s : d.steps) {
+      if (s.event >= replay.step && next < 0) next = s.event;
+      if (s.event < replay.step - 1) previous = s.event;
+    }
+    ImGui::BeginDisabled(previous < 0);
+    if (ImGui::SmallButton("< update")) seek(replay, previous + 1), ui.playing = false;
+    ImGui::EndDisabled();
+    ImGui::SameLine();
+    ImGui::BeginDisabled(next < 0);
+    if (ImGui::SmallButton("update >")) seek(replay, next + 1), ui.playing = false;
+    ImGui::EndDisabled();
+  }
+  if (wide) dim_text_wrapped(d.explanation.c_str());
+  const ImVec2 avail = ImGui::GetContentRegionAvail();
+  const SoftmaxLayout layout = d.online ? softmax_layout(avail.x, avail.y, table_width)
+                                        : SoftmaxLayout{true, avail.x, avail.y};
+  if (layout.charts_height > 0) draw_charts(session, d, ui, layout);
   if (!d.online) return;
   if (layout.side_by_side) ImGui::SameLine();
   ImGui::BeginChild("##table", {0, 0}, false);

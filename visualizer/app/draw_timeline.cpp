@@ -61,11 +61,14 @@ void draw_timeline(const Session& session, ReplayState& replay, UiState& ui, dou
   if (tool_button(">", "step forward (Right; Shift: 10)")) step_forward(replay), ui.playing = false;
   if (tool_button(">|", "last step (End)")) seek(replay, n), ui.playing = false;
   ImGui::Text("step %lld / %lld", static_cast<long long>(replay.step), static_cast<long long>(n));
-  ImGui::SameLine(0, 20);
-  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 12);
+  // Narrow windows (1024 wide) get a shorter speed slider, so the jumps stay on the line.
+  const bool narrow = ImGui::GetWindowWidth() < 1200;
+  const float gap = narrow ? 8.0f : 20.0f;
+  ImGui::SameLine(0, gap);
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * (narrow ? 7.0f : 12.0f));
   ImGui::SliderFloat("##speed", &ui.speed, 1.0f, 20000.0f, "%.0f steps/s",
                      ImGuiSliderFlags_Logarithmic);
-  ImGui::SameLine(0, 20);
+  ImGui::SameLine(0, gap);
   // Rescales exist only in a forward with an online softmax; say why the buttons are off.
   const std::string no_rescale = no_rescale_reason(session);
   const bool rescales = no_rescale.empty();

@@ -3,8 +3,10 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <flashlab/core/byte_size.hpp>
 #include <flashlab/core/seed_text.hpp>
+#include <fstream>
 
 namespace flashlab::viz::app {
 
@@ -14,7 +16,8 @@ std::variant<AppOptions, int> parse_options(int argc, char** argv) {
   CLI::App cli{
       "flashlab-viz: watch FlashAttention's tiles move between HBM and SRAM and the online "
       "softmax rescale, step by step (paper Alg. 0-5, FA2).\nKeys: space play/pause, "
-      "Left/Right step, Home/End, PageUp/PageDown block, R next rescale, O next write of O."};
+      "Left/Right step, Home/End, PageUp/PageDown block, R next rescale, O next write of the "
+      "results (O forward, dK and dV backward)."};
   std::string algorithm = to_string(c.algorithm), sram, size, sparse;
   int64_t block_rows = 0, block_cols = 0;
   cli.add_option("--algorithm", algorithm,
@@ -53,7 +56,11 @@ std::variant<AppOptions, int> parse_options(int argc, char** argv) {
                "(for tests that drive the window)");
   try {
     cli.parse(argc, argv);
-    c.algorithm = algorithm_from_string(algorithm);
+    try {
+      c.algorithm = algorithm_from_string(algorithm);
+    } catch (const Error& e) {
+      throw Error(std::string("--algorithm: ") + e.what());
+    }
     if (!sram.empty()) {
       try {
         c.sram_bytes = parse_byte_size(sram);
@@ -82,6 +89,15 @@ std::variant<AppOptions, int> parse_options(int argc, char** argv) {
             "--benchmark-load must be >= 0, got " + std::to_string(o.benchmark_load));
     require(o.benchmark_load == 0 || !o.trace.empty(),
             "--benchmark-load times loading a trace: give the file with --trace");
+    // A screenshot that cannot be written fails now, not after the window is set up.
+    if (!o.screenshot.empty()) {
+      const bool existed = std::filesystem::exists(o.screenshot);
+      std::ofstream probe(o.screenshot, std::ios::app);
+      require(bool(probe), "--screenshot: cannot write '" + o.screenshot +
+                               "' (missing directory or no permission)");
+      probe.close();
+      if (!existed) std::filesystem::remove(o.screenshot);
+    }
     // -1 is the default of both ("not given"); given, they must be >= 0.
     require(cli.count("--step") == 0 || o.step >= 0,
             "--step must be >= 0, got " + std::to_string(o.step));

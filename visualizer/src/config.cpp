@@ -73,6 +73,16 @@ std::string sparse_pattern(const VizConfig& config) {
   return config.algorithm == VizAlgorithm::BlockSparse ? kDefaultSparsePattern : "";
 }
 
+namespace {
+
+std::string number_text(double x) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", x);
+  return text;
+}
+
+}  // namespace
+
 simulator::SimConfig to_sim_config(const VizConfig& config) {
   require(config.seq >= 1 && config.seq <= kMaxSeq, "N (--seq) must be between 1 and " +
                                                         std::to_string(kMaxSeq) + ", got " +
@@ -83,7 +93,7 @@ simulator::SimConfig to_sim_config(const VizConfig& config) {
   require(config.sram_bytes >= 1,
           "SRAM size (--sram) must be at least 1 byte, got " + std::to_string(config.sram_bytes));
   require(std::isfinite(config.dropout) && config.dropout >= 0.0 && config.dropout < 1.0,
-          "dropout (--dropout) must be in [0, 1), got " + std::to_string(config.dropout));
+          "dropout (--dropout) must be in [0, 1), got " + number_text(config.dropout));
   if (config.tiles) {
     try {
       validate(*config.tiles);
@@ -104,7 +114,16 @@ simulator::SimConfig to_sim_config(const VizConfig& config) {
   c.counting_only = config.seq > kMaxArithmeticSeq;
   c.record_trace = true;
   // Resolve the tiles first: the mask has one entry per tile, and the trace budget counts tiles.
-  const TileSizes tiles = simulator::resolve_tiles(c);
+  TileSizes tiles;
+  try {
+    tiles = simulator::resolve_tiles(c);
+  } catch (const Error& e) {
+    throw Error((config.tiles ? "tiles " + std::to_string(config.tiles->block_rows) + " x " +
+                                    std::to_string(config.tiles->block_cols) +
+                                    " (--block-rows, --block-cols) with "
+                              : std::string()) +
+                "SRAM " + format_bytes(config.sram_bytes) + " (--sram): " + e.what());
+  }
   const int64_t Tr = ceil_div(config.seq, tiles.block_rows);
   const int64_t Tc = ceil_div(config.seq, tiles.block_cols);
   if (Tr * Tc > kMaxTraceBlocks) {

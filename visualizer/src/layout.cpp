@@ -27,6 +27,7 @@ SoftmaxLayout softmax_layout(float width, float height, float table_width) {
   l.side_by_side = charts >= kMinChartWidth && width - charts >= table_width;
   l.charts_width = l.side_by_side ? charts : width;
   l.charts_height = l.side_by_side ? height : std::floor(height * 0.5f);
+  if (!l.side_by_side && l.charts_height < kMinChartHeight) l.charts_height = 0;  // table only
   return l;
 }
 

@@ -19,13 +19,15 @@ BarGeometry bar_geometry(float width, float text_width, double value, double so_
 
 // The online-softmax panel: the charts beside the table of updates when both fit side by side
 // (the table needs `table_width` pixels for every column, the charts kMinChartWidth), else the
-// charts above and the table below, each the full width. The table scrolls sideways if even the
-// full width is narrower than `table_width`, so a column is never cut off.
+// charts above and the table below, each the full width; when half the height is less than
+// kMinChartHeight, the table alone (charts_height 0): the m, l and rescale of each update are
+// what the panel is for. The table scrolls sideways if even the full width is narrower than
+// `table_width`, with the rescale column first after j.
 struct SoftmaxLayout {
   bool side_by_side = true;
   float charts_width = 0, charts_height = 0;  // the table takes the rest
 };
-inline constexpr float kMinChartWidth = 220.0f;
+inline constexpr float kMinChartWidth = 220.0f, kMinChartHeight = 140.0f;
 SoftmaxLayout softmax_layout(float width, float height, float table_width);
 
 }  // namespace flashlab::viz
