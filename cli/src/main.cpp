@@ -89,22 +89,23 @@ int main(int argc, char** argv) {
       "Run 'flashlab SUBCOMMAND --help' for the options of each.");
   const std::vector<Subcommand> commands = {add_compare_command(app), add_sweep_command(app),
                                             add_trace_command(app), add_info_command(app)};
+  std::string names;  // "compare, sweep, trace, info"
+  for (const Subcommand& command : commands)
+    names += (names.empty() ? "" : ", ") + command.app->get_name();
   // A first word that is neither an option nor a subcommand: say so, rather than CLI11's
   // "A subcommand is required".
   if (argc > 1 && argv[1][0] == '-') {
     const std::string first = argv[1];
     if (first != "-h" && first != "--help" && first != "--help-all" && first != "--version")
-      return print_error("unknown option '" + first +
-                             "': flashlab takes a subcommand first: compare, sweep, trace, info "
-                             "(see flashlab --help)",
+      return print_error("unknown option '" + first + "': flashlab takes a subcommand first: " +
+                             names + " (see flashlab --help)",
                          kExitBadInput);
   }
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
     for (const Subcommand& command : commands) known = known || command.app->check_name(argv[1]);
     if (!known)
-      return print_error(std::string("unknown subcommand '") + argv[1] +
-                             "'; accepted: compare, sweep, trace, info",
+      return print_error(std::string("unknown subcommand '") + argv[1] + "'; accepted: " + names,
                          kExitBadInput);
   }
   try {
@@ -123,7 +124,7 @@ int main(int argc, char** argv) {
   try {
     for (const Subcommand& command : commands)
       if (command.app->parsed()) return command.run();
-    return print_error("no subcommand; accepted: compare, sweep, trace, info", kExitBadInput);
+    return print_error("no subcommand; accepted: " + names, kExitBadInput);
   } catch (const flashlab::Error& e) {
     return print_error(e.what(), kExitBadInput);
   } catch (const std::bad_alloc&) {

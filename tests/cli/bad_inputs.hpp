@@ -1,9 +1,10 @@
 // The bad-input table of `flashlab`: for every option of every command, values of the wrong type,
 // out of range, huge, negative and missing. Each row must exit 2 with one line on stderr that
-// contains `says` (the option at fault and the value). bad_input_test.cpp reads every command's
-// --help and fails for an option without rows here, so a new option cannot go untested: add its
-// rows (one line each) in the command's block. Files that must exist (.npy inputs) are in
-// npy_input_test.cpp; the trace format's fields in tests/simulator/trace_bad_input_test.cpp.
+// contains `says` (the option at fault and the value). bad_input_test.cpp reads `flashlab --help`
+// for the commands and each command's --help for its options, and fails for any option without
+// rows here, so a new command or option cannot go untested: add its rows in the command's block.
+// Files that must exist (.npy inputs) are in npy_input_test.cpp; the trace format's fields in
+// tests/simulator/trace_bad_input_test.cpp.
 #pragma once
 
 #include <vector>

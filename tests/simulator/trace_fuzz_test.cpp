@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -104,6 +107,21 @@ bool read_succeeds(const std::string& text) {
 }
 
 }  // namespace
+
+// The libFuzzer target starts from tests/simulator/trace_corpus (traces written by
+// `flashlab trace`, and `{}`): they must stay readable as the format changes.
+TEST_CASE("the fuzzer's corpus seeds are real traces the reader accepts") {
+  int seeds = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(FLASHLAB_TRACE_CORPUS_DIR)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CAPTURE(entry.path().string());
+    CHECK(fuzz::trace_reader_violation(text).empty());
+    if (entry.path().filename() != "empty_object.json") CHECK(read_succeeds(text));
+    ++seeds;
+  }
+  CHECK(seeds >= 5);
+}
 
 TEST_CASE("mutated traces are read keeping the reader's promises or refused with Error") {
   FLASHLAB_TEST_RNG(rng, "trace mutation fuzz");
