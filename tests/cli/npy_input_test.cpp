@@ -75,6 +75,13 @@ void expect_bad(const std::string& args, const std::vector<std::string>& fragmen
   for (const std::string& f : fragments) CHECK(r.err.find(f) != std::string::npos);
 }
 
+// Writes `kv` as k.npy and v.npy in `dir`; returns " --k DIR/k.npy --v DIR/v.npy".
+std::string write_kv(const TempDir& dir, const NpyFile& kv) {
+  write_npy_file(dir.path("k.npy"), kv);
+  write_npy_file(dir.path("v.npy"), kv);
+  return " --k " + dir.path("k.npy") + " --v " + dir.path("v.npy");
+}
+
 }  // namespace
 
 TEST_CASE("fp16 .npy inputs round-trip bit-exactly through --q/--k/--v and --save") {
@@ -152,9 +159,7 @@ TEST_CASE("missing and malformed .npy files exit 2 naming the option and the fil
   TempDir dir;
   std::mt19937_64 rng(5);
   const NpyFile good = float32_npy({1, 1, 8, 4}, random_floats(rng, 32));
-  write_npy_file(dir.path("k.npy"), good);
-  write_npy_file(dir.path("v.npy"), good);
-  const std::string kv = " --k " + dir.path("k.npy") + " --v " + dir.path("v.npy");
+  const std::string kv = write_kv(dir, good);
 
   expect_bad("compare --q " + dir.path("missing.npy") + kv, {"--q", "missing.npy"});
 
@@ -200,10 +205,7 @@ TEST_CASE("missing and malformed .npy files exit 2 naming the option and the fil
 TEST_CASE("a .npy of the wrong dtype names the option, its dtype and what that option takes") {
   TempDir dir;
   std::mt19937_64 rng(21);
-  const NpyFile good = float32_npy({1, 1, 8, 4}, random_floats(rng, 32));
-  write_npy_file(dir.path("k.npy"), good);
-  write_npy_file(dir.path("v.npy"), good);
-  const std::string kv = " --k " + dir.path("k.npy") + " --v " + dir.path("v.npy");
+  const std::string kv = write_kv(dir, float32_npy({1, 1, 8, 4}, random_floats(rng, 32)));
   auto as = [&](const std::string& descr, size_t itemsize) {
     NpyFile f{descr, {1, 1, 8, 4}, std::vector<uint8_t>(32 * itemsize, 0)};
     write_npy_file(dir.path("q.npy"), f);

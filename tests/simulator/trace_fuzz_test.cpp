@@ -18,31 +18,15 @@
 #include <nlohmann/json.hpp>
 
 #include "trace_fuzz_property.hpp"
+#include "trace_kinds.hpp"
 
 namespace flashlab::simulator {
 namespace {
 
-// Small traces (every algorithm, both passes, a mask and dropout) as JSON text.
+// Every kind of trace the simulator writes, as JSON text.
 std::vector<std::string> seed_traces(std::mt19937_64& rng) {
   std::vector<std::string> seeds;
-  for (const Algorithm a : {Algorithm::Standard, Algorithm::Flash, Algorithm::Flash2}) {
-    for (const bool backward : {false, true}) {
-      if (backward && a == Algorithm::Flash2) continue;
-      SimConfig c;
-      c.algorithm = a;
-      c.shape = {1, 2, 7, 5, 3};
-      c.options.causal = true;
-      c.options.dropout_p = backward ? 0.2 : 0.0;
-      c.tiles = TileSizes{3, 2};
-      c.record_trace = true;
-      c.trace_first_head_only = !backward;
-      const auto Q = test::random_tensor<float>(rng, q_dims(c.shape));
-      const auto K = test::random_tensor<float>(rng, kv_dims(c.shape));
-      const Trace t = backward ? simulate_backward(c, &Q, &K, &K, &Q).trace
-                               : simulate_forward(c, &Q, &K, &K).trace;
-      seeds.push_back(to_json(t).dump());
-    }
-  }
+  for (const Trace& t : test::traces_of_every_kind(rng)) seeds.push_back(to_json(t).dump());
   return seeds;
 }
 
