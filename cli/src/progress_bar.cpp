@@ -21,9 +21,6 @@ ProgressBar::ProgressBar(std::vector<double> step_seconds, bool enabled, std::FI
   if (enabled_) timer_ = std::thread([this] { tick(); });
 }
 
-ProgressBar::ProgressBar(size_t total, bool enabled, std::FILE* out)
-    : ProgressBar(std::vector<double>(total, 1.0), enabled, out) {}
-
 ProgressBar::~ProgressBar() {
   finish();
 }

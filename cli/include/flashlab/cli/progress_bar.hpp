@@ -24,8 +24,6 @@ class ProgressBar {
  public:
   // `step_seconds[k]` is the estimated duration of step k. Draws on `out` only when `enabled`.
   ProgressBar(std::vector<double> step_seconds, bool enabled, std::FILE* out = stderr);
-  // `total` steps of equal weight.
-  ProgressBar(size_t total, bool enabled, std::FILE* out = stderr);
   ~ProgressBar();
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
