@@ -32,12 +32,6 @@ namespace {
 
 __extension__ typedef __int128 Wide;  // exact products of counts near 2^63
 
-// Whether this machine has the NVIDIA driver (libcuda), as the CLI would find it.
-bool have_driver() {
-  void* handle = ::dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
-  return handle != nullptr;
-}
-
 // The integer cells of a CSV line (empty or non-integer cells as 0), exact in 128 bits.
 std::vector<Wide> integer_cells(const std::string& line) {
   std::vector<Wide> cells;

@@ -51,7 +51,7 @@ const json kBeyondInt64 = 18446744073709551615ULL;
 json good_trace() {
   SimConfig c;
   c.algorithm = Algorithm::Flash;
-  c.shape = {2, 2, 13, 21, 4};
+  c.shape = {2, 1, 9, 13, 4};
   c.options.causal = true;
   c.tiles = TileSizes{4, 6};
   c.record_trace = true;
