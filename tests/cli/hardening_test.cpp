@@ -69,6 +69,11 @@ TEST_CASE("flashlab --version loads neither the CUDA runtime nor cuBLAS") {
 }
 
 #if FLASHLAB_TEST_HAVE_CUDA
+// Whether this machine has the NVIDIA driver (libcuda), as the CLI would find it.
+bool have_driver() {
+  return ::dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL) != nullptr;
+}
+
 TEST_CASE(
     "the CUDA plugin loads with every symbol resolved and names the GPU or why there is none") {
   void* handle = ::dlopen(FLASHLAB_TEST_CUDA_PLUGIN, RTLD_NOW | RTLD_LOCAL);
