@@ -4,11 +4,13 @@
 // own tile sizes beside the measured time.
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <memory>
 
 #include <flashlab/cli/cuda_rows.hpp>
+#include <flashlab/cli/kernel_model.hpp>
 #include <flashlab/cuda/api.hpp>
 #include <flashlab/cuda/device_buffer.hpp>
 #include <flashlab/io/half.hpp>
@@ -66,37 +68,41 @@ Tensor<double> download(const DeviceBuffer& buf, cuda::DType dtype, std::vector<
   return t;
 }
 
-// Seconds of one call, timed with CUDA events after one untimed warm-up call.
+// Seconds of one call: the median of runs timed with CUDA events after untimed warm-up runs
+// (an idle GPU starts at a low clock, and one run of a small problem is mostly launch noise).
+// At least 5 runs, more while they take under 20 ms together, at most 50.
 double time_call(const std::function<void()>& call) {
-  call();
+  for (int i = 0; i < 3; ++i) call();
   check(cudaDeviceSynchronize(), "warm-up run");
   cudaEvent_t start, stop;
   check(cudaEventCreate(&start), "cudaEventCreate");
   check(cudaEventCreate(&stop), "cudaEventCreate");
-  check(cudaEventRecord(start), "cudaEventRecord");
-  call();
-  check(cudaEventRecord(stop), "cudaEventRecord");
-  check(cudaEventSynchronize(stop), "kernel run");
-  float ms = 0;
-  check(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
+  std::vector<float> ms;
+  float total = 0;
+  while (ms.size() < 5 || (total < 20.f && ms.size() < 50)) {
+    check(cudaEventRecord(start), "cudaEventRecord");
+    call();
+    check(cudaEventRecord(stop), "cudaEventRecord");
+    check(cudaEventSynchronize(stop), "kernel run");
+    float t = 0;
+    check(cudaEventElapsedTime(&t, start, stop), "cudaEventElapsedTime");
+    ms.push_back(t);
+    total += t;
+  }
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
-  return ms / 1e3;
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2] / 1e3;
 }
 
-// The simulator's counts for the kernel's loop order and tiles (counting only): its prediction.
-simulator::SimConfig kernel_model(const Problem& p, simulator::Algorithm algorithm,
-                                  TileSizes tiles) {
-  simulator::SimConfig c;
-  c.algorithm = algorithm;
-  c.shape = p.shape;
-  c.options = p.options;
-  c.element_bytes = int(element_bytes(p.dtype));
-  c.tiles = tiles;
-  c.sram_bytes = p.gpu.sram_bytes_per_sm;
-  c.counting_only = true;
-  c.record_trace = false;
-  return c;
+// The model's counts and prediction for a kernel call with the kernel's own tiles.
+void add_model(PassRun& pass, const Problem& p, KernelCall call, TileSizes tiles) {
+  const KernelPrediction m =
+      predict_kernel(call, p.shape, p.options, int(element_bytes(p.dtype)), tiles, p.gpu);
+  pass.io = m.stats;
+  pass.prediction = m.prediction;
+  // cuBLAS picks its own tiles: the naive rows show none (the model tiles them for the SRAM).
+  if (call == KernelCall::FusedForward || call == KernelCall::FusedBackward) pass.tiles = m.tiles;
 }
 
 // The shared device copies of one problem.
@@ -165,12 +171,8 @@ ImplementationRun fused_row(const Problem& p, const Inputs& in, bool backward,
   } else {
     seconds =
         time_call([&] { cuda::flash_forward(p.shape, p.options, dev.dtype, dev.forward_args()); });
-    const TileSizes tiles = cuda::flash_forward_tiles(p.shape.head_dim, p.options.dropout_p > 0);
-    const auto model = simulator::simulate_forward(
-        kernel_model(p, simulator::Algorithm::Flash2, tiles), nullptr, nullptr, nullptr);
-    fwd.roofline = simulator::estimate_runtime(model.stats, p.gpu);
-    fwd.io = model.stats;
-    fwd.tiles = tiles;
+    add_model(fwd, p, KernelCall::FusedForward,
+              cuda::flash_forward_tiles(p.shape.head_dim, p.options.dropout_p > 0));
   }
   PassRun out = dev.forward_outputs(p);
   fwd.outputs = std::move(out.outputs);
@@ -189,12 +191,7 @@ ImplementationRun fused_row(const Problem& p, const Inputs& in, bool backward,
   });
   bwd.outputs = dev.backward_outputs(p).outputs;
   bwd.extra_memory_bytes = double(workspace.bytes);
-  const TileSizes tiles = cuda::flash_backward_tiles(p.shape.head_dim);
-  const auto model = simulator::simulate_backward(
-      kernel_model(p, simulator::Algorithm::Flash, tiles), nullptr, nullptr, nullptr, nullptr);
-  bwd.roofline = simulator::estimate_runtime(model.stats, p.gpu);
-  bwd.io = model.stats;
-  bwd.tiles = tiles;
+  add_model(bwd, p, KernelCall::FusedBackward, cuda::flash_backward_tiles(p.shape.head_dim));
   run.backward = std::move(bwd);
   return run;
 }
@@ -217,6 +214,7 @@ ImplementationRun naive_row(const Problem& p, const Inputs& in, bool backward,
   });
   fwd.outputs = dev.forward_outputs(p).outputs;
   fwd.extra_memory_bytes = double(cuda::naive_workspace_bytes(p.shape, dev.dtype, false));
+  add_model(fwd, p, KernelCall::NaiveForward, {});
   run.forward = std::move(fwd);
   if (backward) {
     PassRun bwd;
@@ -225,6 +223,7 @@ ImplementationRun naive_row(const Problem& p, const Inputs& in, bool backward,
     });
     bwd.outputs = dev.backward_outputs(p).outputs;
     bwd.extra_memory_bytes = double(workspace.bytes);
+    add_model(bwd, p, KernelCall::NaiveBackward, {});
     run.backward = std::move(bwd);
   }
   return run;

@@ -68,9 +68,11 @@ int main(int argc, char** argv) {
       "  flashlab sweep --param N --values 256,1024,4096 --chart hbm.svg\n"
       "  flashlab trace --algorithm flash --seq 256 --head-dim 64 --sram 48KiB -o trace.json\n"
       "  flashlab info\n"
+      "  flashlab validate --measured bench/results/validation_h200_ours.json\n"
       "Run 'flashlab SUBCOMMAND --help' for the options of each.");
   const std::vector<Subcommand> commands = {add_compare_command(app), add_sweep_command(app),
-                                            add_trace_command(app), add_info_command(app)};
+                                            add_trace_command(app), add_info_command(app),
+                                            add_validate_command(app)};
   // A first word that is neither an option nor a subcommand: say so, rather than CLI11's
   // "A subcommand is required".
   if (argc > 1 && argv[1][0] != '-') {
@@ -78,7 +80,7 @@ int main(int argc, char** argv) {
     for (const Subcommand& command : commands) known = known || command.app->check_name(argv[1]);
     if (!known)
       return print_error(std::string("unknown subcommand '") + argv[1] +
-                             "'; accepted: compare, sweep, trace, info",
+                             "'; accepted: compare, sweep, trace, info, validate",
                          kExitBadInput);
   }
   try {
@@ -97,7 +99,8 @@ int main(int argc, char** argv) {
   try {
     for (const Subcommand& command : commands)
       if (command.app->parsed()) return command.run();
-    return print_error("no subcommand; accepted: compare, sweep, trace, info", kExitBadInput);
+    return print_error("no subcommand; accepted: compare, sweep, trace, info, validate",
+                       kExitBadInput);
   } catch (const flashlab::Error& e) {
     return print_error(e.what(), kExitBadInput);
   } catch (const std::bad_alloc&) {

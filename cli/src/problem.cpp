@@ -143,17 +143,20 @@ void add_problem_options(CLI::App& app, ProblemArgs& a) {
                  "simulator's element size follows it (2 or 4 bytes)")
       ->capture_default_str()
       ->group(machine);
-  CLI::Option* sram =
-      app.add_option("--sram", a.sram,
-                     std::string("SRAM size M, with units: 49152, 48KiB, 100KB, 1MiB") +
-                         (a.sram.empty() ? " (default: the --gpu preset's SRAM per SM)" : ""));
+  CLI::Option* sram = app.add_option(
+      "--sram", a.sram,
+      std::string("SRAM size M, with units: 49152, 48KiB, 100KB, 1MiB") +
+          (a.sram.empty() ? " (default: the shared memory one block can have on the --gpu preset)"
+                          : ""));
   sram->group(machine);
   if (!a.sram.empty()) sram->capture_default_str();
   app.add_option("--block-rows", a.block_rows, "Br: rows of a Q/O tile (default: paper's rule)")
       ->group(machine);
   app.add_option("--block-cols", a.block_cols, "Bc: rows of a K/V tile (default: paper's rule)")
       ->group(machine);
-  app.add_option("--gpu", a.gpu, "GPU preset for the roofline prediction: a100 or h100")
+  app.add_option("--gpu", a.gpu,
+                 "GPU preset of the performance model: " + simulator::gpu_preset_names() +
+                     " (flashlab info shows their numbers)")
       ->capture_default_str()
       ->group(machine);
 }
@@ -184,7 +187,7 @@ Problem resolve_problem(const ProblemArgs& a, const AttentionShape& shape, bool 
   } catch (const Error& e) {
     throw Error(std::string("--gpu: ") + e.what());
   }
-  p.sram_bytes = a.sram.empty() ? p.gpu.sram_bytes_per_sm : parse_byte_size(a.sram, "--sram");
+  p.sram_bytes = a.sram.empty() ? p.gpu.smem_per_block_bytes : parse_byte_size(a.sram, "--sram");
   require(p.sram_bytes >= 1, "--sram must be at least 1 byte, got '" + a.sram + "'");
 
   require(std::isfinite(a.dropout) && a.dropout >= 0.0 && a.dropout < 1.0,

@@ -10,6 +10,7 @@
 
 #include <flashlab/simulator/model/gpu_spec.hpp>
 #include <flashlab/simulator/model/io_formulas.hpp>
+#include <flashlab/simulator/model/performance_model.hpp>
 #include <flashlab/simulator/simulate.hpp>
 #include <flashlab/simulator/trace/trace_json.hpp>
 
@@ -27,29 +28,35 @@ void worked_example() {
   std::printf("Worked example: d = 64, M = 100 KiB fp16 (51200 elements), batch 1, 1 head, %s\n",
               gpu.name.c_str());
   std::printf("%-6s %-9s %-7s %9s %14s %14s %12s %10s %8s\n", "N", "algorithm", "pass", "Br x Bc",
-              "HBM bytes", "S/P/dP/dS B", "Q+O (+dO,dQ)", "roofline", "bound");
+              "HBM bytes", "S/P/dP/dS B", "Q+O (+dO,dQ)", "predicted", "bound");
   for (int64_t N : {1024, 2048, 4096}) {
     for (Algorithm a : {Algorithm::Standard, Algorithm::Flash, Algorithm::Flash2}) {
       for (bool backward : {false, true}) {
-        if (backward && a == Algorithm::Flash2) continue;
         SimConfig c;
         c.algorithm = a;
         c.shape = {1, 1, N, N, 64};
         c.sram_bytes = 100 * 1024;
         c.counting_only = true;
-        const IoStats s = backward ? simulate_backward(c, nullptr, nullptr, nullptr, nullptr).stats
-                                   : simulate_forward(c, nullptr, nullptr, nullptr).stats;
-        const TileSizes t = resolve_tiles([&] {
-          SimConfig q = c;
-          q.backward = backward;
-          return q;
-        }());
+        IoStats s;
+        WorkRecord work;
+        TileSizes t;
+        if (backward) {
+          SimBackward r = simulate_backward(c, nullptr, nullptr, nullptr, nullptr);
+          s = r.stats;
+          t = r.tiles;
+          work = std::move(r.work);
+        } else {
+          SimForward r = simulate_forward(c, nullptr, nullptr, nullptr);
+          s = r.stats;
+          t = r.tiles;
+          work = std::move(r.work);
+        }
         int64_t nn = 0, qo = 0;
         for (TensorId id : {TensorId::S, TensorId::P, TensorId::dP, TensorId::dS})
           nn += s[id].bytes_read + s[id].bytes_written;
         for (TensorId id : {TensorId::Q, TensorId::O, TensorId::dO, TensorId::dQ})
           qo += s[id].bytes_read + s[id].bytes_written;
-        const RooflineEstimate e = estimate_runtime(s, gpu);
+        const Prediction e = predict_runtime(work, gpu);
         char tiles[32];
         std::snprintf(tiles, sizeof tiles, "%lldx%lld", static_cast<long long>(t.block_rows),
                       static_cast<long long>(t.block_cols));

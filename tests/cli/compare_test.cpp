@@ -119,11 +119,14 @@ TEST_CASE("--json parses and holds the same numbers as the table") {
     if (row["kind"] == "simulator") ++checked_rows;
   }
   CHECK(checked_rows == 3);  // standard, flash, flash2 (and the CUDA rows where a GPU ran)
-  // FA2 has no simulated backward: its gradients are absent, not zero.
+  // FA2's backward (FA2 Alg. 2) is simulated with tiles of its own, shown after the forward's.
   for (const nlohmann::json& row : doc["implementations"])
     if (row["id"] == "flash2_sim") {
-      CHECK(row["backward"].is_null());
-      CHECK(!row["errors"].contains("dQ"));
+      CHECK(!row["backward"].is_null());
+      CHECK(row["errors"].contains("dQ"));
+      const std::vector<std::string> cells = table_row(table.out, "flash2 (simulator)");
+      REQUIRE(cells.size() > 10);
+      CHECK(cells[10].find('/') != std::string::npos);
     }
 }
 

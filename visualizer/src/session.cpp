@@ -151,11 +151,13 @@ Session build_session(const VizConfig& config) {
     s.trace = std::move(r.trace);
     s.stats = r.stats;
     s.tiles = r.tiles;
+    s.work = std::move(r.work);
   } else {
     sim::SimForward r = sim::simulate_forward(c, Q, K, V);
     s.trace = std::move(r.trace);
     s.stats = r.stats;
     s.tiles = r.tiles;
+    s.work = std::move(r.work);
   }
   s.title = s.trace.title;
   if (s.has_values) {

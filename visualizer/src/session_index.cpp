@@ -35,6 +35,7 @@ std::optional<GridRole> role_of(TensorId t) {
     case TensorId::O:
     case TensorId::dO:
     case TensorId::dQ:
+    case TensorId::dQ_acc:
       return GridRole::QueryMatrix;
     case TensorId::l:
     case TensorId::m:
@@ -61,9 +62,9 @@ std::optional<GridRole> role_of(TensorId t) {
 
 // Drawing order: inputs, outputs, statistics, then the N x N matrices.
 constexpr TensorId kOrder[] = {
-    TensorId::Q,  TensorId::K,  TensorId::V,         TensorId::O,  TensorId::dO, TensorId::dQ,
-    TensorId::dK, TensorId::dV, TensorId::l,         TensorId::m,  TensorId::L,  TensorId::D,
-    TensorId::S,  TensorId::P,  TensorId::P_dropped, TensorId::dP, TensorId::dS};
+    TensorId::Q,      TensorId::K,  TensorId::V,  TensorId::O,         TensorId::dO, TensorId::dQ,
+    TensorId::dQ_acc, TensorId::dK, TensorId::dV, TensorId::l,         TensorId::m,  TensorId::L,
+    TensorId::D,      TensorId::S,  TensorId::P,  TensorId::P_dropped, TensorId::dP, TensorId::dS};
 
 TensorGrid make_grid(TensorId t, GridRole role, const simulator::Trace& trace) {
   const AttentionShape& s = trace.shape;

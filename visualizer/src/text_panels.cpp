@@ -1,6 +1,6 @@
 // The pseudo-code panel (current line, hits per line), the one-line event description, and the
 // counters panel (bytes by tensor so far against the whole pass, the baseline and the closed
-// form of Theorem 2 / Thm. 5; FLOPs; the roofline estimate; the byte curves).
+// form of Theorem 2 / Thm. 5; FLOPs; the performance model; the byte curves).
 #include <cstdio>
 
 #include <flashlab/viz/panels.hpp>
@@ -104,9 +104,10 @@ CountersData counters_data(const ReplayState& state) {
   d.baseline_note = session.baseline_note;
   d.flops = state.flops;
   d.exps = state.exps;
-  if (session.flops_split)
-    for (const simulator::GpuSpec& gpu : {simulator::a100_40gb(), simulator::h100_sxm()})
-      d.runtime.push_back({gpu.name, simulator::estimate_runtime(session.stats, gpu)});
+  if (session.work)
+    for (const simulator::GpuSpec& gpu :
+         {simulator::a100_40gb(), simulator::h100_sxm(), simulator::h200_sxm()})
+      d.runtime.push_back({gpu.name, simulator::predict_runtime(*session.work, gpu)});
   const int64_t n = session.event_count();
   d.progress = n == 0 ? 0.0 : double(state.step) / double(n);
   d.curve = &session.curve;

@@ -42,7 +42,9 @@ void flash2_forward(Machine& M, const HeadProblem& p) {
   M.hbm().define(T::O, N_q, d);
   M.hbm().define(T::L, N_q, 1);
 
-  for (int64_t i = 0; i < Tr; ++i) {  // line 3: outer loop over Q blocks
+  M.begin_launch("FlashAttention-2 forward (FA2 Alg. 1)");
+  for (int64_t i = 0; i < Tr; ++i) {  // line 3: outer loop over Q blocks, one work unit each
+    M.begin_unit();
     M.at(i, -1);
     const TileRect qo = p.q_block(i, d), lm = p.q_block(i, 1);
     // Lines 4-5: Q_i read once; the accumulators live on chip for the whole row of blocks.

@@ -54,6 +54,9 @@ void flash_backward(Machine& M, const HeadProblem& p) {
   M.hbm().define(T::dQ, N_q, d);
   M.hbm().define(T::dK, N_k, d);
   M.hbm().define(T::dV, N_k, d);
+  // One thread block per (batch, head), as FA1's kernels run (FA2 §3.2).
+  M.begin_launch("FlashAttention backward (FA1 Alg. 4)");
+  M.begin_unit();
   M.at(-1, -1);
   M.hbm_fill(5, "dQ = (0)_{N x d}", T::dQ, 0.0f);
   M.hbm_fill(5, "dK = (0)_{N x d}", T::dK, 0.0f);

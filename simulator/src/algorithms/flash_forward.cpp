@@ -82,6 +82,9 @@ void flash_forward(Machine& M, const HeadProblem& p) {
   M.hbm().define(T::O, N_q, d);
   M.hbm().define(T::l, N_q, 1);
   M.hbm().define(T::m, N_q, 1);
+  // FA1 runs one thread block per (batch, head): the whole head is one work unit (FA2 §3.2).
+  M.begin_launch("FlashAttention forward (FA1 Alg. 2)");
+  M.begin_unit();
   M.at(-1, -1);
   M.hbm_fill(ln.init, "O = (0)_{N x d}", T::O, 0.0f);
   M.hbm_fill(ln.init, "l = (0)_N", T::l, 0.0f);

@@ -19,7 +19,9 @@ struct Operand {
 // (Bc x d) stream past; each C_ij (Br x Bc) is written. A read once, B read T_r times.
 void blocked_abt(Machine& M, const HeadProblem& p, int line, const char* op, Operand A, Operand B,
                  Operand C, float alpha) {
+  M.begin_launch(op);  // one kernel per operation, one unit per outer block
   for (int64_t i = 0; i < p.Tr(); ++i) {
+    M.begin_unit();
     M.at(i, -1);
     const Tile A_i = M.load(line, A.name, A.tensor, p.q_block(i, p.head_dim));
     for (int64_t j = 0; j < p.Tc(); ++j) {
@@ -40,7 +42,9 @@ void blocked_abt(Machine& M, const HeadProblem& p, int line, const char* op, Ope
 // X read once, Y read T_r times, C written once.
 void blocked_xy(Machine& M, const HeadProblem& p, int line, const char* op, Operand X, Operand Y,
                 Operand C, float alpha) {
+  M.begin_launch(op);  // one kernel per operation, one unit per outer block
   for (int64_t i = 0; i < p.Tr(); ++i) {
+    M.begin_unit();
     M.at(i, -1);
     const TileRect c = p.q_block(i, p.head_dim);
     const Tile C_i = M.alloc(line, C.name, C.tensor, c, 0.0f);
@@ -62,7 +66,9 @@ void blocked_xy(Machine& M, const HeadProblem& p, int line, const char* op, Oper
 // X read once, Y read T_c times, C written once.
 void blocked_xty(Machine& M, const HeadProblem& p, int line, const char* op, Operand X, Operand Y,
                  Operand C, float alpha) {
+  M.begin_launch(op);  // one kernel per operation, one unit per outer block
   for (int64_t j = 0; j < p.Tc(); ++j) {
+    M.begin_unit();
     M.at(-1, j);
     const TileRect c = p.kv_block(j, p.head_dim);
     const Tile C_j = M.alloc(line, C.name, C.tensor, c, 0.0f);
@@ -84,7 +90,9 @@ void blocked_xty(Machine& M, const HeadProblem& p, int line, const char* op, Ope
 template <typename Step>
 void elementwise_pass(Machine& M, const HeadProblem& p, int line, Operand src, TensorId dst,
                       Step step) {
+  M.begin_launch("elementwise pass");  // one kernel per operation, one unit per outer block
   for (int64_t i = 0; i < p.Tr(); ++i) {
+    M.begin_unit();
     for (int64_t j = 0; j < p.Tc(); ++j) {
       M.at(i, j);
       const Tile X_ij = M.load(line, src.name, src.tensor, p.s_block(i, j));
@@ -108,9 +116,11 @@ TileRect strip(const HeadProblem& p, int64_t k, int64_t rows) {
 
 // Alg. 0 line 2: P = softmax(S) row by row.
 void softmax_pass(Machine& M, const HeadProblem& p) {
+  M.begin_launch("P = softmax(S)");  // one kernel per operation, one unit per outer block
   const int64_t rows = strip_rows(M, p, p.seq_k + 2);
   if (rows >= 1) {  // one read of S: a strip of full rows (and its m, l) fits on chip
     for (int64_t k = 0; k * rows < p.seq_q; ++k) {
+      M.begin_unit();
       M.at(k, -1);
       const TileRect r = strip(p, k, rows), v{r.row0, r.rows, 0, 1};
       const Tile S_i = M.load(2, "S_i", T::S, r);
@@ -126,6 +136,7 @@ void softmax_pass(Machine& M, const HeadProblem& p) {
   }
   // A row is longer than the SRAM: statistics by blocks (§3.1 merge), then a second read of S.
   for (int64_t i = 0; i < p.Tr(); ++i) {
+    M.begin_unit();
     M.at(i, -1);
     const TileRect v = p.q_block(i, 1);
     const Tile m_i = M.alloc(2, "m_i", T::m, v, -INFINITY);
@@ -156,9 +167,11 @@ void softmax_pass(Machine& M, const HeadProblem& p) {
 
 // Alg. 3 line 3: dS = P o (dP - rowsum(P o dP)).
 void softmax_grad_pass(Machine& M, const HeadProblem& p) {
+  M.begin_launch("dS = P o (dP - D)");  // one kernel per operation, one unit per outer block
   const int64_t rows = strip_rows(M, p, 2 * p.seq_k + 1);
   if (rows >= 1) {  // one read of P and dP
     for (int64_t k = 0; k * rows < p.seq_q; ++k) {
+      M.begin_unit();
       M.at(k, -1);
       const TileRect r = strip(p, k, rows), v{r.row0, r.rows, 0, 1};
       const Tile P_i = M.load(3, "P_i", T::P, r);
@@ -172,6 +185,7 @@ void softmax_grad_pass(Machine& M, const HeadProblem& p) {
     return;
   }
   for (int64_t i = 0; i < p.Tr(); ++i) {  // rows longer than the SRAM: D first, then dS
+    M.begin_unit();
     M.at(i, -1);
     const Tile D_i = M.alloc(3, "D_i", T::D, p.q_block(i, 1), 0.0f);
     for (int pass = 0; pass < 2; ++pass) {

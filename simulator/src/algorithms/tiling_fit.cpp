@@ -53,6 +53,15 @@ SramFootprint flash2_forward_footprint(int64_t br, int64_t bc, int64_t d) {
                                                         {"m_i, l_i, e^{m_old-m_new}", 3 * br}});
 }
 
+SramFootprint flash2_backward_footprint(int64_t br, int64_t bc, int64_t d, bool dropout) {
+  std::vector<FootprintItem> items = {{"K_j, V_j, dK_j, dV_j", 4 * bc * d},
+                                      {"Q_i, dO_i, dQ_i", 3 * br * d},
+                                      {"P_ij, dP_ij (dS_ij in place)", 2 * br * bc}};
+  if (dropout) items.push_back({"P_ij^dropped", br * bc});
+  items.push_back({"L_i, D_i", 2 * br});
+  return make("FlashAttention-2 backward (FA2 Alg. 2)", std::move(items));
+}
+
 SramFootprint flash_backward_footprint(int64_t br, int64_t bc, int64_t d, bool dropout) {
   std::vector<FootprintItem> items = {{"K_j, V_j, dK~_j, dV~_j", 4 * bc * d},
                                       {"Q_i, O_i, dO_i, dQ_i", 4 * br * d},
@@ -82,17 +91,38 @@ SramFootprint sram_footprint(const FitQuery& q, const TileSizes& tiles) {
       f = flash_forward_footprint(br, bc, d);
       if (q.backward) f = larger(f, flash_backward_footprint(br, bc, d, q.dropout));
       break;
-    case Algorithm::Flash2:
-      f = flash2_forward_footprint(br, bc, d);
+    case Algorithm::Flash2:  // each pass has its own tiles (FA2 picks them apart)
+      f = q.backward ? flash2_backward_footprint(br, bc, d, q.dropout)
+                     : flash2_forward_footprint(br, bc, d);
       break;
   }
   f.bytes = f.elements * q.element_bytes;
   return f;
 }
 
+// FA2's own tiles (FA2 §3.3: {64, 128} x {64, 128} by head dimension, as its kernels pick them):
+// forward B_r = 128 query rows, B_c = 128 keys for d <= 64 and 64 above (32 with dropout, which
+// needs registers for the random numbers); backward B_r = 64, B_c = 128 for d <= 128 and 64 x 64
+// above. Halved (B_c first) until they fit the SRAM.
+TileSizes fa2_tiles(const FitQuery& q) {
+  const int64_t d = q.shape.head_dim;
+  TileSizes t = q.backward ? TileSizes{64, d <= 128 ? 128 : 64}
+                           : TileSizes{128, d <= 64 ? 128 : (q.dropout ? 32 : 64)};
+  auto fits = [&](const TileSizes& x) { return sram_footprint(q, x).bytes <= q.sram_bytes; };
+  while (!fits(t) && (t.block_rows > 1 || t.block_cols > 1)) {
+    if (t.block_cols >= t.block_rows && t.block_cols > 1)
+      t.block_cols /= 2;
+    else
+      t.block_rows /= 2;
+  }
+  if (!fits(t)) require_tiles_fit(q, t);  // throws with the minimum SRAM
+  return t;
+}
+
 TileSizes default_tiles(const FitQuery& q) {
   require(q.element_bytes >= 1,
           "element size must be >= 1 byte, got " + std::to_string(q.element_bytes));
+  if (q.algorithm == Algorithm::Flash2) return fa2_tiles(q);
   const int64_t d = q.shape.head_dim;
   const int64_t M = q.sram_bytes / q.element_bytes;
   auto fits = [&](int64_t m_elements) {

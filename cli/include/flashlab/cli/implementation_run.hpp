@@ -11,7 +11,7 @@
 #include <flashlab/core/tensor.hpp>
 #include <flashlab/core/tiling.hpp>
 #include <flashlab/simulator/machine/io_stats.hpp>
-#include <flashlab/simulator/model/gpu_spec.hpp>
+#include <flashlab/simulator/model/performance_model.hpp>
 
 namespace flashlab::cli {
 
@@ -32,11 +32,11 @@ struct QuantityTensor {
 
 // One pass (forward or backward) of one implementation.
 struct PassRun {
-  std::vector<QuantityTensor> outputs;       // forward: O, lse; backward: dQ, dK, dV
-  std::optional<simulator::IoStats> io;      // HBM traffic, FLOPs, peak SRAM (simulator)
-  std::optional<double> extra_memory_bytes;  // beyond inputs and outputs (S, P or l, m ...)
-  std::optional<simulator::RooflineEstimate> roofline;  // predicted on the --gpu preset
-  std::optional<double> measured_seconds;               // wall clock of the pass where it ran
+  std::vector<QuantityTensor> outputs;              // forward: O, lse; backward: dQ, dK, dV
+  std::optional<simulator::IoStats> io;             // HBM traffic, FLOPs, peak SRAM (simulator)
+  std::optional<double> extra_memory_bytes;         // beyond inputs and outputs (S, P or l, m ...)
+  std::optional<simulator::Prediction> prediction;  // the performance model on the --gpu preset
+  std::optional<double> measured_seconds;           // wall clock of the pass where it ran
   std::optional<TileSizes> tiles;
 };
 

@@ -35,7 +35,7 @@ struct ProblemArgs {
   std::string sram;                        // "" = the --gpu preset's SRAM per SM
   int64_t block_rows = 0, block_cols = 0;  // 0 = the paper's rule, shrunk to fit
   std::optional<double> softmax_scale;
-  std::string gpu = "h100";
+  std::string gpu = "h200";
 
   const CLI::App* app = nullptr;        // set by add_problem_options; answers given()
   std::vector<std::string> also_given;  // options a caller set in code (sweep points)

@@ -73,6 +73,8 @@ inline Rgb tensor_color(simulator::TensorId t) {
       return {251, 113, 133};
     case T::dQ:
       return {147, 197, 253};
+    case T::dQ_acc:
+      return {125, 175, 240};
     case T::dK:
       return {110, 231, 183};
     case T::dV:

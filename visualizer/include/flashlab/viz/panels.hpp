@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <flashlab/simulator/model/gpu_spec.hpp>
+#include <flashlab/simulator/model/performance_model.hpp>
 #include <flashlab/viz/replay.hpp>
 
 namespace flashlab::viz {
@@ -135,7 +136,7 @@ struct TensorCounter {
 
 struct RuntimeRow {
   std::string gpu;
-  simulator::RooflineEstimate estimate;
+  simulator::Prediction prediction;
 };
 
 struct CountersData {
@@ -149,7 +150,7 @@ struct CountersData {
   int64_t flops = 0, exps = 0;  // so far
   simulator::IoStats final_stats;
   bool flops_split = true;          // false for a trace file: no matmul/other split
-  std::vector<RuntimeRow> runtime;  // A100, H100 roofline of the whole pass
+  std::vector<RuntimeRow> runtime;  // the performance model on A100, H100, H200, whole pass
   double progress = 0;              // step / events
   const ByteCurve* curve = nullptr;
   const ByteCurve* baseline_curve = nullptr;

@@ -81,7 +81,9 @@ struct Session {
   std::string title;   // trace title, e.g. "FlashAttention forward (paper Alg. 2)"
   simulator::Trace trace;
   simulator::IoStats stats;  // the run's final counts (for a trace file: summed from its events)
-  bool flops_split = true;   // stats split matmul / other FLOPs (a trace file alone does not)
+  // Launches, units and steps of the run, for the performance model (not in a trace file).
+  std::optional<simulator::WorkRecord> work;
+  bool flops_split = true;  // stats split matmul / other FLOPs (a trace file alone does not)
   TileSizes tiles;
   bool has_values = false;  // arithmetic ran: softmax rows and RowValues are filled
   RowValues values;

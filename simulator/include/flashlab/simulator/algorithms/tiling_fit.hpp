@@ -29,7 +29,9 @@ struct SramFootprint {
 
 struct FitQuery {
   Algorithm algorithm = Algorithm::Flash;
-  bool backward = false;  // the backward and the forward it needs (Alg. 4 line 2: same tiles)
+  // Flash, standard: the backward and the forward it needs (FA1 Alg. 4 l. 2: same tiles);
+  // Flash2: the backward pass alone (its forward has tiles of its own).
+  bool backward = false;
   AttentionShape shape;
   int64_t sram_bytes = 192 * 1024;
   int element_bytes = 2;
@@ -38,10 +40,12 @@ struct FitQuery {
 
 SramFootprint sram_footprint(const FitQuery& q, const TileSizes& tiles);
 
-// The paper's rule, Bc = ceil(M'/4d), Br = min(Bc, d), at the largest M' <= M (M = SRAM size in
-// elements) whose tiles fit: the constant 4 of Alg. 1 line 1 is asymptotic, and with every tile
-// of the algorithm resident the rule at M' = M can overshoot M by up to ~25% (d >= Bc) and
-// more for the backward. Throws flashlab::Error if even Br = Bc = 1 does not fit.
+// Each algorithm's own default tiles. Flash and standard: the paper's rule, Bc = ceil(M'/4d),
+// Br = min(Bc, d), at the largest M' <= M (M = SRAM size in elements) whose tiles fit: the
+// constant 4 of FA1 Alg. 1 l. 1 is asymptotic, and with every tile of the algorithm resident the
+// rule at M' = M can overshoot M by up to ~25% (d >= Bc) and more for the backward. Flash2:
+// FA2's tiles, 128 x {64, 128} forward and 64 x {64, 128} backward by head dim (`backward`
+// picks which), halved until they fit. Throws flashlab::Error if even Br = Bc = 1 does not fit.
 TileSizes default_tiles(const FitQuery& q);
 
 // Throws flashlab::Error unless `tiles` fit: the message gives the bytes each group of tiles

@@ -11,6 +11,7 @@
 #include <flashlab/simulator/machine/hbm.hpp>
 #include <flashlab/simulator/machine/io_stats.hpp>
 #include <flashlab/simulator/machine/sram.hpp>
+#include <flashlab/simulator/machine/work_record.hpp>
 #include <flashlab/simulator/trace/trace.hpp>
 
 namespace flashlab::simulator {
@@ -32,7 +33,9 @@ struct MatmulArgs {
 class Machine {
  public:
   // `trace` may be nullptr (no trace). The machine appends events to it while recording is on.
-  Machine(const MachineConfig& config, Trace* trace);
+  // `work` may be nullptr; otherwise the machine records into it how the first (batch, head)
+  // divides into launches, units and steps (work_record.hpp), for the performance model.
+  Machine(const MachineConfig& config, Trace* trace, WorkRecord* work = nullptr);
 
   Hbm& hbm() { return hbm_; }
   const Hbm& hbm() const { return hbm_; }
@@ -44,10 +47,20 @@ class Machine {
   // Starts problem (batch, head); `record` turns the trace on for it.
   void begin_head(int64_t batch, int64_t head, bool record);
   // The loop indices (Q block i, K/V block j) of the next events; -1 for "not in that loop".
+  // Each call also starts a new step of the current work unit.
   void at(int64_t i, int64_t j) {
     i_ = i;
     j_ = j;
+    if (working()) end_step();
   }
+  // --- how the work maps onto a GPU (work_record.hpp) -----------------------------------------
+  // A new kernel launch: the units that follow form its grid.
+  // `kernel` false: a memset, which kernel profilers do not list (its time and bytes still count).
+  void begin_launch(const char* name, bool kernel = true);
+  // A new work unit (thread block) of the current launch.
+  void begin_unit();
+  // Closes the last unit; call once after the last head.
+  void finish_work();
   // Off: nothing is counted or traced (used to run the forward whose outputs a backward needs).
   void set_accounting(bool on);
   // Names the algorithm in capacity errors ("FlashAttention forward").
@@ -61,6 +74,9 @@ class Machine {
   Tile load(int line, const char* name, TensorId tensor, const TileRect& rect);
   // Writes the tile into `rect` of `tensor` in HBM ("Write O_i to HBM").
   void store(int line, Tile tile, TensorId tensor, const TileRect& rect);
+  // Adds the tile into `rect` of `tensor` in HBM, done by the memory system (an atomic add or
+  // bulk reduction): counted as a write of the tensor's element size, no read by the SM.
+  void store_add(int line, Tile tile, TensorId tensor, const TileRect& rect);
   void free(int line, Tile tile);
   // Writes `value` over all of `tensor` in HBM ("Initialize O = (0) in HBM"), counted.
   void hbm_fill(int line, const char* op, TensorId tensor, float value);
@@ -106,6 +122,11 @@ class Machine {
 
  private:
   bool recording() const { return trace_ != nullptr && record_ && accounting_; }
+  bool working() const { return work_ != nullptr && work_head_ && accounting_; }
+  void note_access(TensorId tensor, const TileRect& rect, AccessKind kind);
+  void note_sram_use();
+  void end_step();
+  void close_unit();
   Event& record(EventKind kind, int line, const char* op, TensorId tensor, const TileRect& rect);
   // Counts one arithmetic step and records it as a Compute event on tile `out`.
   void compute(int line, const char* op, Tile out, int64_t flops, int64_t exps, bool is_matmul);
@@ -115,6 +136,10 @@ class Machine {
 
   MachineConfig config_;
   Trace* trace_;
+  WorkRecord* work_;
+  bool work_head_ = false;  // this head's work is recorded (the first one only)
+  bool unit_open_ = false;
+  UnitCost unit_start_;  // the counters when the open unit began
   Hbm hbm_;
   Sram sram_;
   bool record_ = false;
