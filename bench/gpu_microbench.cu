@@ -5,7 +5,8 @@
 //   L2 read bandwidth (many blocks reading a 16 MiB buffer that stays in L2),
 //   dense fp16 tensor-core rate (cuBLAS GEMM 8192^3, fp32 accumulation),
 //   exp rate (ex2.approx in a dependent-free loop on every SM) and the SM clock under load,
-//   fp32 rate (FMA loop), and the launch floor (an empty kernel, back to back).
+//   fp32 rate (FMA loop), L2 reductions (fp32 atomics and bulk tile adds, as the backward kernels
+//   add dQ), and the launch floor (an empty kernel, back to back).
 // Writes one JSON object. Run on the GPU: flashlab-gpu-microbench --json micro.json
 #include <cublas_v2.h>
 #include <cuda_fp16.h>
@@ -93,6 +94,37 @@ __global__ void fma_kernel(int iters, float* __restrict__ sink) {
   float s = 0.f;
   for (int k = 0; k < 8; ++k) s += x[k];
   if (s == 12345.678f) *sink = s;
+}
+
+// Reductions into an L2-resident fp32 buffer, as the backward kernels add dQ: one float atomic
+// per element (FA2's atomicAdd; the result unused compiles to RED) ...
+__global__ void red_scalar_kernel(float* __restrict__ data, int64_t n, int passes) {
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  for (int p = 0; p < passes; ++p)
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += stride)
+      atomicAdd(data + i, 1.0f);
+}
+
+// ... and whole 16 KiB tiles added from shared memory by the copy engine
+// (cp.reduce.async.bulk ... add.f32), as flashlab's wgmma backward adds each dQ block.
+constexpr int kBulkBytes = 16 * 1024;
+__global__ void red_bulk_kernel(float* __restrict__ data, int64_t chunks, int passes) {
+  __shared__ alignas(128) float tile[kBulkBytes / 4];
+  for (int k = threadIdx.x; k < kBulkBytes / 4; k += blockDim.x) tile[k] = 1.0f;
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+  __syncthreads();
+  if (threadIdx.x != 0) return;
+  const uint32_t src = uint32_t(__cvta_generic_to_shared(tile));
+  for (int p = 0; p < passes; ++p)
+    for (int64_t c = blockIdx.x; c < chunks; c += gridDim.x) {
+      float* dst = data + c * (kBulkBytes / 4);
+      asm volatile(
+          "cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [%0], [%1], %2;\n" ::"l"(dst),
+          "r"(src), "r"(kBulkBytes)
+          : "memory");
+      asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
+    }
+  asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
 }
 
 __global__ void empty_kernel() {}
@@ -208,6 +240,25 @@ int main(int argc, char** argv) {
       check(cudaGetLastError(), "fma_kernel");
       add("fp32_flops_per_s", 2.0 * blocks * threads * double(iters) * 8 / (ms * 1e-3), "FLOP/s",
           "fmaf, 8 chains per thread");
+    }
+    {  // L2 reductions: 16 MiB of fp32, added to 16 times, from every SM.
+      const int64_t n = (int64_t(16) << 20) / 4;
+      const int passes = 16;
+      float* buf = nullptr;
+      check(cudaMalloc(&buf, size_t(n) * 4), "cudaMalloc");
+      check(cudaMemset(buf, 0, size_t(n) * 4), "cudaMemset");
+      const double ms_scalar = median_ms(
+          [&] { red_scalar_kernel<<<sms * 8, 256>>>(buf, n, passes); }, 3, 20);
+      check(cudaGetLastError(), "red_scalar_kernel");
+      add("l2_red_scalar_bytes_per_s", double(n) * 4 * passes / (ms_scalar * 1e-3), "B/s",
+          "atomicAdd (RED) of fp32 into a 16 MiB buffer, 16 passes");
+      const int64_t chunks = n * 4 / kBulkBytes;
+      const double ms_bulk = median_ms(
+          [&] { red_bulk_kernel<<<sms * 4, 128>>>(buf, chunks, passes); }, 3, 20);
+      check(cudaGetLastError(), "red_bulk_kernel");
+      add("l2_red_bulk_bytes_per_s", double(chunks) * kBulkBytes * passes / (ms_bulk * 1e-3),
+          "B/s", "cp.reduce.async.bulk add.f32 of 16 KiB tiles into a 16 MiB buffer, 16 passes");
+      cudaFree(buf);
     }
     {  // Launch floor: empty kernels back to back, and one alone.
       const int n = 1000;
