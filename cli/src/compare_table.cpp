@@ -165,6 +165,7 @@ std::string render_compare_table(const CompareReport& report, const Palette& pal
       "where it ran, CUDA rows the median of CUDA-event timings (" +
       report.runs.front().measured_on + " for the reference and the simulator).\n";
   for (const std::string& f : footnotes) out += f + "\n";
+  out += model_story(report);
   return out;
 }
 
@@ -216,6 +217,14 @@ std::string verdict_line(const CompareReport& report) {
         line += ", predicted " +
                 ratio(*s.predicted_seconds, *f.predicted_seconds, "faster", "slower") + " on " +
                 report.problem.gpu.name;
+      const ImplementationRun* flash2 = find_run(report, "flash2_sim");
+      if (flash2) {
+        const RowTotals f2 = row_totals(*flash2);
+        if (s.predicted_seconds && f2.predicted_seconds && *f2.predicted_seconds > 0)
+          line += "; FlashAttention-2 predicted " +
+                  ratio(*s.predicted_seconds, *f2.predicted_seconds, "faster", "slower") +
+                  " than standard";
+      }
       line += ".";
     }
   }

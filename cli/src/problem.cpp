@@ -3,6 +3,7 @@
 #include <flashlab/cli/problem.hpp>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <flashlab/cli/units.hpp>
@@ -16,6 +17,56 @@ namespace {
 void check_size(int64_t value, const std::string& option) {
   require(value >= 1 && value <= kMaxDimension,
           option + " must be between 1 and 2^30, got " + std::to_string(value));
+}
+
+// "64x128" -> {64, 128}; nullopt when it is not two whole numbers joined by 'x'.
+std::optional<TileSizes> parse_tile_size(const std::string& text) {
+  const size_t x = text.find('x');
+  if (x == std::string::npos || x == 0 || x + 1 == text.size()) return std::nullopt;
+  const std::string rows = text.substr(0, x), cols = text.substr(x + 1);
+  if (rows.find_first_not_of("0123456789") != std::string::npos ||
+      cols.find_first_not_of("0123456789") != std::string::npos || rows.size() > 10 ||
+      cols.size() > 10)
+    return std::nullopt;
+  return TileSizes{std::stoll(rows), std::stoll(cols)};
+}
+
+// --tiles "flash=64x128,flash2=128x128,flash2-bwd=64x128" into the problem.
+void parse_tiles_option(const std::string& text, Problem& p) {
+  const std::string accepted = "standard, flash, flash2, flash2-bwd";
+  size_t start = 0;
+  std::vector<std::string> seen;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    start = comma + 1;
+    const size_t eq = item.find('=');
+    require(eq != std::string::npos,
+            "--tiles: '" + item +
+                "' is not ALGORITHM=BRxBC (e.g. --tiles flash=64x128,flash2=128x128)");
+    const std::string name = item.substr(0, eq);
+    const std::optional<TileSizes> t = parse_tile_size(item.substr(eq + 1));
+    require(t.has_value(), "--tiles: '" + item.substr(eq + 1) + "' in '" + item +
+                               "' is not BRxBC, two whole numbers joined by x (e.g. 128x64)");
+    check_size(t->block_rows, "--tiles " + name + " Br");
+    check_size(t->block_cols, "--tiles " + name + " Bc");
+    require(std::find(seen.begin(), seen.end(), name) == seen.end(),
+            "--tiles: '" + name + "' is given twice");
+    seen.push_back(name);
+    if (name == "flash2-bwd") {
+      p.flash2_backward_tiles = t;
+    } else {
+      simulator::Algorithm a;
+      try {
+        a = simulator::algorithm_from_string(name);
+      } catch (const Error&) {
+        throw Error("--tiles: unknown algorithm '" + name + "' in '" + item +
+                    "'; accepted: " + accepted);
+      }
+      p.algorithm_tiles[a] = *t;
+    }
+    if (comma == text.size()) break;
+  }
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -150,9 +201,16 @@ void add_problem_options(CLI::App& app, ProblemArgs& a) {
                           : ""));
   sram->group(machine);
   if (!a.sram.empty()) sram->capture_default_str();
-  app.add_option("--block-rows", a.block_rows, "Br: rows of a Q/O tile (default: paper's rule)")
+  app.add_option("--block-rows", a.block_rows,
+                 "Br: rows of a Q/O tile, every algorithm (default: each algorithm's own: FA1's "
+                 "rule for flash and standard, FA2's tiles for flash2)")
       ->group(machine);
-  app.add_option("--block-cols", a.block_cols, "Bc: rows of a K/V tile (default: paper's rule)")
+  app.add_option("--block-cols", a.block_cols, "Bc: rows of a K/V tile, every algorithm")
+      ->group(machine);
+  app.add_option("--tiles", a.tiles,
+                 "Tiles per algorithm, over --block-rows/--block-cols: ALGORITHM=BRxBC,... with "
+                 "ALGORITHM standard, flash, flash2 or flash2-bwd (FA2's backward alone), e.g. "
+                 "flash=64x128,flash2=128x128")
       ->group(machine);
   app.add_option("--gpu", a.gpu,
                  "GPU preset of the performance model: " + simulator::gpu_preset_names() +
@@ -214,6 +272,8 @@ Problem resolve_problem(const ProblemArgs& a, const AttentionShape& shape, bool 
     p.tiles = t;
   }
 
+  if (!a.tiles.empty()) parse_tiles_option(a.tiles, p);
+
   if (!a.block_sparse.empty()) {
     if (a.given("--mask-block")) check_size(a.mask_block, "--mask-block");
     const TileSizes tiles = flash_tiles(p, backward);
@@ -240,6 +300,10 @@ simulator::SimConfig sim_config(const Problem& p, simulator::Algorithm algorithm
   c.sram_bytes = p.sram_bytes;
   c.element_bytes = int(element_bytes(p.dtype));
   c.tiles = p.tiles;
+  if (const auto t = p.algorithm_tiles.find(algorithm); t != p.algorithm_tiles.end())
+    c.tiles = t->second;
+  if (algorithm == simulator::Algorithm::Flash2)
+    c.backward_tiles = p.flash2_backward_tiles ? p.flash2_backward_tiles : c.tiles;
   c.counting_only = false;
   c.record_trace = false;
   c.backward = backward;
@@ -251,6 +315,7 @@ namespace {
 // "--sram 4.00 KiB" or "--block-rows 16 --block-cols 32 with --sram 4.00 KiB": what to change.
 std::string tiling_options(const Problem& p) {
   const std::string sram = "--sram " + format_bytes(double(p.sram_bytes));
+  if (!p.algorithm_tiles.empty() || p.flash2_backward_tiles) return "--tiles with " + sram;
   if (!p.tiles) return sram;
   return "--block-rows " + std::to_string(p.tiles->block_rows) + " --block-cols " +
          std::to_string(p.tiles->block_cols) + " with " + sram;

@@ -165,7 +165,7 @@ std::vector<Target> check_targets(const std::vector<Row>& rows) {
   Target time{"fused and naive, N >= 2048: time within +-25%"};
   Target def{"default compare problem (B 1, H 4, N 1024, d 64): fused forward time within 2x"};
   Target flash_vs_std{"ordering: fused faster than naive (model agrees with measurement)"};
-  Target causal{"ordering: causal faster than dense (model agrees with measurement)"};
+  Target causal_order{"ordering: causal faster than dense (model agrees with measurement)"};
   std::map<std::string, const Row*> by_key;
   auto key = [](const Row& r, const std::string& call, bool causal) {
     return call + "/" + std::to_string(r.shape.batch) + "/" + std::to_string(r.shape.heads) + "/" +
@@ -201,14 +201,14 @@ std::vector<Target> check_targets(const std::vector<Row>& rows) {
       if (r.causal) {
         const auto dense = by_key.find(key(r, r.call, false));
         if (dense != by_key.end()) {
-          ++causal.total;
-          causal.met += (r.pred_seconds() < dense->second->pred_seconds()) ==
-                        (r.seconds < dense->second->seconds);
+          ++causal_order.total;
+          causal_order.met += (r.pred_seconds() < dense->second->pred_seconds()) ==
+                              (r.seconds < dense->second->seconds);
         }
       }
     }
   }
-  return {dram, l2, time, def, flash_vs_std, causal};
+  return {dram, l2, time, def, flash_vs_std, causal_order};
 }
 
 std::string markdown(const std::vector<Row>& rows, const std::vector<Target>& targets,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,7 +34,8 @@ struct ProblemArgs {
   int64_t mask_block = 0;    // 0 = mask blocks are the tiles Br x Bc (Alg. 5)
   std::string dtype = "fp16";
   std::string sram;                        // "" = the --gpu preset's SRAM per SM
-  int64_t block_rows = 0, block_cols = 0;  // 0 = the paper's rule, shrunk to fit
+  int64_t block_rows = 0, block_cols = 0;  // 0 = each algorithm's own default, shrunk to fit
+  std::string tiles;  // --tiles "flash=64x128,flash2=128x128,flash2-bwd=64x128": per algorithm
   std::optional<double> softmax_scale;
   std::string gpu = "h200";
 
@@ -53,6 +55,9 @@ struct Problem {
   int64_t sram_bytes = 0;
   std::optional<TileSizes>
       tiles;  // explicit --block-rows/--block-cols (else each algorithm's default)
+  // --tiles: per algorithm, over `tiles`; flash2_backward_tiles for FA2's backward pass alone.
+  std::map<simulator::Algorithm, TileSizes> algorithm_tiles;
+  std::optional<TileSizes> flash2_backward_tiles;
   simulator::GpuSpec gpu;
   std::string mask_description;  // "" when dense, else e.g. "butterfly, 16x4 blocks of 64x256"
 };
