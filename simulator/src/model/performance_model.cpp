@@ -40,21 +40,22 @@ int64_t units_per_sm(const Launch& l, const GpuSpec& g) {
   return std::clamp<int64_t>(by_smem, 1, g.max_blocks_per_sm);
 }
 
-// Seconds one unit takes on one slot: its share of an SM's rates (the SM's rate divided among
-// the units resident on it), the three kinds of arithmetic one after another.
-double unit_seconds(const UnitCost& u, const GpuSpec& g, int64_t per_sm) {
-  const double share = double(g.sm_count) * double(per_sm);
+// Seconds one unit's arithmetic takes with a whole SM to itself (one SM's share of the GPU's
+// rates), the three kinds of arithmetic one after another. Units resident on the same SM share
+// its rate, so an SM's time is the sum of its units' seconds.
+double unit_seconds(const UnitCost& u, const GpuSpec& g) {
+  const double share = double(g.sm_count);
   const GpuRates& r = g.sustained;
   return share * (double(u.matmul_flops) / r.matmul_flops_per_s + double(u.exp_ops) / r.exp_per_s +
                   double(u.other_flops) / r.vector_ops_per_s);
 }
 
-// Greedy list scheduling in launch order: each next unit goes to the slot that frees first.
-// Returns the makespan and the busy slot-seconds.
-std::pair<double, double> schedule(const Launch& l, int64_t heads, int64_t slots,
+// Greedy list scheduling in launch order: each next unit goes to the SM that has the least work
+// so far. Returns the makespan and the busy SM-seconds.
+std::pair<double, double> schedule(const Launch& l, int64_t heads, int64_t sms,
                                    const std::vector<double>& seconds) {
   std::priority_queue<double, std::vector<double>, std::greater<>> free_at;
-  for (int64_t s = 0; s < slots; ++s) free_at.push(0.0);
+  for (int64_t s = 0; s < sms; ++s) free_at.push(0.0);
   double makespan = 0, busy = 0;
   for (int64_t h = 0; h < heads; ++h)
     for (size_t u = 0; u < l.units.size(); ++u) {
@@ -89,16 +90,16 @@ Prediction predict_runtime(const WorkRecord& work, const GpuSpec& g) {
     lp.waves = double(lp.units) / double(capacity);
     std::vector<double> seconds;
     for (const UnitCost& u : l.units) {
-      seconds.push_back(unit_seconds(u, g, lp.units_per_sm));
+      seconds.push_back(unit_seconds(u, g));
       const double h = double(work.heads);
       lp.matmul_s += h * double(u.matmul_flops) / r.matmul_flops_per_s;
       lp.exp_s += h * double(u.exp_ops) / r.exp_per_s;
       lp.vector_s += h * double(u.other_flops) / r.vector_ops_per_s;
       lp.l2_bytes += work.heads * (u.bytes_read + u.bytes_written);
     }
-    const auto [makespan, busy] = schedule(l, work.heads, lp.slots, seconds);
+    const auto [makespan, busy] = schedule(l, work.heads, g.sm_count, seconds);
     lp.compute_s = makespan;
-    lp.sm_busy = makespan > 0 ? busy / (double(capacity) * makespan) : 0;
+    lp.sm_busy = makespan > 0 ? busy / (double(g.sm_count) * makespan) : 0;
     lp.l2_s = double(lp.l2_bytes) / r.l2_bytes_per_s;
     lp.launch_s = g.launch_s;
     slots.push_back(lp.slots);

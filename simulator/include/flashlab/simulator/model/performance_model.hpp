@@ -2,12 +2,14 @@
 // steps, their FLOPs and bytes) to the time a real GPU takes, as a sum of named terms a student
 // can read. The paper's IO analysis (SRAM <-> HBM bytes) stays the input; the model adds what a
 // GPU does on top of it:
-//   parallelism  units per launch spread over the SMs' slots (SMs x units that fit one SM's
-//                shared memory), in launch order, each next unit on the first slot to free up:
-//                waves, the tail of the last wave and causal imbalance all follow from it;
+//   parallelism  units per launch spread over the SMs in launch order, each next unit on the SM
+//                with the least work so far (units resident on one SM share its rate): idle SMs,
+//                the tail of the last wave and causal imbalance all follow from it; how many
+//                units fit one SM's shared memory at once (its slots) decides which run side by
+//                side for the L2;
 //   compute      a unit's matmul FLOPs at the tensor-core rate + its exponentials at the SFU rate
-//                + its other FLOPs at the fp32 rate, one SM's share of each (assumed NOT to overlap
-//                each other inside an SM: warps issue them in turn);
+//                + its other operations at the fp32 rate, one SM's share of each (assumed NOT to
+//                overlap each other inside an SM: warps issue them in turn);
 //   memory       the counted SRAM <-> HBM bytes travel between the SMs and the L2 (at the L2's
 //                bandwidth); the L2 (l2_cache.hpp) decides which reach DRAM (at DRAM bandwidth);
 //                memory overlaps compute (the kernels prefetch): a launch takes the longest of
@@ -36,7 +38,7 @@ struct LaunchPrediction {
   int64_t units_per_sm = 0;  // resident at once on one SM (shared memory, hardware limit)
   int64_t slots = 0;         // units running at once: min(units, SMs x units_per_sm)
   double waves = 0;          // units / (SMs x units_per_sm)
-  double sm_busy = 0;        // busy slot-time / (slots available x makespan): 1 = no idle SM
+  double sm_busy = 0;        // busy SM-time / (SMs x makespan): 1 = no SM ever idle
   // Compute: the sums over all units at the whole GPU's rates (what a perfectly balanced launch
   // would take), and the makespan of the units on the slots (what the schedule gives).
   double matmul_s = 0, exp_s = 0, vector_s = 0;
