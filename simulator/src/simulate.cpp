@@ -56,7 +56,7 @@ Run prepare(const SimConfig& c, bool backward, Trace& trace) {
   require(c.sram_bytes >= 1, "SRAM size must be >= 1 byte, got " + std::to_string(c.sram_bytes));
   require(!(backward && c.algorithm == Algorithm::Flash2),
           "flash2 has no simulated backward (only FA2's forward loop order is modelled); use "
-          "standard (Alg. 3) or flash (Alg. 4)");
+          "standard (FA1 Alg. 3) or flash (FA1 Alg. 4)");
   run.tiles = resolve(c, backward);
   run.record = c.record_trace.value_or(!c.counting_only);
 
@@ -102,7 +102,7 @@ void download_lse(const SimConfig& c, const Hbm& hbm, Tensor<float>& lse, int64_
   float* out = lse.ptr() + (b * s.heads + h) * s.seq_q;
   if (c.algorithm == Algorithm::Flash2) {
     std::memcpy(out, hbm.data(TensorId::L).data(), sizeof(float) * size_t(s.seq_q));
-  } else if (c.algorithm == Algorithm::Flash) {  // Alg. 2 returns l and m
+  } else if (c.algorithm == Algorithm::Flash) {  // FA1 Alg. 2 returns l and m
     for (int64_t r = 0; r < s.seq_q; ++r)
       out[r] = logsumexp(
           SoftmaxState<float>{hbm.data(TensorId::m)[size_t(r)], hbm.data(TensorId::l)[size_t(r)]});
@@ -192,8 +192,8 @@ SimBackward simulate_backward(const SimConfig& c, const Tensor<float>* Q, const 
       M.hbm().upload(TensorId::V, s.seq_k, s.head_dim, head_ptr(V, s, b, h, s.seq_k));
       // The forward leaves what the backward requires in HBM; it is not counted or traced.
       M.set_accounting(false);
-      M.set_context(c.algorithm == Algorithm::Standard ? "standard attention forward (Alg. 0)"
-                                                       : "FlashAttention forward (Alg. 2)");
+      M.set_context(c.algorithm == Algorithm::Standard ? "standard attention forward (FA1 Alg. 0)"
+                                                       : "FlashAttention forward (FA1 Alg. 2)");
       run_forward(c, M, p);
       M.set_accounting(true);
       M.set_context(out.trace.title.c_str());

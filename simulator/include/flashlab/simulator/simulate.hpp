@@ -27,7 +27,7 @@ struct SimConfig {
   // Record the trace; default (nullopt): yes, except in counting-only mode.
   std::optional<bool> record_trace;
   bool trace_first_head_only = false;  // record (batch 0, head 0) only, to keep traces small
-  // Choose default tiles that also fit the backward (Alg. 4 line 2 reuses the forward's block
+  // Choose default tiles that also fit the backward (FA1 Alg. 4 l. 2 reuses the forward's block
   // sizes). simulate_backward always does.
   bool backward = false;
 };
@@ -52,14 +52,14 @@ struct SimBackward {
 
 // Q [b, h, seq_q, d], K and V [b, h, seq_k, d]; may be nullptr in counting-only mode.
 // The logsumexp is derived after the run from what the algorithm left in HBM (not counted):
-// from S for Standard, from l and m for Flash (Alg. 2 returns them), L for Flash2.
+// from S for Standard, from l and m for Flash (FA1 Alg. 2 returns them), L for Flash2.
 SimForward simulate_forward(const SimConfig& config, const Tensor<float>* Q, const Tensor<float>* K,
                             const Tensor<float>* V);
 
 // Gradients for upstream dO [b, h, seq_q, d]. Per head, the matching forward runs first on the
 // same machine to leave its outputs in HBM (Standard: S, P, P_dropped; Flash: O, l, m) but is
-// NOT counted or traced: stats and trace are the backward pass only (Alg. 3 or Alg. 4), with
-// peak SRAM of the backward. Flash2 has no simulated backward (throws).
+// NOT counted or traced: stats and trace are the backward pass only (FA1 Alg. 3 or FA1 Alg. 4),
+// with peak SRAM of the backward. Flash2 has no simulated backward (throws).
 SimBackward simulate_backward(const SimConfig& config, const Tensor<float>* Q,
                               const Tensor<float>* K, const Tensor<float>* V,
                               const Tensor<float>* dO);

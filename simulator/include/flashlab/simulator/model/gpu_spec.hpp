@@ -11,7 +11,7 @@ namespace flashlab::simulator {
 struct GpuSpec {
   std::string name;
   double hbm_bandwidth_bytes_per_s = 0;  // datasheet peak
-  int64_t sram_bytes_per_sm = 0;         // shared memory + L1 per SM (the M of Alg. 1)
+  int64_t sram_bytes_per_sm = 0;         // shared memory + L1 per SM (the M of FA1 Alg. 1)
   int sm_count = 0;
   double matmul_flops_per_s = 0;  // dense fp16 tensor-core peak
   double exp_per_s = 0;           // exp evaluations per second, whole GPU (SFU: 16/clk/SM)
