@@ -158,7 +158,7 @@ ImplementationRun fused_row(const Problem& p, const Inputs& in, bool backward,
   run.id = "cuda_flash";
   run.kind = ImplementationKind::Cuda;
   run.description = p.dtype == DType::Float32
-                        ? "teaching kernel: paper Alg. 1 in fp32 CUDA, no tensor cores"
+                        ? "teaching kernel: FA1 Alg. 1 in fp32 CUDA, no tensor cores"
                         : "fused FlashAttention kernels: FA2 loop order on mma.sync tensor cores";
   run.precision = precision_of(p.dtype);
   run.measured_on = gpu_name;

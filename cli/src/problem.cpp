@@ -1,5 +1,5 @@
 // Shared problem options: CLI11 definitions, validation with option-named messages, the block
-// mask (on the tiles, as in Alg. 5, unless --mask-block is given) and the simulator config.
+// mask (on the tiles, as in FA1 Alg. 5, unless --mask-block is given) and the simulator config.
 #include <flashlab/cli/problem.hpp>
 
 #include <CLI/CLI.hpp>
@@ -114,7 +114,7 @@ BlockMask mask_from_file(const std::string& path, const AttentionShape& shape,
   }
 }
 
-// A named pattern on a grid of `tiles` blocks (Alg. 5: one mask entry per Br x Bc block of S),
+// A named pattern on a grid of `tiles` blocks (FA1 Alg. 5: one mask entry per Br x Bc block of S),
 // or on square blocks of --mask-block.
 BlockMask named_mask(const std::string& pattern, const AttentionShape& shape,
                      const TileSizes& tiles, int64_t mask_block, uint64_t seed) {
@@ -178,12 +178,12 @@ void add_problem_options(CLI::App& app, ProblemArgs& a) {
           "", "non-negative"))
       ->group(attention);
   app.add_option("--block-sparse", a.block_sparse,
-                 "Block-sparse mask (Alg. 5): butterfly, local:W (W blocks each side), "
+                 "Block-sparse mask (FA1 Alg. 5): butterfly, local:W (W blocks each side), "
                  "random:DENSITY, or a .npy 0/1 layout [row_blocks, col_blocks]")
       ->group(attention);
   app.add_option("--mask-block", a.mask_block,
                  "Square mask block size for --block-sparse (default: the tiles Br x Bc, as "
-                 "in Alg. 5)")
+                 "in FA1 Alg. 5)")
       ->group(attention);
   app.add_option("--scale", a.softmax_scale, "Softmax scale tau (default 1/sqrt(head_dim))")
       ->group(attention);

@@ -82,9 +82,10 @@ std::string sim_name(simulator::Algorithm a) {
 const char* sim_description(simulator::Algorithm a) {
   switch (a) {
     case simulator::Algorithm::Standard:
-      return "standard attention, S and P through HBM (paper Alg. 0 / Alg. 3), float32 math";
+      return "standard attention, S and P through HBM (FA1 Alg. 0 / FA1 Alg. 3), float32 math";
     case simulator::Algorithm::Flash:
-      return "FlashAttention, tiled with online softmax (Alg. 2 + Alg. 5 / Alg. 4), float32 math";
+      return "FlashAttention, tiled with online softmax (FA1 Alg. 2 + FA1 Alg. 5 / FA1 Alg. 4), "
+             "float32 math";
     case simulator::Algorithm::Flash2:
       return "FlashAttention-2: Q blocks outer, one unit per block (FA2 Alg. 1 / Alg. 2), float32 "
              "math";
@@ -108,7 +109,7 @@ ImplementationRun run_reference(const Problem& p, const Inputs& in, bool backwar
   run.name = "reference (float64)";
   run.id = "reference";
   run.kind = ImplementationKind::Reference;
-  run.description = "standard attention in float64 (Eigen), paper Alg. 0 / Alg. 3: the answer";
+  run.description = "standard attention in float64 (Eigen), FA1 Alg. 0 / FA1 Alg. 3: the answer";
   run.precision = OutputPrecision::Float64;
   run.measured_on = "host CPU";
   // It holds S and P (and the dropout multiplier Z) of one (batch, head) slice at a time in

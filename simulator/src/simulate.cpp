@@ -119,7 +119,7 @@ void download_lse(const SimConfig& c, const Hbm& hbm, Tensor<float>& lse, int64_
   float* out = lse.ptr() + (b * s.heads + h) * s.seq_q;
   if (c.algorithm == Algorithm::Flash2) {
     std::memcpy(out, hbm.data(TensorId::L).data(), sizeof(float) * size_t(s.seq_q));
-  } else if (c.algorithm == Algorithm::Flash) {  // Alg. 2 returns l and m
+  } else if (c.algorithm == Algorithm::Flash) {  // FA1 Alg. 2 returns l and m
     for (int64_t r = 0; r < s.seq_q; ++r)
       out[r] = logsumexp(
           SoftmaxState<float>{hbm.data(TensorId::m)[size_t(r)], hbm.data(TensorId::l)[size_t(r)]});

@@ -131,7 +131,7 @@ TEST_CASE("--json parses and holds the same numbers as the table") {
 }
 
 TEST_CASE("extra memory is the N x N S and P for standard attention and O(N) for FlashAttention") {
-  // Thm. 1 vs Alg. 0, from the definitions: standard keeps S and P (b*h*N*N each), FA1 keeps l
+  // Thm. 1 vs FA1 Alg. 0, from the definitions: standard keeps S and P (b*h*N*N each), FA1 keeps l
   // and m (b*h*N each), FA2 only L; fp16 = 2 bytes per element.
   const int64_t b = 1, h = 2, n = 128, e = 2;
   const CliResult r = run_flashlab("compare --json --batch 1 --heads 2 --seq 128 --head-dim 32");

@@ -59,7 +59,7 @@ TEST_CASE("sram refuses to go over capacity and names the tile, the capacity and
   });
   CHECK(msg.find("S_ij") != std::string::npos);
   CHECK(msg.find("1000") != std::string::npos);
-  CHECK(msg.find("line 9") != std::string::npos);
+  CHECK(msg.find("line 9") != std::string::npos);  // the step's tag, not a paper reference
   CHECK(msg.find("K_j 10x20 (400 B)") != std::string::npos);
   CHECK(msg.find("V_j") != std::string::npos);
   sram.free(a);
@@ -126,7 +126,7 @@ TEST_CASE("gpu presets are found by name and keep datasheet and sustained rates 
 }
 
 TEST_CASE("default tiles follow the paper's rule where it fits: M = 100 KB fp16, d = 64") {
-  // Alg. 1 line 1 with M = 51200 elements: Bc = ceil(51200 / 256) = 200, Br = min(200, 64) = 64.
+  // FA1 Alg. 1 l. 1 with M = 51200 elements: Bc = ceil(51200 / 256) = 200, Br = min(200, 64) = 64.
   // Footprint (2 Bc d + 2 Br d + Br Bc + 8 Br) = 25600 + 8192 + 12800 + 512 = 47104 <= 51200.
   FitQuery q{Algorithm::Flash, false, {1, 1, 4096, 4096, 64}, 100 * 1024, 2, false};
   const TileSizes t = default_tiles(q);

@@ -15,12 +15,13 @@ struct AlgorithmInfo {
   const char* label;
 };
 constexpr AlgorithmInfo kInfo[] = {
-    {VizAlgorithm::Standard, "standard", "Standard attention forward (Alg. 0)"},
-    {VizAlgorithm::Flash, "flash", "FlashAttention forward (Alg. 2)"},
-    {VizAlgorithm::FlashBackward, "flash-backward", "FlashAttention backward (Alg. 4)"},
+    {VizAlgorithm::Standard, "standard", "Standard attention forward (FA1 Alg. 0)"},
+    {VizAlgorithm::Flash, "flash", "FlashAttention forward (FA1 Alg. 2)"},
+    {VizAlgorithm::FlashBackward, "flash-backward", "FlashAttention backward (FA1 Alg. 4)"},
     {VizAlgorithm::Flash2, "flash2", "FlashAttention-2 forward order (FA2 Alg. 1)"},
-    {VizAlgorithm::BlockSparse, "block-sparse", "Block-sparse FlashAttention (Alg. 5)"},
-    {VizAlgorithm::StandardBackward, "standard-backward", "Standard attention backward (Alg. 3)"},
+    {VizAlgorithm::BlockSparse, "block-sparse", "Block-sparse FlashAttention (FA1 Alg. 5)"},
+    {VizAlgorithm::StandardBackward, "standard-backward",
+     "Standard attention backward (FA1 Alg. 3)"},
 };
 
 const AlgorithmInfo& info(VizAlgorithm a) {

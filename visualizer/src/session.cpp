@@ -1,6 +1,6 @@
 // Building a session: run the simulator (the visualizer never computes attention itself), the
 // baseline for the comparison, and, for small problems, the score matrix (a simulator run of
-// Alg. 0, which materializes S) and the float64 reference for the online-softmax panel.
+// FA1 Alg. 0, which materializes S) and the float64 reference for the online-softmax panel.
 #include <flashlab/viz/session.hpp>
 
 #include <cmath>
@@ -43,7 +43,7 @@ Tensor<double> to_double(const Tensor<float>& t) {
 }
 
 // S = mask(tau Q K^T) for the one head, read from HBM after the simulator's standard attention
-// (Alg. 0 line 1 writes S to HBM). Uncounted, untraced: only its values are used.
+// (FA1 Alg. 0 l. 1 writes S to HBM). Uncounted, untraced: only its values are used.
 std::vector<float> score_matrix(const sim::SimConfig& c, const Inputs& in) {
   const AttentionParams params = make_params(c.options, c.shape);
   const TileSizes tiles{std::min<int64_t>(64, c.shape.seq_q), std::min<int64_t>(64, c.shape.seq_k)};

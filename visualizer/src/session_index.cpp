@@ -93,7 +93,7 @@ TensorGrid make_grid(TensorId t, GridRole role, const simulator::Trace& trace) {
 }
 
 // A softmax update rescales when some row's running max moved after it had seen a score:
-// e^{m_old - m_new} < 1 then shrinks that row's l and partial output (Alg. 2 line 15).
+// e^{m_old - m_new} < 1 then shrinks that row's l and partial output (FA1 Alg. 2 l. 15).
 bool is_rescale(const simulator::Trace& trace, const Event& e) {
   const auto rows = trace.rows_of(e);
   if (rows.empty()) return true;  // counting-only: no values, every update counts

@@ -1,4 +1,4 @@
-// Standard attention as PyTorch runs it (paper Alg. 0 and Alg. 3): every operation is its own
+// Standard attention as PyTorch runs it (FA1 Alg. 0 and FA1 Alg. 3): every operation is its own
 // kernel that reads its inputs from HBM and writes its output back, so the N x N matrices S, P,
 // dP, dS make round trips through HBM. Each kernel is blocked to fit the SRAM.
 #include <flashlab/simulator/algorithms/standard_attention.hpp>
@@ -114,7 +114,7 @@ TileRect strip(const HeadProblem& p, int64_t k, int64_t rows) {
   return {row0, std::min(rows, p.seq_q - row0), 0, p.seq_k};
 }
 
-// Alg. 0 line 2: P = softmax(S) row by row.
+// FA1 Alg. 0 l. 2: P = softmax(S) row by row.
 void softmax_pass(Machine& M, const HeadProblem& p) {
   M.begin_launch("P = softmax(S)");  // one kernel per operation, one unit per outer block
   const int64_t rows = strip_rows(M, p, p.seq_k + 2);
@@ -165,7 +165,7 @@ void softmax_pass(Machine& M, const HeadProblem& p) {
   }
 }
 
-// Alg. 3 line 3: dS = P o (dP - rowsum(P o dP)).
+// FA1 Alg. 3 l. 3: dS = P o (dP - rowsum(P o dP)).
 void softmax_grad_pass(Machine& M, const HeadProblem& p) {
   M.begin_launch("dS = P o (dP - D)");  // one kernel per operation, one unit per outer block
   const int64_t rows = strip_rows(M, p, 2 * p.seq_k + 1);
@@ -213,7 +213,7 @@ void softmax_grad_pass(Machine& M, const HeadProblem& p) {
 
 const PseudoCode& standard_forward_code() {
   static const PseudoCode code{
-      "Standard attention forward (paper Alg. 0)",
+      "Standard attention forward (FA1 Alg. 0)",
       {"Load Q, K by blocks from HBM, compute S = tau QK^T, write S to HBM. [flashlab: with a "
        "mask, one more pass: read S, S = mask(S), write S]",
        "Read S from HBM, compute P = softmax(S), write P to HBM. [flashlab: with dropout, one "
@@ -229,15 +229,15 @@ void standard_forward(Machine& M, const HeadProblem& p) {
   M.hbm().define(T::S, N_q, N_k);
   M.hbm().define(T::P, N_q, N_k);
   M.hbm().define(T::O, N_q, p.head_dim);
-  // Line 1: S is materialized in HBM.
+  // FA1 Alg. 0 l. 1: S is materialized in HBM.
   blocked_abt(M, p, 1, "S_ij = tau Q_i K_j^T", {T::Q, "Q_i"}, {T::K, "K_j"}, {T::S, "S_ij"}, p.tau);
   // Masking is its own kernel (PyTorch's masked_fill): a second N x N round trip.
   if (p.masked())
     elementwise_pass(M, p, 1, {T::S, "S_ij"}, T::S,
                      [&](Tile S_ij) { M.apply_mask(1, "S_ij = mask(S_ij)", S_ij); });
-  // Line 2.
+  // FA1 Alg. 0 l. 2.
   softmax_pass(M, p);
-  // Dropout is its own kernel; P stays in HBM for the backward's dS (Alg. 3 line 3).
+  // Dropout is its own kernel; P stays in HBM for the backward's dS (FA1 Alg. 3 l. 3).
   Operand P{T::P, "P_ij"};
   if (p.dropout) {
     M.hbm().define(T::P_dropped, N_q, N_k);
@@ -246,13 +246,13 @@ void standard_forward(Machine& M, const HeadProblem& p) {
     });
     P = {T::P_dropped, "P_ij^dropped"};
   }
-  // Line 3.
+  // FA1 Alg. 0 l. 3.
   blocked_xy(M, p, 3, "O_i <- O_i + P_ij V_j", P, {T::V, "V_j"}, {T::O, "O_i"}, 1.0f);
 }
 
 const PseudoCode& standard_backward_code() {
   static const PseudoCode code{
-      "Standard attention backward (paper Alg. 3)",
+      "Standard attention backward (FA1 Alg. 3)",
       {"Load P, dO by blocks from HBM, compute dV = P^T dO in R^{N x d}, write dV to HBM. "
        "[flashlab: P^dropped with dropout]",
        "Load dO, V by blocks from HBM, compute dP = dO V^T in R^{N x N}, write dP to HBM. "
@@ -272,19 +272,19 @@ void standard_backward(Machine& M, const HeadProblem& p) {
   M.hbm().define(T::dS, N_q, N_k);
   M.hbm().define(T::dQ, N_q, d);
   M.hbm().define(T::dK, N_k, d);
-  // Line 1: dV = (P^dropped)^T dO.
+  // FA1 Alg. 3 l. 1: dV = (P^dropped)^T dO.
   const Operand P_used = p.dropout ? Operand{T::P_dropped, "P_ij^dropped"} : Operand{T::P, "P_ij"};
   blocked_xty(M, p, 1, "dV_j <- dV_j + P_ij^T dO_i", P_used, {T::dO, "dO_i"}, {T::dV, "dV_j"},
               1.0f);
-  // Line 2: dP = dO V^T, then dropout's backward as its own N x N pass.
+  // FA1 Alg. 3 l. 2: dP = dO V^T, then dropout's backward as its own N x N pass.
   blocked_abt(M, p, 2, "dP_ij = dO_i V_j^T", {T::dO, "dO_i"}, {T::V, "V_j"}, {T::dP, "dP_ij"},
               1.0f);
   if (p.dropout)
     elementwise_pass(M, p, 2, {T::dP, "dP_ij"}, T::dP,
                      [&](Tile dP_ij) { M.apply_dropout(2, "dP_ij = dP_ij o Z_ij", dP_ij, dP_ij); });
-  // Line 3.
+  // FA1 Alg. 3 l. 3.
   softmax_grad_pass(M, p);
-  // Lines 4-5 (the chain rule through S = tau QK^T puts tau here).
+  // FA1 Alg. 3 l. 4–5 (the chain rule through S = tau QK^T puts tau here).
   blocked_xy(M, p, 4, "dQ_i <- dQ_i + tau dS_ij K_j", {T::dS, "dS_ij"}, {T::K, "K_j"},
              {T::dQ, "dQ_i"}, p.tau);
   blocked_xty(M, p, 5, "dK_j <- dK_j + tau dS_ij^T Q_i", {T::dS, "dS_ij"}, {T::Q, "Q_i"},

@@ -22,16 +22,16 @@ const SramFootprint& larger(const SramFootprint& a, const SramFootprint& b) {
 // Each function lists the tiles one pass holds at its innermost step, with tiles clamped to the
 // problem (br <= seq_q, bc <= seq_k). Keep in step with the allocations of the algorithm file.
 SramFootprint standard_footprint(bool backward, int64_t br, int64_t bc, int64_t d) {
-  // Blocked products (Alg. 0 lines 1, 3; Alg. 3 lines 1, 2, 4, 5): one block of each operand
+  // Blocked products (FA1 Alg. 0 l. 1, 3; FA1 Alg. 3 l. 1, 2, 4, 5): one block of each operand
   // and of the result, e.g. Q_i, K_j, S_ij.
   SramFootprint f = make("standard attention, blocked matrix product",
                          {{"left block (Br x d or Br x Bc)", br * d},
                           {"right block (Bc x d)", bc * d},
                           {"result block (Br x Bc or Br x d)", br * bc}});
-  // Softmax when a full row of S does not fit: one S block and m, l, m~, l~ (Alg. 0 line 2).
+  // Softmax when a full row of S does not fit: one S block and m, l, m~, l~ (FA1 Alg. 0 l. 2).
   f = larger(f, make("standard attention, softmax by blocks",
                      {{"S_ij", br * bc}, {"m, l, m~, l~", 4 * br}}));
-  if (backward) {  // dS when a full row does not fit: P_ij, dP_ij and D (Alg. 3 line 3).
+  if (backward) {  // dS when a full row does not fit: P_ij, dP_ij and D (FA1 Alg. 3 l. 3).
     f = larger(f, make("standard attention backward, dS by blocks",
                        {{"P_ij, dP_ij", 2 * br * bc}, {"D_i", br}}));
   }
@@ -39,7 +39,7 @@ SramFootprint standard_footprint(bool backward, int64_t br, int64_t bc, int64_t 
 }
 
 SramFootprint flash_forward_footprint(int64_t br, int64_t bc, int64_t d) {
-  return make("FlashAttention forward (Alg. 2)",
+  return make("FlashAttention forward (FA1 Alg. 2)",
               {{"K_j, V_j", 2 * bc * d},
                {"Q_i, O_i", 2 * br * d},
                {"S_ij (P~_ij in place)", br * bc},
@@ -68,7 +68,7 @@ SramFootprint flash_backward_footprint(int64_t br, int64_t bc, int64_t d, bool d
                                       {"P_ij, dP_ij (dS_ij in place)", 2 * br * bc}};
   if (dropout) items.push_back({"P_ij^dropped", br * bc});
   items.push_back({"l_i, m_i, D_i", 3 * br});
-  return make("FlashAttention backward (Alg. 4)", std::move(items));
+  return make("FlashAttention backward (FA1 Alg. 4)", std::move(items));
 }
 
 std::string bytes_text(int64_t elements, int element_bytes) {

@@ -24,7 +24,7 @@ struct Builder {
 };
 
 // Sums over the blocks (i, j) that the mask leaves active: rows of Q in them (the Q/O traffic of
-// FA1 and Alg. 4) and columns (the K/V traffic of FA2).
+// FA1 Alg. 2 and FA1 Alg. 4) and columns (the K/V traffic of FA2).
 struct ActiveBlocks {
   int64_t count = 0, rows = 0, cols = 0;
 };
@@ -81,7 +81,8 @@ IoFormula io_formula(const SimConfig& c, bool backward) {
                    " by the softmax (a row of S " + (Nk + 2 <= capacity ? "fits" : "does not fit") +
                    " the SRAM)";
     } else {
-      const int64_t rt = 2 * Nk + 1 <= capacity ? 1 : 2;  // line 3 reads P, dP once or twice
+      // FA1 Alg. 3 l. 3 reads P, dP once, or twice when a row does not fit.
+      const int64_t rt = 2 * Nk + 1 <= capacity ? 1 : 2;
       b.add(T::P, std::to_string(rt) + " N_q N_k" + (dropout ? "" : " + N_q N_k"),
             rt * NN + (dropout ? 0 : NN), "", 0);
       if (dropout) b.add(T::P_dropped, "N_q N_k", NN, "", 0);

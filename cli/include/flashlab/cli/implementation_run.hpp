@@ -44,7 +44,7 @@ struct ImplementationRun {
   std::string name;  // shown in the table: "flash (simulator)"
   std::string id;    // JSON key and --save file prefix: "flash_sim"
   ImplementationKind kind = ImplementationKind::Simulator;
-  std::string description;  // "FlashAttention, Alg. 2 forward / Alg. 4 backward, float32 math"
+  std::string description;  // e.g. "FlashAttention, ... (FA1 Alg. 2 + FA1 Alg. 5 / FA1 Alg. 4)"
   bool available = true;
   std::string reason_if_absent;  // why there is no result (no GPU, built without CUDA ...)
   OutputPrecision precision = OutputPrecision::Float32;

@@ -31,7 +31,7 @@ struct ProblemArgs {
   double dropout = 0.0;
   uint64_t seed = 0;
   std::string block_sparse;  // "" = dense; a pattern or a .npy layout
-  int64_t mask_block = 0;    // 0 = mask blocks are the tiles Br x Bc (Alg. 5)
+  int64_t mask_block = 0;    // 0 = mask blocks are the tiles Br x Bc (FA1 Alg. 5)
   std::string dtype = "fp16";
   std::string sram;                        // "" = the --gpu preset's SRAM per SM
   int64_t block_rows = 0, block_cols = 0;  // 0 = each algorithm's own default, shrunk to fit
@@ -80,7 +80,8 @@ simulator::SimConfig sim_config(const Problem& problem, simulator::Algorithm alg
 void require_tiles_fit(const Problem& problem, const std::vector<simulator::Algorithm>& algorithms,
                        bool backward);
 
-// The tiles FlashAttention (Alg. 2/4) uses on this problem: explicit, or the default that fits.
+// The tiles FlashAttention (FA1 Alg. 2 and 4) uses on this problem: explicit, or the default that
+// fits.
 TileSizes flash_tiles(const Problem& problem, bool backward);
 
 // "batch=1 heads=4 seq_q=1024 seq_k=1024 head_dim=64, fp16, causal, dropout 0.1 (seed 0), ..."

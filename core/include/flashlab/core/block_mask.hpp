@@ -1,4 +1,4 @@
-// Block-sparse masks (paper §3.3, Alg. 5): a 0/1 layout over blocks of the S = QK^T matrix.
+// Block-sparse masks (paper §3.3, FA1 Alg. 5): a 0/1 layout over blocks of the S = QK^T matrix.
 // Element (row, col) may attend iff its block is 1. Named patterns build common layouts.
 #pragma once
 

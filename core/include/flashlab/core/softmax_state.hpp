@@ -15,7 +15,7 @@ struct SoftmaxState {
 };
 
 // exp(m_old - m_new) with the convention that a state that has seen nothing contributes 0.
-// This is the factor of §3.1 that rescales l (and, in Alg. 1 line 12, the partial output O).
+// This is the factor of §3.1 that rescales l (and, in FA1 Alg. 1 l. 12, the partial output O).
 template <typename T>
 FLASHLAB_HD T rescale_factor(T m_old, T m_new) {
   if (m_old == T(-INFINITY)) return T(0);

@@ -35,7 +35,7 @@ struct SimConfig {
   // Record the trace; default (nullopt): yes, except in counting-only mode.
   std::optional<bool> record_trace;
   bool trace_first_head_only = false;  // record (batch 0, head 0) only, to keep traces small
-  // Choose default tiles that also fit the backward (Alg. 4 line 2 reuses the forward's block
+  // Choose default tiles that also fit the backward (FA1 Alg. 4 l. 2 reuses the forward's block
   // sizes). simulate_backward always does.
   bool backward = false;
 };
@@ -65,7 +65,7 @@ struct SimBackward {
 
 // Q [b, h, seq_q, d], K and V [b, h, seq_k, d]; may be nullptr in counting-only mode.
 // The logsumexp is derived after the run from what the algorithm left in HBM (not counted):
-// from S for Standard, from l and m for Flash (Alg. 2 returns them), L for Flash2.
+// from S for Standard, from l and m for Flash (FA1 Alg. 2 returns them), L for Flash2.
 SimForward simulate_forward(const SimConfig& config, const Tensor<float>* Q, const Tensor<float>* K,
                             const Tensor<float>* V);
 

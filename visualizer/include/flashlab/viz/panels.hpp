@@ -21,7 +21,7 @@ struct GridView {
   const TensorGrid* grid = nullptr;
   std::span<const int32_t> reads;    // per cell, so far (on-chip S: always 0)
   std::span<const int32_t> writes;   // per cell, so far (on-chip S: times the block was computed)
-  std::span<const uint8_t> skipped;  // per cell: the mask skips the block (Alg. 5)
+  std::span<const uint8_t> skipped;  // per cell: the mask skips the block (FA1 Alg. 5)
   int64_t bytes_read = 0, bytes_written = 0;  // this tensor, so far
 };
 
@@ -118,6 +118,8 @@ struct PseudoCodeData {
   int current_line = 0;                // 1-based; 0 before the first step
   std::span<const int64_t> hits;       // events per line so far
   std::string step_text;               // "load Q_i: rows 64..127 of Q (i=1, j=0), 8 KiB"
+  std::string line_ref;                // the current line as code and docs cite it,
+                                       // "FA1 Alg. 2 l. 15"; "" when none or unnamed
 };
 
 PseudoCodeData pseudo_code_data(const ReplayState& state);

@@ -1,6 +1,6 @@
 // Which tiles of S the mask leaves visible, decided per tile from the block-mask blocks it
 // overlaps and the causal rule (top-left: col <= row), never by scanning elements. A tile with
-// no allowed element is skipped (Alg. 5 line 8, and the causal block skipping of FA2 §3.1).
+// no allowed element is skipped (FA1 Alg. 5 l. 8, and the causal block skipping of FA2 §3.1).
 #pragma once
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 // Does a tiling fit the SRAM? The on-chip footprint of each algorithm (every tile it holds at
 // once, as the algorithm files allocate them), the default block sizes (the paper's rule of
-// Alg. 1 line 1, shrunk until its tiles fit), and the refusal message that says what would fit.
+// FA1 Alg. 1 l. 1, shrunk until its tiles fit), and the refusal message that says what would fit.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +21,7 @@ struct FootprintItem {
 // The most SRAM one pass of an algorithm holds at once. Tiles are clamped to the problem
 // (a Bc larger than seq_k allocates seq_k rows), so small problems accept large block sizes.
 struct SramFootprint {
-  std::string pass;  // which pass needs the most, e.g. "FlashAttention backward (Alg. 4)"
+  std::string pass;  // which pass needs the most, e.g. "FlashAttention backward (FA1 Alg. 4)"
   std::vector<FootprintItem> items;
   int64_t elements = 0;
   int64_t bytes = 0;

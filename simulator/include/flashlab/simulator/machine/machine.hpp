@@ -80,7 +80,7 @@ class Machine {
   void free(int line, Tile tile);
   // Writes `value` over all of `tensor` in HBM ("Initialize O = (0) in HBM"), counted.
   void hbm_fill(int line, const char* op, TensorId tensor, float value);
-  // Records that block `s_block` of S is skipped (Alg. 5: M_ij = 0, or fully causal-masked).
+  // Records that block `s_block` of S is skipped (FA1 Alg. 5: M_ij = 0, or fully causal-masked).
   void skip(int line, const char* op, const TileRect& s_block);
 
   // --- arithmetic on SRAM tiles (skipped in counting-only mode; always counted) -----------------
@@ -90,16 +90,17 @@ class Machine {
   void apply_mask(int line, const char* op, Tile S);
   // dst = src o Z: Z = 1/(1-p) where Philox keeps the element, else 0 (dst may be src).
   void apply_dropout(int line, const char* op, Tile dst, Tile src);
-  // Alg. 2 line 12: m~ = rowmax(S), P~ = exp(S - m~), l~ = rowsum(P~). P may be S.
+  // FA1 Alg. 2 l. 12: m~ = rowmax(S), P~ = exp(S - m~), l~ = rowsum(P~). P may be S.
   void row_max_exp_sum(int line, const char* op, Tile P, Tile S, Tile m_tilde, Tile l_tilde);
-  // Alg. 2 line 13 with core's merge(): m_new = max(m, m~), l_new = e^{m-m_new} l +
-  // e^{m~-m_new} l~. Optionally also alpha = e^{m-m_new}, beta = e^{m~-m_new} (for line 15).
+  // FA1 Alg. 2 l. 13 with core's merge(): m_new = max(m, m~), l_new = e^{m-m_new} l +
+  // e^{m~-m_new} l~. Optionally also alpha = e^{m-m_new}, beta = e^{m~-m_new} (for
+  // FA1 Alg. 2 l. 15).
   // Outputs may alias inputs. Records a SoftmaxUpdate event with every row's before/after.
   struct SoftmaxUpdate {
     Tile m, l, m_tilde, l_tilde, m_new, l_new, alpha, beta;  // alpha, beta may be invalid
   };
   void softmax_update(int line, const char* op, const SoftmaxUpdate& tiles);
-  // FA2 Alg. 1 line 9: m_new = max(m, rowmax S), P~ = exp(S - m_new), rescale = e^{m-m_new},
+  // FA2 Alg. 1 l. 9: m_new = max(m, rowmax S), P~ = exp(S - m_new), rescale = e^{m-m_new},
   // l = rescale l + rowsum(P~), m = m_new, in place. Records a SoftmaxUpdate event.
   void online_softmax(int line, const char* op, Tile P, Tile S, Tile m, Tile l, Tile rescale);
   // P = exp(S - m) row-wise; a row with m = -inf (all masked) gives 0. P may be S.
@@ -110,9 +111,9 @@ class Machine {
   void divide_rows(int line, const char* op, Tile X, Tile v);
   // D = rowsum(A o B) (D += ... when accumulate).
   void row_dot(int line, const char* op, Tile D, Tile A, Tile B, bool accumulate = false);
-  // Alg. 4 line 20: dS = P o (dP - D). dS may alias dP.
+  // FA1 Alg. 4 l. 20: dS = P o (dP - D). dS may alias dP.
   void softmax_grad(int line, const char* op, Tile dS, Tile P, Tile dP, Tile D);
-  // FA2 Alg. 1 line 13 with core's logsumexp(): L = m + log l (-inf for an all-masked row).
+  // FA2 Alg. 1 l. 13 with core's logsumexp(): L = m + log l (-inf for an all-masked row).
   void logsumexp(int line, const char* op, Tile L, Tile m, Tile l);
 
   // Counters so far (HBM traffic, FLOPs, exps, peak SRAM).

@@ -8,9 +8,9 @@
 
 namespace flashlab::simulator {
 
-// Paper symbols. l, m: FA1's softmax statistics (Alg. 1/2); L: FA2's logsumexp m + log l.
+// Paper symbols. l, m: FA1's softmax statistics (FA1 Alg. 1 and 2); L: FA2's logsumexp m + log l.
 // P_dropped: standard attention's P after dropout, which PyTorch keeps for dV = P^T dO.
-// D and Z only ever live on chip (Alg. 4 lines 14 and 19); they name tiles in the trace.
+// D and Z only ever live on chip (FA1 Alg. 4 l. 14 and 19); they name tiles in the trace.
 enum class TensorId : uint8_t {
   Q,
   K,
