@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <flashlab/core/block_mask.hpp>
+#include <flashlab/core/tile_visibility.hpp>
 #include <flashlab/core/tiling.hpp>
 #include <flashlab/labs/grading.hpp>
 #include <flashlab/reference/attention.hpp>
@@ -226,9 +227,13 @@ FLASHLAB_LAB_TEST("answers: the paper's block sizes for M = 100 KiB", 5) {
 }
 
 FLASHLAB_LAB_TEST("answers: tiles computed by a causal forward", 5) {
-  const flashlab::BlockMask causal = flashlab::causal_block_mask(1024, 1024, 64);
-  double on = 0;
-  for (uint8_t v : causal.layout) on += v;
+  flashlab::MaskParams causal;
+  causal.causal = true;
+  double on = 0;  // tiles of 64 x 64 over N = 1024 that a causal forward computes
+  for (int64_t row0 = 0; row0 < 1024; row0 += 64)
+    for (int64_t col0 = 0; col0 < 1024; col0 += 64)
+      on += flashlab::tile_visibility(causal, row0, int64_t{64}, col0, int64_t{64}) !=
+            flashlab::TileVisibility::None;
   FLASHLAB_LAB_REQUIRE_OK(check_answer(
       "causal_tiles", on, 0.0,
       "Question 2: count the tiles (i, j) of a 16 x 16 grid with at least one score c <= r."));

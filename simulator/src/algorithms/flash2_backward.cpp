@@ -5,7 +5,6 @@
 // converts the accumulator to dQ.
 #include <flashlab/simulator/algorithms/flash2_backward.hpp>
 
-#include <flashlab/simulator/algorithms/tile_mask.hpp>
 
 namespace flashlab::simulator {
 
@@ -113,8 +112,8 @@ void flash2_backward(Machine& M, const HeadProblem& p) {
     for (int64_t i = 0; i < Tr; ++i) {  // l. 8
       M.at(i, j);
       const TileRect s = p.s_block(i, j), qo = p.q_block(i, d), lm = p.q_block(i, 1);
-      const TileCoverage coverage = tile_coverage(p.mask, s);
-      if (coverage == TileCoverage::None) {
+      const TileVisibility coverage = p.visibility(i, j);
+      if (coverage == TileVisibility::None) {
         M.skip(8, "block fully masked: skip", s);
         continue;
       }
@@ -128,7 +127,7 @@ void flash2_backward(Machine& M, const HeadProblem& p) {
       const Tile P_ij = M.alloc(10, "S_i^(j)", T::S, s);
       M.matmul(10, "S_i^(j) = tau Q_i K_j^T", P_ij, Q_i, K_j,
                {.transpose_b = true, .alpha = p.tau});
-      if (coverage == TileCoverage::Partial) M.apply_mask(10, "S_i^(j) = mask(S_i^(j))", P_ij);
+      if (coverage == TileVisibility::Partial) M.apply_mask(10, "S_i^(j) = mask(S_i^(j))", P_ij);
       M.exp_minus_rows(11, "P_i^(j) = exp(S_i^(j) - L_i)", P_ij, P_ij, L_i);
       Tile P_dropped = P_ij;
       if (p.dropout) {

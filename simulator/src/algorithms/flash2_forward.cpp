@@ -5,8 +5,6 @@
 
 #include <cmath>
 
-#include <flashlab/simulator/algorithms/tile_mask.hpp>
-
 namespace flashlab::simulator {
 
 const PseudoCode& flash2_forward_code() {
@@ -57,8 +55,8 @@ void flash2_forward(Machine& M, const HeadProblem& p) {
     for (int64_t j = 0; j < Tc; ++j) {  // FA2 Alg. 1 l. 6: inner loop over K/V blocks
       M.at(i, j);
       const TileRect s = p.s_block(i, j), kv = p.kv_block(j, d);
-      const TileCoverage coverage = tile_coverage(p.mask, s);
-      if (coverage == TileCoverage::None) {  // FA2 §3.1: skip blocks the mask hides entirely
+      const TileVisibility coverage = p.visibility(i, j);
+      if (coverage == TileVisibility::None) {  // FA2 §3.1: skip blocks the mask hides entirely
         M.skip(6, "block fully masked: skip", s);
         continue;
       }
@@ -68,7 +66,7 @@ void flash2_forward(Machine& M, const HeadProblem& p) {
       // FA2 Alg. 1 l. 8, with FA1 Alg. 2 l. 10's scale and FA1 Alg. 2 l. 11's mask.
       const Tile S_ij = M.alloc(8, "S_i^(j)", T::S, s);
       M.matmul(8, "S_i^(j) = tau Q_i K_j^T", S_ij, Q_i, K_j, {.transpose_b = true, .alpha = p.tau});
-      if (coverage == TileCoverage::Partial) M.apply_mask(8, "S_i^(j) = mask(S_i^(j))", S_ij);
+      if (coverage == TileVisibility::Partial) M.apply_mask(8, "S_i^(j) = mask(S_i^(j))", S_ij);
       // FA2 Alg. 1 l. 9: P~ relative to the new max, so O needs one rescale and no division per
       // step.
       M.online_softmax(9,

@@ -3,8 +3,6 @@
 // back to HBM at every step, dK and dV are accumulated on chip and written once per K/V block.
 #include <flashlab/simulator/algorithms/flash_backward.hpp>
 
-#include <flashlab/simulator/algorithms/tile_mask.hpp>
-
 namespace flashlab::simulator {
 
 const PseudoCode& flash_backward_code() {
@@ -73,8 +71,8 @@ void flash_backward(Machine& M, const HeadProblem& p) {
     for (int64_t i = 0; i < Tr; ++i) {  // FA1 Alg. 4 l. 9
       M.at(i, j);
       const TileRect s = p.s_block(i, j), qo = p.q_block(i, d), lm = p.q_block(i, 1);
-      const TileCoverage coverage = tile_coverage(p.mask, s);
-      if (coverage == TileCoverage::None) {  // as FA1 Alg. 5: P_ij = 0, nothing to add
+      const TileVisibility coverage = p.visibility(i, j);
+      if (coverage == TileVisibility::None) {  // as FA1 Alg. 5: P_ij = 0, nothing to add
         M.skip(9, "M_ij = 0: skip block", s);
         continue;
       }
@@ -89,7 +87,7 @@ void flash_backward(Machine& M, const HeadProblem& p) {
       // FA1 Alg. 4 l. 11–13: recompute P exactly from the saved statistics instead of storing it.
       const Tile P_ij = M.alloc(11, "S_ij", T::S, s);
       M.matmul(11, "S_ij = tau Q_i K_j^T", P_ij, Q_i, K_j, {.transpose_b = true, .alpha = p.tau});
-      if (coverage == TileCoverage::Partial) M.apply_mask(12, "S_ij = mask(S_ij)", P_ij);
+      if (coverage == TileVisibility::Partial) M.apply_mask(12, "S_ij = mask(S_ij)", P_ij);
       M.exp_minus_rows(13, "P_ij = exp(S_ij - m_i)", P_ij, P_ij, m_i);
       M.divide_rows(13, "P_ij = diag(l_i)^-1 P_ij", P_ij, l_i);
 

@@ -5,8 +5,6 @@
 
 #include <cmath>
 
-#include <flashlab/simulator/algorithms/tile_mask.hpp>
-
 namespace flashlab::simulator {
 namespace {
 
@@ -102,8 +100,8 @@ void flash_forward(Machine& M, const HeadProblem& p) {
       M.at(i, j);
       const TileRect s = p.s_block(i, j), qo = p.q_block(i, d), lm = p.q_block(i, 1);
       // FA1 Alg. 5 l. 8: a block with no allowed element is neither loaded nor computed.
-      const TileCoverage coverage = tile_coverage(p.mask, s);
-      if (coverage == TileCoverage::None) {
+      const TileVisibility coverage = p.visibility(i, j);
+      if (coverage == TileVisibility::None) {
         M.skip(ln.skip, "M_ij = 0: skip block", s);
         continue;
       }
@@ -117,7 +115,7 @@ void flash_forward(Machine& M, const HeadProblem& p) {
       const Tile S_ij = M.alloc(10, "S_ij", T::S, s);
       M.matmul(10, "S_ij = tau Q_i K_j^T", S_ij, Q_i, K_j, {.transpose_b = true, .alpha = p.tau});
       // FA1 Alg. 2 l. 11: only a block the mask cuts needs masking.
-      if (coverage == TileCoverage::Partial) M.apply_mask(11, "S_ij = mask(S_ij)", S_ij);
+      if (coverage == TileVisibility::Partial) M.apply_mask(11, "S_ij = mask(S_ij)", S_ij);
 
       // FA1 Alg. 2 l. 12: block statistics; P~_ij overwrites S_ij on chip.
       const Tile m_t = M.alloc(12, "m~_ij", T::m, lm);

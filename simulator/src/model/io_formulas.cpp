@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include <flashlab/simulator/algorithms/problem.hpp>
-#include <flashlab/simulator/algorithms/tile_mask.hpp>
 
 namespace flashlab::simulator {
 namespace {
@@ -34,7 +33,7 @@ ActiveBlocks active_blocks(const HeadProblem& p) {
   for (int64_t i = 0; i < p.Tr(); ++i)
     for (int64_t j = 0; j < p.Tc(); ++j) {
       const TileRect s = p.s_block(i, j);
-      if (tile_coverage(p.mask, s) == TileCoverage::None) continue;
+      if (p.visibility(i, j) == TileVisibility::None) continue;
       ++a.count;
       a.rows += s.rows;
       a.cols += s.cols;

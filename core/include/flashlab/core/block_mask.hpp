@@ -117,14 +117,6 @@ inline BlockMask random_mask(int64_t seq_q, int64_t seq_k, int64_t block, double
   });
 }
 
-// The blocks that a top-left causal mask leaves (partly) visible: block (i, j) is on iff its
-// first row can see its first column, i.e. j*block <= i*block + block - 1.
-inline BlockMask causal_block_mask(int64_t seq_q, int64_t seq_k, int64_t block) {
-  return detail::build_block_mask(seq_q, seq_k, block, [block](int64_t i, int64_t j) {
-    return j * block <= i * block + block - 1;
-  });
-}
-
 // From a user-given 0/1 layout (e.g. a .npy file) of row_blocks x col_blocks.
 inline BlockMask block_sparse_mask(std::vector<uint8_t> layout, int64_t row_blocks,
                                    int64_t col_blocks, int64_t block_rows, int64_t block_cols) {

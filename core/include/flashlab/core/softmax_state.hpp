@@ -8,6 +8,12 @@
 
 namespace flashlab {
 
+// Kernels exponentiate in base 2: e^x = 2^(x log2 e), one multiply-add and one ex2 instruction
+// (log2(e) folded into the softmax scale, as FlashAttention's own code does); ln 2 turns a
+// base-2 logsumexp back into natural-log units.
+inline constexpr double kLog2e = 1.4426950408889634;  // log2(e)
+inline constexpr double kLn2 = 0.6931471805599453;    // ln(2) = 1 / log2(e)
+
 template <typename T>
 struct SoftmaxState {
   T m = -INFINITY;  // max of the scores seen so far; -inf while no (unmasked) score was seen
