@@ -74,11 +74,12 @@ int run_info(const InfoArgs& a) {
       "\nGPU presets (--gpu): the performance model's numbers, sustained (measured by "
       "microbenchmarks; datasheet peak in brackets):\n");
   TextTable t;
-  t.columns = {
-      {"preset", Align::Left, ""},      {"name", Align::Left, ""},    {"SMs", Align::Right, ""},
-      {"smem/block", Align::Right, ""}, {"L2", Align::Right, ""},     {"DRAM", Align::Right, ""},
-      {"L2->SM", Align::Right, ""},     {"matmul", Align::Right, ""}, {"exp", Align::Right, ""},
-      {"fp32 ops", Align::Right, ""},   {"launch", Align::Right, ""}};
+  t.columns = {{"preset", Align::Left, ""},    {"name", Align::Left, ""},
+               {"SMs", Align::Right, ""},      {"smem/block", Align::Right, ""},
+               {"L2", Align::Right, ""},       {"DRAM", Align::Right, ""},
+               {"L2->SM", Align::Right, ""},   {"L2 adds", Align::Right, ""},
+               {"matmul", Align::Right, ""},   {"exp", Align::Right, ""},
+               {"fp32 ops", Align::Right, ""}, {"launch", Align::Right, ""}};
   auto both = [&](double sustained, double peak, const char* unit) {
     return rate(sustained, unit) + (peak > 0 ? " [" + rate(peak, unit) + "]" : "");
   };
@@ -93,6 +94,7 @@ int run_info(const InfoArgs& a) {
         {format_bytes(double(g.l2_bytes)), Tone::Plain},
         {both(g.sustained.dram_bytes_per_s, g.peak.dram_bytes_per_s, "B/s"), Tone::Plain},
         {both(g.sustained.l2_bytes_per_s, g.peak.l2_bytes_per_s, "B/s"), Tone::Plain},
+        {rate(g.sustained.l2_reduce_bytes_per_s, "B/s"), Tone::Plain},
         {both(g.sustained.matmul_flops_per_s, g.peak.matmul_flops_per_s, "FLOP/s"), Tone::Plain},
         {both(g.sustained.exp_per_s, g.peak.exp_per_s, "exp/s"), Tone::Plain},
         {both(g.sustained.vector_ops_per_s, g.peak.vector_ops_per_s, "op/s"), Tone::Plain},

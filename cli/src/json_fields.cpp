@@ -47,6 +47,7 @@ namespace {
 nlohmann::json to_json(const simulator::GpuRates& r) {
   return {{"dram_bytes_per_s", r.dram_bytes_per_s},
           {"l2_bytes_per_s", r.l2_bytes_per_s},
+          {"l2_reduce_bytes_per_s", r.l2_reduce_bytes_per_s},
           {"matmul_flops_per_s", r.matmul_flops_per_s},
           {"exp_per_s", r.exp_per_s},
           {"vector_ops_per_s", r.vector_ops_per_s}};

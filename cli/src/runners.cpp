@@ -87,7 +87,7 @@ const char* sim_description(simulator::Algorithm a) {
       return "FlashAttention, tiled with online softmax (FA1 Alg. 2 + FA1 Alg. 5 / FA1 Alg. 4), "
              "float32 math";
     case simulator::Algorithm::Flash2:
-      return "FlashAttention-2: Q blocks outer, one unit per block (FA2 Alg. 1 / Alg. 2), float32 "
+      return "FlashAttention-2: Q blocks outer, one unit per block (FA2 Alg. 1 / FA2 Alg. 2), float32 "
              "math";
   }
   return "?";

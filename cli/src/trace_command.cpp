@@ -30,8 +30,6 @@ int run_trace_command(const TraceArgs& a) {
   } catch (const Error& e) {
     throw Error(std::string("--algorithm: ") + e.what());
   }
-  require(!(a.backward && algorithm == simulator::Algorithm::Flash2),
-          "--algorithm flash2 has no simulated backward; use --algorithm flash or standard");
   check_writable(a.output);
   const AttentionShape shape = shape_from_args(a.problem);
   require(double(shape.seq_q) * double(shape.seq_k) <= double(int64_t{1} << 24),

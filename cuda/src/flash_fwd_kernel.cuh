@@ -73,7 +73,7 @@ __global__ void __launch_bounds__(kWarps * 32, 2) flash_fwd_kernel(const FlashFw
     }
 
   int j = qb.next_visible(p, 0);
-  // Q_i (FA2 Alg. 1 l. 4) and the first visible K_j (l. 7), then the loop over j (l. 6).
+  // Q_i (FA2 Alg. 1 l. 4) and the first visible K_j (FA2 Alg. 1 l. 7), then the loop over j (FA2 Alg. 1 l. 6).
   fwd::load_tile_async<kBlockM, kD, kThreads>(sQ, qb.q, row0, p.seq_q, padded);
   if (j < qb.j_end)
     fwd::load_tile_async<kBlockN, kD, kThreads>(sK, qb.k, j * kBlockN, p.seq_k, padded);
@@ -119,7 +119,7 @@ __global__ void __launch_bounds__(kWarps * 32, 2) flash_fwd_kernel(const FlashFw
 
     // Mask the elements that may not attend (tails, diagonal, partial sparse blocks: the mask of
     // FA1 Alg. 2 l. 11); whole invisible tiles were skipped above. Then m_i, P~_ij, l_i (FA2 Alg. 1
-    // l. 9) and the rescale of O_i (FA2 Alg. 1 l. 10).
+    // FA2 Alg. 1 l. 9) and the rescale of O_i (FA2 Alg. 1 l. 10).
     const bool element_mask = qb.needs_element_mask(p, j);
     if constexpr (kLogTiles) qb.log_tile(p, j, element_mask);
     if (element_mask) fwd::mask_scores(S, p.mask, p.seq_q, p.seq_k, r_lo, col0, lane);

@@ -4,7 +4,7 @@
 // step exactly as in the paper (FA1 Alg. 1 l. 8 and 12–13); only the tiles live in shared memory.
 // Read it beside simulator/src/algorithms/flash_forward.cpp, the same steps on the simulated GPU.
 // The simulator numbers FA1 Alg. 2, whose extra lines (the generator state, the mask, dropout)
-// shift the numbers: FA1 Alg. 1 l. 9 (S_ij) is FA1 Alg. 2 l. 10, l. 12 (write O_i) is l. 15.
+// shift the numbers: FA1 Alg. 1 l. 9 (S_ij) is FA1 Alg. 2 l. 10, FA1 Alg. 1 l. 12 (write O_i) is FA1 Alg. 2 l. 15.
 //
 // Test: tests/gpu/flash_forward_test.cpp ("teaching kernel ..."). No benchmark: it is the
 // readable rung of the ladder, not a fast one (flashlab-gpu-bench times the fused kernels).

@@ -73,7 +73,6 @@ TEST_CASE("bad options exit 2 with what is accepted") {
       {"sweep --param N --chart out.png", "--chart writes SVG"},
       {"sweep --param N --from 512 --to 256", "--from 512 is larger than --to 256"},
       {"trace --algorithm fa3", "--algorithm"},
-      {"trace --algorithm flash2 --backward", "flash2 has no simulated backward"},
       {"trace --seq 8192", "2^24"},
       {"", "subcommand"},
       {"explain", "explain"},

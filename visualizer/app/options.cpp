@@ -37,7 +37,8 @@ std::variant<AppOptions, int> parse_options(int argc, char** argv) {
   std::string algorithm = to_string(c.algorithm), sram, size, sparse;
   int64_t block_rows = 0, block_cols = 0;
   cli.add_option("--algorithm", algorithm,
-                 "standard, flash, flash-backward, flash2, block-sparse, standard-backward")
+                 "standard, flash, flash-backward, flash2, flash2-backward, block-sparse, "
+                 "standard-backward")
       ->capture_default_str();
   cli.add_option("--seq", c.seq, "Sequence length N")->capture_default_str();
   cli.add_option("--head-dim", c.head_dim, "Head dimension d")->capture_default_str();

@@ -18,7 +18,8 @@ constexpr AlgorithmInfo kInfo[] = {
     {VizAlgorithm::Standard, "standard", "Standard attention forward (FA1 Alg. 0)"},
     {VizAlgorithm::Flash, "flash", "FlashAttention forward (FA1 Alg. 2)"},
     {VizAlgorithm::FlashBackward, "flash-backward", "FlashAttention backward (FA1 Alg. 4)"},
-    {VizAlgorithm::Flash2, "flash2", "FlashAttention-2 forward order (FA2 Alg. 1)"},
+    {VizAlgorithm::Flash2, "flash2", "FlashAttention-2 forward (FA2 Alg. 1)"},
+    {VizAlgorithm::Flash2Backward, "flash2-backward", "FlashAttention-2 backward (FA2 Alg. 2)"},
     {VizAlgorithm::BlockSparse, "block-sparse", "Block-sparse FlashAttention (FA1 Alg. 5)"},
     {VizAlgorithm::StandardBackward, "standard-backward",
      "Standard attention backward (FA1 Alg. 3)"},
@@ -51,7 +52,8 @@ VizAlgorithm algorithm_from_string(std::string_view name) {
 }
 
 bool is_backward(VizAlgorithm a) {
-  return a == VizAlgorithm::FlashBackward || a == VizAlgorithm::StandardBackward;
+  return a == VizAlgorithm::FlashBackward || a == VizAlgorithm::StandardBackward ||
+         a == VizAlgorithm::Flash2Backward;
 }
 
 simulator::Algorithm sim_algorithm(VizAlgorithm a) {
@@ -60,6 +62,7 @@ simulator::Algorithm sim_algorithm(VizAlgorithm a) {
     case VizAlgorithm::StandardBackward:
       return simulator::Algorithm::Standard;
     case VizAlgorithm::Flash2:
+    case VizAlgorithm::Flash2Backward:
       return simulator::Algorithm::Flash2;
     case VizAlgorithm::Flash:
     case VizAlgorithm::FlashBackward:
@@ -96,10 +99,14 @@ simulator::SimConfig to_sim_config(const VizConfig& config) {
   c.options.seed = config.seed;
   c.sram_bytes = config.sram_bytes;
   c.tiles = config.tiles;
+  // FA2's backward has tiles of its own: the replayed pass (the backward) takes the ones given.
+  const bool fa2_backward = config.algorithm == VizAlgorithm::Flash2Backward;
+  if (fa2_backward) c.backward_tiles = config.tiles;
   c.counting_only = config.seq > kMaxArithmeticSeq;
   c.record_trace = true;
   // Resolve the tiles first: the mask has one entry per tile, and the trace budget counts tiles.
-  const TileSizes tiles = simulator::resolve_tiles(c);
+  const TileSizes tiles =
+      fa2_backward ? simulator::resolve_backward_tiles(c) : simulator::resolve_tiles(c);
   const int64_t Tr = ceil_div(config.seq, tiles.block_rows);
   const int64_t Tc = ceil_div(config.seq, tiles.block_cols);
   if (Tr * Tc > kMaxTraceBlocks) {
@@ -123,7 +130,7 @@ simulator::SimConfig to_sim_config(const VizConfig& config) {
       throw Error(std::string("sparsity pattern: ") + e.what());
     }
   }
-  c.tiles = tiles;
+  (fa2_backward ? c.backward_tiles : c.tiles) = tiles;
   validate(c.options, c.shape);
   return c;
 }

@@ -83,6 +83,7 @@ VizAlgorithm baseline_of(VizAlgorithm a) {
     case VizAlgorithm::StandardBackward:
       return VizAlgorithm::FlashBackward;
     case VizAlgorithm::FlashBackward:
+    case VizAlgorithm::Flash2Backward:
       return VizAlgorithm::StandardBackward;
     case VizAlgorithm::Flash:
     case VizAlgorithm::Flash2:
@@ -191,7 +192,8 @@ Session session_from_trace(sim::Trace trace, const std::string& source) {
   VizConfig& c = s.config;
   c.algorithm = t.algorithm == sim::Algorithm::Standard
                     ? (t.backward ? VizAlgorithm::StandardBackward : VizAlgorithm::Standard)
-                : t.algorithm == sim::Algorithm::Flash2 ? VizAlgorithm::Flash2
+                : t.algorithm == sim::Algorithm::Flash2
+                    ? (t.backward ? VizAlgorithm::Flash2Backward : VizAlgorithm::Flash2)
                 : t.backward                            ? VizAlgorithm::FlashBackward
                 : t.block_sparse                        ? VizAlgorithm::BlockSparse
                                                         : VizAlgorithm::Flash;

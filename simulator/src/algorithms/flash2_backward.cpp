@@ -27,7 +27,7 @@ const PseudoCode& flash2_backward_code() {
        "  Initialize dK_j = (0)_{B_c x d}, dV_j = (0)_{B_c x d} on SRAM.",
        "  for 1 <= i <= T_r do [flashlab: skip block (i, j) if the mask allows none of it]",
        "    Load Q_i, O_i, dO_i, dQ_i, L_i, D_i from HBM to on-chip SRAM. [flashlab: O_i is not "
-       "needed once D is known and is not loaded, as in the real kernels; dQ_i at line 15]",
+       "needed once D is known and is not loaded, as in the real kernels; dQ_i at FA2 Alg. 2 l. 15]",
        "    On chip, compute S_i^(j) = Q_i K_j^T in R^{B_r x B_c}. [flashlab: tau Q_i K_j^T, then "
        "mask(S_i^(j))]",
        "    On chip, compute P_i^(j) = exp(S_ij - L_i) in R^{B_r x B_c}. [flashlab: and P^dropped "
@@ -92,7 +92,7 @@ void flash2_backward(Machine& M, const HeadProblem& p) {
   M.hbm().define(T::dQ, N_q, d);
   M.hbm().define(T::dK, N_k, d);
   M.hbm().define(T::dV, N_k, d);
-  // FA2 Alg. 2 l. 3: only dQ is initialized in HBM; dK, dV are written once, at line 18.
+  // FA2 Alg. 2 l. 3: only dQ is initialized in HBM; dK, dV are written once, at FA2 Alg. 2 l. 18.
   M.begin_launch("dQ_acc = (0) (memset)", false);
   M.begin_unit();
   M.at(-1, -1);
@@ -100,7 +100,7 @@ void flash2_backward(Machine& M, const HeadProblem& p) {
   write_d(M, p);
 
   M.begin_launch("FlashAttention-2 backward (FA2 Alg. 2)");
-  for (int64_t j = 0; j < Tc; ++j) {  // l. 5: one work unit per K/V block
+  for (int64_t j = 0; j < Tc; ++j) {  // FA2 Alg. 2 l. 5: one work unit per K/V block
     M.begin_unit();
     M.at(-1, j);
     const TileRect kv = p.kv_block(j, d);
@@ -109,7 +109,7 @@ void flash2_backward(Machine& M, const HeadProblem& p) {
     const Tile dK_j = M.alloc(7, "dK_j", T::dK, kv, 0.0f);
     const Tile dV_j = M.alloc(7, "dV_j", T::dV, kv, 0.0f);
 
-    for (int64_t i = 0; i < Tr; ++i) {  // l. 8
+    for (int64_t i = 0; i < Tr; ++i) {  // FA2 Alg. 2 l. 8
       M.at(i, j);
       const TileRect s = p.s_block(i, j), qo = p.q_block(i, d), lm = p.q_block(i, 1);
       const TileVisibility coverage = p.visibility(i, j);
@@ -117,13 +117,13 @@ void flash2_backward(Machine& M, const HeadProblem& p) {
         M.skip(8, "block fully masked: skip", s);
         continue;
       }
-      // l. 9: Q_i, dO_i, L_i and D_i stream past the resident K_j, V_j: T_c passes over them.
+      // FA2 Alg. 2 l. 9: Q_i, dO_i, L_i and D_i stream past the resident K_j, V_j: T_c passes over them.
       const Tile Q_i = M.load(9, "Q_i", T::Q, qo);
       const Tile dO_i = M.load(9, "dO_i", T::dO, qo);
       const Tile L_i = M.load(9, "L_i", T::L, lm);
       const Tile D_i = M.load(9, "D_i", T::D, lm);
 
-      // l. 10-11: P recomputed from the logsumexp alone (FA2 §3.1.1: only L is stored).
+      // FA2 Alg. 2 l. 10–11: P recomputed from the logsumexp alone (FA2 §3.1.1: only L is stored).
       const Tile P_ij = M.alloc(10, "S_i^(j)", T::S, s);
       M.matmul(10, "S_i^(j) = tau Q_i K_j^T", P_ij, Q_i, K_j,
                {.transpose_b = true, .alpha = p.tau});
@@ -134,19 +134,19 @@ void flash2_backward(Machine& M, const HeadProblem& p) {
         P_dropped = M.alloc(11, "P_i^(j) dropped", T::P, s);
         M.apply_dropout(11, "P_i^(j) dropped = P_i^(j) o Z_ij", P_dropped, P_ij);
       }
-      // l. 12.
+      // FA2 Alg. 2 l. 12.
       M.matmul(12, "dV_j <- dV_j + (P_i^(j))^T dO_i", dV_j, P_dropped, dO_i,
                {.transpose_a = true, .accumulate = true});
-      // l. 13-14: dS overwrites dP on chip.
+      // FA2 Alg. 2 l. 13–14: dS overwrites dP on chip.
       const Tile dP_ij = M.alloc(13, "dP_i^(j)", T::dP, s);
       M.matmul(13, "dP_i^(j) = dO_i V_j^T", dP_ij, dO_i, V_j, {.transpose_b = true});
       if (p.dropout) M.apply_dropout(13, "dP_i^(j) = dP_i^(j) o Z_ij", dP_ij, dP_ij);
       M.softmax_grad(14, "dS_i^(j) = P_i^(j) o (dP_i^(j) - D_i)", dP_ij, P_ij, dP_ij, D_i);
-      // l. 15: this block's share of dQ_i, added into HBM: the one tensor accumulated there.
+      // FA2 Alg. 2 l. 15: this block's share of dQ_i, added into HBM: the one tensor accumulated there.
       const Tile dQ_i = M.alloc(15, "dQ_i", T::dQ_acc, qo, 0.0f);
       M.matmul(15, "dQ_i = tau dS_i^(j) K_j", dQ_i, dP_ij, K_j, {.alpha = p.tau});
       M.store_add(15, dQ_i, T::dQ_acc, qo);
-      // l. 16.
+      // FA2 Alg. 2 l. 16.
       M.matmul(16, "dK_j <- dK_j + tau dS_i^(j)^T Q_i", dK_j, dP_ij, Q_i,
                {.transpose_a = true, .alpha = p.tau, .accumulate = true});
 
@@ -156,7 +156,7 @@ void flash2_backward(Machine& M, const HeadProblem& p) {
       for (const Tile t : {P_ij, D_i, L_i, dO_i, Q_i}) M.free(17, t);
     }
     M.at(-1, j);
-    // l. 18: dK_j and dV_j written once.
+    // FA2 Alg. 2 l. 18: dK_j and dV_j written once.
     M.store(18, dK_j, T::dK, kv);
     M.store(18, dV_j, T::dV, kv);
     for (const Tile t : {dV_j, dK_j, V_j, K_j}) M.free(19, t);

@@ -60,7 +60,9 @@ Tile Machine::load(int line, const char* name, TensorId tensor, const TileRect& 
   }
   if (recording()) record(EventKind::Alloc, line, name, tensor, rect).bytes = sram_[t].bytes;
   hbm_.read(tensor, rect, config_.counting_only ? nullptr : sram_[t].data.data());
-  if (recording()) record(EventKind::Load, line, name, tensor, rect).bytes = sram_[t].bytes;
+  if (recording())
+    record(EventKind::Load, line, name, tensor, rect).bytes =
+        rect.elements() * hbm_.element_bytes(tensor);
   return t;
 }
 
@@ -77,6 +79,7 @@ void Machine::store(int line, Tile tile, TensorId tensor, const TileRect& rect) 
 void Machine::store_add(int line, Tile tile, TensorId tensor, const TileRect& rect) {
   const SramTile& t = sram_[tile];
   hbm_.add(tensor, rect, config_.counting_only ? nullptr : t.data.data());
+  if (accounting_) reduced_bytes_ += rect.elements() * hbm_.element_bytes(tensor);
   if (working()) note_access(tensor, rect, AccessKind::Reduce);
   if (recording()) {
     record(EventKind::Store, line, t.name, tensor, rect).bytes =
@@ -177,6 +180,7 @@ void Machine::close_unit() {
   u.other_flops = other_flops_ - unit_start_.other_flops;
   u.bytes_read = total_read(hbm_) - unit_start_.bytes_read;
   u.bytes_written = total_written(hbm_) - unit_start_.bytes_written;
+  u.bytes_reduced = reduced_bytes_ - unit_start_.bytes_reduced;
   u.steps = int64_t(work_->step_ends.size()) - u.first_step;
   unit_open_ = false;
 }
@@ -196,6 +200,7 @@ void Machine::begin_unit() {
                  other_flops_,
                  total_read(hbm_),
                  total_written(hbm_),
+                 reduced_bytes_,
                  int64_t(work_->step_ends.size()),
                  0};
   work_->launches.back().units.push_back(unit_start_);

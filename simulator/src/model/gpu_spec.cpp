@@ -27,6 +27,7 @@ constexpr double kHopperClockHz = 1.83e9;
 // (../shared/GPU.md, 2026-11-23).
 constexpr double kH200CopyBytesPerS = 4.182e12;
 constexpr double kH200L2BytesPerS = 7.932e12;
+constexpr double kH200L2ReduceBytesPerS = 1.5e12;  // PLACEHOLDER-UNTIL-MEASURED
 constexpr double kH200GemmFlopsPerS = 872.8e12;
 constexpr double kHopperExpPerS = 3.863e12;
 constexpr double kHopperFp32OpsPerS = 26.75e12;
@@ -46,6 +47,7 @@ GpuSpec hopper(const char* name, int64_t l2_bytes) {
   g.peak.exp_per_s = kSfuPerClockPerSm * 132 * kHopperClockHz;  // 3.87e12
   g.peak.vector_ops_per_s = 128.0 * 132 * kHopperClockHz;       // 128 fp32 lanes: 30.9e12
   g.sustained.l2_bytes_per_s = kH200L2BytesPerS;
+  g.sustained.l2_reduce_bytes_per_s = kH200L2ReduceBytesPerS;
   g.sustained.exp_per_s = kHopperExpPerS;
   g.sustained.vector_ops_per_s = kHopperFp32OpsPerS;
   g.launch_s = kHopperLaunchS;
@@ -77,6 +79,8 @@ GpuSpec a100_40gb() {
   g.sustained.vector_ops_per_s =
       g.peak.vector_ops_per_s * kHopperFp32OpsPerS / h.peak.vector_ops_per_s;
   g.sustained.l2_bytes_per_s = kH200L2BytesPerS * (108.0 * clock) / (132.0 * kHopperClockHz);
+  g.sustained.l2_reduce_bytes_per_s =
+      kH200L2ReduceBytesPerS * (108.0 * clock) / (132.0 * kHopperClockHz);
   g.launch_s = kHopperLaunchS;
   g.rates_source = "A100 datasheet peaks x the fractions of peak the H200 microbenchmarks reached";
   return g;

@@ -29,8 +29,9 @@ namespace {
 void require_rates(const GpuSpec& g) {
   const GpuRates& r = g.sustained;
   require(g.sm_count > 0 && g.smem_per_sm_bytes > 0 && g.max_blocks_per_sm > 0 && g.l2_bytes > 0 &&
-              r.dram_bytes_per_s > 0 && r.l2_bytes_per_s > 0 && r.matmul_flops_per_s > 0 &&
-              r.exp_per_s > 0 && r.vector_ops_per_s > 0 && g.launch_s >= 0,
+              r.dram_bytes_per_s > 0 && r.l2_bytes_per_s > 0 && r.l2_reduce_bytes_per_s > 0 &&
+              r.matmul_flops_per_s > 0 && r.exp_per_s > 0 && r.vector_ops_per_s > 0 &&
+              g.launch_s >= 0,
           "GPU preset '" + g.name + "' needs positive SMs, memories and rates");
 }
 
@@ -96,11 +97,15 @@ Prediction predict_runtime(const WorkRecord& work, const GpuSpec& g) {
       lp.exp_s += h * double(u.exp_ops) / r.exp_per_s;
       lp.vector_s += h * double(u.other_flops) / r.vector_ops_per_s;
       lp.l2_bytes += work.heads * (u.bytes_read + u.bytes_written);
+      lp.l2_reduce_bytes += work.heads * u.bytes_reduced;
     }
     const auto [makespan, busy] = schedule(l, work.heads, g.sm_count, seconds);
     lp.compute_s = makespan;
     lp.sm_busy = makespan > 0 ? busy / (double(g.sm_count) * makespan) : 0;
-    lp.l2_s = double(lp.l2_bytes) / r.l2_bytes_per_s;
+    // Reductions are carried to the L2 like writes, then added there by its atomic units at
+    // their own rate.
+    lp.l2_s = double(lp.l2_bytes - lp.l2_reduce_bytes) / r.l2_bytes_per_s +
+              double(lp.l2_reduce_bytes) / r.l2_reduce_bytes_per_s;
     lp.launch_s = g.launch_s;
     slots.push_back(lp.slots);
     p.launches.push_back(lp);

@@ -12,6 +12,7 @@
 #include <flashlab/core/tiling.hpp>
 #include <flashlab/simulator/algorithm.hpp>
 #include <flashlab/simulator/machine/io_stats.hpp>
+#include <flashlab/simulator/machine/sram.hpp>
 #include <flashlab/simulator/machine/work_record.hpp>
 #include <flashlab/simulator/trace/trace.hpp>
 
@@ -21,7 +22,7 @@ struct SimConfig {
   Algorithm algorithm = Algorithm::Flash;
   AttentionShape shape;
   AttentionOptions options;
-  int64_t sram_bytes = 192 * 1024;  // M in bytes; default: one A100 SM (paper §2.1)
+  int64_t sram_bytes = kDefaultSramBytes;  // M in bytes (machine/sram.hpp)
   int element_bytes = 2;            // fp16 in HBM and SRAM; arithmetic is float
   // Block sizes of the pass simulated; default: the algorithm's own (tiling_fit.hpp): FA1's rule
   // for Flash, FA2's tiles for Flash2, shrunk to fit the SRAM.

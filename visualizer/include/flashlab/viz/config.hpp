@@ -21,14 +21,16 @@ enum class VizAlgorithm : uint8_t {
   Flash2,            // FA2 Alg. 1 (forward loop order swapped)
   BlockSparse,       // FA1 Alg. 5
   StandardBackward,  // FA1 Alg. 3
+  Flash2Backward,    // FA2 Alg. 2
 };
 
 inline constexpr VizAlgorithm kAlgorithms[] = {
-    VizAlgorithm::Standard, VizAlgorithm::Flash,       VizAlgorithm::FlashBackward,
-    VizAlgorithm::Flash2,   VizAlgorithm::BlockSparse, VizAlgorithm::StandardBackward};
+    VizAlgorithm::Standard,    VizAlgorithm::Flash,       VizAlgorithm::FlashBackward,
+    VizAlgorithm::Flash2,      VizAlgorithm::BlockSparse, VizAlgorithm::StandardBackward,
+    VizAlgorithm::Flash2Backward};
 
-// The command-line name: "standard", "flash", "flash-backward", "flash2", "block-sparse",
-// "standard-backward".
+// The command-line name: "standard", "flash", "flash-backward", "flash2", "flash2-backward",
+// "block-sparse", "standard-backward".
 const char* to_string(VizAlgorithm a);
 // The label shown in the controls, e.g. "FlashAttention forward (FA1 Alg. 2)".
 const char* display_name(VizAlgorithm a);

@@ -10,6 +10,7 @@
 #include <flashlab/core/shape.hpp>
 #include <flashlab/core/tiling.hpp>
 #include <flashlab/simulator/algorithm.hpp>
+#include <flashlab/simulator/machine/sram.hpp>
 
 namespace flashlab::simulator {
 
@@ -33,7 +34,7 @@ struct FitQuery {
   // Flash2: the backward pass alone (its forward has tiles of its own).
   bool backward = false;
   AttentionShape shape;
-  int64_t sram_bytes = 192 * 1024;
+  int64_t sram_bytes = kDefaultSramBytes;
   int element_bytes = 2;
   bool dropout = false;  // the flash backward holds P^dropped beside P
 };

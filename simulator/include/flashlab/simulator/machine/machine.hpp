@@ -17,7 +17,7 @@
 namespace flashlab::simulator {
 
 struct MachineConfig {
-  int64_t sram_bytes = 192 * 1024;
+  int64_t sram_bytes = kDefaultSramBytes;
   int element_bytes = 2;       // bytes per element in HBM and SRAM (2 = fp16); arithmetic is float
   bool counting_only = false;  // count and check capacity, skip all arithmetic
   AttentionParams params;      // the mask and dropout that apply_mask / apply_dropout use
@@ -148,6 +148,7 @@ class Machine {
   const char* context_ = "simulation";
   int64_t batch_ = 0, head_ = 0, i_ = -1, j_ = -1;
   int64_t matmul_flops_ = 0, exp_ops_ = 0, other_flops_ = 0;
+  int64_t reduced_bytes_ = 0;  // of the bytes written, those added by store_add
 };
 
 }  // namespace flashlab::simulator

@@ -18,7 +18,8 @@ struct UnitCost {
   int64_t exp_ops = 0;
   int64_t other_flops = 0;
   int64_t bytes_read = 0;     // HBM -> SRAM
-  int64_t bytes_written = 0;  // SRAM -> HBM
+  int64_t bytes_written = 0;  // SRAM -> HBM, reductions included
+  int64_t bytes_reduced = 0;  // of bytes_written: added into HBM by the memory system
   int64_t first_step = 0;     // index into WorkRecord::step_ends
   int64_t steps = 0;
 };

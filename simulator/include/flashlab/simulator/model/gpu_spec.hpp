@@ -13,10 +13,11 @@
 namespace flashlab::simulator {
 
 struct GpuRates {
-  double dram_bytes_per_s = 0;    // DRAM (HBM) bandwidth, read + write
-  double l2_bytes_per_s = 0;      // L2 -> SM bandwidth, whole GPU
-  double matmul_flops_per_s = 0;  // dense fp16 tensor-core rate, whole GPU
-  double exp_per_s = 0;           // exponentials (special-function units), whole GPU
+  double dram_bytes_per_s = 0;       // DRAM (HBM) bandwidth, read + write
+  double l2_bytes_per_s = 0;         // L2 <-> SM bandwidth, whole GPU
+  double l2_reduce_bytes_per_s = 0;  // fp32 adds done by the L2 (atomics, bulk reductions)
+  double matmul_flops_per_s = 0;     // dense fp16 tensor-core rate, whole GPU
+  double exp_per_s = 0;              // exponentials (special-function units), whole GPU
   // fp32 non-tensor operations (CUDA cores), whole GPU; an FMA, a max, an add each count one,
   // as the simulator counts its other_flops
   double vector_ops_per_s = 0;

@@ -11,7 +11,8 @@
 //                + its other operations at the fp32 rate, one SM's share of each (assumed NOT to
 //                overlap each other inside an SM: warps issue them in turn);
 //   memory       the counted SRAM <-> HBM bytes travel between the SMs and the L2 (at the L2's
-//                bandwidth); the L2 (l2_cache.hpp) decides which reach DRAM (at DRAM bandwidth);
+//                bandwidth; reductions, FA2's dQ adds, at the rate its atomic units add fp32);
+//                the L2 (l2_cache.hpp) decides which reach DRAM (at DRAM bandwidth);
 //                memory overlaps compute (the kernels prefetch): a launch takes the longest of
 //                compute, L2 and DRAM;
 //   launch       a fixed cost per kernel launch (an empty kernel, measured).
@@ -44,7 +45,8 @@ struct LaunchPrediction {
   double matmul_s = 0, exp_s = 0, vector_s = 0;
   double compute_s = 0;  // makespan
   // Memory.
-  int64_t l2_bytes = 0;  // SRAM <-> L2 (the simulator's HBM bytes)
+  int64_t l2_bytes = 0;         // SRAM <-> L2 (the simulator's HBM bytes)
+  int64_t l2_reduce_bytes = 0;  // of which reductions (FA2's dQ), at the L2's atomic rate
   int64_t dram_read_bytes = 0, dram_write_bytes = 0;
   double l2_s = 0, dram_s = 0;
   double launch_s = 0;
