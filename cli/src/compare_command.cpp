@@ -23,6 +23,7 @@ struct CompareArgs {
   std::string q, k, v, dO;
   std::string save_dir;
   bool json = false;
+  bool why = false;
   std::optional<double> tolerance;
   std::string color = "auto";
 };
@@ -120,6 +121,7 @@ int run_compare_command(const CompareArgs& a) {
   } else {
     const Palette palette{colors_enabled(color, stdout)};
     std::printf("%s", render_compare_table(report, palette).c_str());
+    if (a.why) std::printf("%s\n", model_breakdown(report, palette).c_str());
     std::printf("%s\n",
                 palette.paint(verdict_line(report), report.pass ? Tone::Good : Tone::Bad).c_str());
   }
@@ -153,6 +155,9 @@ Subcommand add_compare_command(CLI::App& parent) {
                   "(default: 1e-4 for the simulator, see docs/cli.md)")
       ->group(run);
   const std::string output = "Output";
+  app->add_flag("--why", args->why,
+                "Also show the performance model's terms for every launch of every row: units "
+                "and waves on the SMs, compute by unit, L2 and DRAM traffic, launch cost");
   app->add_flag("--json", args->json, "Print the report as JSON instead of the table")
       ->group(output);
   app->add_option("--save", args->save_dir,

@@ -14,8 +14,8 @@ nlohmann::json pass_json(const PassRun& p) {
   nlohmann::json j;
   j["extra_memory_bytes"] = optional_number(p.extra_memory_bytes);
   j["measured_seconds"] = optional_number(p.measured_seconds);
-  j["predicted_seconds"] = p.roofline ? number_or_null(p.roofline->predicted_s) : nullptr;
-  j["roofline"] = p.roofline ? to_json(*p.roofline) : nlohmann::json(nullptr);
+  j["predicted_seconds"] = p.prediction ? number_or_null(p.prediction->predicted_s) : nullptr;
+  j["model"] = p.prediction ? to_json(*p.prediction) : nlohmann::json(nullptr);
   j["io"] = p.io ? to_json(*p.io) : nlohmann::json(nullptr);
   j["tiles"] = p.tiles ? nlohmann::json{{"block_rows", p.tiles->block_rows},
                                         {"block_cols", p.tiles->block_cols}}

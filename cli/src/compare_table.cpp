@@ -48,10 +48,21 @@ const ImplementationRun* find_run(const CompareReport& r, const std::string& id)
   return nullptr;
 }
 
+std::string tiles_text(const TileSizes& t) {
+  return std::to_string(t.block_rows) + "x" + std::to_string(t.block_cols);
+}
+
+// Each pass's real tiles: "128x64", or "128x64/64x128" when the backward's differ.
 std::string tiles_text(const ImplementationRun& run) {
-  if (!run.forward || !run.forward->tiles) return "-";
-  return std::to_string(run.forward->tiles->block_rows) + "x" +
-         std::to_string(run.forward->tiles->block_cols);
+  const PassRun* f = run.forward && run.forward->tiles ? &*run.forward : nullptr;
+  const PassRun* b = run.backward && run.backward->tiles ? &*run.backward : nullptr;
+  if (!f && !b) return "-";
+  if (!b) return tiles_text(*f->tiles);
+  if (!f) return "-/" + tiles_text(*b->tiles);
+  const TileSizes& x = *f->tiles;
+  const TileSizes& y = *b->tiles;
+  if (x.block_rows == y.block_rows && x.block_cols == y.block_cols) return tiles_text(x);
+  return tiles_text(x) + "/" + tiles_text(y);
 }
 
 }  // namespace
@@ -67,7 +78,7 @@ RowTotals row_totals(const ImplementationRun& run) {
     }
     if (p.extra_memory_bytes)
       t.extra_memory_bytes = std::max(t.extra_memory_bytes.value_or(0.0), *p.extra_memory_bytes);
-    if (p.roofline) add_optional(t.predicted_seconds, p.roofline->predicted_s);
+    if (p.prediction) add_optional(t.predicted_seconds, p.prediction->predicted_s);
     add_optional(t.measured_seconds, p.measured_seconds);
   }
   return t;
@@ -144,11 +155,17 @@ std::string render_compare_table(const CompareReport& report, const Palette& pal
                       format_scientific(report.checks[r].tolerance);
         break;
       }
-  out += "check: rel L2 error against the float64 reference <= tolerance for every output (" +
-         tolerances + ").\ncost: simulator counts for the whole problem; predicted = roofline on " +
-         report.problem.gpu.name + "; measured = wall clock where it ran (" +
-         report.runs.front().measured_on + " for the reference and the simulator).\n";
+  out +=
+      "check: rel L2 error against the float64 reference <= tolerance for every output (" +
+      tolerances +
+      ").\ncost: simulator counts for the whole problem (Br x Bc: each row's own tiles, forward / "
+      "backward where they differ); predicted = the performance model on " +
+      report.problem.gpu.name +
+      " (compare --why shows its terms); measured = wall clock "
+      "where it ran, CUDA rows the median of CUDA-event timings (" +
+      report.runs.front().measured_on + " for the reference and the simulator).\n";
   for (const std::string& f : footnotes) out += f + "\n";
+  out += model_story(report);
   return out;
 }
 
@@ -200,6 +217,14 @@ std::string verdict_line(const CompareReport& report) {
         line += ", predicted " +
                 ratio(*s.predicted_seconds, *f.predicted_seconds, "faster", "slower") + " on " +
                 report.problem.gpu.name;
+      const ImplementationRun* flash2 = find_run(report, "flash2_sim");
+      if (flash2) {
+        const RowTotals f2 = row_totals(*flash2);
+        if (s.predicted_seconds && f2.predicted_seconds && *f2.predicted_seconds > 0)
+          line += "; FlashAttention-2 predicted " +
+                  ratio(*s.predicted_seconds, *f2.predicted_seconds, "faster", "slower") +
+                  " than standard";
+      }
       line += ".";
     }
   }

@@ -1,14 +1,14 @@
 // The CUDA rows of `flashlab compare` and the GPU of `flashlab info`, host side. The kernels run
 // in the CUDA plugin (cuda_plugin.hpp), loaded with dlopen the first time a CUDA row or the GPU is
 // asked for: `flashlab --version`, a usage error or a CPU-only run never load the CUDA runtime or
-// cuBLAS. Here: whether there is a driver at all, loading the plugin, and the simulator's
-// prediction for the kernels' own tiles beside the measured times.
+// cuBLAS. Here: whether there is a driver at all, loading the plugin, and the performance model's
+// prediction for the kernels' own tiles beside the measured times (kernel_model.hpp).
 #include <dlfcn.h>
 #include <unistd.h>
 
 #include <array>
 #include <flashlab/cli/cuda_rows.hpp>
-#include <flashlab/simulator/simulate.hpp>
+#include <flashlab/cli/kernel_model.hpp>
 
 #include "cuda_plugin.hpp"
 
@@ -66,7 +66,7 @@ std::vector<ImplementationRun> row_identities(const Problem& p) {
   rows[0].id = "cuda_flash";
   rows[0].description =
       p.dtype == DType::Float32
-          ? "teaching kernel: paper Alg. 1 in fp32 CUDA, no tensor cores"
+          ? "teaching kernel: FA1 Alg. 1 in fp32 CUDA, no tensor cores"
           : "fused FlashAttention kernels: FA2 loop order on tensor cores (wgmma or mma.sync)";
   rows[1].name = "cuda naive";
   rows[1].id = "cuda_naive";
@@ -76,28 +76,19 @@ std::vector<ImplementationRun> row_identities(const Problem& p) {
   return rows;
 }
 
-// The simulator's counts for the kernel's loop order and tiles (counting only), on the --gpu
-// preset: its prediction. Omitted where the simulator's model of that loop order cannot hold the
-// kernel's tiles in the preset's SRAM (the d = 256 backward splits dK/dV, which the model does
-// not): the measured row stays.
-void add_prediction(const Problem& p, simulator::Algorithm algorithm, bool backward,
-                    PassRun& pass) {
-  if (!pass.tiles) return;
-  simulator::SimConfig c;
-  c.algorithm = algorithm;
-  c.shape = p.shape;
-  c.options = p.options;
-  c.element_bytes = int(element_bytes(p.dtype));
-  c.tiles = pass.tiles;
-  c.sram_bytes = p.gpu.sram_bytes_per_sm;
-  c.counting_only = true;
-  c.record_trace = false;
+// The model's counts and prediction for a kernel call with the kernel's own tiles (the fused
+// rows; cuBLAS picks its own, so the naive rows show none). Omitted where the simulator's model of
+// that loop order cannot hold the kernel's tiles in the preset's shared memory (the d = 256
+// backward splits dK/dV, which the model does not): the measured row stays.
+void add_model(PassRun& pass, const Problem& p, KernelCall call) {
+  const bool fused = call == KernelCall::FusedForward || call == KernelCall::FusedBackward;
+  if (fused && !pass.tiles) return;  // the teaching kernel
   try {
-    const simulator::IoStats stats =
-        backward ? simulator::simulate_backward(c, nullptr, nullptr, nullptr, nullptr).stats
-                 : simulator::simulate_forward(c, nullptr, nullptr, nullptr).stats;
-    pass.roofline = simulator::estimate_runtime(stats, p.gpu);
-    pass.io = stats;
+    const KernelPrediction m = predict_kernel(call, p.shape, p.options,
+                                              int(element_bytes(p.dtype)),
+                                              fused ? *pass.tiles : TileSizes{}, p.gpu);
+    pass.io = m.stats;
+    pass.prediction = m.prediction;
   } catch (const Error&) {
   }
 }
@@ -113,10 +104,12 @@ std::vector<ImplementationRun> run_cuda(const Problem& problem, const Inputs& in
     return rows;
   }
   plugin().api->run_rows(problem, inputs, backward, gpu, rows);
-  ImplementationRun& fused = rows[0];
-  // The forward kernels follow FA2's loop order, the backward Alg. 4's (K/V blocks outer).
-  if (fused.forward) add_prediction(problem, simulator::Algorithm::Flash2, false, *fused.forward);
-  if (fused.backward) add_prediction(problem, simulator::Algorithm::Flash, true, *fused.backward);
+  const KernelCall calls[2][2] = {{KernelCall::FusedForward, KernelCall::FusedBackward},
+                                  {KernelCall::NaiveForward, KernelCall::NaiveBackward}};
+  for (size_t r = 0; r < 2; ++r) {
+    if (rows[r].forward) add_model(*rows[r].forward, problem, calls[r][0]);
+    if (rows[r].backward) add_model(*rows[r].backward, problem, calls[r][1]);
+  }
   return rows;
 }
 

@@ -1,5 +1,5 @@
 // `flashlab info`: version, build options, the GPU found (through the CUDA hook) and the GPU
-// presets the roofline predictions use.
+// presets the performance model uses.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <flashlab/cli/build_info.hpp>
@@ -25,7 +25,9 @@ struct Preset {
 };
 
 std::vector<Preset> presets() {
-  return {{"a100", simulator::a100_40gb()}, {"h100", simulator::h100_sxm()}};
+  return {{"a100", simulator::a100_40gb()},
+          {"h100", simulator::h100_sxm()},
+          {"h200", simulator::h200_sxm()}};
 }
 
 std::string rate(double per_second, const char* unit) {
@@ -68,26 +70,39 @@ int run_info(const InfoArgs& a) {
   } else {
     std::printf("GPU         none: %s\n", gpu.reason.c_str());
   }
-  std::printf("\nGPU presets (--gpu), the numbers of the roofline prediction:\n");
+  std::printf(
+      "\nGPU presets (--gpu): the performance model's numbers, sustained (measured by "
+      "microbenchmarks; datasheet peak in brackets):\n");
   TextTable t;
-  t.columns = {{"preset", Align::Left, ""},         {"name", Align::Left, ""},
-               {"HBM bandwidth", Align::Right, ""}, {"SRAM/SM", Align::Right, ""},
-               {"SMs", Align::Right, ""},           {"matmul", Align::Right, ""},
-               {"exp", Align::Right, ""},           {"fp32 vector", Align::Right, ""}};
+  t.columns = {{"preset", Align::Left, ""},    {"name", Align::Left, ""},
+               {"SMs", Align::Right, ""},      {"smem/block", Align::Right, ""},
+               {"L2", Align::Right, ""},       {"DRAM", Align::Right, ""},
+               {"L2->SM", Align::Right, ""},   {"L2 adds", Align::Right, ""},
+               {"matmul", Align::Right, ""},   {"exp", Align::Right, ""},
+               {"fp32 ops", Align::Right, ""}, {"launch", Align::Right, ""}};
+  auto both = [&](double sustained, double peak, const char* unit) {
+    return rate(sustained, unit) + (peak > 0 ? " [" + rate(peak, unit) + "]" : "");
+  };
   for (const Preset& p : presets()) {
     const simulator::GpuSpec& g = p.spec;
     TableRow row;
-    row.cells = {{p.name, Tone::Bold},
-                 {g.name, Tone::Plain},
-                 {rate(g.hbm_bandwidth_bytes_per_s, "B/s"), Tone::Plain},
-                 {format_bytes(double(g.sram_bytes_per_sm)), Tone::Plain},
-                 {std::to_string(g.sm_count), Tone::Plain},
-                 {rate(g.matmul_flops_per_s, "FLOP/s"), Tone::Plain},
-                 {rate(g.exp_per_s, "exp/s"), Tone::Plain},
-                 {rate(g.vector_flops_per_s, "FLOP/s"), Tone::Plain}};
+    row.cells = {
+        {p.name, Tone::Bold},
+        {g.name, Tone::Plain},
+        {std::to_string(g.sm_count), Tone::Plain},
+        {format_bytes(double(g.smem_per_block_bytes)), Tone::Plain},
+        {format_bytes(double(g.l2_bytes)), Tone::Plain},
+        {both(g.sustained.dram_bytes_per_s, g.peak.dram_bytes_per_s, "B/s"), Tone::Plain},
+        {both(g.sustained.l2_bytes_per_s, g.peak.l2_bytes_per_s, "B/s"), Tone::Plain},
+        {rate(g.sustained.l2_reduce_bytes_per_s, "B/s"), Tone::Plain},
+        {both(g.sustained.matmul_flops_per_s, g.peak.matmul_flops_per_s, "FLOP/s"), Tone::Plain},
+        {both(g.sustained.exp_per_s, g.peak.exp_per_s, "exp/s"), Tone::Plain},
+        {both(g.sustained.vector_ops_per_s, g.peak.vector_ops_per_s, "op/s"), Tone::Plain},
+        {format_seconds(g.launch_s), Tone::Plain}};
     t.rows.push_back(row);
   }
   std::printf("%s", render(t, palette).c_str());
+  for (const Preset& p : presets()) std::printf("  %s: %s\n", p.name, p.spec.rates_source.c_str());
   return kExitOk;
 }
 

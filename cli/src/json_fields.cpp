@@ -43,14 +43,28 @@ nlohmann::json to_json(const Problem& p) {
   return j;
 }
 
+namespace {
+nlohmann::json to_json(const simulator::GpuRates& r) {
+  return {{"dram_bytes_per_s", r.dram_bytes_per_s},
+          {"l2_bytes_per_s", r.l2_bytes_per_s},
+          {"l2_reduce_bytes_per_s", r.l2_reduce_bytes_per_s},
+          {"matmul_flops_per_s", r.matmul_flops_per_s},
+          {"exp_per_s", r.exp_per_s},
+          {"vector_ops_per_s", r.vector_ops_per_s}};
+}
+}  // namespace
+
 nlohmann::json to_json(const simulator::GpuSpec& g) {
   return {{"name", g.name},
-          {"hbm_bandwidth_bytes_per_s", g.hbm_bandwidth_bytes_per_s},
-          {"sram_bytes_per_sm", g.sram_bytes_per_sm},
           {"sm_count", g.sm_count},
-          {"matmul_flops_per_s", g.matmul_flops_per_s},
-          {"exp_per_s", g.exp_per_s},
-          {"vector_flops_per_s", g.vector_flops_per_s}};
+          {"smem_per_block_bytes", g.smem_per_block_bytes},
+          {"smem_per_sm_bytes", g.smem_per_sm_bytes},
+          {"max_blocks_per_sm", g.max_blocks_per_sm},
+          {"l2_bytes", g.l2_bytes},
+          {"launch_seconds", g.launch_s},
+          {"datasheet", to_json(g.peak)},
+          {"sustained", to_json(g.sustained)},
+          {"sustained_source", g.rates_source}};
 }
 
 nlohmann::json to_json(const simulator::IoStats& s) {
@@ -75,13 +89,43 @@ nlohmann::json to_json(const simulator::IoStats& s) {
           {"tensors", tensors}};
 }
 
-nlohmann::json to_json(const simulator::RooflineEstimate& e) {
-  return {{"predicted_seconds", e.predicted_s},
-          {"bound", simulator::to_string(e.bound)},
-          {"memory_seconds", e.memory_s},
-          {"matmul_seconds", e.matmul_s},
-          {"exp_seconds", e.exp_s},
-          {"vector_seconds", e.vector_s}};
+nlohmann::json to_json(const simulator::LaunchPrediction& l) {
+  return {{"name", l.name},
+          {"kernel", l.kernel},
+          {"units", l.units},
+          {"units_per_sm", l.units_per_sm},
+          {"slots", l.slots},
+          {"waves", l.waves},
+          {"sm_busy_fraction", l.sm_busy},
+          {"matmul_seconds", l.matmul_s},
+          {"exp_seconds", l.exp_s},
+          {"vector_seconds", l.vector_s},
+          {"compute_seconds", l.compute_s},
+          {"l2_bytes", l.l2_bytes},
+          {"l2_seconds", l.l2_s},
+          {"dram_read_bytes", l.dram_read_bytes},
+          {"dram_write_bytes", l.dram_write_bytes},
+          {"dram_seconds", l.dram_s},
+          {"launch_seconds", l.launch_s},
+          {"predicted_seconds", l.predicted_s},
+          {"bound", simulator::to_string(l.bound)}};
+}
+
+nlohmann::json to_json(const simulator::Prediction& p) {
+  nlohmann::json launches = nlohmann::json::array();
+  for (const simulator::LaunchPrediction& l : p.launches) launches.push_back(to_json(l));
+  return {{"gpu", p.gpu},
+          {"predicted_seconds", p.predicted_s},
+          {"bound", simulator::to_string(p.bound)},
+          {"units", p.units},
+          {"compute_seconds", p.compute_s},
+          {"l2_bytes", p.l2_bytes},
+          {"l2_seconds", p.l2_s},
+          {"dram_read_bytes", p.dram_read_bytes},
+          {"dram_write_bytes", p.dram_write_bytes},
+          {"dram_seconds", p.dram_s},
+          {"launch_seconds", p.launch_s},
+          {"launches", launches}};
 }
 
 }  // namespace flashlab::cli

@@ -86,10 +86,12 @@ int main(int argc, char** argv) {
       "  flashlab sweep --param N --values 256,1024,4096 --chart hbm.svg\n"
       "  flashlab trace --algorithm flash --seq 256 --head-dim 64 --sram 48KiB -o trace.json\n"
       "  flashlab info\n"
+      "  flashlab validate --measured bench/results/validation_h200_ours.json\n"
       "Run 'flashlab SUBCOMMAND --help' for the options of each.");
   const std::vector<Subcommand> commands = {add_compare_command(app), add_sweep_command(app),
-                                            add_trace_command(app), add_info_command(app)};
-  std::string names;  // "compare, sweep, trace, info"
+                                            add_trace_command(app), add_info_command(app),
+                                            add_validate_command(app)};
+  std::string names;  // "compare, sweep, trace, info, validate"
   for (const Subcommand& command : commands)
     names += (names.empty() ? "" : ", ") + command.app->get_name();
   // A first word that is neither an option nor a subcommand: say so, rather than CLI11's

@@ -1,5 +1,5 @@
 // Shared problem options: CLI11 definitions, validation with option-named messages, the block
-// mask (on the tiles, as in Alg. 5, unless --mask-block is given) and the simulator config.
+// mask (on the tiles, as in FA1 Alg. 5, unless --mask-block is given) and the simulator config.
 #include <flashlab/cli/problem.hpp>
 
 #include <CLI/CLI.hpp>
@@ -20,6 +20,56 @@ namespace {
 void check_size(int64_t value, const std::string& option) {
   require(value >= 1 && value <= kMaxDimension,
           option + " must be between 1 and 2^30, got " + std::to_string(value));
+}
+
+// "64x128" -> {64, 128}; nullopt when it is not two whole numbers joined by 'x'.
+std::optional<TileSizes> parse_tile_size(const std::string& text) {
+  const size_t x = text.find('x');
+  if (x == std::string::npos || x == 0 || x + 1 == text.size()) return std::nullopt;
+  const std::string rows = text.substr(0, x), cols = text.substr(x + 1);
+  if (rows.find_first_not_of("0123456789") != std::string::npos ||
+      cols.find_first_not_of("0123456789") != std::string::npos || rows.size() > 10 ||
+      cols.size() > 10)
+    return std::nullopt;
+  return TileSizes{std::stoll(rows), std::stoll(cols)};
+}
+
+// --tiles "flash=64x128,flash2=128x128,flash2-bwd=64x128" into the problem.
+void parse_tiles_option(const std::string& text, Problem& p) {
+  const std::string accepted = "standard, flash, flash2, flash2-bwd";
+  size_t start = 0;
+  std::vector<std::string> seen;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    start = comma + 1;
+    const size_t eq = item.find('=');
+    require(eq != std::string::npos,
+            "--tiles: '" + item +
+                "' is not ALGORITHM=BRxBC (e.g. --tiles flash=64x128,flash2=128x128)");
+    const std::string name = item.substr(0, eq);
+    const std::optional<TileSizes> t = parse_tile_size(item.substr(eq + 1));
+    require(t.has_value(), "--tiles: '" + item.substr(eq + 1) + "' in '" + item +
+                               "' is not BRxBC, two whole numbers joined by x (e.g. 128x64)");
+    check_size(t->block_rows, "--tiles " + name + " Br");
+    check_size(t->block_cols, "--tiles " + name + " Bc");
+    require(std::find(seen.begin(), seen.end(), name) == seen.end(),
+            "--tiles: '" + name + "' is given twice");
+    seen.push_back(name);
+    if (name == "flash2-bwd") {
+      p.flash2_backward_tiles = t;
+    } else {
+      simulator::Algorithm a;
+      try {
+        a = simulator::algorithm_from_string(name);
+      } catch (const Error&) {
+        throw Error("--tiles: unknown algorithm '" + name + "' in '" + item +
+                    "'; accepted: " + accepted);
+      }
+      p.algorithm_tiles[a] = *t;
+    }
+    if (comma == text.size()) break;
+  }
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -73,7 +123,7 @@ BlockMask mask_from_file(const std::string& path, const AttentionShape& shape,
 // runs in reasonable time needs.
 constexpr int64_t kMaxMaskBlocks = int64_t{1} << 28;
 
-// A named pattern on a grid of `tiles` blocks (Alg. 5: one mask entry per Br x Bc block of S),
+// A named pattern on a grid of `tiles` blocks (FA1 Alg. 5: one mask entry per Br x Bc block of S),
 // or on square blocks of --mask-block.
 BlockMask named_mask(const std::string& pattern, const AttentionShape& shape,
                      const TileSizes& tiles, int64_t mask_block, uint64_t seed) {
@@ -141,12 +191,12 @@ void add_problem_options(CLI::App& app, ProblemArgs& a) {
           "", "non-negative"))
       ->group(attention);
   app.add_option("--block-sparse", a.block_sparse,
-                 "Block-sparse mask (Alg. 5): butterfly, local:W (W blocks each side), "
+                 "Block-sparse mask (FA1 Alg. 5): butterfly, local:W (W blocks each side), "
                  "random:DENSITY, or a .npy 0/1 layout [row_blocks, col_blocks]")
       ->group(attention);
   app.add_option("--mask-block", a.mask_block,
                  "Square mask block size for --block-sparse (default: the tiles Br x Bc, as "
-                 "in Alg. 5)")
+                 "in FA1 Alg. 5)")
       ->group(attention);
   app.add_option("--scale", a.softmax_scale, "Softmax scale tau (default 1/sqrt(head_dim))")
       ->group(attention);
@@ -160,15 +210,24 @@ void add_problem_options(CLI::App& app, ProblemArgs& a) {
   CLI::Option* sram =
       app.add_option("--sram", a.sram,
                      std::string("SRAM size M") +
-                         (a.sram.empty() ? " (default: the --gpu preset's SRAM per SM)" : "") +
+                         (a.sram.empty() ? " (default: the shared memory one block can have on the --gpu preset)" : "") +
                          ": " + kByteSizeSyntax);
   sram->group(machine);
   if (!a.sram.empty()) sram->capture_default_str();
-  app.add_option("--block-rows", a.block_rows, "Br: rows of a Q/O tile (default: paper's rule)")
+  app.add_option("--block-rows", a.block_rows,
+                 "Br: rows of a Q/O tile, every algorithm (default: each algorithm's own: FA1's "
+                 "rule for flash and standard, FA2's tiles for flash2)")
       ->group(machine);
-  app.add_option("--block-cols", a.block_cols, "Bc: rows of a K/V tile (default: paper's rule)")
+  app.add_option("--block-cols", a.block_cols, "Bc: rows of a K/V tile, every algorithm")
       ->group(machine);
-  app.add_option("--gpu", a.gpu, "GPU preset for the roofline prediction: a100 or h100")
+  app.add_option("--tiles", a.tiles,
+                 "Tiles per algorithm, over --block-rows/--block-cols: ALGORITHM=BRxBC,... with "
+                 "ALGORITHM standard, flash, flash2 or flash2-bwd (FA2's backward alone), e.g. "
+                 "flash=64x128,flash2=128x128")
+      ->group(machine);
+  app.add_option("--gpu", a.gpu,
+                 "GPU preset of the performance model: " + simulator::gpu_preset_names() +
+                     " (flashlab info shows their numbers)")
       ->capture_default_str()
       ->group(machine);
 }
@@ -199,10 +258,10 @@ Problem resolve_problem(const ProblemArgs& a, const AttentionShape& shape, bool 
   } catch (const Error& e) {
     throw Error(std::string("--gpu: ") + e.what());
   }
-  p.sram_bytes = a.sram.empty() ? p.gpu.sram_bytes_per_sm : parse_byte_size(a.sram, "--sram");
+  p.sram_bytes = a.sram.empty() ? p.gpu.smem_per_block_bytes : parse_byte_size(a.sram, "--sram");
   p.sram_origin = a.given("--sram") ? "--sram " + format_bytes(double(p.sram_bytes))
                   : !a.sram.empty() ? "the default --sram " + format_bytes(double(p.sram_bytes))
-                                    : "the " + p.gpu.name + "'s SRAM per SM, " +
+                                    : "the " + p.gpu.name + "'s shared memory per block, " +
                                           format_bytes(double(p.sram_bytes)) + " (no --sram given)";
 
   require(std::isfinite(a.dropout) && a.dropout >= 0.0 && a.dropout < 1.0,
@@ -228,6 +287,8 @@ Problem resolve_problem(const ProblemArgs& a, const AttentionShape& shape, bool 
     }
     p.tiles = t;
   }
+
+  if (!a.tiles.empty()) parse_tiles_option(a.tiles, p);
 
   if (!a.block_sparse.empty()) {
     if (a.given("--mask-block")) check_size(a.mask_block, "--mask-block");
@@ -255,6 +316,10 @@ simulator::SimConfig sim_config(const Problem& p, simulator::Algorithm algorithm
   c.sram_bytes = p.sram_bytes;
   c.element_bytes = int(element_bytes(p.dtype));
   c.tiles = p.tiles;
+  if (const auto t = p.algorithm_tiles.find(algorithm); t != p.algorithm_tiles.end())
+    c.tiles = t->second;
+  if (algorithm == simulator::Algorithm::Flash2)
+    c.backward_tiles = p.flash2_backward_tiles ? p.flash2_backward_tiles : c.tiles;
   c.counting_only = false;
   c.record_trace = false;
   c.backward = backward;
@@ -268,6 +333,7 @@ namespace {
 // dimension ("--head-dim 100000 with the H100-SXM5-80GB's SRAM per SM, 228.0 KiB (no --sram
 // given)").
 std::string tiling_options(const Problem& p) {
+  if (!p.algorithm_tiles.empty() || p.flash2_backward_tiles) return "--tiles with " + p.sram_origin;
   if (p.tiles)
     return "--block-rows " + std::to_string(p.tiles->block_rows) + " --block-cols " +
            std::to_string(p.tiles->block_cols) + " with " + p.sram_origin;

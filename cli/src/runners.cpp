@@ -40,6 +40,8 @@ int64_t tensor_elements_per_head(simulator::TensorId t, const AttentionShape& s)
     case TensorId::L:
     case TensorId::D:
       return s.seq_q;
+    case TensorId::dQ_acc:
+      return s.seq_q * s.head_dim;
     default:
       return s.seq_q * s.seq_k;  // S, P, P_dropped, dS, dP, Z
   }
@@ -53,7 +55,9 @@ double extra_bytes(const std::vector<const simulator::IoStats*>& passes, const A
     int element = 0;
     for (const simulator::IoStats* p : passes) {
       const simulator::TensorTraffic& traffic = (*p)[t];
-      if (traffic.bytes_read + traffic.bytes_written > 0) element = p->element_bytes;
+      // FA2's dQ accumulator is fp32 whatever the element type.
+      if (traffic.bytes_read + traffic.bytes_written > 0)
+        element = t == simulator::TensorId::dQ_acc ? 4 : p->element_bytes;
     }
     if (element > 0)
       bytes += double(tensor_elements_per_head(t, s)) * double(s.batch * s.heads) * element;
@@ -78,11 +82,13 @@ std::string sim_name(simulator::Algorithm a) {
 const char* sim_description(simulator::Algorithm a) {
   switch (a) {
     case simulator::Algorithm::Standard:
-      return "standard attention, S and P through HBM (paper Alg. 0 / Alg. 3), float32 math";
+      return "standard attention, S and P through HBM (FA1 Alg. 0 / FA1 Alg. 3), float32 math";
     case simulator::Algorithm::Flash:
-      return "FlashAttention, tiled with online softmax (Alg. 2 + Alg. 5 / Alg. 4), float32 math";
+      return "FlashAttention, tiled with online softmax (FA1 Alg. 2 + FA1 Alg. 5 / FA1 Alg. 4), "
+             "float32 math";
     case simulator::Algorithm::Flash2:
-      return "FlashAttention-2 loop order, Q blocks outer (FA2 Alg. 1), float32 math";
+      return "FlashAttention-2: Q blocks outer, one unit per block (FA2 Alg. 1 / FA2 Alg. 2), float32 "
+             "math";
   }
   return "?";
 }
@@ -103,7 +109,7 @@ ImplementationRun run_reference(const Problem& p, const Inputs& in, bool backwar
   run.name = "reference (float64)";
   run.id = "reference";
   run.kind = ImplementationKind::Reference;
-  run.description = "standard attention in float64 (Eigen), paper Alg. 0 / Alg. 3: the answer";
+  run.description = "standard attention in float64 (Eigen), FA1 Alg. 0 / FA1 Alg. 3: the answer";
   run.precision = OutputPrecision::Float64;
   run.measured_on = "host CPU";
   // It holds S and P (and the dropout multiplier Z) of one (batch, head) slice at a time in
@@ -143,7 +149,7 @@ ImplementationRun run_simulated(const Problem& p, const Inputs& in, simulator::A
   run.precision = OutputPrecision::Float32;
   run.measured_on = "host CPU";
   const Tensor<float> Q = to_float(in.Q), K = to_float(in.K), V = to_float(in.V);
-  const bool has_backward = backward && algorithm != simulator::Algorithm::Flash2;
+  const bool has_backward = backward;
   const simulator::SimConfig config = sim_config(p, algorithm, has_backward);
 
   PassRun fwd;
@@ -152,7 +158,7 @@ ImplementationRun run_simulated(const Problem& p, const Inputs& in, simulator::A
   fwd.measured_seconds = seconds_since(start);
   fwd.outputs = forward_outputs(f.result);
   fwd.extra_memory_bytes = extra_memory_bytes(f.stats, p.shape);
-  fwd.roofline = simulator::estimate_runtime(f.stats, p.gpu);
+  fwd.prediction = simulator::predict_runtime(f.work, p.gpu);
   fwd.tiles = f.tiles;
   fwd.io = f.stats;
   run.forward = std::move(fwd);
@@ -165,12 +171,10 @@ ImplementationRun run_simulated(const Problem& p, const Inputs& in, simulator::A
     bwd.measured_seconds = seconds_since(start);
     bwd.outputs = backward_outputs(b.grads);
     bwd.extra_memory_bytes = extra_memory_bytes(run.forward->io.value(), b.stats, p.shape);
-    bwd.roofline = simulator::estimate_runtime(b.stats, p.gpu);
+    bwd.prediction = simulator::predict_runtime(b.work, p.gpu);
     bwd.tiles = b.tiles;
     bwd.io = b.stats;
     run.backward = std::move(bwd);
-  } else if (backward) {
-    run.backward_absent_reason = "the simulator has no FlashAttention-2 backward";
   }
   return run;
 }

@@ -126,16 +126,19 @@ SweepCell run_cell(const Problem& problem, simulator::Algorithm algorithm, bool 
   c.counting_only = true;
   c.record_trace = false;
   c.shape.batch = c.shape.heads = 1;
+  simulator::WorkRecord work;  // of the one head simulated; every head repeats it
   try {
     if (backward) {
       const simulator::SimBackward b =
           simulator::simulate_backward(c, nullptr, nullptr, nullptr, nullptr);
       cell.stats = b.stats;
       cell.tiles = b.tiles;
+      work = b.work;
     } else {
       const simulator::SimForward f = simulator::simulate_forward(c, nullptr, nullptr, nullptr);
       cell.stats = f.stats;
       cell.tiles = f.tiles;
+      work = f.work;
     }
   } catch (const Error& e) {
     cell.reason = e.what();
@@ -153,7 +156,8 @@ SweepCell run_cell(const Problem& problem, simulator::Algorithm algorithm, bool 
   cell.theta = formula.theta;
   cell.theta_elements = formula.theta_elements * double(heads);
   cell.available = true;
-  cell.roofline = simulator::estimate_runtime(cell.stats, problem.gpu);
+  work.heads = heads;
+  cell.prediction = simulator::predict_runtime(work, problem.gpu);
   cell.extra_memory_bytes = extra_memory_bytes(cell.stats, problem.shape);
   return cell;
 }

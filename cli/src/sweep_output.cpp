@@ -96,7 +96,7 @@ std::string render_sweep_table(const SweepResult& r, const Palette& palette) {
     row.cells.push_back(
         {flash.available ? format_bytes(double(flash.stats.peak_sram_bytes)) : "n/a", Tone::Plain});
     for (const SweepCell& c : p.cells)
-      row.cells.push_back({c.available ? format_seconds(c.roofline.predicted_s) : "n/a",
+      row.cells.push_back({c.available ? format_seconds(c.prediction.predicted_s) : "n/a",
                            c.available ? Tone::Plain : Tone::Dim});
     t.rows.push_back(row);
   }
@@ -164,8 +164,9 @@ std::string sweep_to_csv(const SweepResult& r) {
           << "," << c.stats.bytes_written() << "," << c.stats.total_bytes() << ","
           << c.stats.matmul_flops << "," << c.stats.exp_ops << "," << c.stats.other_flops << ","
           << c.stats.peak_sram_bytes << "," << fixed(c.extra_memory_bytes, "%.17g") << ","
-          << fixed(c.roofline.predicted_s, "%.17g") << "," << simulator::to_string(c.roofline.bound)
-          << "," << c.formula_bytes << "," << fixed(c.theta_elements, "%.17g");
+          << fixed(c.prediction.predicted_s, "%.17g") << ","
+          << simulator::to_string(c.prediction.bound) << "," << c.formula_bytes << ","
+          << fixed(c.theta_elements, "%.17g");
     }
     csv << "\n";
   }
@@ -192,7 +193,7 @@ nlohmann::json sweep_to_json(const SweepResult& r) {
       if (c.available) {
         cell["tiles"] = {{"block_rows", c.tiles.block_rows}, {"block_cols", c.tiles.block_cols}};
         cell["io"] = to_json(c.stats);
-        cell["roofline"] = to_json(c.roofline);
+        cell["model"] = to_json(c.prediction);
         cell["extra_memory_bytes"] = c.extra_memory_bytes;
         cell["formula"] = {{"hbm_bytes_total", c.formula_bytes},
                            {"theta", c.theta},
@@ -222,7 +223,7 @@ std::string sweep_to_svg(const SweepResult& r) {
                  {}};
   ChartPanel time{"Predicted time on " + r.points.front().problem.gpu.name,
                   param_label(r.param),
-                  "roofline time",
+                  "predicted time",
                   x_unit,
                   AxisUnit::Seconds,
                   x_ticks,
@@ -236,7 +237,7 @@ std::string sweep_to_svg(const SweepResult& r) {
       bytes.x.push_back(p.value.value);
       bytes.y.push_back(double(c.stats.total_bytes()));
       seconds.x.push_back(p.value.value);
-      seconds.y.push_back(c.roofline.predicted_s);
+      seconds.y.push_back(c.prediction.predicted_s);
     }
     if (bytes.x.empty()) continue;
     hbm.series.push_back(bytes);

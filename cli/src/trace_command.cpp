@@ -32,8 +32,6 @@ int run_trace_command(const TraceArgs& a) {
   } catch (const Error& e) {
     throw Error(std::string("--algorithm: ") + e.what());
   }
-  require(!(a.backward && algorithm == simulator::Algorithm::Flash2),
-          "--algorithm flash2 has no simulated backward; use --algorithm flash or standard");
   check_writable(a.output);
   const AttentionShape shape = shape_from_args(a.problem);
   const Problem problem = resolve_problem(a.problem, shape, a.backward);

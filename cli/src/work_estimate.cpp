@@ -23,14 +23,15 @@ namespace {
 using simulator::Algorithm;
 
 // Seconds per unit of work, measured (docs/cli.md, "Limits").
-constexpr double kInputSecondsPerElement = 80e-9;     // Philox normal, rounding, checks
-constexpr double kReferenceSecondsPerMac = 2.5e-9;    // Eigen double GEMMs of Alg. 0 / Alg. 3
+constexpr double kInputSecondsPerElement = 80e-9;   // Philox normal, rounding, checks
+constexpr double kReferenceSecondsPerMac = 2.5e-9;  // Eigen double GEMMs of FA1 Alg. 0 / FA1 Alg. 3
 constexpr double kReferenceSecondsPerScore = 40e-9;   // softmax, mask, dropout per element of S
 constexpr double kSimulatorSecondsPerMac = 1.5e-9;    // Eigen float tile products
 constexpr double kSimulatorSecondsPerEvent = 2.0e-6;  // one traced step with arithmetic
 constexpr double kCountingSecondsPerEvent = 0.6e-6;   // one step without arithmetic
 constexpr double kJsonSecondsPerByte = 12e-9;         // writing trace JSON
 constexpr double kCudaSecondsPerElement = 60e-9;      // host-side conversions of the CUDA rows
+constexpr double kModelSecondsPerUnit = 100e-9;       // the performance model, per unit scheduled
 // Trace JSON per event and per softmax row (measured maxima: 320 and 60 bytes), and in memory.
 constexpr double kJsonBytesPerEvent = 330, kJsonBytesPerRow = 64;
 constexpr double kEventBytes = double(sizeof(simulator::Event)) + 16;
@@ -106,6 +107,16 @@ std::string seconds_text(double s) {
   return out.str();
 }
 
+// The performance model schedules every unit (thread block) of every head one at a time on the
+// SMs: its time grows with batch x heads. A bound on the units of one algorithm's pass per head:
+// a few launches of at most T_r + T_c units each.
+double model_seconds(const Problem& p, Algorithm a, bool backward) {
+  const TileSizes t = tiles_of(p, a, backward);
+  const double blocks =
+      double(ceil_div(p.shape.seq_q, t.block_rows)) + double(ceil_div(p.shape.seq_k, t.block_cols));
+  return sizes_of(p.shape).heads * (4 * blocks + 4) * (backward ? 2 : 1) * kModelSecondsPerUnit;
+}
+
 }  // namespace
 
 double WorkEstimate::seconds() const {
@@ -142,16 +153,25 @@ WorkEstimate estimate_compare(const Problem& p, bool backward) {
 
   double simulator_peak = 0;
   for (const Algorithm a : {Algorithm::Standard, Algorithm::Flash, Algorithm::Flash2}) {
-    const bool bwd = backward && a != Algorithm::Flash2;
-    // Forward plus, for the backward, its forward again (uncounted) and Alg. 3 / Alg. 4.
+    const bool bwd = backward;  // every simulated algorithm has its backward
+    // Forward plus, for the backward, its forward again (uncounted) and FA1 Alg. 3 / FA1 Alg. 4.
     const double events = events_per_head(p, a, false) + (bwd ? events_per_head(p, a, true) : 0);
     const double sim_macs = z.heads * z.scores * d * (bwd ? 2 + 2 + 5 : 2);
-    w.steps.push_back(
-        {std::string(simulator::to_string(a)) + " (simulator)",
-         z.heads * events * kSimulatorSecondsPerEvent + sim_macs * kSimulatorSecondsPerMac});
+    w.steps.push_back({std::string(simulator::to_string(a)) + " (simulator)",
+                       z.heads * events * kSimulatorSecondsPerEvent +
+                           sim_macs * kSimulatorSecondsPerMac + model_seconds(p, a, false) +
+                           (bwd ? model_seconds(p, a, true) : 0)});
     simulator_peak = std::max(simulator_peak, simulator_bytes(p, a, bwd));
   }
-  w.steps.push_back({"cuda", 2 * (z.q + 2 * z.kv) * kCudaSecondsPerElement});
+  // The CUDA rows: host conversions, and the model of the fused (FA2) and naive (standard)
+  // kernels, counting only over every head.
+  double cuda = 2 * (z.q + 2 * z.kv) * kCudaSecondsPerElement;
+  for (const Algorithm a : {Algorithm::Flash2, Algorithm::Standard})
+    for (const bool pass : {false, true})
+      if (!pass || backward)
+        cuda += z.heads * events_per_head(p, a, pass) * kCountingSecondsPerEvent +
+                model_seconds(p, a, pass);
+  w.steps.push_back({"cuda", cuda});
 
   const double inputs = 8 * input_elements;
   const double kept = double(kCompareRows) * 8 * (z.q + z.lse + (backward ? z.q + 2 * z.kv : 0));
@@ -189,7 +209,8 @@ WorkEstimate estimate_sweep_point(const Problem& p, bool backward) {
   for (const Algorithm a : {Algorithm::Standard, Algorithm::Flash, Algorithm::Flash2}) {
     const bool bwd = backward && a != Algorithm::Flash2;
     const double events = events_per_head(p, a, false) + (bwd ? events_per_head(p, a, true) : 0);
-    w.steps.push_back({simulator::to_string(a), events * kCountingSecondsPerEvent});
+    w.steps.push_back(
+        {simulator::to_string(a), events * kCountingSecondsPerEvent + model_seconds(p, a, bwd)});
   }
   return w;
 }

@@ -1,5 +1,5 @@
 // One macro for every CUDA runtime call: a failure becomes flashlab::Error naming the call, the
-// file and the line (CONVENTIONS.md, CUDA).
+// file and the line.
 #pragma once
 
 #include <cuda_runtime.h>

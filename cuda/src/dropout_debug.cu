@@ -1,5 +1,6 @@
 // Debug path for dropout: the keep mask of one (batch, head) as the GPU computes it, so tests can
-// compare it bit for bit with the CPU's and measure the keep rate.
+// compare it bit for bit with the CPU's and measure the keep rate (tests/gpu/backward_test.cpp,
+// "dropout on the GPU drops exactly the reference's elements at rate p").
 #include <flashlab/cuda/api.hpp>
 
 #include "check.hpp"

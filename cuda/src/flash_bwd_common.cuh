@@ -11,10 +11,11 @@
 
 #include <flashlab/core/dropout.hpp>
 #include <flashlab/core/options.hpp>
+#include <flashlab/core/softmax_state.hpp>
+#include <flashlab/core/tile_visibility.hpp>
+#include <flashlab/cuda/api.hpp>
 
-#include "fwd_softmax.cuh"
 #include "mma.cuh"
-#include "tile_masks.cuh"
 
 namespace flashlab::cuda {
 
@@ -45,6 +46,7 @@ struct FlashBwdParams {
   MaskParams mask;
   DropoutParams dropout;
   float keep_scale;
+  uint8_t* __restrict__ tile_log;  // BackwardArgs::tile_log, read only by kLogTiles kernels
 };
 
 namespace bwd {
@@ -62,8 +64,8 @@ __host__ __device__ inline int dq_fragment_index(int row, int col, int d) {
   return (((g * 4 + w) * (regs / 4) + reg / 4) * 32 + lane) * 4 + reg % 4;
 }
 
-// One warp per padded query row: D = rowsum(dO ∘ O) (FA2 Alg. 2 line 4, hoisted out of the
-// loop), and L in base 2 (+inf on padding and on rows where nothing was visible).
+// One warp per padded query row: D = rowsum(dO ∘ O) (FA1 Alg. 4 l. 19, hoisted out of the loops
+// as FA2 Alg. 2 does), and L in base 2 (+inf on padding and on rows where nothing was visible).
 template <typename Elem>
 __global__ void preprocess_kernel(const FlashBwdParams<Elem> p, int64_t padded_rows) {
   const int64_t slot = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
@@ -75,7 +77,7 @@ __global__ void preprocess_kernel(const FlashBwdParams<Elem> p, int64_t padded_r
     const int64_t x0 = (bh * p.seq_q + row) * p.d;
     for (int e = lane; e < p.d; e += 32) sum += float(p.d_o[x0 + e]) * float(p.o[x0 + e]);
     const float lse = p.lse[bh * p.seq_q + row];
-    if (lse != -INFINITY) L2 = lse * fwd::kLog2e;
+    if (lse != -INFINITY) L2 = lse * float(kLog2e);
   }
   for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
   if (lane == 0) {
@@ -84,23 +86,25 @@ __global__ void preprocess_kernel(const FlashBwdParams<Elem> p, int64_t padded_r
   }
 }
 
-// dQ = scale * dQ_accum, converted to the element type, from either accumulator layout.
+// dQ = scale * dQ_accum, converted to the element type, from either accumulator layout. One thread
+// block per query block (blockIdx.x) of head blockIdx.y: the block's offsets are computed once,
+// and each element needs one 32-bit division by d.
 template <typename Elem>
-__global__ void convert_dq_kernel(const FlashBwdParams<Elem> p, DqLayout layout, int64_t n) {
-  const int64_t block_elems = int64_t(kBwdBlockM) * p.d;
-  for (int64_t x = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; x < n;
-       x += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t col = x % p.d, row = x / p.d % p.seq_q, bh = x / (int64_t(p.d) * p.seq_q);
-    const int64_t block = bh * (p.padded_q / kBwdBlockM) + row / kBwdBlockM;
-    const int64_t within = layout == DqLayout::RowMajor
-                               ? row % kBwdBlockM * p.d + col
-                               : dq_fragment_index(int(row % kBwdBlockM), int(col), p.d);
-    p.dq[x] = Elem(p.dq_accum[block * block_elems + within] * p.scale);
+__global__ void convert_dq_kernel(const FlashBwdParams<Elem> p, DqLayout layout) {
+  const int row0 = blockIdx.x * kBwdBlockM, rows = min(kBwdBlockM, p.seq_q - row0);
+  const int64_t bh = blockIdx.y;
+  const float* accum = p.dq_accum + (bh * p.padded_q + row0) * p.d;
+  Elem* dq = p.dq + (bh * p.seq_q + row0) * p.d;
+  for (int x = threadIdx.x; x < rows * p.d; x += blockDim.x) {
+    const int within = layout == DqLayout::RowMajor ? x : dq_fragment_index(x / p.d, x % p.d, p.d);
+    dq[x] = Elem(accum[within] * p.scale);
   }
 }
 
-// The key block [col0, col0 + kBlockN) of head blockIdx.y that a thread block owns, and its walk
-// over the query blocks that can see it (FA2 Alg. 2's inner loop; paper Alg. 5 skips the others).
+// The key block [col0, col0 + kBlockN) of head blockIdx.y that a thread block owns (the outer
+// loop, FA1 Alg. 4 l. 6), and its walk over the query blocks that can see it (FA1 Alg. 4 l. 9).
+// Which tiles are skipped or masked is core's tile_visibility (its two halves, tile_any_visible
+// and tile_all_visible), the rule the simulator follows too.
 template <int kBlockN>
 struct KeyBlock {
   int bh, batch, head, col0, cols, n_qblocks, i_begin;
@@ -113,24 +117,36 @@ struct KeyBlock {
         col0(blockIdx.x * kBlockN),
         cols(min(kBlockN, p.seq_k - col0)),
         n_qblocks((p.seq_q + kBwdBlockM - 1) / kBwdBlockM),
-        // Causal (top-left): rows before col0 see none of these keys.
+        // Causal (top-left): query blocks that end before col0 are None, not even worth asking.
         i_begin(p.mask.causal ? col0 / kBwdBlockM : 0) {}
 
-  // The first query block >= i with some visible element, or n_qblocks.
+  // The first query block >= i with some visible score (FA1 Alg. 5 l. 8 skips the others), or
+  // n_qblocks.
   template <typename Elem>
   __device__ int next_visible(const FlashBwdParams<Elem>& p, int i) const {
-    while (i < n_qblocks && !tile_visible(p.mask, int64_t(i) * kBwdBlockM,
-                                          min(kBwdBlockM, p.seq_q - i * kBwdBlockM), col0, cols))
+    while (i < n_qblocks &&
+           !tile_any_visible(p.mask, i * kBwdBlockM, min(kBwdBlockM, p.seq_q - i * kBwdBlockM),
+                             col0, cols))
       ++i;
     return i;
   }
 
-  // True when query block i needs the per-element mask: a tail, the diagonal, a sparse block.
+  // True when query block i needs the per-element mask: a tail past seq_q or seq_k, or a tile the
+  // mask leaves partly visible (the diagonal, a partly hidden sparse block).
   template <typename Elem>
   __device__ bool needs_element_mask(const FlashBwdParams<Elem>& p, int i) const {
     const int row0 = i * kBwdBlockM;
     return col0 + kBlockN > p.seq_k || row0 + kBwdBlockM > p.seq_q ||
-           !tile_fully_visible(p.mask, row0, kBwdBlockM, col0, kBlockN);
+           !tile_all_visible(p.mask, row0, kBwdBlockM, col0, kBlockN);
+  }
+
+  // Debug (BackwardArgs::tile_log; only the kernels built with kLogTiles call it): query block i
+  // was computed, with or without the element mask.
+  template <typename Elem>
+  __device__ void log_tile(const FlashBwdParams<Elem>& p, int i, bool element_mask) const {
+    if (threadIdx.x != 0) return;
+    p.tile_log[(int64_t(bh) * n_qblocks + i) * gridDim.x + blockIdx.x] =
+        element_mask ? kTileMasked : kTileComputed;
   }
 
   // Copies L (base 2) and D of query block i into shared memory: 16 chunks of 16 bytes each.
@@ -148,16 +164,16 @@ struct KeyBlock {
   }
 };
 
-// The elementwise work between the matrix products (Alg. 4 lines 13-14 and 20, with FA2's
+// The elementwise work between the matrix products (FA1 Alg. 4 l. 12–15, 18 and 20, with FA2's
 // logsumexp) for one warp's 16 keys against kQTiles x 8 queries of block row0, in the mma
 // accumulator layout: keys key_lo and key_lo + 8, queries 8 t + 2 (lane % 4) + {0, 1} of tile t.
 // It comes in two steps so that the wgmma kernel can run the first while the tensor cores still
 // compute dP^T.
 //
-// Step 1: on entry ST = S^T = K Q^T; on return ST = P^T = exp(scale S - L)^T, recomputed exactly
-// from the forward's logsumexp (0 on padding rows, where L = +inf). No per-element branch: the
-// masks are applied by mask_p, only for the tiles that need it (measured: a mask test inside
-// this loop cost a branch per element and doubled the kernel's code).
+// Step 1 (FA1 Alg. 4 l. 13): on entry ST = S^T = K Q^T; on return ST = P^T = exp(scale S - L)^T,
+// recomputed exactly from the forward's logsumexp (0 on padding rows, where L = +inf). No
+// per-element branch: the masks are applied by mask_p, only for the tiles that need it (measured: a
+// mask test inside this loop cost a branch per element and doubled the kernel's code).
 template <int kQTiles, typename Elem>
 __device__ __forceinline__ void recompute_p(float (&ST)[kQTiles][4], const FlashBwdParams<Elem>& p,
                                             const float* sL, int lane) {
@@ -171,34 +187,27 @@ __device__ __forceinline__ void recompute_p(float (&ST)[kQTiles][4], const Flash
   }
 }
 
-// Sets P to 0 where a key may not be seen: past seq_k, above the causal diagonal, in a zero
-// block of a block-sparse layout (rows past seq_q have P = 0 already, from L = +inf, and must not
-// index the layout). As in the forward's mask_scores, the layout's lookup stays out of the
-// compare-and-select loop.
+// Sets P to 0 where a key may not be seen (FA1 Alg. 4 l. 12's mask, applied to P): past seq_k,
+// above the causal diagonal, in a zero block of a block-sparse layout (rows past seq_q have P = 0
+// already, from L = +inf, and must not index the layout). As in the forward's mask_scores, the
+// layout's lookup is a second pass, out of the compare-and-select loop.
 template <int kQTiles, typename Elem>
 __device__ __forceinline__ void mask_p(float (&ST)[kQTiles][4], const FlashBwdParams<Elem>& p,
                                        int key_lo, int row0, int lane) {
-#pragma unroll
-  for (int t = 0; t < kQTiles; ++t)
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int key = key_lo + (e / 2) * 8, row = row0 + t * 8 + (lane % 4) * 2 + e % 2;
-      const bool hidden = key >= p.seq_k || (p.mask.causal && key > row);
-      ST[t][e] = hidden ? 0.f : ST[t][e];
-    }
+  ptx::for_each_accumulator(ST, key_lo, row0, lane, [&](float& x, int key, int row) {
+    const bool hidden = key >= p.seq_k || (p.mask.causal && key > row);
+    x = hidden ? 0.f : x;
+  });
   if (p.mask.block.layout == nullptr) return;
-#pragma unroll
-  for (int t = 0; t < kQTiles; ++t)
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int key = key_lo + (e / 2) * 8, row = row0 + t * 8 + (lane % 4) * 2 + e % 2;
-      if (key < p.seq_k && row < p.seq_q && !p.mask.block.allows(row, key)) ST[t][e] = 0.f;
-    }
+  ptx::for_each_accumulator(ST, key_lo, row0, lane, [&](float& x, int key, int row) {
+    if (key < p.seq_k && row < p.seq_q && !p.mask.block.allows(row, key)) x = 0.f;
+  });
 }
 
-// Step 2: on entry ST = P^T and dPT = dP^T = V dO^T; on return ST = (P ∘ Z)^T for dV and
-// dPT = dS^T = (P ∘ (dP ∘ Z - D))^T for dK and dQ, Z the dropout multiplier from the same Philox
-// words as the forward (`dropout` says whether it is on; callers pass a constant where they can).
+// Step 2: on entry ST = P^T and dPT = dP^T = V dO^T; on return ST = (P ∘ Z)^T for dV
+// (FA1 Alg. 4 l. 14–15) and dPT = dS^T = (P ∘ (dP ∘ Z - D))^T for dK and dQ (FA1 Alg. 4 l. 18
+// and 20), Z the dropout multiplier from the same Philox words as the forward (`dropout` says
+// whether it is on; callers pass a constant where they can).
 template <int kQTiles, typename Elem>
 __device__ __forceinline__ void dropout_and_ds(float (&ST)[kQTiles][4], float (&dPT)[kQTiles][4],
                                                const FlashBwdParams<Elem>& p, bool dropout,
@@ -233,8 +242,8 @@ __device__ __forceinline__ void a_fragment(const float (&acc)[kTiles][4], int kk
   a[3] = ptx::pack2<Elem>(acc[2 * kk + 1][2], acc[2 * kk + 1][3]);
 }
 
-// Alg. 4 line 24: this thread's rows of dK_j (times the softmax scale of S = tau Q K^T) and dV_j,
-// keys key_lo and key_lo + 8, columns [c0, c0 + kCols) of the head dim, to HBM.
+// FA1 Alg. 4 l. 24: this thread's rows of dK_j (times the softmax scale of S = tau Q K^T) and
+// dV_j, keys key_lo and key_lo + 8, columns [c0, c0 + kCols) of the head dim, to HBM.
 template <typename Elem, int kD, int kCols>
 __device__ __forceinline__ void store_dk_dv(const float (&dK)[kCols / 8][4],
                                             const float (&dV)[kCols / 8][4],

@@ -1,25 +1,29 @@
 // The fused backward on Hopper's warpgroup tensor-core instructions (wgmma, sm_90a): the same
-// algorithm and loop order as flash_bwd_kernel.cuh (FA2 Alg. 2, paper Alg. 4 with the
-// logsumexp), with all five matrix products on wgmma and dQ added by the copy engine.
+// algorithm and loop order as flash_bwd_kernel.cuh (FA2 Alg. 2: FA1 Alg. 4 with the logsumexp),
+// with all five matrix products on wgmma and dQ added by the copy engine.
 //
-// Map to the paper:
-//   grid.x = key block j (Bc = 128 keys), grid.y = (batch, head); loop i = query blocks (Br = 64).
-//   Two warpgroups (8 warps); warpgroup g owns keys 64 g .. 64 g + 63 of the block, and every
-//   warp 16 of them: S^T, P^T, dP^T and dS^T of its keys live in its registers, transposed (keys
-//   as rows) so that dK_j and dV_j accumulate in the same registers across the whole loop
-//   (Alg. 4 lines 16 and 22) and are written once at the end (line 24).
+// Map to the paper (FA1 Alg. 4):
+//   grid.x = key block j (Bc = 128 keys, FA1 Alg. 4 l. 6), grid.y = (batch, head); loop i = query blocks
+//   (Br = 64, FA1 Alg. 4 l. 9). Two warpgroups (8 warps); warpgroup g owns keys 64 g .. 64 g + 63 of the
+//   block, and every warp 16 of them: S^T, P^T, dP^T and dS^T of its keys live in its registers,
+//   transposed (keys as rows) so that dK_j and dV_j accumulate in the same registers across the
+//   whole loop (FA1 Alg. 4 l. 16 and 22) and are written once at the end (FA1 Alg. 4 l. 24).
 // Memory: K_j and V_j in shared memory for the whole loop, Q_i, dO_i, L_i and D_i in two stages
 // (the next block's copies land during this one), all 128-byte swizzled (wgmma.cuh).
 //
 // Iteration i:
-//   S^T = K_j Q_i^T and dP^T = V_j dO_i^T (lines 11, 17): wgmma from shared memory; P is
-//     recomputed from S^T as soon as it is done, while the tensor cores still compute dP^T.
-//   dS^T = P^T ∘ (dP^T - D_i) (line 20); dV_j += P^T dO_i and dK_j += dS^T Q_i (lines 16, 22)
-//     take P^T and dS^T from registers (wgmma A operand) and dO_i, Q_i from shared memory.
-//   dQ_i += dS_ij K_j (line 21) needs every key of the block, so dS^T also goes to shared memory;
+//   S^T = K_j Q_i^T and dP^T = V_j dO_i^T (FA1 Alg. 4 l. 11, 17): wgmma from shared memory; P is recomputed
+//     from S^T (FA1 Alg. 4 l. 13) as soon as it is done, while the tensor cores still compute dP^T.
+//   dS^T = P^T ∘ (dP^T - D_i) (FA1 Alg. 4 l. 20); dV_j += P^T dO_i and dK_j += dS^T Q_i (FA1 Alg. 4 l. 16, 22) take P^T
+//     and dS^T from registers (wgmma A operand) and dO_i, Q_i from shared memory.
+//   dQ_i += dS_ij K_j (FA1 Alg. 4 l. 21) needs every key of the block, so dS^T also goes to shared memory;
 //     warpgroup g computes columns [g d/2, (g+1) d/2) of dQ_i, writes them to shared memory in
 //     register order and one thread adds them into the fp32 accumulator in HBM with a single
 //     bulk reduction (bulk_copy.cuh) instead of d/2 x 64 atomics: FA3's dQ path.
+//
+// Test: tests/gpu/backward_test.cpp (accuracy), tests/gpu/tile_skip_test.cpp (skipped tiles).
+// Benchmark: build/gpu/bench/flashlab-gpu-bench --dims 64,128 on an H100 or H200 (rows "fused":
+// this kernel is the default there).
 #pragma once
 
 #include "bulk_copy.cuh"
@@ -29,10 +33,13 @@
 
 namespace flashlab::cuda {
 
+// Keys per thread block of the wgmma backward, at every head dim: two warpgroups x 64.
+constexpr int kHopperBwdBlockN = 128;
+
 template <int kD>
 struct HopperBwdLayout {
   static constexpr int kBlockM = kBwdBlockM;  // queries per iteration
-  static constexpr int kBlockN = 128;         // keys per thread block: two warpgroups x 64
+  static constexpr int kBlockN = kHopperBwdBlockN;
   static constexpr int kThreads = 256;
   static constexpr int kTileQ = kBlockM * kD, kTileK = kBlockN * kD;  // elements
   static constexpr int kTileS = kBlockN * kBlockM;                    // dS^T
@@ -44,7 +51,8 @@ struct HopperBwdLayout {
   static_assert(kD == 64 || kD == 128, "dK, dV and dQ fit wgmma's N for d = 64 and 128");
 };
 
-template <typename Elem, int kD, bool kDropout>
+// kLogTiles: as in flash_bwd_kernel.
+template <typename Elem, int kD, bool kDropout, bool kLogTiles = false>
 __global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwdParams<Elem> p) {
 #if FLASHLAB_WGMMA_ENABLED
   using Layout = HopperBwdLayout<kD>;
@@ -79,6 +87,7 @@ __global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwd
     kb.load_row_stats_async(p, i, sL(stage), sD(stage));
   };
 
+  // K_j, V_j (FA1 Alg. 4 l. 7) and the first visible Q_i, dO_i, L_i, D_i (FA1 Alg. 4 l. 10).
   fwd::load_tile_async<kBlockN, kD, kThreads>(sK, p.k + k_off, kb.col0, p.seq_k, k_tile);
   fwd::load_tile_async<kBlockN, kD, kThreads>(sV, p.v + k_off, kb.col0, p.seq_k, k_tile);
   int i = kb.next_visible(p, kb.i_begin);
@@ -106,8 +115,8 @@ __global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwd
     wgmma::commit();
   };
 
-  float dK[kD / 8][4] = {}, dV[kD / 8][4] = {};
-  for (int it = 0; i < kb.n_qblocks; ++it) {
+  float dK[kD / 8][4] = {}, dV[kD / 8][4] = {};  // FA1 Alg. 4 l. 8
+  for (int it = 0; i < kb.n_qblocks; ++it) {     // FA1 Alg. 4 l. 9, visible blocks only
     const int stage = it % 2, row0 = i * kBlockM;
     const int stage_offset = stage * Layout::kTileQ;  // from stage 0 of Q or dO
     if (group_leader) ptx::bulk_wait_all<true>();     // the last dQ reduction has read sdQ
@@ -120,21 +129,25 @@ __global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwd
       ptx::cp_async_commit();
     }
 
-    // S^T = K_j Q_i^T, then dP^T = V_j dO_i^T, each its own group.
+    // S^T = K_j Q_i^T, then dP^T = V_j dO_i^T (FA1 Alg. 4 l. 11, 17), each its own group.
     float ST[kQTiles][4], dPT[kQTiles][4];
     wgmma::fence();
     keys_times_queries(ST, k_desc, wgmma::advance(q_desc, stage_offset));
     keys_times_queries(dPT, v_desc, wgmma::advance(do_desc, stage_offset));
     wgmma::wait<1>();
     wgmma::pin(ST);
-    bwd::recompute_p(ST, p, sL(stage), lane);
-    if (kb.needs_element_mask(p, i)) bwd::mask_p(ST, p, key_lo, row0, lane);
+    bwd::recompute_p(ST, p, sL(stage), lane);  // FA1 Alg. 4 l. 13
+    const bool element_mask = kb.needs_element_mask(p, i);
+    if constexpr (kLogTiles) kb.log_tile(p, i, element_mask);
+    if (element_mask) bwd::mask_p(ST, p, key_lo, row0, lane);  // FA1 Alg. 4 l. 12
     wgmma::pin(ST);  // keeps the exponentials ahead of the wait, overlapping dP^T
     wgmma::wait<0>();
     wgmma::pin(dPT);
+    // Dropout and dS^T (FA1 Alg. 4 l. 14–15, 18, 20).
     bwd::dropout_and_ds(ST, dPT, p, kDropout, kb.batch, kb.head, key_lo, row0, sD(stage), lane);
 
-    // dV_j += (P ∘ Z)^T dO_i and dK_j += dS^T Q_i, A from registers, B MN-major (d / 64 panels).
+    // dV_j += (P ∘ Z)^T dO_i and dK_j += dS^T Q_i (FA1 Alg. 4 l. 16, 22), A from registers, B
+    // MN-major (d / 64 panels).
     uint32_t aP[kQSteps][4], adS[kQSteps][4];
 #pragma unroll
     for (int kk = 0; kk < kQSteps; ++kk) {
@@ -165,8 +178,8 @@ __global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwd
     wgmma::fence_shared_for_async_proxy();
     __syncthreads();  // all of dS^T is written
 
-    // dQ_i[:, g d/2 .. (g+1) d/2) = dS_ij K_j: A = dS (queries x keys) read from dS^T, B = K_j,
-    // both MN-major; 16 keys per wgmma.
+    // dQ_i[:, g d/2 .. (g+1) d/2) = dS_ij K_j (FA1 Alg. 4 l. 21): A = dS (queries x keys) read
+    // from dS^T, B = K_j, both MN-major; 16 keys per wgmma.
     float dQ[kHalfD / 8][4];
     wgmma::fence();
 #pragma unroll
@@ -202,7 +215,7 @@ __global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwd
   }
   if (group_leader) ptx::bulk_wait_all<false>();
   ptx::cp_async_wait<0>();  // K_j, V_j copies are complete even if no query block was visible
-  bwd::store_dk_dv<Elem, kD, kD>(dK, dV, p, kb.bh, key_lo, 0, lane);
+  bwd::store_dk_dv<Elem, kD, kD>(dK, dV, p, kb.bh, key_lo, 0, lane);  // FA1 Alg. 4 l. 24
 #endif
 }
 

@@ -1,16 +1,21 @@
-// The fast fused backward: FlashAttention-2's backward (FA2 Alg. 2, paper Alg. 4 with the
-// logsumexp) on mma.sync tensor cores, with recomputation of P instead of storing it.
+// The fast fused backward: FlashAttention-2's backward (FA2 Alg. 2: FA1 Alg. 4 with the
+// logsumexp) on mma.sync tensor cores, with recomputation of P instead of storing it, for any
+// sm_80+ GPU and every head dim of kFastHeadDims.
 //
-// Map to the paper:
-//   preprocess  D_i = rowsum(dO_i ∘ O_i)                      (Alg. 4 line 19, hoisted: FA2)
-//   grid.x      key block j (Bc = kBlockN rows of K, V); grid.y = (batch, head)
-//   loop i      query blocks (Br = kBlockM rows of Q, dO), Alg. 4 line 9
+// Map to the paper (FA1 Alg. 4):
+//   preprocess  D_i = rowsum(dO_i ∘ O_i), FA1 Alg. 4 l. 19, hoisted out of the loops as in FA2 Alg. 2
+//   grid.x      key block j (Bc = kBlockN rows of K, V), FA1 Alg. 4 l. 6; grid.y = (batch, head)
+//   loop i      query blocks (Br = kBwdBlockM rows of Q, dO), FA1 Alg. 4 l. 9
 //   per warp    16 keys of the block: S^T, P^T, dP^T, dS^T live in registers, dK_j and dV_j
-//               accumulate in registers (Alg. 4 lines 16 and 22) and are written once at the end
-//   dQ          dQ_i += dS_ij K_j through shared memory (dS^T) and fp32 atomics in HBM
-//               (Alg. 4 line 21; FA2's "atomic adds for dQ"), scaled and converted afterwards.
+//               accumulate in registers (FA1 Alg. 4 l. 16 and 22) and are written once at the end (FA1 Alg. 4 l. 24)
+//   dQ          dQ_i += dS_ij K_j through shared memory (dS^T) and fp32 atomics in HBM (FA1 Alg. 4 l. 21;
+//               FA2's "atomic adds for dQ"), scaled and converted afterwards.
 // Everything is computed transposed (keys as rows) so that dK and dV accumulate in the warps'
 // own registers; for head dim 256 the dK/dV columns are done in two passes to fit registers.
+//
+// Test: tests/gpu/backward_test.cpp (accuracy), tests/gpu/tile_skip_test.cpp (skipped tiles).
+// Benchmark: build/gpu/bench/flashlab-gpu-bench --dims 32,64,96,128,256 (rows "fused" where no
+// wgmma kernel exists, "mma.sync" beside the wgmma rows at d = 64 and 128).
 #pragma once
 
 #include "flash_bwd_common.cuh"
@@ -18,16 +23,31 @@
 
 namespace flashlab::cuda {
 
-template <typename Elem, int kD, int kBlockN>
-__global__ void __launch_bounds__(kBlockN / 16 * 32)
+// Shared memory of flash_bwd_kernel: K_j, V_j, Q_i, dO_i and dS^T in 2-byte elements, rows
+// padded by 8 elements (16 bytes) so that ldmatrix is conflict-free, then L_i and D_i in fp32.
+// One warp per 16 keys.
+template <int kD, int kBlockN>
+struct MmaBwdLayout {
+  static constexpr int kBlockM = kBwdBlockM;
+  static constexpr int kThreads = kBlockN / 16 * 32;
+  static constexpr int kStride = kD + 8, kSStride = kBlockM + 8;  // elements per padded row
+  static constexpr int kTileKV = kBlockN * kStride, kTileQ = kBlockM * kStride;
+  static constexpr int kTileS = kBlockN * kSStride;  // dS^T: [key][query]
+  static constexpr int kSmemBytes = (2 * kTileKV + 2 * kTileQ + kTileS) * 2 + 2 * kBlockM * 4;
+};
+
+// kLogTiles builds the debug kernel that records the tiles it visits (BackwardArgs::tile_log); the
+// production kernels are built without it.
+template <typename Elem, int kD, int kBlockN, bool kLogTiles = false>
+__global__ void __launch_bounds__(MmaBwdLayout<kD, kBlockN>::kThreads)
     flash_bwd_kernel(const FlashBwdParams<Elem> p) {
-  constexpr int kBlockM = kBwdBlockM;
-  constexpr int kWarps = kBlockN / 16, kThreads = kWarps * 32;
-  constexpr int kStride = kD + 8, kSStride = kBlockM + 8;
-  auto padded = [](int r, int c) { return r * kStride + c; };  // rows padded by 16 bytes
-  constexpr int kQTiles = kBlockM / 8;                         // 8-query mma tiles of S^T
-  constexpr int kPasses = kD > 128 ? 2 : 1;                    // dK/dV column passes (registers)
-  constexpr int kDPass = kD / kPasses;                         // dK/dV columns per pass
+  using Layout = MmaBwdLayout<kD, kBlockN>;
+  constexpr int kBlockM = Layout::kBlockM, kThreads = Layout::kThreads, kWarps = kThreads / 32;
+  constexpr int kStride = Layout::kStride, kSStride = Layout::kSStride;
+  auto padded = [](int r, int c) { return r * kStride + c; };
+  constexpr int kQTiles = kBlockM / 8;       // 8-query mma tiles of S^T
+  constexpr int kPasses = kD > 128 ? 2 : 1;  // dK/dV column passes (registers)
+  constexpr int kDPass = kD / kPasses;       // dK/dV columns per pass
   // dQ_i = dS K_j: warp w takes query rows 16 (w % kRowGroups) and the kColGroups-th share of
   // the columns numbered w / kRowGroups, so every warp works; kDQChunk columns per pass.
   constexpr int kRowGroups = kBlockM / 16, kColGroups = kWarps / kRowGroups;
@@ -35,25 +55,28 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
   constexpr int kDQChunk = kDQCols % 64 == 0 ? 64 : kDQCols % 32 == 0 ? 32 : 16;
   static_assert(kWarps % kRowGroups == 0 && kD % kColGroups == 0 && kDQCols % kDQChunk == 0,
                 "dQ's warps must tile its rows and columns");
+  static_assert(sizeof(Elem) == 2, "MmaBwdLayout counts 2-byte elements");
   extern __shared__ __align__(16) unsigned char smem_raw[];
   Elem* sK = reinterpret_cast<Elem*>(smem_raw);
-  Elem* sV = sK + kBlockN * kStride;
-  Elem* sQ = sV + kBlockN * kStride;
-  Elem* sdO = sQ + kBlockM * kStride;
-  Elem* sdS = sdO + kBlockM * kStride;  // dS^T: [key][query]
-  float* sL = reinterpret_cast<float*>(sdS + kBlockN * kSStride);
+  Elem* sV = sK + Layout::kTileKV;
+  Elem* sQ = sV + Layout::kTileKV;
+  Elem* sdO = sQ + Layout::kTileQ;
+  Elem* sdS = sdO + Layout::kTileQ;  // dS^T: [key][query]
+  float* sL = reinterpret_cast<float*>(sdS + Layout::kTileS);
   float* sD = sL + kBlockM;
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const bwd::KeyBlock<kBlockN> kb(p);
   const int64_t q_off = int64_t(kb.bh) * p.seq_q * kD, k_off = int64_t(kb.bh) * p.seq_k * kD;
 
+  // K_j, V_j (FA1 Alg. 4 l. 7), resident for the whole loop over i.
   fwd::load_tile_async<kBlockN, kD, kThreads>(sK, p.k + k_off, kb.col0, p.seq_k, padded);
   fwd::load_tile_async<kBlockN, kD, kThreads>(sV, p.v + k_off, kb.col0, p.seq_k, padded);
   ptx::cp_async_commit();
 
   const int key_lo = kb.col0 + warp * 16 + lane / 4;  // this thread's keys: key_lo, key_lo + 8
-  // Q_i, dO_i, L_i and D_i into shared memory (cp.async).
+  // Q_i, dO_i, L_i and D_i into shared memory (cp.async): FA1 Alg. 4 l. 10, with L and D in
+  // place of l, m and O, and dQ_i left in HBM.
   auto load_query_block = [&](int i) {
     fwd::load_tile_async<kBlockM, kD, kThreads>(sQ, p.q + q_off, i * kBlockM, p.seq_q, padded);
     fwd::load_tile_async<kBlockM, kD, kThreads>(sdO, p.d_o + q_off, i * kBlockM, p.seq_q, padded);
@@ -62,15 +85,15 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
   };
 
   for (int pass = 0; pass < kPasses; ++pass) {
-    float dK[kDPass / 8][4] = {}, dV[kDPass / 8][4] = {};
+    float dK[kDPass / 8][4] = {}, dV[kDPass / 8][4] = {};  // FA1 Alg. 4 l. 8
     int i = kb.next_visible(p, kb.i_begin);
     if (i < kb.n_qblocks) load_query_block(i);
-    while (i < kb.n_qblocks) {
+    while (i < kb.n_qblocks) {  // FA1 Alg. 4 l. 9, visible query blocks only
       const int row0 = i * kBlockM, i_next = kb.next_visible(p, i + 1);
       ptx::cp_async_wait<0>();
       __syncthreads();  // Q_i, dO_i, L_i, D_i resident; the previous dQ is done with sdS
 
-      // S^T = K_j Q_i^T and dP^T = V_j dO_i^T (Alg. 4 lines 11 and 17), 16 keys per warp.
+      // S^T = K_j Q_i^T and dP^T = V_j dO_i^T (FA1 Alg. 4 l. 11 and 17), 16 keys per warp.
       float ST[kQTiles][4] = {}, dPT[kQTiles][4] = {};
 #pragma unroll
       for (int kk = 0; kk < kD / 16; ++kk) {
@@ -94,11 +117,15 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
         }
       }
 
+      // P^T from L (FA1 Alg. 4 l. 13), the element mask where the tile needs one (FA1 Alg. 4 l. 12), then
+      // dropout and dS^T (FA1 Alg. 4 l. 14–15, 18, 20).
       bwd::recompute_p(ST, p, sL, lane);
-      if (kb.needs_element_mask(p, i)) bwd::mask_p(ST, p, key_lo, row0, lane);
+      const bool element_mask = kb.needs_element_mask(p, i);
+      if constexpr (kLogTiles) kb.log_tile(p, i, element_mask);
+      if (element_mask) bwd::mask_p(ST, p, key_lo, row0, lane);
       bwd::dropout_and_ds(ST, dPT, p, p.dropout.enabled, kb.batch, kb.head, key_lo, row0, sD, lane);
 
-      // dV_j += (P ∘ Z)^T dO_i and dK_j += dS^T Q_i (Alg. 4 lines 16 and 22): the accumulators
+      // dV_j += (P ∘ Z)^T dO_i and dK_j += dS^T Q_i (FA1 Alg. 4 l. 16 and 22): the accumulators
       // of S^T and dS^T are already the A fragments (rows = keys, k = queries).
 #pragma unroll
       for (int kk = 0; kk < kBlockM / 16; ++kk) {
@@ -136,7 +163,7 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
       __syncthreads();
       if (i_next < kb.n_qblocks) load_query_block(i_next);
 
-      // dQ_i += dS_ij K_j (Alg. 4 line 21), reading dS from the transposed copy in shared
+      // dQ_i += dS_ij K_j (FA1 Alg. 4 l. 21), reading dS from the transposed copy in shared
       // memory, added into the fp32 accumulator in HBM.
       if (pass == 0) {
         const int dq_row = (warp % kRowGroups) * 16, dq_col = (warp / kRowGroups) * kDQCols;
@@ -176,6 +203,7 @@ __global__ void __launch_bounds__(kBlockN / 16 * 32)
       i = i_next;
     }
 
+    // dK_j, dV_j to HBM (FA1 Alg. 4 l. 24).
     bwd::store_dk_dv<Elem, kD, kDPass>(dK, dV, p, kb.bh, key_lo, pass * kDPass, lane);
   }
   ptx::cp_async_wait<0>();  // K_j, V_j copies are complete even if no query block was visible

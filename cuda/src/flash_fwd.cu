@@ -1,6 +1,8 @@
 // Launches the fast fused forward: validates the call, picks the kernel (wgmma on Hopper for
 // d = 64 and 128: flash_fwd_hopper_kernel.cuh; mma.sync elsewhere: flash_fwd_kernel.cuh) and its
-// tile sizes, and dispatches on dtype. Only the head dims of kFastHeadDims are built.
+// tile sizes, and dispatches on dtype, head dim and dropout (static_switch.hpp). Only the head
+// dims of kFastHeadDims are built.
+#include <flashlab/core/softmax_state.hpp>
 #include <flashlab/cuda/api.hpp>
 
 #include "check.hpp"
@@ -8,6 +10,7 @@
 #include "flash_fwd_hopper_kernel.cuh"
 #include "flash_fwd_kernel.cuh"
 #include "kernel_choice.hpp"
+#include "static_switch.hpp"
 #include "validate.hpp"
 
 namespace flashlab::cuda {
@@ -26,9 +29,9 @@ struct FwdTiles {
 };
 
 // Tiles of the wgmma kernel: 128 query rows (two warpgroups). Keys per block, measured on the
-// H100 (docs/performance.md, v4): 128 at d = 128 (64 with dropout: 255 registers and spills at
-// 128); 64 at d = 64, where 126 registers let two blocks share an SM (+8 % without a mask, +25 %
-// causal at N = 2048 against 128 keys and one block).
+// H100: 128 at d = 128 (64 with dropout: 255 registers and spills at 128); 64 at d = 64, where
+// 126 registers let two blocks share an SM: 320 -> 338 TFLOP/s dense and 192 -> 241 causal at
+// N = 2048 against 128 keys and one block.
 template <int kD, bool kDropout>
 struct HopperFwdTiles {
   static constexpr int kBlockM = HopperFwdLayout<kD, 128>::kBlockM;
@@ -47,10 +50,11 @@ FlashFwdParams<Elem> kernel_params(const AttentionShape& shape, const AttentionP
   p.seq_q = int(shape.seq_q);
   p.seq_k = int(shape.seq_k);
   p.heads = int(shape.heads);
-  p.scale_log2 = float(params.scale * 1.4426950408889634);
+  p.scale_log2 = float(params.scale * kLog2e);
   p.mask = params.mask;
   p.dropout = params.dropout;
   p.keep_scale = float(params.dropout.keep_scale);
+  p.tile_log = args.tile_log;
   return p;
 }
 
@@ -59,99 +63,79 @@ dim3 forward_grid(const AttentionShape& shape, int block_m) {
   return dim3(unsigned((shape.seq_q + block_m - 1) / block_m), unsigned(shape.batch * shape.heads));
 }
 
-template <typename Elem, int kD, bool kDropout>
+template <typename Elem, int kD, bool kDropout, bool kLogTiles>
 void launch_mma_sync(const AttentionShape& shape, const FlashFwdParams<Elem>& p,
                      cudaStream_t stream) {
   using Tiles = FwdTiles<kD, kDropout>;
-  constexpr int kSmemBytes = (Tiles::kBlockM + 2 * Tiles::kBlockN) * (kD + 8) * int(sizeof(Elem));
-  launch_kernel(flash_fwd_kernel<Elem, kD, Tiles::kBlockM, Tiles::kBlockN, Tiles::kWarps, kDropout>,
-                p, forward_grid(shape, Tiles::kBlockM), Tiles::kWarps * 32, kSmemBytes, stream);
-}
-
-template <typename Elem, int kD, bool kDropout>
-void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cudaStream_t stream) {
-  using Layout = HopperFwdLayout<kD, HopperFwdTiles<kD, kDropout>::kBlockN>;
-  launch_kernel(flash_fwd_hopper_kernel<Elem, kD, HopperFwdTiles<kD, kDropout>::kBlockN, kDropout>,
-                p, forward_grid(shape, Layout::kBlockM), Layout::kThreads, Layout::kSmemBytes,
+  using Layout = MmaFwdLayout<kD, Tiles::kBlockM, Tiles::kBlockN>;
+  launch_kernel(flash_fwd_kernel<Elem, kD, Tiles::kBlockM, Tiles::kBlockN, Tiles::kWarps, kDropout,
+                                 kLogTiles>,
+                p, forward_grid(shape, Tiles::kBlockM), Tiles::kWarps * 32, Layout::kSmemBytes,
                 stream);
 }
 
-template <typename Elem, int kD>
-void launch(const AttentionShape& shape, const FlashFwdParams<Elem>& p, bool dropout, bool wgmma,
+template <typename Elem, int kD, bool kDropout, bool kLogTiles>
+void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cudaStream_t stream) {
+  constexpr int kBlockN = HopperFwdTiles<kD, kDropout>::kBlockN;
+  using Layout = HopperFwdLayout<kD, kBlockN>;
+  launch_kernel(flash_fwd_hopper_kernel<Elem, kD, kBlockN, kDropout, kLogTiles>, p,
+                forward_grid(shape, Layout::kBlockM), Layout::kThreads, Layout::kSmemBytes, stream);
+}
+
+template <typename Elem, int kD, bool kDropout, bool kLogTiles>
+void launch(const AttentionShape& shape, const FlashFwdParams<Elem>& p, bool wgmma,
             cudaStream_t stream) {
-  if constexpr (has_wgmma_kernel(kD)) {
-    if (wgmma) {
-      if (dropout) return launch_wgmma<Elem, kD, true>(shape, p, stream);
-      return launch_wgmma<Elem, kD, false>(shape, p, stream);
-    }
-  }
-  if (dropout) return launch_mma_sync<Elem, kD, true>(shape, p, stream);
-  launch_mma_sync<Elem, kD, false>(shape, p, stream);
+  if constexpr (has_wgmma_kernel(kD))
+    if (wgmma) return launch_wgmma<Elem, kD, kDropout, kLogTiles>(shape, p, stream);
+  launch_mma_sync<Elem, kD, kDropout, kLogTiles>(shape, p, stream);
 }
 
-template <typename Elem>
-void dispatch_head_dim(const AttentionShape& shape, const AttentionParams& params,
-                       const ForwardArgs& args, bool wgmma, cudaStream_t stream) {
-  const FlashFwdParams<Elem> p = kernel_params<Elem>(shape, params, args);
-  const bool dropout = params.dropout.enabled;
-  switch (shape.head_dim) {
-    case 32:
-      return launch<Elem, 32>(shape, p, dropout, wgmma, stream);
-    case 64:
-      return launch<Elem, 64>(shape, p, dropout, wgmma, stream);
-    case 96:
-      return launch<Elem, 96>(shape, p, dropout, wgmma, stream);
-    case 128:
-      return launch<Elem, 128>(shape, p, dropout, wgmma, stream);
-    case 256:
-      return launch<Elem, 256>(shape, p, dropout, wgmma, stream);
-  }
-}
-
-template <int kD>
-TileSizes tiles_of(bool dropout, bool wgmma) {
+template <int kD, bool kDropout>
+TileSizes tiles_of(bool wgmma) {
   if constexpr (has_wgmma_kernel(kD))
     if (wgmma)
-      return dropout
-                 ? TileSizes{HopperFwdTiles<kD, true>::kBlockM, HopperFwdTiles<kD, true>::kBlockN}
-                 : TileSizes{HopperFwdTiles<kD, false>::kBlockM,
-                             HopperFwdTiles<kD, false>::kBlockN};
-  return dropout ? TileSizes{FwdTiles<kD, true>::kBlockM, FwdTiles<kD, true>::kBlockN}
-                 : TileSizes{FwdTiles<kD, false>::kBlockM, FwdTiles<kD, false>::kBlockN};
+      return {HopperFwdTiles<kD, kDropout>::kBlockM, HopperFwdTiles<kD, kDropout>::kBlockN};
+  return {FwdTiles<kD, kDropout>::kBlockM, FwdTiles<kD, kDropout>::kBlockN};
 }
 
 }  // namespace
 
 TileSizes flash_forward_tiles(int64_t head_dim, bool dropout, FusedKernel kernel) {
+  require_fast_head_dim(head_dim, "flash_forward_tiles");
   const bool wgmma = use_wgmma(kernel, head_dim, "flash_forward_tiles");
-  switch (head_dim) {
-    case 32:
-      return tiles_of<32>(dropout, wgmma);
-    case 64:
-      return tiles_of<64>(dropout, wgmma);
-    case 96:
-      return tiles_of<96>(dropout, wgmma);
-    case 128:
-      return tiles_of<128>(dropout, wgmma);
-    case 256:
-      return tiles_of<256>(dropout, wgmma);
-  }
-  throw Error("flash_forward_tiles: head_dim " + std::to_string(head_dim) +
-              " is not supported; accepted: 32, 64, 96, 128, 256");
+  TileSizes tiles;
+  switch_head_dim(head_dim, [&](auto d) {
+    switch_bool(dropout, [&](auto drop) {
+      tiles = tiles_of<decltype(d)::value, decltype(drop)::value>(wgmma);
+    });
+  });
+  return tiles;
 }
 
 void flash_forward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
                    const ForwardArgs& args, cudaStream_t stream, FusedKernel kernel) {
   validate_fast_call(shape, options, dtype, "flash_forward");
   validate_forward_args(args, dtype);
-  DeviceMask mask(options, stream);
   AttentionParams params = make_params(options, shape);
+  const bool log_tiles = args.tile_log != nullptr;
+  if (log_tiles)
+    require_tile_log_built(dtype, shape.head_dim, params.dropout.enabled, "flash_forward");
+  DeviceMask mask(options, stream);
   params.mask.block = mask.view();
   const bool wgmma = use_wgmma(kernel, shape.head_dim, "flash_forward");
-  if (dtype == DType::F16)
-    dispatch_head_dim<__half>(shape, params, args, wgmma, stream);
-  else
-    dispatch_head_dim<__nv_bfloat16>(shape, params, args, wgmma, stream);
+  switch_dtype(dtype, [&](auto elem) {
+    using Elem = typename decltype(elem)::type;
+    const FlashFwdParams<Elem> p = kernel_params<Elem>(shape, params, args);
+    switch_head_dim(shape.head_dim, [&](auto d) {
+      constexpr int kD = decltype(d)::value;
+      switch_bool(params.dropout.enabled, [&](auto drop) {
+        constexpr bool kDropout = decltype(drop)::value;
+        if constexpr (tile_log_built(decltype(elem)::dtype, kD, kDropout))
+          if (log_tiles) return launch<Elem, kD, kDropout, true>(shape, p, wgmma, stream);
+        launch<Elem, kD, kDropout, false>(shape, p, wgmma, stream);
+      });
+    });
+  });
 }
 
 }  // namespace flashlab::cuda

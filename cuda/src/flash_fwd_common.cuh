@@ -5,9 +5,10 @@
 
 #include <flashlab/core/dropout.hpp>
 #include <flashlab/core/options.hpp>
+#include <flashlab/core/tile_visibility.hpp>
+#include <flashlab/cuda/api.hpp>
 
 #include "mma.cuh"
-#include "tile_masks.cuh"
 
 namespace flashlab::cuda {
 
@@ -23,18 +24,21 @@ struct FlashFwdParams {
   MaskParams mask;
   DropoutParams dropout;
   float keep_scale;
+  uint8_t* __restrict__ tile_log;  // ForwardArgs::tile_log, read only by kLogTiles kernels
 };
 
 namespace fwd {
 
-// Query block i = (gridDim.x - 1 - blockIdx.x) of head blockIdx.y, and the walk over its key
-// blocks j (FA2 Alg. 1's inner loop). The grid runs the heaviest causal blocks first, so the
-// short ones fill the tail of the launch.
+// Query block i = (gridDim.x - 1 - blockIdx.x) of head blockIdx.y (FA2 Alg. 1 l. 3), and the walk
+// over its key blocks j (the inner loop, FA2 Alg. 1 l. 6). The grid runs the heaviest causal
+// blocks first, so the short ones fill the tail of the launch. Which tiles are skipped or masked
+// is core's tile_visibility (its two halves, tile_any_visible and tile_all_visible), the rule the
+// simulator follows too.
 template <typename Elem, int kD, int kBlockM, int kBlockN>
 struct QueryBlock {
   int bh, batch, head;
   int row0, rows;  // first query row and rows inside seq_q
-  int j_end;       // key blocks [0, j_end) may be visible; causal stops at the diagonal (FA2 §3.1)
+  int j_end;       // key blocks [0, j_end) may be visible: causal ends at the diagonal's block
   const Elem *q, *k, *v;  // this head's [seq, kD] tensors
 
   __device__ explicit QueryBlock(const FlashFwdParams<Elem>& p)
@@ -47,23 +51,34 @@ struct QueryBlock {
         k(p.k + int64_t(bh) * p.seq_k * kD),
         v(p.v + int64_t(bh) * p.seq_k * kD) {
     const int n_blocks = (p.seq_k + kBlockN - 1) / kBlockN;
+    // Blocks past the diagonal's are None under causal masking: not even worth asking.
     j_end = p.mask.causal ? min(n_blocks, (row0 + rows - 1) / kBlockN + 1) : n_blocks;
   }
 
-  // The first key block >= j with some visible element (paper Alg. 5 skips the others), or j_end.
+  // The first key block >= j with some visible score (FA1 Alg. 5 l. 8 skips the others), or j_end.
   __device__ int next_visible(const FlashFwdParams<Elem>& p, int j) const {
-    while (j < j_end && !tile_visible(p.mask, row0, rows, int64_t(j) * kBlockN,
-                                      min(kBlockN, p.seq_k - j * kBlockN)))
+    while (j < j_end &&
+           !tile_any_visible(p.mask, row0, rows, j * kBlockN, min(kBlockN, p.seq_k - j * kBlockN)))
       ++j;
     return j;
   }
 
-  // True when key block j needs the per-element mask: a tail past seq_k, the diagonal, or a
-  // partly visible sparse block. Only the rows inside seq_q count (the padding rows of the last
-  // block are never stored, and must not index a block-sparse layout).
+  // True when key block j needs the per-element mask: a tail past seq_k, or a tile the mask leaves
+  // partly visible (the diagonal, a partly hidden sparse block). Only the rows inside seq_q count
+  // (the padding rows of the last block are never stored, and must not index a block-sparse
+  // layout).
   __device__ bool needs_element_mask(const FlashFwdParams<Elem>& p, int j) const {
     const int col0 = j * kBlockN;
-    return col0 + kBlockN > p.seq_k || !tile_fully_visible(p.mask, row0, rows, col0, kBlockN);
+    return col0 + kBlockN > p.seq_k || !tile_all_visible(p.mask, row0, rows, col0, kBlockN);
+  }
+
+  // Debug (ForwardArgs::tile_log; only the kernels built with kLogTiles call it): key block j
+  // was computed, with or without the element mask.
+  __device__ void log_tile(const FlashFwdParams<Elem>& p, int j, bool element_mask) const {
+    if (threadIdx.x != 0) return;
+    const int n_blocks = (p.seq_k + kBlockN - 1) / kBlockN;
+    p.tile_log[(int64_t(bh) * gridDim.x + row0 / kBlockM) * n_blocks + j] =
+        element_mask ? kTileMasked : kTileComputed;
   }
 
   __device__ Elem* output(const FlashFwdParams<Elem>& p) const {

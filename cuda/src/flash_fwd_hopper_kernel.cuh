@@ -3,7 +3,8 @@
 // issued asynchronously so that the softmax of one tile overlaps a product (FA3 §3.2).
 //
 // Map to the paper:
-//   grid.x = query block i (Br = 128 rows), grid.y = (batch, head); loop j = key blocks (Bc rows).
+//   grid.x = query block i (Br = 128 rows, FA2 Alg. 1 l. 3), grid.y = (batch, head); loop j = key
+//   blocks (Bc rows, FA2 Alg. 1 l. 6).
 //   Two warpgroups (8 warps) per block, 64 query rows each; every warp holds its 16 rows of
 //   S_ij, P_ij and O_i in registers, in the mma accumulator layout (fwd_softmax.cuh).
 // Memory: Q_i and two stages each of K_j and V_j in shared memory, 128-byte swizzled
@@ -20,9 +21,14 @@
 // (j-1)%2. Its first barrier proves every warp finished iteration j-1, so it then copies V_j into
 // V slot j%2 (last read by P_{j-2} V_{j-2}) and K_{j+1} into K slot (j+1)%2 (last read by S_{j-1}):
 // each copy has a whole iteration to land.
+//
+// Test: tests/gpu/flash_forward_test.cpp (accuracy), tests/gpu/tile_skip_test.cpp (skipped
+// tiles). Benchmark: build/gpu/bench/flashlab-gpu-bench --dims 64,128 on an H100 or H200 (rows
+// "fused": this kernel is the default there).
 #pragma once
 
 #include "flash_fwd_common.cuh"
+#include "fwd_epilogue.cuh"
 #include "fwd_softmax.cuh"
 #include "wgmma.cuh"
 
@@ -40,8 +46,8 @@ struct HopperFwdLayout {
 };
 
 // d = 64 asks for two resident blocks (<= 128 registers; dropout's Philox state would spill),
-// d = 128 needs up to 255 registers for O and S.
-template <typename Elem, int kD, int kBlockN, bool kDropout>
+// d = 128 needs up to 255 registers for O and S. kLogTiles: as in flash_fwd_kernel.
+template <typename Elem, int kD, int kBlockN, bool kDropout, bool kLogTiles = false>
 __global__ void __launch_bounds__(256, kD <= 64 && !kDropout ? 2 : 1)
     flash_fwd_hopper_kernel(const FlashFwdParams<Elem> p) {
 #if FLASHLAB_WGMMA_ENABLED
@@ -63,6 +69,7 @@ __global__ void __launch_bounds__(256, kD <= 64 && !kDropout ? 2 : 1)
   const int r_lo = qb.row0 + warp * 16 + lane / 4;
   const Elem* const sQ_group = sQ + q_tile((warp / 4) * 64, 0);
 
+  // FA2 Alg. 1 l. 5: O_i = 0, l_i = 0, m_i = -inf, on chip.
   float S[1][kNTiles][4] = {};
   float O[1][kDTiles][4] = {};
   uint32_t P[kPSteps][4] = {};  // A fragments of the previous tile's P~
@@ -94,6 +101,7 @@ __global__ void __launch_bounds__(256, kD <= 64 && !kDropout ? 2 : 1)
   };
 
   int j = qb.next_visible(p, 0);
+  // Q_i (FA2 Alg. 1 l. 4) and the first visible K_j (FA2 Alg. 1 l. 7), then the loop over j (FA2 Alg. 1 l. 6).
   fwd::load_tile_async<kBlockM, kD, kThreads>(sQ, qb.q, qb.row0, p.seq_q, q_tile);
   if (j < qb.j_end)
     fwd::load_tile_async<kBlockN, kD, kThreads>(sK(0), qb.k, j * kBlockN, p.seq_k, kv_tile);
@@ -107,13 +115,14 @@ __global__ void __launch_bounds__(256, kD <= 64 && !kDropout ? 2 : 1)
     wgmma::fence_shared_for_async_proxy();
     __syncthreads();  // K_j resident; every warp is through iteration it - 1
     const int j_next = qb.next_visible(p, j + 1);
+    // V_j and the next visible K (FA2 Alg. 1 l. 7), each a whole iteration ahead of its use.
     fwd::load_tile_async<kBlockN, kD, kThreads>(sV(slot), qb.v, j * kBlockN, p.seq_k, kv_tile);
     if (j_next < qb.j_end)
       fwd::load_tile_async<kBlockN, kD, kThreads>(sK(1 - slot), qb.k, j_next * kBlockN, p.seq_k,
                                                   kv_tile);
     ptx::cp_async_commit();
 
-    // S_ij = Q_i K_j^T (FA2 Alg. 1 line 8), 16 columns of the head dim per wgmma.
+    // S_ij = Q_i K_j^T (FA2 Alg. 1 l. 8), 16 columns of the head dim per wgmma.
     wait_turn();
     wgmma::fence();
 #pragma unroll
@@ -122,7 +131,7 @@ __global__ void __launch_bounds__(256, kD <= 64 && !kDropout ? 2 : 1)
                                    wgmma::descriptor(sK(slot) + kv_tile(0, 16 * kk)), kk > 0);
     wgmma::commit();
     if (it > 0) {
-      multiply_pv(sV(1 - slot));  // O_i += P~_{i,j-1} V_{j-1} (line 10 of the previous tile)
+      multiply_pv(sV(1 - slot));  // O_i += P~_{i,j-1} V_{j-1} (FA2 Alg. 1 l. 10, previous tile)
       pass_turn();
       wgmma::wait<1>();
     } else {
@@ -131,9 +140,11 @@ __global__ void __launch_bounds__(256, kD <= 64 && !kDropout ? 2 : 1)
     }
     wgmma::pin(S[0]);
 
-    // Softmax of S_ij (lines 9-10) while the tensor cores run the product above.
-    if (qb.needs_element_mask(p, j))
-      fwd::mask_scores(S, p.mask, p.seq_q, p.seq_k, r_lo, j * kBlockN, lane);
+    // Softmax of S_ij (FA1 Alg. 2 l. 11's mask, then FA2 Alg. 1 l. 9) while the tensor cores run
+    // the product above.
+    const bool element_mask = qb.needs_element_mask(p, j);
+    if constexpr (kLogTiles) qb.log_tile(p, j, element_mask);
+    if (element_mask) fwd::mask_scores(S, p.mask, p.seq_q, p.seq_k, r_lo, j * kBlockN, lane);
     fwd::softmax_update(S, m, l, rescale, p.scale_log2);
     if constexpr (kDropout)
       fwd::apply_dropout(S, p.dropout, p.keep_scale, qb.batch, qb.head, r_lo, j * kBlockN, lane);
@@ -144,14 +155,14 @@ __global__ void __launch_bounds__(256, kD <= 64 && !kDropout ? 2 : 1)
     wgmma::wait<0>();
     wgmma::pin(O[0]);
     wgmma::pin(P);
-    fwd::rescale_output(O, rescale);
+    fwd::rescale_output(O, rescale);  // FA2 Alg. 1 l. 10's rescale; P~ V comes next iteration
 #pragma unroll
     for (int kk = 0; kk < kPSteps; ++kk) fwd::p_fragment<Elem>(S, 0, kk, P[kk]);
     j = j_next;
   }
 
   if (group == 0) wait_turn();  // consumes warpgroup 1's last pass_turn
-  if (it > 0) {                 // the last tile's P V
+  if (it > 0) {                 // the last tile's P V (FA2 Alg. 1 l. 10)
     ptx::cp_async_wait<0>();
     wgmma::fence_shared_for_async_proxy();
     __syncthreads();  // its V is resident
@@ -161,6 +172,7 @@ __global__ void __launch_bounds__(256, kD <= 64 && !kDropout ? 2 : 1)
     wgmma::pin(O[0]);
   }
   ptx::cp_async_wait<0>();  // the Q copy is still in flight when no key block was visible
+  // FA2 Alg. 1 l. 12–15: normalise O_i, L_i = m_i + log l_i, both written once.
   fwd::store_output<Elem, kD>(O, m, l, qb.output(p), qb.logsumexp(p), p.seq_q, r_lo, lane);
 #endif
 }

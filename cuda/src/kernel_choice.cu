@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "validate.hpp"
+
 namespace flashlab::cuda {
 
 bool wgmma_runs_here() {
@@ -42,8 +44,8 @@ bool use_wgmma(FusedKernel kernel, int64_t head_dim, const char* entry) {
   if (kernel == FusedKernel::MmaSync) return false;
   if (kernel == FusedKernel::Wgmma) {
     require(has_wgmma_kernel(head_dim),
-            std::string(entry) + ": the wgmma kernel is built for head_dim 64 and 128, not " +
-                std::to_string(head_dim));
+            std::string(entry) + ": the wgmma kernel is built for head_dim " +
+                list_text(kWgmmaHeadDims) + ", not " + std::to_string(head_dim));
     require(wgmma_runs_here(),
             std::string(entry) +
                 ": the wgmma kernel needs a compute capability 9.0 GPU "
@@ -51,6 +53,13 @@ bool use_wgmma(FusedKernel kernel, int64_t head_dim, const char* entry) {
     return true;
   }
   return has_wgmma_kernel(head_dim) && wgmma_runs_here();
+}
+
+void require_tile_log_built(DType dtype, int64_t head_dim, bool dropout, const char* entry) {
+  require(tile_log_built(dtype, head_dim, dropout),
+          std::string(entry) + ": tile_log is recorded for fp16 without dropout at head_dim " +
+              list_text(kWgmmaHeadDims) + " only, not for " + to_string(dtype) + " at head_dim " +
+              std::to_string(head_dim) + (dropout ? " with dropout" : ""));
 }
 
 void set_smem_limit_once(const void* kernel, int smem_bytes) {

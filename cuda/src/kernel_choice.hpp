@@ -11,9 +11,24 @@
 namespace flashlab::cuda {
 
 // Head dims that have a wgmma kernel (forward and backward): their tiles fit wgmma's N.
+inline constexpr int kWgmmaHeadDims[] = {64, 128};
+
 constexpr bool has_wgmma_kernel(int64_t head_dim) {
-  return head_dim == 64 || head_dim == 128;
+  for (int d : kWgmmaHeadDims)
+    if (head_dim == d) return true;
+  return false;
 }
+
+// The debug kernels that record the tiles they visit (ForwardArgs::tile_log) are built for fp16
+// without dropout at the head dims of the wgmma kernels, so that a test sees both kernels of each
+// direction; the production kernels stay as they are (the record is a template flag, not a branch
+// in every kernel).
+constexpr bool tile_log_built(DType dtype, int64_t head_dim, bool dropout) {
+  return dtype == DType::F16 && has_wgmma_kernel(head_dim) && !dropout;
+}
+
+// Throws, naming what is built, when a call asks for a tile log that tile_log_built refuses.
+void require_tile_log_built(DType dtype, int64_t head_dim, bool dropout, const char* entry);
 
 // Whether this build holds sm_90a code and the current GPU (compute capability 9.0) runs it.
 // Asked once per device; no usable GPU: false (the launch that follows reports why).

@@ -88,6 +88,19 @@ __device__ __forceinline__ float fast_exp2(float x) {
   return y;
 }
 
+// Calls f(x, row, col) for every accumulator x this thread holds of a 16-row tile of 8-column mma
+// tiles: row_lo = first row + lane / 4, columns from col0. The row of element e is row_lo or
+// row_lo + 8, its column col0 + 8 t + 2 (lane % 4) + e % 2 (the layout above).
+template <int kNTiles, typename F>
+__device__ __forceinline__ void for_each_accumulator(float (&acc)[kNTiles][4], int row_lo, int col0,
+                                                     int lane, F f) {
+#pragma unroll
+  for (int t = 0; t < kNTiles; ++t)
+#pragma unroll
+    for (int e = 0; e < 4; ++e)
+      f(acc[t][e], row_lo + (e / 2) * 8, col0 + t * 8 + (lane % 4) * 2 + e % 2);
+}
+
 // Two floats -> one register of two 16-bit elements (low half = first).
 template <typename Elem>
 __device__ __forceinline__ uint32_t pack2(float lo, float hi);

@@ -1,7 +1,10 @@
-// The naive baseline: standard attention the way a framework runs it (paper Alg. 0 and Alg. 3).
-// cuBLAS GEMMs for the products, and one separate kernel per elementwise step (mask, softmax,
-// dropout and their backwards), each a full HBM round trip over an N x N matrix that is
-// materialized in the workspace. This is what FlashAttention is measured against.
+// The naive baseline: standard attention the way a framework runs it (FA1 Alg. 0 forward,
+// FA1 Alg. 3 backward). cuBLAS GEMMs for the products, and one separate kernel per elementwise
+// step (mask, softmax, dropout and their backwards), each a full HBM round trip over an N x N
+// matrix that is materialized in the workspace. This is what FlashAttention is measured against.
+//
+// Test: tests/gpu/backward_test.cpp ("naive baseline ..."). Benchmark:
+// build/gpu/bench/flashlab-gpu-bench (rows "naive").
 #include <cublas_v2.h>
 
 #include <flashlab/cuda/api.hpp>
@@ -9,6 +12,7 @@
 #include "check.hpp"
 #include "device_mask.hpp"
 #include "mma.cuh"
+#include "static_switch.hpp"
 #include "validate.hpp"
 
 namespace flashlab::cuda {
@@ -46,6 +50,11 @@ struct Gemm {
   float alpha;
 };
 
+// cuBLAS's name for the element type of fp16 and bf16 calls (validate_naive refuses the others).
+cudaDataType_t cublas_type(DType dtype) {
+  return dtype == DType::F16 ? CUDA_R_16F : CUDA_R_16BF;
+}
+
 void run_gemm(const Gemm& g, cudaDataType_t type, int batch, cudaStream_t stream) {
   const float beta = 0.f;
   FLASHLAB_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
@@ -58,7 +67,7 @@ struct Dims {
   int64_t heads, seq_q, seq_k;
 };
 
-// Mask pass: S_ij = -inf where (i, j) may not attend (Alg. 0 with Alg. 2's mask).
+// Mask pass: S_ij = -inf where (i, j) may not attend (FA1 Alg. 0 with FA1 Alg. 2 l. 11's mask).
 template <typename Elem>
 __global__ void mask_kernel(Elem* __restrict__ S, Dims dims, MaskParams mask, int64_t n) {
   for (int64_t x = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; x < n;
@@ -87,7 +96,7 @@ __global__ void softmax_kernel(Elem* __restrict__ S, float* __restrict__ lse, Di
   if (lane == 0) lse[row] = l > 0.f ? m + logf(l) : -INFINITY;
 }
 
-// Dropout pass: out = in ∘ Z with the core's Philox mask (Alg. 4 line 14).
+// Dropout pass: out = in ∘ Z with the core's Philox mask (FA1 Alg. 4 l. 14).
 template <typename Elem>
 __global__ void dropout_kernel(const Elem* in, Elem* out,  // may alias (in-place backward)
                                Dims dims, DropoutParams dropout, float keep_scale, int64_t n) {
@@ -100,8 +109,8 @@ __global__ void dropout_kernel(const Elem* in, Elem* out,  // may alias (in-plac
   }
 }
 
-// Softmax backward, one warp per row: dS = P ∘ (dP - rowsum(P ∘ dP)) in place of dP (Alg. 3 line
-// 3).
+// Softmax backward, one warp per row (FA1 Alg. 3 l. 3): dS = P ∘ (dP - rowsum(P ∘ dP)) in place
+// of dP.
 template <typename Elem>
 __global__ void softmax_backward_kernel(const Elem* __restrict__ P, Elem* __restrict__ dP,
                                         Dims dims, int64_t rows) {
@@ -141,7 +150,7 @@ void forward(const AttentionShape& s, const AttentionParams& params, const Forwa
             d = int(s.head_dim);
   const Dims dims{s.heads, s.seq_q, s.seq_k};
   const int64_t n = int64_t(batch) * nq * nk, rows = int64_t(batch) * nq;
-  // Alg. 0 line 1: S = tau Q K^T, written to HBM.
+  // FA1 Alg. 0 l. 1: S = tau Q K^T, written to HBM.
   run_gemm({CUBLAS_OP_T, CUBLAS_OP_N, nk, nq, d, args.k, d, int64_t(nk) * d, args.q, d,
             int64_t(nq) * d, w.P, nk, int64_t(nq) * nk, float(params.scale)},
            type, batch, stream);
@@ -150,7 +159,7 @@ void forward(const AttentionShape& s, const AttentionParams& params, const Forwa
         <<<grid_for(n, 256), 256, 0, stream>>>(static_cast<Elem*>(w.P), dims, params.mask, n);
     FLASHLAB_CUDA_CHECK_LAUNCH();
   }
-  // Alg. 0 line 2: P = softmax(S), read from and written to HBM.
+  // FA1 Alg. 0 l. 2: P = softmax(S), read from and written to HBM.
   softmax_kernel<Elem>
       <<<grid_for(rows * 32, 256), 256, 0, stream>>>(static_cast<Elem*>(w.P), args.lse, dims, rows);
   FLASHLAB_CUDA_CHECK_LAUNCH();
@@ -162,7 +171,7 @@ void forward(const AttentionShape& s, const AttentionParams& params, const Forwa
     FLASHLAB_CUDA_CHECK_LAUNCH();
     P_used = w.P_dropped;
   }
-  // Alg. 0 line 3: O = P V.
+  // FA1 Alg. 0 l. 3: O = P V.
   run_gemm({CUBLAS_OP_N, CUBLAS_OP_N, d, nq, nk, args.v, d, int64_t(nk) * d, P_used, nk,
             int64_t(nq) * nk, args.o, d, int64_t(nq) * d, 1.f},
            type, batch, stream);
@@ -176,11 +185,11 @@ void backward(const AttentionShape& s, const AttentionParams& params, const Back
   const Dims dims{s.heads, s.seq_q, s.seq_k};
   const int64_t n = int64_t(batch) * nq * nk, rows = int64_t(batch) * nq;
   const void* P_used = params.dropout.enabled ? w.P_dropped : w.P;
-  // Alg. 3 line 1: dV = (P∘Z)^T dO.
+  // FA1 Alg. 3 l. 1: dV = (P∘Z)^T dO.
   run_gemm({CUBLAS_OP_N, CUBLAS_OP_T, d, nk, nq, args.d_o, d, int64_t(nq) * d, P_used, nk,
             int64_t(nq) * nk, args.dv, d, int64_t(nk) * d, 1.f},
            type, batch, stream);
-  // Alg. 3 line 2: dP = dO V^T, then the dropout backward dP ∘ Z.
+  // FA1 Alg. 3 l. 2: dP = dO V^T, then the dropout backward dP ∘ Z.
   run_gemm({CUBLAS_OP_T, CUBLAS_OP_N, nk, nq, d, args.v, d, int64_t(nk) * d, args.d_o, d,
             int64_t(nq) * d, w.dS, nk, int64_t(nq) * nk, 1.f},
            type, batch, stream);
@@ -190,11 +199,11 @@ void backward(const AttentionShape& s, const AttentionParams& params, const Back
         float(params.dropout.keep_scale), n);
     FLASHLAB_CUDA_CHECK_LAUNCH();
   }
-  // Alg. 3 line 3: dS = P ∘ (dP - rowsum(P ∘ dP)).
+  // FA1 Alg. 3 l. 3: dS = P ∘ (dP - rowsum(P ∘ dP)).
   softmax_backward_kernel<Elem><<<grid_for(rows * 32, 256), 256, 0, stream>>>(
       static_cast<const Elem*>(w.P), static_cast<Elem*>(w.dS), dims, rows);
   FLASHLAB_CUDA_CHECK_LAUNCH();
-  // Alg. 3 lines 4-5: dQ = tau dS K, dK = tau dS^T Q.
+  // FA1 Alg. 3 l. 4–5: dQ = tau dS K, dK = tau dS^T Q.
   run_gemm({CUBLAS_OP_N, CUBLAS_OP_N, d, nq, nk, args.k, d, int64_t(nk) * d, w.dS, nk,
             int64_t(nq) * nk, args.dq, d, int64_t(nq) * d, float(params.scale)},
            type, batch, stream);
@@ -225,28 +234,28 @@ void naive_forward(const AttentionShape& shape, const AttentionOptions& options,
                    const ForwardArgs& args, void* workspace, cudaStream_t stream) {
   validate_naive(shape, options, dtype, "naive_forward");
   validate_forward_args(args, DType::F32);  // cuBLAS needs only element alignment
+  require_no_tile_log(args.tile_log, "naive_forward");
   require_device_pointer(workspace, "workspace", 16);
   DeviceMask mask(options, stream);
   AttentionParams params = make_params(options, shape);
   params.mask.block = mask.view();
   const Workspace w = split_workspace(shape, dtype, workspace);
-  if (dtype == DType::F16)
-    forward<__half>(shape, params, args, w, CUDA_R_16F, stream);
-  else
-    forward<__nv_bfloat16>(shape, params, args, w, CUDA_R_16BF, stream);
+  switch_dtype(dtype, [&](auto elem) {
+    forward<typename decltype(elem)::type>(shape, params, args, w, cublas_type(dtype), stream);
+  });
 }
 
 void naive_backward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
                     const BackwardArgs& args, void* workspace, cudaStream_t stream) {
   validate_naive(shape, options, dtype, "naive_backward");
   validate_backward_args(args, DType::F32);
+  require_no_tile_log(args.tile_log, "naive_backward");
   require_device_pointer(workspace, "workspace", 16);
   AttentionParams params = make_params(options, shape);
   const Workspace w = split_workspace(shape, dtype, workspace);
-  if (dtype == DType::F16)
-    backward<__half>(shape, params, args, w, CUDA_R_16F, stream);
-  else
-    backward<__nv_bfloat16>(shape, params, args, w, CUDA_R_16BF, stream);
+  switch_dtype(dtype, [&](auto elem) {
+    backward<typename decltype(elem)::type>(shape, params, args, w, cublas_type(dtype), stream);
+  });
 }
 
 }  // namespace flashlab::cuda

@@ -2,6 +2,7 @@
 // flashlab::Error naming the argument, never launches.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -9,6 +10,22 @@
 #include <flashlab/cuda/api.hpp>
 
 namespace flashlab::cuda {
+
+// "32, 64, 96, 128, 256": a list of accepted values for an error message, from its constant.
+template <size_t N>
+std::string list_text(const int (&values)[N]) {
+  std::string text;
+  for (size_t i = 0; i < N; ++i) text += (i > 0 ? ", " : "") + std::to_string(values[i]);
+  return text;
+}
+
+// The tensor-core kernels are built for the head dims of kFastHeadDims only.
+inline void require_fast_head_dim(int64_t head_dim, const std::string& entry) {
+  bool supported = false;
+  for (int d : kFastHeadDims) supported |= head_dim == d;
+  require(supported, entry + ": head_dim " + std::to_string(head_dim) +
+                         " is not supported; accepted: " + list_text(kFastHeadDims));
+}
 
 inline void require_device_pointer(const void* p, const char* name, int alignment) {
   require(p != nullptr, std::string(name) + " is a null pointer");
@@ -23,14 +40,18 @@ inline void validate_fast_call(const AttentionShape& shape, const AttentionOptio
   require(dtype == DType::F16 || dtype == DType::BF16,
           std::string(entry) + ": dtype " + to_string(dtype) +
               " is not supported; accepted: fp16, bf16");
-  bool supported = false;
-  for (int d : kFastHeadDims) supported |= shape.head_dim == d;
-  require(supported, std::string(entry) + ": head_dim " + std::to_string(shape.head_dim) +
-                         " is not supported; accepted: 32, 64, 96, 128, 256");
+  require_fast_head_dim(shape.head_dim, entry);
   require(shape.seq_q < (int64_t{1} << 31) && shape.seq_k < (int64_t{1} << 31) &&
               shape.batch * shape.heads < 65536,
           std::string(entry) + ": shape " + to_string(shape) +
               " exceeds the launch limits (seq < 2^31, batch*heads < 65536)");
+}
+
+// The debug tile log (ForwardArgs::tile_log) belongs to the fused kernels; elsewhere it would be
+// silently left untouched.
+inline void require_no_tile_log(const uint8_t* tile_log, const char* entry) {
+  require(tile_log == nullptr,
+          std::string(entry) + ": tile_log is recorded only by flash_forward and flash_backward");
 }
 
 inline void validate_forward_args(const ForwardArgs& a, DType dtype) {

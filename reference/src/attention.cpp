@@ -1,5 +1,6 @@
-// Standard attention in double with Eigen, one (batch, head) slice at a time: the paper's Alg. 0
-// (forward, S and P materialized) and Alg. 3 (backward), plus mask and dropout (Alg. 2 / Alg. 4).
+// Standard attention in double with Eigen, one (batch, head) slice at a time: FA1 Alg. 0
+// (forward, S and P materialized) and FA1 Alg. 3 (backward), plus mask and dropout (FA1 Alg. 2 /
+// FA1 Alg. 4).
 #include <flashlab/reference/attention.hpp>
 
 #include <Eigen/Dense>
@@ -30,14 +31,15 @@ void validate_inputs(const AttentionShape& shape, const AttentionOptions& option
   require_finite(V, "V");
 }
 
-// Everything the forward of one head produces; the backward reuses it (Alg. 3 takes P as input).
+// Everything the forward of one head produces; the backward reuses it (FA1 Alg. 3 takes P as
+// input).
 struct HeadForward {
   Matrix P;  // softmax probabilities, before dropout
   Matrix Z;  // dropout multiplier: 1/(1-p) or 0 (all ones without dropout)
   Eigen::VectorXd lse;
 };
 
-// Z of Alg. 4 line 14 for head (b, h): keep_scale where Philox keeps the element, else 0.
+// Z of FA1 Alg. 4 l. 14 for head (b, h): keep_scale where Philox keeps the element, else 0.
 Matrix dropout_matrix(const DropoutParams& dropout, int64_t b, int64_t h, Eigen::Index rows,
                       Eigen::Index cols) {
   Matrix Z = Matrix::Ones(rows, cols);
@@ -52,7 +54,7 @@ HeadForward head_forward(const AttentionParams& params, int64_t b, int64_t h, co
                          const ConstMap& K) {
   const Eigen::Index rows = Q.rows(), cols = K.rows();
   HeadForward f;
-  Matrix S = params.scale * (Q * K.transpose());  // Alg. 0 line 1 (with tau, Alg. 2)
+  Matrix S = params.scale * (Q * K.transpose());  // FA1 Alg. 0 l. 1 (with tau, FA1 Alg. 2)
   for (Eigen::Index i = 0; i < rows; ++i)
     for (Eigen::Index j = 0; j < cols; ++j) {
       if (!params.mask.allows(i, j)) {
@@ -65,7 +67,7 @@ HeadForward head_forward(const AttentionParams& params, int64_t b, int64_t h, co
       }
     }
 
-  // Alg. 0 line 2, row by row with the max subtracted so |S| ~ 1e4 cannot overflow exp.
+  // FA1 Alg. 0 l. 2, row by row with the max subtracted so |S| ~ 1e4 cannot overflow exp.
   f.P.resize(rows, cols);
   f.lse.resize(rows);
   for (Eigen::Index i = 0; i < rows; ++i) {
@@ -125,14 +127,14 @@ Gradients<double> attention_backward(const AttentionShape& shape, const Attentio
       const ConstMap dOh(dO.ptr() + shape.offset(b, h, 0, sq), sq, d);
       const HeadForward f = head_forward(params, b, h, Qh, Kh);
       const Matrix P_dropped = f.P.cwiseProduct(f.Z);
-      // Alg. 3 line 1: dV = P^T dO (with the dropped P, Alg. 4 line 16).
+      // FA1 Alg. 3 l. 1: dV = P^T dO (with the dropped P, FA1 Alg. 4 l. 16).
       Map(g.dV.ptr() + shape.offset(b, h, 0, sk), sk, d) = P_dropped.transpose() * dOh;
-      // Alg. 3 line 2 and Alg. 4 line 18: dP = (dO V^T) o Z.
+      // FA1 Alg. 3 l. 2 and FA1 Alg. 4 l. 18: dP = (dO V^T) o Z.
       const Matrix dP = (dOh * Vh.transpose()).cwiseProduct(f.Z);
-      // Alg. 3 line 3: dS_ij = P_ij (dP_ij - sum_l P_il dP_il), the softmax Jacobian (App. B.2).
+      // FA1 Alg. 3 l. 3: dS_ij = P_ij (dP_ij - sum_l P_il dP_il), the softmax Jacobian (App. B.2).
       const Eigen::VectorXd D = f.P.cwiseProduct(dP).rowwise().sum();
       const Matrix dS = f.P.cwiseProduct(dP.colwise() - D);
-      // Alg. 3 lines 4-5, with the chain rule through S = tau Q K^T.
+      // FA1 Alg. 3 l. 4–5, with the chain rule through S = tau Q K^T.
       Map(g.dQ.ptr() + shape.offset(b, h, 0, sq), sq, d) = params.scale * (dS * Kh);
       Map(g.dK.ptr() + shape.offset(b, h, 0, sk), sk, d) = params.scale * (dS.transpose() * Qh);
     }

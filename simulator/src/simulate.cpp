@@ -2,10 +2,12 @@
 // machine once per (batch, head), moving each head's inputs into HBM and its outputs out.
 #include <flashlab/simulator/simulate.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include <flashlab/core/softmax_state.hpp>
+#include <flashlab/simulator/algorithms/flash2_backward.hpp>
 #include <flashlab/simulator/algorithms/flash2_forward.hpp>
 #include <flashlab/simulator/algorithms/flash_backward.hpp>
 #include <flashlab/simulator/algorithms/flash_forward.hpp>
@@ -21,11 +23,28 @@ FitQuery fit_query(const SimConfig& c, bool backward) {
           c.sram_bytes, c.element_bytes,        c.options.dropout_p > 0.0};
 }
 
+// Flash2's backward has tiles of its own (FA2 picks them apart from the forward's); the FA1 and
+// standard backward reuse the forward's (FA1 Alg. 4 l. 2), so theirs must fit both passes.
+bool own_backward_tiles(const SimConfig& c) {
+  return c.algorithm == Algorithm::Flash2;
+}
+
+TileSizes clipped(TileSizes t, const AttentionShape& s) {
+  return {std::min(t.block_rows, s.seq_q), std::min(t.block_cols, s.seq_k)};
+}
+
 TileSizes resolve(const SimConfig& c, bool backward) {
-  const FitQuery q = fit_query(c, backward);
-  if (!c.tiles) return default_tiles(q);
-  require_tiles_fit(q, *c.tiles);
-  return *c.tiles;
+  const bool separate = own_backward_tiles(c);
+  FitQuery q = fit_query(c, backward);
+  std::optional<TileSizes> given = c.tiles;
+  if (separate) {
+    q.backward = backward;  // each pass fits on its own
+    if (backward && c.backward_tiles) given = c.backward_tiles;
+    if (backward && !c.backward_tiles) given.reset();
+  }
+  if (!given) return clipped(default_tiles(q), c.shape);
+  require_tiles_fit(q, *given);
+  return clipped(*given, c.shape);
 }
 
 void require_input(const Tensor<float>* t, const std::vector<int64_t>& dims, const char* name,
@@ -54,17 +73,15 @@ Run prepare(const SimConfig& c, bool backward, Trace& trace) {
   require(c.element_bytes >= 1 && c.element_bytes <= 8,
           "element size must be 1..8 bytes, got " + std::to_string(c.element_bytes));
   require(c.sram_bytes >= 1, "SRAM size must be >= 1 byte, got " + std::to_string(c.sram_bytes));
-  require(!(backward && c.algorithm == Algorithm::Flash2),
-          "flash2 has no simulated backward (only FA2's forward loop order is modelled); use "
-          "standard (Alg. 3) or flash (Alg. 4)");
   run.tiles = resolve(c, backward);
   run.record = c.record_trace.value_or(!c.counting_only);
 
   const PseudoCode& code =
       c.algorithm == Algorithm::Standard
           ? (backward ? standard_backward_code() : standard_forward_code())
-      : c.algorithm == Algorithm::Flash2 ? flash2_forward_code()
-      : backward                         ? flash_backward_code()
+      : c.algorithm == Algorithm::Flash2
+          ? (backward ? flash2_backward_code() : flash2_forward_code())
+      : backward ? flash_backward_code()
                  : flash_forward_code(run.params.mask.causal || c.options.block_mask.has_value());
   trace.algorithm = c.algorithm;
   trace.backward = backward;
@@ -102,7 +119,7 @@ void download_lse(const SimConfig& c, const Hbm& hbm, Tensor<float>& lse, int64_
   float* out = lse.ptr() + (b * s.heads + h) * s.seq_q;
   if (c.algorithm == Algorithm::Flash2) {
     std::memcpy(out, hbm.data(TensorId::L).data(), sizeof(float) * size_t(s.seq_q));
-  } else if (c.algorithm == Algorithm::Flash) {  // Alg. 2 returns l and m
+  } else if (c.algorithm == Algorithm::Flash) {  // FA1 Alg. 2 returns l and m
     for (int64_t r = 0; r < s.seq_q; ++r)
       out[r] = logsumexp(
           SoftmaxState<float>{hbm.data(TensorId::m)[size_t(r)], hbm.data(TensorId::l)[size_t(r)]});
@@ -134,7 +151,11 @@ void run_forward(const SimConfig& c, Machine& M, const HeadProblem& p) {
 }  // namespace
 
 TileSizes resolve_tiles(const SimConfig& config) {
-  return resolve(config, config.backward);
+  return resolve(config, config.backward && !own_backward_tiles(config));
+}
+
+TileSizes resolve_backward_tiles(const SimConfig& config) {
+  return resolve(config, true);
 }
 
 SimForward simulate_forward(const SimConfig& c, const Tensor<float>* Q, const Tensor<float>* K,
@@ -149,7 +170,7 @@ SimForward simulate_forward(const SimConfig& c, const Tensor<float>* Q, const Te
   if (!c.counting_only) out.result = {Tensor<float>(q_dims(s)), Tensor<float>(lse_dims(s))};
 
   Machine M({c.sram_bytes, c.element_bytes, c.counting_only, run.params},
-            run.record ? &out.trace : nullptr);
+            run.record ? &out.trace : nullptr, &out.work);
   M.set_context(out.trace.title.c_str());
   const HeadProblem p = make_head_problem(s, run.params, run.tiles);
   for (int64_t b = 0; b < s.batch; ++b) {
@@ -164,6 +185,8 @@ SimForward simulate_forward(const SimConfig& c, const Tensor<float>* Q, const Te
       download_lse(c, M.hbm(), out.result.lse, b, h);
     }
   }
+  M.finish_work();
+  out.work.heads = s.batch * s.heads;
   out.stats = M.stats();
   return out;
 }
@@ -182,8 +205,12 @@ SimBackward simulate_backward(const SimConfig& c, const Tensor<float>* Q, const 
     out.grads = {Tensor<float>(q_dims(s)), Tensor<float>(kv_dims(s)), Tensor<float>(kv_dims(s))};
 
   Machine M({c.sram_bytes, c.element_bytes, c.counting_only, run.params},
-            run.record ? &out.trace : nullptr);
+            run.record ? &out.trace : nullptr, &out.work);
   const HeadProblem p = make_head_problem(s, run.params, run.tiles);
+  // The forward that leaves O and L (or S, P; or O, l, m) in HBM: the same tiles, except for
+  // Flash2, whose forward has its own.
+  const HeadProblem p_forward =
+      own_backward_tiles(c) ? make_head_problem(s, run.params, resolve(c, false)) : p;
   for (int64_t b = 0; b < s.batch; ++b) {
     for (int64_t h = 0; h < s.heads; ++h) {
       M.begin_head(b, h, record_head(c, run, b, h));
@@ -192,22 +219,32 @@ SimBackward simulate_backward(const SimConfig& c, const Tensor<float>* Q, const 
       M.hbm().upload(TensorId::V, s.seq_k, s.head_dim, head_ptr(V, s, b, h, s.seq_k));
       // The forward leaves what the backward requires in HBM; it is not counted or traced.
       M.set_accounting(false);
-      M.set_context(c.algorithm == Algorithm::Standard ? "standard attention forward (Alg. 0)"
-                                                       : "FlashAttention forward (Alg. 2)");
-      run_forward(c, M, p);
+      M.set_context(c.algorithm == Algorithm::Standard ? "standard attention forward (FA1 Alg. 0)"
+                    : c.algorithm == Algorithm::Flash2 ? "FlashAttention-2 forward (FA2 Alg. 1)"
+                                                       : "FlashAttention forward (FA1 Alg. 2)");
+      run_forward(c, M, p_forward);
       M.set_accounting(true);
       M.set_context(out.trace.title.c_str());
       M.hbm().upload(TensorId::dO, s.seq_q, s.head_dim, head_ptr(dO, s, b, h, s.seq_q));
-      if (c.algorithm == Algorithm::Standard)
-        standard_backward(M, p);
-      else
-        flash_backward(M, p);
+      switch (c.algorithm) {
+        case Algorithm::Standard:
+          standard_backward(M, p);
+          break;
+        case Algorithm::Flash:
+          flash_backward(M, p);
+          break;
+        case Algorithm::Flash2:
+          flash2_backward(M, p);
+          break;
+      }
       if (c.counting_only) continue;
       download(M.hbm(), TensorId::dQ, out.grads.dQ, s, b, h, s.seq_q);
       download(M.hbm(), TensorId::dK, out.grads.dK, s, b, h, s.seq_k);
       download(M.hbm(), TensorId::dV, out.grads.dV, s, b, h, s.seq_k);
     }
   }
+  M.finish_work();
+  out.work.heads = s.batch * s.heads;
   out.stats = M.stats();
   return out;
 }

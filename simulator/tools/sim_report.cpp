@@ -1,6 +1,8 @@
-// flashlab-sim-report: prints the numbers quoted in docs/simulator.md and docs/trace-format.md
-// (the worked example, the counting-only and trace-recording times). Run from a Release build:
-//   build/<dir>/simulator/flashlab-sim-report                 worked example and timings
+// flashlab-sim-report: prints the numbers quoted in the docs. Run from a Release build:
+//   build/<dir>/simulator/flashlab-sim-report                 the docs' numbers, then timings
+//   build/<dir>/simulator/flashlab-sim-report docs            the docs' numbers only, in the form
+//                                                              scripts/check_generated_docs.py
+//                                                              reads
 //   build/<dir>/simulator/flashlab-sim-report trace-example   a tiny trace as JSON
 #include <chrono>
 #include <cstdio>
@@ -8,10 +10,12 @@
 #include <sstream>
 #include <string>
 
-#include <flashlab/simulator/model/gpu_spec.hpp>
-#include <flashlab/simulator/model/io_formulas.hpp>
+#include <flashlab/core/error.hpp>
+#include <flashlab/simulator/model/performance_model.hpp>
 #include <flashlab/simulator/simulate.hpp>
 #include <flashlab/simulator/trace/trace_json.hpp>
+
+#include "doc_numbers.hpp"
 
 using namespace flashlab;
 using namespace flashlab::simulator;
@@ -22,72 +26,43 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-void worked_example() {
-  const GpuSpec gpu = a100_40gb();
-  std::printf("Worked example: d = 64, M = 100 KiB fp16 (51200 elements), batch 1, 1 head, %s\n",
-              gpu.name.c_str());
-  std::printf("%-6s %-9s %-7s %9s %14s %14s %12s %10s %8s\n", "N", "algorithm", "pass", "Br x Bc",
-              "HBM bytes", "S/P/dP/dS B", "Q+O (+dO,dQ)", "roofline", "bound");
-  for (int64_t N : {1024, 2048, 4096}) {
-    for (Algorithm a : {Algorithm::Standard, Algorithm::Flash, Algorithm::Flash2}) {
-      for (bool backward : {false, true}) {
-        if (backward && a == Algorithm::Flash2) continue;
-        SimConfig c;
-        c.algorithm = a;
-        c.shape = {1, 1, N, N, 64};
-        c.sram_bytes = 100 * 1024;
-        c.counting_only = true;
-        const IoStats s = backward ? simulate_backward(c, nullptr, nullptr, nullptr, nullptr).stats
-                                   : simulate_forward(c, nullptr, nullptr, nullptr).stats;
-        const TileSizes t = resolve_tiles([&] {
-          SimConfig q = c;
-          q.backward = backward;
-          return q;
-        }());
-        int64_t nn = 0, qo = 0;
-        for (TensorId id : {TensorId::S, TensorId::P, TensorId::dP, TensorId::dS})
-          nn += s[id].bytes_read + s[id].bytes_written;
-        for (TensorId id : {TensorId::Q, TensorId::O, TensorId::dO, TensorId::dQ})
-          qo += s[id].bytes_read + s[id].bytes_written;
-        const RooflineEstimate e = estimate_runtime(s, gpu);
-        char tiles[32];
-        std::snprintf(tiles, sizeof tiles, "%lldx%lld", static_cast<long long>(t.block_rows),
-                      static_cast<long long>(t.block_cols));
-        std::printf("%-6lld %-9s %-7s %9s %14lld %14lld %12lld %8.1fus %8s\n",
-                    static_cast<long long>(N), to_string(a), backward ? "bwd" : "fwd", tiles,
-                    static_cast<long long>(s.total_bytes()), static_cast<long long>(nn),
-                    static_cast<long long>(qo), e.predicted_s * 1e6, to_string(e.bound));
-      }
-    }
-  }
-  SimConfig c;
-  c.shape = {1, 1, 1024, 1024, 64};
-  c.sram_bytes = 100 * 1024;
-  c.counting_only = true;
-  std::printf("\nFlashAttention forward N=1024, per tensor:\n%s",
-              format_table(simulate_forward(c, nullptr, nullptr, nullptr).stats).c_str());
-  c.algorithm = Algorithm::Standard;
-  std::printf("\nStandard attention forward N=1024, per tensor:\n%s",
-              format_table(simulate_forward(c, nullptr, nullptr, nullptr).stats).c_str());
-  const IoFormula f = io_formula(c);
-  std::printf("closed form %lld bytes, %s = %.3g elements\n",
-              static_cast<long long>(f.total_bytes()), f.theta.c_str(), f.theta_elements);
+// "@@ name" then the item's text, for every item (the machine-readable form).
+void print_doc_items(bool for_people) {
+  for (const tools::DocItem& item : tools::doc_items())
+    std::printf(for_people ? "\n%s:\n%s\n" : "@@ %s\n%s\n", item.name.c_str(), item.text.c_str());
 }
 
+// The target of issue #13: counting-only simulation of N = 65536, d = 128 in under 1 s; the
+// performance model's prediction (which replays the tiles through the L2) timed apart.
 void counting_speed() {
-  std::printf("\nCounting-only speed, N = 65536, d = 128, default SRAM (192 KiB), 1 head:\n");
+  std::printf(
+      "\nCounting-only speed, N = 65536, d = 128, default SRAM (%lld bytes), 1 head; then the "
+      "H200 prediction:\n",
+      static_cast<long long>(SimConfig{}.sram_bytes));
   for (Algorithm a : {Algorithm::Flash, Algorithm::Flash2, Algorithm::Standard}) {
     for (bool backward : {false, true}) {
-      if (backward && a == Algorithm::Flash2) continue;
       SimConfig c;
       c.algorithm = a;
       c.shape = {1, 1, 65536, 65536, 128};
       c.counting_only = true;
-      const auto t0 = std::chrono::steady_clock::now();
-      const IoStats s = backward ? simulate_backward(c, nullptr, nullptr, nullptr, nullptr).stats
-                                 : simulate_forward(c, nullptr, nullptr, nullptr).stats;
-      std::printf("  %-9s %-4s %.3f s (%lld bytes)\n", to_string(a), backward ? "bwd" : "fwd",
-                  seconds_since(t0), static_cast<long long>(s.total_bytes()));
+      auto t0 = std::chrono::steady_clock::now();
+      IoStats s;
+      WorkRecord work;
+      if (backward) {
+        SimBackward r = simulate_backward(c, nullptr, nullptr, nullptr, nullptr);
+        s = r.stats;
+        work = std::move(r.work);
+      } else {
+        SimForward r = simulate_forward(c, nullptr, nullptr, nullptr);
+        s = r.stats;
+        work = std::move(r.work);
+      }
+      const double simulate_s = seconds_since(t0);
+      t0 = std::chrono::steady_clock::now();
+      const Prediction p = predict_runtime(work, h200_sxm());
+      std::printf("  %-9s %-4s simulate %.3f s (%lld bytes), predict %.3f s (%s)\n", to_string(a),
+                  backward ? "bwd" : "fwd", simulate_s, static_cast<long long>(s.total_bytes()),
+                  seconds_since(t0), to_string(p.bound));
     }
   }
 }
@@ -131,26 +106,25 @@ void trace_speed() {
 
 }  // namespace
 
-// A complete trace of a tiny problem, pretty-printed: the example of docs/trace-format.md.
-void trace_example() {
-  SimConfig c;
-  c.algorithm = Algorithm::Flash2;
-  c.shape = {1, 1, 2, 4, 2};
-  c.tiles = TileSizes{2, 2};
-  c.options.causal = true;
-  const Tensor<float> Q({1, 1, 2, 2}, 0.5f), K({1, 1, 4, 2}, 0.25f), V({1, 1, 4, 2}, 1.0f);
-  std::printf("%s\n", to_json(simulate_forward(c, &Q, &K, &V).trace).dump(1).c_str());
-}
-
 int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  if (argc > 2 || (mode != "" && mode != "docs" && mode != "trace-example")) {
+    std::fprintf(stderr,
+                 "flashlab-sim-report: unexpected argument '%s'; accepted: none, 'docs' or "
+                 "'trace-example'\n",
+                 argv[argc > 2 ? 2 : 1]);
+    return 2;
+  }
   try {
-    if (argc > 1 && std::string(argv[1]) == "trace-example") {
-      trace_example();
-      return 0;
+    if (mode == "trace-example") {
+      std::printf("%s\n", to_json(tools::trace_example_run()).dump(1).c_str());
+    } else if (mode == "docs") {
+      print_doc_items(false);
+    } else {
+      print_doc_items(true);
+      counting_speed();
+      trace_speed();
     }
-    worked_example();
-    counting_speed();
-    trace_speed();
   } catch (const Error& e) {
     std::fprintf(stderr, "flashlab-sim-report: %s\n", e.what());
     return 1;

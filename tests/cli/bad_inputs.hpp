@@ -16,7 +16,8 @@ struct BadInput {
   const char* option;   // the option the row covers (bad_input_test.cpp checks the coverage)
   const char* kind;     // "wrong type", "out of range", "huge", "negative", "missing", "other"
   const char* args;     // what follows the command
-  const char* says;     // must appear in the error line
+  const char* says;     // must appear in the error line; " ... " separates parts that must
+                        // all appear, in this order
 };
 
 // The problem options, shared by compare, sweep and trace: bad_input_test.cpp runs these rows for
@@ -130,9 +131,19 @@ inline const std::vector<BadInput> kProblemRows = {
     {"", "--block-cols", "negative", "--block-cols -1",
      "--block-cols must be between 1 and 2^30, got -1"},
     {"", "--block-cols", "missing", "--block-cols", "--block-cols: 1 required INT missing"},
-    {"", "--gpu", "wrong type", "--gpu 7", "--gpu: unknown GPU '7'; accepted: a100"},
-    {"", "--gpu", "out of range", "--gpu v100", "--gpu: unknown GPU 'v100'; accepted: a100"},
+    {"", "--gpu", "wrong type", "--gpu 7", "--gpu: unknown GPU preset '7'; accepted: a100"},
+    {"", "--gpu", "out of range", "--gpu v100", "--gpu: unknown GPU preset 'v100'; accepted: a100"},
     {"", "--gpu", "missing", "--gpu", "--gpu: 1 required TEXT missing"},
+    {"", "--tiles", "wrong type", "--tiles 5", "--tiles: '5' is not ALGORITHM=BRxBC"},
+    {"", "--tiles", "out of range", "--tiles zz=64x64",
+     "--tiles: unknown algorithm 'zz' in 'zz=64x64'; accepted: standard, flash, flash2"},
+    {"", "--tiles", "out of range", "--tiles flash=0x64",
+     "--tiles flash Br must be between 1 and 2^30, got 0"},
+    {"", "--tiles", "huge", "--tiles flash=99999999999x64",
+     "--tiles: '99999999999x64' in 'flash=99999999999x64' is not BRxBC"},
+    {"", "--tiles", "negative", "--tiles flash=-4x64",
+     "--tiles: '-4x64' in 'flash=-4x64' is not BRxBC"},
+    {"", "--tiles", "missing", "--tiles", "--tiles: 1 required TEXT missing"},
 };
 
 inline const std::vector<BadInput> kCommandRows = {
@@ -145,7 +156,7 @@ inline const std::vector<BadInput> kCommandRows = {
     // compare (and trace): tiles that cannot fit the SRAM are refused, naming the options that
     // decide them. (sweep shows such points as n/a, with the reason, and goes on.)
     {"compare", "--head-dim", "huge", "--head-dim 100000",
-     "--head-dim 100000 with the H100-SXM5-80GB's SRAM per SM, 228.0 KiB (no --sram given)"},
+     "--head-dim 100000 with the ... (no --sram given): tiles Br=1, Bc=1 do not fit the SRAM"},
     {"trace", "--head-dim", "huge", "--head-dim 100000",
      "--head-dim 100000 with the default --sram 48.00 KiB"},
     {"compare", "--sram", "out of range", "--sram 16B",
@@ -186,6 +197,7 @@ inline const std::vector<BadInput> kCommandRows = {
      "--tolerance must be a finite relative L2 error >= 0, got -1"},
     {"compare", "--tolerance", "missing", "--tolerance", "--tolerance: 1 required FLOAT missing"},
     {"compare", "--json", "wrong type", "--json=maybe", "--json is a flag: give it alone"},
+    {"compare", "--why", "wrong type", "--why=maybe", "--why is a flag: give it alone"},
     {"compare", "--save", "other", "--seq 16 --save /dev/null/out",
      "--save: cannot create directory '/dev/null/out'"},
     {"compare", "--save", "missing", "--save", "--save: 1 required TEXT missing"},
@@ -245,7 +257,10 @@ inline const std::vector<BadInput> kCommandRows = {
     {"sweep", "--factor", "missing", "--param N --factor", "--factor: 1 required FLOAT missing"},
     {"sweep", "--backward", "wrong type", "--param N --backward=maybe",
      "--backward is a flag: give it alone"},
-    // Counts of 10^9 heads: exact or refused, never wrapped to negative numbers.
+    // 10^9 heads: refused before any work (the performance model schedules every head's units),
+    // and counts that int64 cannot hold are refused too, never wrapped to negative numbers.
+    {"sweep", "--heads", "huge", "--param N --values 512 --batch 1000000 --heads 1000",
+     "the sweep would take about"},
     {"sweep", "--batch", "huge", "--param N --batch 1000000 --heads 1000 --values 65536",
      "the counts reach about 1.10e+21 bytes or FLOPs for batch x heads = 1000000 x 1000, more than "
      "2^63 - 1 can count exactly"},
@@ -273,8 +288,6 @@ inline const std::vector<BadInput> kCommandRows = {
      "--algorithm: unknown algorithm '3'; accepted: standard, flash (fa1), flash2 (fa2)"},
     {"trace", "--algorithm", "out of range", "--algorithm fa3",
      "--algorithm: unknown algorithm 'fa3'"},
-    {"trace", "--algorithm", "other", "--algorithm flash2 --backward",
-     "--algorithm flash2 has no simulated backward"},
     {"trace", "--algorithm", "missing", "--algorithm", "--algorithm: 1 required TEXT missing"},
     {"trace", "--backward", "wrong type", "--backward=x", "--backward is a flag: give it alone"},
     {"trace", "--all-heads", "wrong type", "--all-heads=x", "--all-heads is a flag: give it alone"},
@@ -285,6 +298,32 @@ inline const std::vector<BadInput> kCommandRows = {
     {"trace", "--output", "other", "-o /nonexistent/t.json", "cannot write '/nonexistent/t.json'"},
     {"trace", "--output", "missing", "-o", "--output: 1 required TEXT missing"},
     {"trace", "--output", "missing", "--output", "--output: 1 required TEXT missing"},
+
+    // validate ({src}: the source tree, for a measured file that exists)
+    {"validate", "--measured", "missing", "", "--measured is required"},
+    {"validate", "--measured", "missing", "--measured", "--measured: 1 required TEXT:FILE missing"},
+    {"validate", "--measured", "other", "--measured /nonexistent/m.json",
+     "--measured: File does not exist: /nonexistent/m.json"},
+    {"validate", "--measured", "wrong type", "--measured /",
+     "--measured: File is actually a directory: /"},
+    {"validate", "--measured", "out of range",
+     "--measured {src}/bench/results/microbench_h200.json",
+     "--measured: ... microbench_h200.json' must hold an array of records"},
+    {"validate", "--gpu", "wrong type",
+     "--measured {src}/bench/results/validation_h200_ours.json --gpu 7",
+     "--gpu: unknown GPU preset '7'; accepted: a100"},
+    {"validate", "--gpu", "out of range",
+     "--measured {src}/bench/results/validation_h200_ours.json --gpu v100",
+     "--gpu: unknown GPU preset 'v100'"},
+    {"validate", "--gpu", "missing", "--gpu", "--gpu: 1 required TEXT missing"},
+    {"validate", "--markdown", "other",
+     "--measured {src}/bench/results/validation_h200_ours.json --markdown /nonexistent/x.md",
+     "cannot write '/nonexistent/x.md'"},
+    {"validate", "--markdown", "missing", "--markdown", "--markdown: 1 required TEXT missing"},
+    {"validate", "--svg", "other",
+     "--measured {src}/bench/results/validation_h200_ours.json --svg /nonexistent/x.svg",
+     "cannot write '/nonexistent/x.svg'"},
+    {"validate", "--svg", "missing", "--svg", "--svg: 1 required TEXT missing"},
 
     // info
     {"info", "--json", "wrong type", "--json=x", "--json is a flag: give it alone"},

@@ -119,16 +119,19 @@ TEST_CASE("--json parses and holds the same numbers as the table") {
     if (row["kind"] == "simulator") ++checked_rows;
   }
   CHECK(checked_rows == 3);  // standard, flash, flash2 (and the CUDA rows where a GPU ran)
-  // FA2 has no simulated backward: its gradients are absent, not zero.
+  // FA2's backward (FA2 Alg. 2) is simulated with tiles of its own, shown after the forward's.
   for (const nlohmann::json& row : doc["implementations"])
     if (row["id"] == "flash2_sim") {
-      CHECK(row["backward"].is_null());
-      CHECK(!row["errors"].contains("dQ"));
+      CHECK(!row["backward"].is_null());
+      CHECK(row["errors"].contains("dQ"));
+      const std::vector<std::string> cells = table_row(table.out, "flash2 (simulator)");
+      REQUIRE(cells.size() > 10);
+      CHECK(cells[10].find('/') != std::string::npos);
     }
 }
 
 TEST_CASE("extra memory is the N x N S and P for standard attention and O(N) for FlashAttention") {
-  // Thm. 1 vs Alg. 0, from the definitions: standard keeps S and P (b*h*N*N each), FA1 keeps l
+  // Thm. 1 vs FA1 Alg. 0, from the definitions: standard keeps S and P (b*h*N*N each), FA1 keeps l
   // and m (b*h*N each), FA2 only L; fp16 = 2 bytes per element.
   const int64_t b = 1, h = 2, n = 128, e = 2;
   const CliResult r = run_flashlab("compare --json --batch 1 --heads 2 --seq 128 --head-dim 32");

@@ -41,7 +41,7 @@ TEST_CASE("trace of a backward pass goes to stdout with -o -") {
   CHECK(doc["pass"] == "backward");
 }
 
-TEST_CASE("info shows the version, CUDA on/off and both GPU presets") {
+TEST_CASE("info shows the version, CUDA on/off and the three GPU presets") {
   const CliResult r = run_flashlab("info");
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
@@ -50,11 +50,12 @@ TEST_CASE("info shows the version, CUDA on/off and both GPU presets") {
         std::string::npos);
   CHECK(r.out.find("a100") != std::string::npos);
   CHECK(r.out.find("h100") != std::string::npos);
+  CHECK(r.out.find("h200") != std::string::npos);
   const CliResult j = run_flashlab("info --json");
   REQUIRE(j.exit_code == 0);
   const nlohmann::json doc = nlohmann::json::parse(j.out);
   CHECK(doc["flashlab_version"] == FLASHLAB_TEST_VERSION);
   CHECK(doc["cuda"] == bool(FLASHLAB_TEST_HAVE_CUDA));
-  CHECK(doc["gpu_presets"].size() == 2);
+  CHECK(doc["gpu_presets"].size() == 3);
   CHECK(run_flashlab("--version").out.find(FLASHLAB_TEST_VERSION) != std::string::npos);
 }

@@ -59,6 +59,17 @@ inline AttentionOptions options_for(const Case& c, uint64_t seed) {
   return o;
 }
 
+// The message of the flashlab::Error that `call` throws, or "no error".
+template <typename Call>
+std::string error_of(Call call) {
+  try {
+    call();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
 inline void cuda_ok(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw flashlab::Error(std::string(what) + ": " + cudaGetErrorString(e));
 }

@@ -1,4 +1,4 @@
-// The reference backward (paper Alg. 3, with the mask and dropout passes of Alg. 4) against
+// The reference backward (FA1 Alg. 3, with the mask and dropout passes of FA1 Alg. 4) against
 // central finite differences of the reference forward, whose own correctness forward_test.cpp
 // establishes against a plain loop. Loss L = sum(O o G), so dL/dO = G is the dO of the backward.
 #include <doctest/doctest.h>

@@ -1,5 +1,5 @@
-// The reference forward (paper Alg. 0, with the scale, mask and dropout of Alg. 2 and the block
-// mask of Alg. 5) against a plain triple loop, closed forms, extreme logits and bad input.
+// The reference forward (FA1 Alg. 0, with the scale, mask and dropout of FA1 Alg. 2 and the block
+// mask of FA1 Alg. 5) against a plain triple loop, closed forms, extreme logits and bad input.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -31,7 +31,7 @@ double at(const Tensor<double>& t, int64_t b, int64_t h, int64_t row, int64_t co
 }
 
 // Whether score (row, col) survives masking, written from the definitions: top-left causal
-// (col <= row) and the block layout of Alg. 5 (block (row / Br, col / Bc) is 1).
+// (col <= row) and the block layout of FA1 Alg. 5 (block (row / Br, col / Bc) is 1).
 bool visible(const AttentionOptions& options, int64_t row, int64_t col) {
   if (options.causal && col > row) return false;
   if (!options.block_mask) return true;
@@ -339,10 +339,10 @@ TEST_CASE("a query row whose every key is masked gives O = 0 and lse = -inf, nev
   }
 }
 
-// dropout_multiplier is the Z of Alg. 4 line 14; it must be exactly 1/(1-p) where dropout_keep
+// dropout_multiplier is the Z of FA1 Alg. 4 l. 14; it must be exactly 1/(1-p) where dropout_keep
 // keeps an element and 0 elsewhere (bitwise: both sides compute 1/(1-p) the same way). Then the
 // output must be (P o Z) V with P = softmax of the *undropped* scores, and lse must not depend on
-// dropout at all (Alg. 2 accumulates l from the undropped P~).
+// dropout at all (FA1 Alg. 2 accumulates l from the undropped P~).
 TEST_CASE("dropout_multiplier agrees with dropout_keep and the output equals (P o Z) V") {
   FLASHLAB_TEST_RNG(rng, "dropout multiplier and (P o Z) V");
   const AttentionShape shape{2, 2, 64, 61, 8};  // seq_k = 61: the last Philox group is partial

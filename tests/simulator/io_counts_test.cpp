@@ -32,7 +32,7 @@ SimConfig counting(Algorithm a, const Case& k, int64_t heads = 3) {
   return c;
 }
 
-TEST_CASE("flash forward bytes equal the closed form of Alg. 2's loops") {
+TEST_CASE("flash forward bytes equal the closed form of FA1 Alg. 2's loops") {
   for (const Case& k : kCases) {
     const SimConfig c = counting(Algorithm::Flash, k);
     const SimForward f = simulate_forward(c, nullptr, nullptr, nullptr);
@@ -43,8 +43,9 @@ TEST_CASE("flash forward bytes equal the closed form of Alg. 2's loops") {
     CAPTURE(d);
     CAPTURE(Br);
     CAPTURE(Bc);
-    // Line 7: K_j, V_j once. Line 9: Q_i, O_i, l_i, m_i once per (i, j): T_c passes.
-    // Line 3: O, l, m initialized (written once); lines 15-16: written once per (i, j).
+    // FA1 Alg. 2 l. 7: K_j, V_j once. FA1 Alg. 2 l. 9: Q_i, O_i, l_i, m_i once per (i, j): T_c
+    // passes. FA1 Alg. 2 l. 3: O, l, m initialized (written once); FA1 Alg. 2 l. 15–16: written
+    // once per (i, j).
     CHECK(f.stats[T::K].bytes_read == H * e * Nk * d);
     CHECK(f.stats[T::V].bytes_read == H * e * Nk * d);
     CHECK(f.stats[T::Q].bytes_read == H * e * Tc * Nq * d);
@@ -76,7 +77,7 @@ TEST_CASE("flash2 forward bytes equal the closed form of FA2's loops") {
   }
 }
 
-TEST_CASE("flash backward bytes equal the closed form of Alg. 4's loops") {
+TEST_CASE("flash backward bytes equal the closed form of FA1 Alg. 4's loops") {
   for (const Case& k : kCases) {
     const SimConfig c = counting(Algorithm::Flash, k);
     const SimBackward b = simulate_backward(c, nullptr, nullptr, nullptr, nullptr);
@@ -85,8 +86,9 @@ TEST_CASE("flash backward bytes equal the closed form of Alg. 4's loops") {
     CAPTURE(Nq);
     CAPTURE(Nk);
     CAPTURE(d);
-    // Line 7: K, V once. Line 10: Q, O, dO, dQ, l, m per (i, j). Line 5 initializes dQ, dK, dV;
-    // line 21 writes dQ_i per (i, j); line 24 writes dK_j, dV_j once.
+    // FA1 Alg. 4 l. 7: K, V once. FA1 Alg. 4 l. 10: Q, O, dO, dQ, l, m per (i, j).
+    // FA1 Alg. 4 l. 5 initializes dQ, dK, dV; FA1 Alg. 4 l. 21 writes dQ_i per (i, j);
+    // FA1 Alg. 4 l. 24 writes dK_j, dV_j once.
     CHECK(b.stats[T::dQ].bytes_read == H * e * Tc * Nq * d);
     CHECK(b.stats[T::dQ].bytes_written == H * e * (Nq * d + Tc * Nq * d));
     CHECK(b.stats[T::dK].bytes_written == H * e * 2 * Nk * d);
@@ -97,7 +99,7 @@ TEST_CASE("flash backward bytes equal the closed form of Alg. 4's loops") {
   }
 }
 
-TEST_CASE("standard attention bytes equal the closed form of Alg. 0 and Alg. 3") {
+TEST_CASE("standard attention bytes equal the closed form of FA1 Alg. 0 and FA1 Alg. 3") {
   for (const Case& k : kCases) {
     const SimConfig c = counting(Algorithm::Standard, k);
     const SimForward f = simulate_forward(c, nullptr, nullptr, nullptr);
@@ -109,16 +111,17 @@ TEST_CASE("standard attention bytes equal the closed form of Alg. 0 and Alg. 3")
     CAPTURE(Nk);
     CAPTURE(d);
     CAPTURE(s_reads);
-    // Line 1: Q once, K once per Q block, S written. Line 2: S read, P written.
-    // Line 3: P once, V once per Q block, O written.
+    // FA1 Alg. 0 l. 1: Q once, K once per Q block, S written. FA1 Alg. 0 l. 2: S read, P written.
+    // FA1 Alg. 0 l. 3: P once, V once per Q block, O written.
     CHECK(f.stats.bytes_read() == H * e * (Nq * d + 2 * Tr * Nk * d + s_reads * NN + NN));
     CHECK(f.stats.bytes_written() == H * e * (2 * NN + Nq * d));
     CHECK(f.stats.matmul_flops == H * 4 * NN * d);
 
     const SimBackward b = simulate_backward(c, nullptr, nullptr, nullptr, nullptr);
     const int64_t pd_reads = 2 * Nk + 1 <= M ? 1 : 2;
-    // Line 1: P, dO (T_c times). Line 2: dO, V (T_r times), dP written. Line 3: P, dP read,
-    // dS written. Lines 4-5: dS twice, K T_r times, Q T_c times.
+    // FA1 Alg. 3 l. 1: P, dO (T_c times). FA1 Alg. 3 l. 2: dO, V (T_r times), dP written.
+    // FA1 Alg. 3 l. 3: P, dP read, dS written. FA1 Alg. 3 l. 4–5: dS twice, K T_r times, Q T_c
+    // times.
     CHECK(b.stats.bytes_read() == H * e *
                                       (NN + Tc * Nq * d + Nq * d + Tr * Nk * d + 2 * pd_reads * NN +
                                        2 * NN + Tr * Nk * d + Tc * Nq * d));
@@ -176,7 +179,7 @@ TEST_CASE("causal flash skips the blocks above the diagonal: T(T+1)/2 of T^2") {
   }
 }
 
-TEST_CASE("block-sparse flash loads Q_i only for blocks whose mask entry is 1 (Alg. 5)") {
+TEST_CASE("block-sparse flash loads Q_i only for blocks whose mask entry is 1 (FA1 Alg. 5)") {
   const int64_t N = 640, d = 64, B = 64, e = 2;
   const BlockMask mask = butterfly_mask(N, N, B);
   int64_t ones = 0;
@@ -186,7 +189,7 @@ TEST_CASE("block-sparse flash loads Q_i only for blocks whose mask entry is 1 (A
   c.tiles = TileSizes{B, B};
   const SimForward f = simulate_forward(c, nullptr, nullptr, nullptr);
   CHECK(f.stats[T::Q].bytes_read == e * ones * B * d);
-  CHECK(f.stats[T::K].bytes_read == e * N * d);  // line 6 loads every K_j (Alg. 5 as written)
+  CHECK(f.stats[T::K].bytes_read == e * N * d);  // FA1 Alg. 5 l. 6 loads every K_j
   CHECK(f.stats.bytes_written() == e * (N * d + 2 * N + ones * (B * d + 2 * B)));
 }
 
@@ -211,10 +214,10 @@ TEST_CASE("peak SRAM is the hand-counted footprint and never above capacity") {
   const int64_t N = 300, d = 40, Br = 24, Bc = 56, e = 2;
   SimConfig c = counting(Algorithm::Flash, {N, N, d, 1024}, 1);
   c.tiles = TileSizes{Br, Bc};
-  // Alg. 2: K_j, V_j, Q_i, O_i, S_ij and 8 row vectors (l, m, m~, l~, m_new, l_new, 2 factors).
+  // FA1 Alg. 2: K_j, V_j, Q_i, O_i, S_ij and 8 row vectors (l, m, m~, l~, m_new, l_new, 2 factors).
   CHECK(simulate_forward(c, nullptr, nullptr, nullptr).stats.peak_sram_bytes ==
         e * (2 * Bc * d + 2 * Br * d + Br * Bc + 8 * Br));
-  // Alg. 4: K_j, V_j, dK~_j, dV~_j, Q_i, O_i, dO_i, dQ_i, P_ij, dP_ij, and l_i, m_i, D_i.
+  // FA1 Alg. 4: K_j, V_j, dK~_j, dV~_j, Q_i, O_i, dO_i, dQ_i, P_ij, dP_ij, and l_i, m_i, D_i.
   CHECK(simulate_backward(c, nullptr, nullptr, nullptr, nullptr).stats.peak_sram_bytes ==
         e * (4 * Bc * d + 4 * Br * d + 2 * Br * Bc + 3 * Br));
   c.options.dropout_p = 0.5;  // plus P_ij^dropped

@@ -310,7 +310,7 @@ void collect_paths(const json& v, const std::string& path, std::set<std::string>
 TEST_CASE("every trace the simulator writes keeps the reader's rules") {
   FLASHLAB_TEST_RNG(rng, "traces the reader accepts");
   const std::vector<Trace> traces = test::traces_of_every_kind(rng);
-  CHECK(traces.size() == 80);
+  CHECK(traces.size() == 96);
   for (size_t k = 0; k < traces.size(); ++k) {
     CAPTURE(k);
     CAPTURE(traces[k].title);

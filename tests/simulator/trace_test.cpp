@@ -79,7 +79,7 @@ TEST_CASE("trace loads and stores add up to the counted bytes, per tensor") {
 TEST_CASE("trace events carry the paper's line numbers") {
   using K = EventKind;
   using T = TensorId;
-  auto dense = lines_by_step(run(Algorithm::Flash, false, small(false)).trace);  // Alg. 2
+  auto dense = lines_by_step(run(Algorithm::Flash, false, small(false)).trace);  // FA1 Alg. 2
   CHECK(dense[{K::Store, T::O}] == std::set<int>{3, 15});
   CHECK(dense[{K::Load, T::K}] == std::set<int>{7});
   CHECK(dense[{K::Load, T::Q}] == std::set<int>{9});
@@ -88,12 +88,12 @@ TEST_CASE("trace events carry the paper's line numbers") {
   CHECK(dense[{K::Store, T::l}] == std::set<int>{3, 16});
   CHECK(dense.count({K::Skip, T::S}) == 0);
 
-  auto sparse = lines_by_step(run(Algorithm::Flash, false, small(true, 0.3)).trace);  // Alg. 5
+  auto sparse = lines_by_step(run(Algorithm::Flash, false, small(true, 0.3)).trace);  // FA1 Alg. 5
   CHECK(sparse[{K::Load, T::K}] == std::set<int>{6});
   CHECK(sparse[{K::Skip, T::S}] == std::set<int>{8});
   CHECK(sparse[{K::Compute, T::S}] == std::set<int>{10, 11, 12, 14, 15});
 
-  auto bwd = lines_by_step(run(Algorithm::Flash, true, small(true, 0.3)).trace);  // Alg. 4
+  auto bwd = lines_by_step(run(Algorithm::Flash, true, small(true, 0.3)).trace);  // FA1 Alg. 4
   CHECK(bwd[{K::Load, T::dQ}] == std::set<int>{10});
   CHECK(bwd[{K::Store, T::dQ}] == std::set<int>{5, 21});
   CHECK(bwd[{K::Store, T::dK}] == std::set<int>{5, 24});

@@ -129,6 +129,12 @@ void check_against_trace(const ReplayState& st) {
     const Event& e = s.trace.events[size_t(st.step - 1)];
     CHECK(code.current_line == e.line);
     CHECK(code.lines[size_t(e.line - 1)] == s.trace.line_text(e.line));
+    // Named as the code and the docs cite it: the title's "(FA1 Alg. 2)" and the line.
+    const size_t open = s.trace.title.rfind('(');
+    REQUIRE(open != std::string::npos);
+    CHECK(code.line_ref == s.trace.title.substr(open + 1, s.trace.title.size() - open - 2) +
+                               " l. " + std::to_string(e.line));
+    CHECK(code.line_ref.rfind("FA", 0) == 0);
   } else {
     CHECK(code.current_line == 0);
   }

@@ -203,7 +203,7 @@ TEST_CASE("invalid configurations are refused with a one-line explanation, never
     CHECK(message.find(c.says) != std::string::npos);
     CHECK(message.find('\n') == std::string::npos);
   }
-  CHECK_THROWS_AS(algorithm_from_string("flash2-backward"), Error);
+  CHECK_THROWS_AS(algorithm_from_string("flash3"), Error);
   for (const VizAlgorithm a : kAlgorithms) CHECK(algorithm_from_string(to_string(a)) == a);
 }
 

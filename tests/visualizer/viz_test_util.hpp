@@ -29,6 +29,8 @@ inline std::vector<viz::VizConfig> small_configs() {
   v.back().causal = true;
   v.back().dropout = 0.1;
   v.push_back(make(VizAlgorithm::StandardBackward, 40, 8, {16, 16}));
+  v.push_back(make(VizAlgorithm::Flash2Backward, 40, 8, {16, 8}));  // FA2 Alg. 2
+  v.back().causal = true;
   v.push_back(make(VizAlgorithm::BlockSparse, 64, 8, {8, 8}));  // butterfly by default
   // Rows longer than the SRAM: standard attention's softmax merges block statistics (§3.1).
   v.push_back(make(VizAlgorithm::Standard, 32, 4, {2, 2}));

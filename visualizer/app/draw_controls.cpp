@@ -102,7 +102,7 @@ void draw_controls(App& app) {
     ImGui::Checkbox("Block sizes by the paper's rule", &c.paper_rule);
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip(
-          "Alg. 1 line 1: Bc = ceil(M/4d), Br = min(Bc, d), shrunk until every\n"
+          "FA1 Alg. 1 l. 1: Bc = ceil(M/4d), Br = min(Bc, d), shrunk until every\n"
           "tile of the algorithm fits the SRAM (M in elements).");
     if (c.paper_rule) {
       if (app.session) {

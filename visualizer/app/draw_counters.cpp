@@ -103,6 +103,29 @@ void curves(const CountersData& d, ImVec2 size) {
 
 }  // namespace
 
+namespace {
+
+// Parallelism on the last GPU of the list (the H200): per launch, how many work units the grid
+// has against the SMs' slots, and how busy the SMs are over the launch (the bar). FA1's one unit
+// per head leaves most SMs idle on a few heads; FA2's units per query block fill them.
+void waves_bars(const RuntimeRow& r) {
+  for (const simulator::LaunchPrediction& l : r.prediction.launches) {
+    char label[160];
+    std::snprintf(label, sizeof label, "%s: %lld units, %lld per SM, %.2f waves, SMs busy %.0f%%",
+                  l.name.c_str(), static_cast<long long>(l.units),
+                  static_cast<long long>(l.units_per_sm), l.waves, 100.0 * l.sm_busy);
+    ImGui::ProgressBar(float(l.sm_busy), ImVec2(-1, 0), label);
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("%s on %s: compute %s, L2 %s, DRAM %s, launch %s -> %s (%s)",
+                        l.name.c_str(), r.gpu.c_str(), seconds(l.compute_s).c_str(),
+                        seconds(l.l2_s).c_str(), seconds(l.dram_s).c_str(),
+                        seconds(l.launch_s).c_str(), seconds(l.predicted_s).c_str(),
+                        simulator::to_string(l.bound));
+  }
+}
+
+}  // namespace
+
 void draw_counters(const CountersData& d, UiState& ui) {
   const ImGuiTableFlags flags =
       ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingStretchProp;
@@ -183,16 +206,17 @@ void draw_counters(const CountersData& d, UiState& ui) {
     ImGui::TextDisabled("  of which matmul %s, other %s", sci(double(st.matmul_flops)).c_str(),
                         sci(double(st.other_flops)).c_str());
   if (!d.runtime.empty()) {
-    std::string line = "predicted (roofline):";
+    std::string line = "predicted:";
     for (const RuntimeRow& r : d.runtime)
-      line += " " + r.gpu.substr(0, r.gpu.find('-')) + " " + seconds(r.estimate.predicted_s) +
-              " (" + simulator::to_string(r.estimate.bound) + "),";
+      line += " " + r.gpu.substr(0, r.gpu.find('-')) + " " + seconds(r.prediction.predicted_s) +
+              " (" + simulator::to_string(r.prediction.bound) + "),";
     line.pop_back();
     ImGui::TextWrapped("%s", line.c_str());
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip(
-          "max(bytes / bandwidth, FLOPs / peak, exps / SFU rate): a lower bound,\n"
-          "for comparing algorithms on the same GPU (docs/simulator.md)");
+          "the performance model: units spread over the SMs, compute at the measured rates,\n"
+          "L2 and DRAM traffic, a launch cost (docs/simulator.md; flashlab compare --why)");
+    waves_bars(d.runtime.back());
   }
   ImGui::Spacing();
   const ImVec2 avail = ImGui::GetContentRegionAvail();

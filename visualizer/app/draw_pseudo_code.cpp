@@ -54,7 +54,10 @@ void draw_pseudo_code(const PseudoCodeData& d, UiState& ui) {
   if (ui.mono) ImGui::PopFont();
   ImGui::EndChild();
   ImGui::Separator();
-  ImGui::TextDisabled("this step%s", d.current_line > 0 ? ":" : "");
+  if (d.line_ref.empty())
+    ImGui::TextDisabled("this step%s", d.current_line > 0 ? ":" : "");
+  else
+    ImGui::TextDisabled("this step, %s:", d.line_ref.c_str());
   ImGui::TextWrapped("%s", d.step_text.c_str());
 }
 

@@ -15,18 +15,19 @@ std::variant<AppOptions, int> parse_options(int argc, char** argv) {
   VizConfig& c = o.config;
   CLI::App cli{
       "flashlab-viz: watch FlashAttention's tiles move between HBM and SRAM and the online "
-      "softmax rescale, step by step (paper Alg. 0-5, FA2).\nKeys: space play/pause, "
+      "softmax rescale, step by step (FA1 Alg. 0 to 5, FA2 Alg. 1).\nKeys: space play/pause, "
       "Left/Right step, Home/End, PageUp/PageDown block, R next rescale, O next write of the "
       "results (O forward, dK and dV backward)."};
   std::string algorithm = to_string(c.algorithm), sram, size, sparse;
   int64_t block_rows = 0, block_cols = 0;
   cli.add_option("--algorithm", algorithm,
-                 "standard, flash, flash-backward, flash2, block-sparse, standard-backward")
+                 "standard, flash, flash-backward, flash2, flash2-backward, block-sparse, "
+                 "standard-backward")
       ->capture_default_str();
   cli.add_option("--seq", c.seq, "Sequence length N")->capture_default_str();
   cli.add_option("--head-dim", c.head_dim, "Head dimension d")->capture_default_str();
   cli.add_option("--sram", sram, std::string("SRAM size M (default 16.5KiB): ") + kByteSizeSyntax);
-  cli.add_option("--block-rows", block_rows, "Br (default: the paper's rule, Alg. 1 line 1)");
+  cli.add_option("--block-rows", block_rows, "Br (default: the paper's rule, FA1 Alg. 1 l. 1)");
   cli.add_option("--block-cols", block_cols, "Bc (default: the paper's rule)");
   cli.add_flag("--causal", c.causal, "Causal mask (top-left aligned)");
   cli.add_option("--dropout", c.dropout, "Dropout probability in [0, 1)")->capture_default_str();

@@ -15,12 +15,14 @@ struct AlgorithmInfo {
   const char* label;
 };
 constexpr AlgorithmInfo kInfo[] = {
-    {VizAlgorithm::Standard, "standard", "Standard attention forward (Alg. 0)"},
-    {VizAlgorithm::Flash, "flash", "FlashAttention forward (Alg. 2)"},
-    {VizAlgorithm::FlashBackward, "flash-backward", "FlashAttention backward (Alg. 4)"},
-    {VizAlgorithm::Flash2, "flash2", "FlashAttention-2 forward order (FA2 Alg. 1)"},
-    {VizAlgorithm::BlockSparse, "block-sparse", "Block-sparse FlashAttention (Alg. 5)"},
-    {VizAlgorithm::StandardBackward, "standard-backward", "Standard attention backward (Alg. 3)"},
+    {VizAlgorithm::Standard, "standard", "Standard attention forward (FA1 Alg. 0)"},
+    {VizAlgorithm::Flash, "flash", "FlashAttention forward (FA1 Alg. 2)"},
+    {VizAlgorithm::FlashBackward, "flash-backward", "FlashAttention backward (FA1 Alg. 4)"},
+    {VizAlgorithm::Flash2, "flash2", "FlashAttention-2 forward (FA2 Alg. 1)"},
+    {VizAlgorithm::Flash2Backward, "flash2-backward", "FlashAttention-2 backward (FA2 Alg. 2)"},
+    {VizAlgorithm::BlockSparse, "block-sparse", "Block-sparse FlashAttention (FA1 Alg. 5)"},
+    {VizAlgorithm::StandardBackward, "standard-backward",
+     "Standard attention backward (FA1 Alg. 3)"},
 };
 
 const AlgorithmInfo& info(VizAlgorithm a) {
@@ -50,7 +52,8 @@ VizAlgorithm algorithm_from_string(std::string_view name) {
 }
 
 bool is_backward(VizAlgorithm a) {
-  return a == VizAlgorithm::FlashBackward || a == VizAlgorithm::StandardBackward;
+  return a == VizAlgorithm::FlashBackward || a == VizAlgorithm::StandardBackward ||
+         a == VizAlgorithm::Flash2Backward;
 }
 
 simulator::Algorithm sim_algorithm(VizAlgorithm a) {
@@ -59,6 +62,7 @@ simulator::Algorithm sim_algorithm(VizAlgorithm a) {
     case VizAlgorithm::StandardBackward:
       return simulator::Algorithm::Standard;
     case VizAlgorithm::Flash2:
+    case VizAlgorithm::Flash2Backward:
       return simulator::Algorithm::Flash2;
     case VizAlgorithm::Flash:
     case VizAlgorithm::FlashBackward:
@@ -111,12 +115,15 @@ simulator::SimConfig to_sim_config(const VizConfig& config) {
   c.options.seed = config.seed;
   c.sram_bytes = config.sram_bytes;
   c.tiles = config.tiles;
+  // FA2's backward has tiles of its own: the replayed pass (the backward) takes the ones given.
+  const bool fa2_backward = config.algorithm == VizAlgorithm::Flash2Backward;
+  if (fa2_backward) c.backward_tiles = config.tiles;
   c.counting_only = config.seq > kMaxArithmeticSeq;
   c.record_trace = true;
   // Resolve the tiles first: the mask has one entry per tile, and the trace budget counts tiles.
   TileSizes tiles;
   try {
-    tiles = simulator::resolve_tiles(c);
+    tiles = fa2_backward ? simulator::resolve_backward_tiles(c) : simulator::resolve_tiles(c);
   } catch (const Error& e) {
     throw Error((config.tiles ? "tiles " + std::to_string(config.tiles->block_rows) + " x " +
                                     std::to_string(config.tiles->block_cols) +
@@ -147,7 +154,7 @@ simulator::SimConfig to_sim_config(const VizConfig& config) {
       throw Error(std::string("sparsity pattern (--sparse): ") + e.what());
     }
   }
-  c.tiles = tiles;
+  (fa2_backward ? c.backward_tiles : c.tiles) = tiles;
   validate(c.options, c.shape);
   return c;
 }

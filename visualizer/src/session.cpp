@@ -1,6 +1,6 @@
 // Building a session: run the simulator (the visualizer never computes attention itself), the
 // baseline for the comparison, and, for small problems, the score matrix (a simulator run of
-// Alg. 0, which materializes S) and the float64 reference for the online-softmax panel.
+// FA1 Alg. 0, which materializes S) and the float64 reference for the online-softmax panel.
 #include <flashlab/viz/session.hpp>
 
 #include <cmath>
@@ -43,7 +43,7 @@ Tensor<double> to_double(const Tensor<float>& t) {
 }
 
 // S = mask(tau Q K^T) for the one head, read from HBM after the simulator's standard attention
-// (Alg. 0 line 1 writes S to HBM). Uncounted, untraced: only its values are used.
+// (FA1 Alg. 0 l. 1 writes S to HBM). Uncounted, untraced: only its values are used.
 std::vector<float> score_matrix(const sim::SimConfig& c, const Inputs& in) {
   const AttentionParams params = make_params(c.options, c.shape);
   const TileSizes tiles{std::min<int64_t>(64, c.shape.seq_q), std::min<int64_t>(64, c.shape.seq_k)};
@@ -83,6 +83,7 @@ VizAlgorithm baseline_of(VizAlgorithm a) {
     case VizAlgorithm::StandardBackward:
       return VizAlgorithm::FlashBackward;
     case VizAlgorithm::FlashBackward:
+    case VizAlgorithm::Flash2Backward:
       return VizAlgorithm::StandardBackward;
     case VizAlgorithm::Flash:
     case VizAlgorithm::Flash2:
@@ -151,11 +152,13 @@ Session build_session(const VizConfig& config) {
     s.trace = std::move(r.trace);
     s.stats = r.stats;
     s.tiles = r.tiles;
+    s.work = std::move(r.work);
   } else {
     sim::SimForward r = sim::simulate_forward(c, Q, K, V);
     s.trace = std::move(r.trace);
     s.stats = r.stats;
     s.tiles = r.tiles;
+    s.work = std::move(r.work);
   }
   s.title = s.trace.title;
   if (s.has_values) {
@@ -189,7 +192,8 @@ Session session_from_trace(sim::Trace trace, const std::string& source) {
   VizConfig& c = s.config;
   c.algorithm = t.algorithm == sim::Algorithm::Standard
                     ? (t.backward ? VizAlgorithm::StandardBackward : VizAlgorithm::Standard)
-                : t.algorithm == sim::Algorithm::Flash2 ? VizAlgorithm::Flash2
+                : t.algorithm == sim::Algorithm::Flash2
+                    ? (t.backward ? VizAlgorithm::Flash2Backward : VizAlgorithm::Flash2)
                 : t.backward                            ? VizAlgorithm::FlashBackward
                 : t.block_sparse                        ? VizAlgorithm::BlockSparse
                                                         : VizAlgorithm::Flash;

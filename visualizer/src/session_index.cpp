@@ -35,6 +35,7 @@ std::optional<GridRole> role_of(TensorId t) {
     case TensorId::O:
     case TensorId::dO:
     case TensorId::dQ:
+    case TensorId::dQ_acc:
       return GridRole::QueryMatrix;
     case TensorId::l:
     case TensorId::m:
@@ -61,9 +62,9 @@ std::optional<GridRole> role_of(TensorId t) {
 
 // Drawing order: inputs, outputs, statistics, then the N x N matrices.
 constexpr TensorId kOrder[] = {
-    TensorId::Q,  TensorId::K,  TensorId::V,         TensorId::O,  TensorId::dO, TensorId::dQ,
-    TensorId::dK, TensorId::dV, TensorId::l,         TensorId::m,  TensorId::L,  TensorId::D,
-    TensorId::S,  TensorId::P,  TensorId::P_dropped, TensorId::dP, TensorId::dS};
+    TensorId::Q,      TensorId::K,  TensorId::V,  TensorId::O,         TensorId::dO, TensorId::dQ,
+    TensorId::dQ_acc, TensorId::dK, TensorId::dV, TensorId::l,         TensorId::m,  TensorId::L,
+    TensorId::D,      TensorId::S,  TensorId::P,  TensorId::P_dropped, TensorId::dP, TensorId::dS};
 
 TensorGrid make_grid(TensorId t, GridRole role, const simulator::Trace& trace) {
   const AttentionShape& s = trace.shape;
@@ -92,7 +93,7 @@ TensorGrid make_grid(TensorId t, GridRole role, const simulator::Trace& trace) {
 }
 
 // A softmax update rescales when some row's running max moved after it had seen a score:
-// e^{m_old - m_new} < 1 then shrinks that row's l and partial output (Alg. 2 line 15).
+// e^{m_old - m_new} < 1 then shrinks that row's l and partial output (FA1 Alg. 2 l. 15).
 bool is_rescale(const simulator::Trace& trace, const Event& e) {
   const auto rows = trace.rows_of(e);
   if (rows.empty()) return true;  // counting-only: no values, every update counts
@@ -106,7 +107,7 @@ bool is_output_write(const simulator::Trace& trace, const Event& e) {
   if (e.kind != EventKind::Store) return false;
   if (!trace.backward) return e.tensor == TensorId::O;
   return e.tensor == TensorId::dK || e.tensor == TensorId::dV ||
-         (e.tensor == TensorId::dQ && trace.algorithm == simulator::Algorithm::Standard);
+         (e.tensor == TensorId::dQ && trace.algorithm != simulator::Algorithm::Flash);
 }
 
 // The first query row of the block an event with i >= 0 works on: its own first row when its
@@ -142,18 +143,18 @@ std::vector<int64_t> follow_rows(const simulator::Trace& trace) {
 
 std::string output_write_label(const Session& session) {
   if (!session.trace.backward) return "O";
-  return session.trace.algorithm == simulator::Algorithm::Standard ? "dQ, dK, dV" : "dK, dV";
+  return session.trace.algorithm == simulator::Algorithm::Flash ? "dK, dV" : "dQ, dK, dV";
 }
 
 std::string no_rescale_reason(const Session& session) {
   if (!session.rescale_events.empty()) return "";
   if (session.trace.backward)
     return session.trace.algorithm == simulator::Algorithm::Standard
-               ? "the backward reads P from HBM: no softmax statistics change (Alg. 3)"
+               ? "the backward reads P from HBM: no softmax statistics change (FA1 Alg. 3)"
                : "the backward recomputes P from the l, m the forward saved: no running max "
-                 "changes (Alg. 4 line 13)";
+                 "changes (FA1 Alg. 4 l. 13)";
   return session.softmax_events.empty()
-             ? "standard attention normalizes whole rows of S at once (Alg. 0 line 2): nothing "
+             ? "standard attention normalizes whole rows of S at once (FA1 Alg. 0 l. 2): nothing "
                "is rescaled"
              : "no row's running max moved after its first block";
 }

@@ -1,6 +1,6 @@
 // The online-softmax panel's data for one query row: its updates block by block from the trace
 // (m, l before and after, e^{m_old - m_new}), the row's scores, and at the end the result beside
-// the float64 reference (paper §3.1; Alg. 2 lines 12-16; FA2 Alg. 1 lines 9-10).
+// the float64 reference (paper §3.1; FA1 Alg. 2 l. 12–16; FA2 Alg. 1 l. 9–10).
 #include <algorithm>
 #include <cmath>
 
@@ -17,21 +17,21 @@ namespace {
 const char* explanation(const simulator::Trace& t, bool online) {
   if (t.backward)
     return t.algorithm == Algorithm::Standard
-               ? "Alg. 3 reads P from HBM: the forward pass already normalized the row, so the "
+               ? "FA1 Alg. 3 reads P from HBM: the forward pass already normalized the row, so the "
                  "backward has no softmax update."
-               : "Alg. 4 line 13 recomputes P_ij = diag(l_i)^-1 exp(S_ij - m_i) from the l, m "
+               : "FA1 Alg. 4 l. 13 recomputes P_ij = diag(l_i)^-1 exp(S_ij - m_i) from the l, m "
                  "the forward saved: exact in one step, no online update in the backward.";
   if (t.algorithm == Algorithm::Flash2)
-    return "FA2 line 9: each block j moves the running max m and sum l; the unnormalized O_i on "
-           "chip is multiplied by e^{m_old - m_new} (line 10) and divided by l once, at the end "
-           "(line 12).";
+    return "FA2 Alg. 1 l. 9: each block j moves the running max m and sum l; the unnormalized "
+           "O_i on chip is multiplied by e^{m_old - m_new} (FA2 Alg. 1 l. 10) and divided by l "
+           "once, at the end (FA2 Alg. 1 l. 12).";
   if (t.algorithm == Algorithm::Flash)
-    return "Alg. 2 line 13: each block j merges its max m~ and sum l~ into the running m, l "
-           "(§3.1); line 15 rescales the old l and the partial output O_i by e^{m_old - m_new} "
-           "and divides by the new l.";
-  return online ? "Alg. 0 line 2 with rows longer than the SRAM: the row statistics are merged "
+    return "FA1 Alg. 2 l. 13 (FA1 Alg. 5 numbers it alike): each block j merges its max m~ and "
+           "sum l~ into the running m, l (§3.1); FA1 Alg. 2 l. 15 rescales the old l and the "
+           "partial output O_i by e^{m_old - m_new} and divides by the new l.";
+  return online ? "FA1 Alg. 0 l. 2 with rows longer than the SRAM: the row statistics are merged "
                   "block by block (§3.1), then S is read again to write P."
-                : "Alg. 0 line 2: a strip of full rows of S is read from HBM and normalized in "
+                : "FA1 Alg. 0 l. 2: a strip of full rows of S is read from HBM and normalized in "
                   "one piece (m = rowmax, l = rowsum) -- no rescaling, but S and P cross HBM.";
 }
 

@@ -1,7 +1,9 @@
 // The pseudo-code panel (current line, hits per line), the one-line event description, and the
 // counters panel (bytes by tensor so far against the whole pass, the baseline and the closed
-// form of Theorem 2 / Thm. 5; FLOPs; the roofline estimate; the byte curves).
+// form of Theorem 2 / Thm. 5; FLOPs; the performance model; the byte curves).
 #include <cstdio>
+#include <string>
+#include <string_view>
 
 #include <flashlab/viz/panels.hpp>
 
@@ -24,6 +26,14 @@ std::string slice(const Event& e) {
   return std::string(simulator::tensor_name(e.tensor)) + "[" + std::to_string(r.row0) + ":" +
          std::to_string(r.row0 + r.rows) + ", " + std::to_string(r.col0) + ":" +
          std::to_string(r.col0 + r.cols) + "]";
+}
+// "FlashAttention forward (FA1 Alg. 2)" and the tag 15 give "FA1 Alg. 2 l. 15"; "" when the title
+// does not end in a paper's algorithm (a trace written by another tool).
+std::string line_reference(std::string_view title, int line) {
+  const size_t open = title.rfind("(FA");
+  if (line <= 0 || open == std::string_view::npos || title.back() != ')') return "";
+  return std::string(title.substr(open + 1, title.size() - open - 2)) + " l. " +
+         std::to_string(line);
 }
 }  // namespace
 
@@ -62,6 +72,7 @@ PseudoCodeData pseudo_code_data(const ReplayState& state) {
   if (const Event* e = current_event(state)) {
     d.current_line = e->line;
     d.step_text = describe_event(*e);
+    d.line_ref = line_reference(d.title, e->line);
   } else {
     d.step_text = "before the first step";
   }
@@ -104,9 +115,10 @@ CountersData counters_data(const ReplayState& state) {
   d.baseline_note = session.baseline_note;
   d.flops = state.flops;
   d.exps = state.exps;
-  if (session.flops_split)
-    for (const simulator::GpuSpec& gpu : {simulator::a100_40gb(), simulator::h100_sxm()})
-      d.runtime.push_back({gpu.name, simulator::estimate_runtime(session.stats, gpu)});
+  if (session.work)
+    for (const simulator::GpuSpec& gpu :
+         {simulator::a100_40gb(), simulator::h100_sxm(), simulator::h200_sxm()})
+      d.runtime.push_back({gpu.name, simulator::predict_runtime(*session.work, gpu)});
   const int64_t n = session.event_count();
   d.progress = n == 0 ? 0.0 : double(state.step) / double(n);
   d.curve = &session.curve;

@@ -225,7 +225,7 @@ FLASHLAB_LAB_TEST("online attention row rescales the running output", 20) {
       why +=
           "Right when the first block holds the max, wrong when later blocks raise it: the "
           "output accumulated so far was not rescaled by e^{m_old - m_new} when the running "
-          "max increased (paper Alg. 1 line 12).";
+          "max increased (FA1 Alg. 1 l. 12).";
     else if (increasing_ok && decreasing_ok)
       why += "A block of only -inf scores must leave (m, l) and the output unchanged.";
     else

@@ -1,4 +1,4 @@
-// Grader of lab 2 (README.md): the tiled forward of the paper's Alg. 1 against the float64
+// Grader of lab 2 (README.md): the tiled forward of FA1 Alg. 1 against the float64
 // reference (flashlab::reference), on one tile, many tiles, ragged tiles, rising row maxima and
 // causal masks. A wrong result is compared with the usual mistakes to say which one it is.
 #include <cmath>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <flashlab/core/block_mask.hpp>
+#include <flashlab/core/tile_visibility.hpp>
 #include <flashlab/core/tiling.hpp>
 #include <flashlab/labs/grading.hpp>
 #include <flashlab/reference/attention.hpp>
@@ -106,8 +107,8 @@ FLASHLAB_LAB_TEST("square tiles that divide N", 10) {
   if (!why.empty())
     FLASHLAB_LAB_FAIL(why + (check_forward(random_problem(1, 8, 8, 4, 16, 16, false)).empty()
                                  ? ". One tile is right, so the combination of tiles is wrong: "
-                                   "lines 11-13."
-                                 : ". Start with one tile (the first test): lines 9-10."));
+                                   "FA1 Alg. 1 l. 11–13."
+                                 : ". Start with one tile (the first test): FA1 Alg. 1 l. 9–10."));
 }
 
 FLASHLAB_LAB_TEST("ragged tiles with seq_q != seq_k", 15) {
@@ -140,8 +141,8 @@ FLASHLAB_LAB_TEST("O is rescaled when a later K block raises the row max", 15) {
       (check_forward(falling).empty()
            ? ". The same keys in falling order (max in the first block) give the right O, so O_i "
              "was not rescaled by e^{m_i - m_i^new} when a later block raised the row max "
-             "(Alg. 1 line 12: diag(l_i) e^{m_i - m_i^new} O_i)."
-           : ". Line 12: O_i <- diag(l_i^new)^-1 (diag(l_i) e^{m_i - m_i^new} O_i + "
+             "(FA1 Alg. 1 l. 12: diag(l_i) e^{m_i - m_i^new} O_i)."
+           : ". FA1 Alg. 1 l. 12: O_i <- diag(l_i^new)^-1 (diag(l_i) e^{m_i - m_i^new} O_i + "
              "e^{m~_ij - m_i^new} P~_ij V_j)."));
 }
 
@@ -159,7 +160,8 @@ FLASHLAB_LAB_TEST("l and m are the softmax statistics of each row", 10) {
     const double l = (S.row(r).cast<double>().array() - m).exp().sum();
     if (std::abs(out.m(r) - m) > 1e-4 * (1 + std::abs(m)))
       FLASHLAB_LAB_FAIL("row " + std::to_string(r) + ": m expected max_c S_rc = " + fmt(m) +
-                        ", got " + fmt(out.m(r)) + ". m_i^new = max(m_i, m~_ij) (line 11).");
+                        ", got " + fmt(out.m(r)) +
+                        ". m_i^new = max(m_i, m~_ij) (FA1 Alg. 1 l. 11).");
     if (std::abs(out.l(r) - l) > 1e-4 * l) {
       const double ratio = out.l(r) / l;
       FLASHLAB_LAB_FAIL(
@@ -168,7 +170,8 @@ FLASHLAB_LAB_TEST("l and m are the softmax statistics of each row", 10) {
           (ratio < 1 ? "Too small: the old l_i was multiplied by e^{m_i - m_i^new} more than "
                        "once. "
                      : "Too large: a term was not rescaled to the new max. ") +
-          "Line 11: l_i^new = e^{m_i - m_i^new} l_i + e^{m~_ij - m_i^new} l~_ij, each term "
+          "FA1 Alg. 1 l. 11: l_i^new = e^{m_i - m_i^new} l_i + e^{m~_ij - m_i^new} l~_ij, each "
+          "term "
           "rescaled exactly once.");
     }
   }
@@ -224,9 +227,13 @@ FLASHLAB_LAB_TEST("answers: the paper's block sizes for M = 100 KiB", 5) {
 }
 
 FLASHLAB_LAB_TEST("answers: tiles computed by a causal forward", 5) {
-  const flashlab::BlockMask causal = flashlab::causal_block_mask(1024, 1024, 64);
-  double on = 0;
-  for (uint8_t v : causal.layout) on += v;
+  flashlab::MaskParams causal;
+  causal.causal = true;
+  double on = 0;  // tiles of 64 x 64 over N = 1024 that a causal forward computes
+  for (int64_t row0 = 0; row0 < 1024; row0 += 64)
+    for (int64_t col0 = 0; col0 < 1024; col0 += 64)
+      on += flashlab::tile_visibility(causal, row0, int64_t{64}, col0, int64_t{64}) !=
+            flashlab::TileVisibility::None;
   FLASHLAB_LAB_REQUIRE_OK(check_answer(
       "causal_tiles", on, 0.0,
       "Question 2: count the tiles (i, j) of a 16 x 16 grid with at least one score c <= r."));

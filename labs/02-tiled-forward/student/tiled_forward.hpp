@@ -17,14 +17,14 @@ struct TileConfig {
   bool causal = false;  // top-left causal mask: query row r sees key rows c <= r
 };
 
-// What Alg. 1 leaves in HBM: the output and the row statistics (Alg. 2 returns l and m too).
+// What FA1 Alg. 1 leaves in HBM: the output and the row statistics l and m.
 struct ForwardOutput {
   Matrix O;  // N_q x d
   Vector l;  // N_q: sum over the row of e^{S_rc - m_r}
   Vector m;  // N_q: max over the row of S_rc (masked scores excluded)
 };
 
-// Paper Alg. 1 with Alg. 2's scale and a causal mask. Q is N_q x d; K and V are N_k x d. The
+// FA1 Alg. 1 with FA1 Alg. 2's scale and a causal mask. Q is N_q x d; K and V are N_k x d. The
 // last block of rows or columns may be shorter than B_r or B_c.
 ForwardOutput tiled_forward(const Matrix& Q, const Matrix& K, const Matrix& V,
                             const TileConfig& cfg);

@@ -1,6 +1,6 @@
-// Grader of lab 3 (README.md): the student's Alg. 1 runs on the simulator's machine; graded on
+// Grader of lab 3 (README.md): the student's FA1 Alg. 1 runs on the simulator's machine; graded on
 // its outputs (against the float64 reference) and on the HBM bytes the machine counted, per
-// tensor and in total, against the IO of Alg. 1 (Theorem 2) and the simulator's own forward.
+// tensor and in total, against the IO of FA1 Alg. 1 (Theorem 2) and the simulator's own forward.
 #include <cmath>
 #include <optional>
 #include <random>
@@ -71,7 +71,8 @@ Run run_student(const AttentionShape& shape, TileSizes tiles, int64_t sram_bytes
   r.resident = M.sram().resident_summary();
   if (qkv && r.error.empty()) {
     if (!M.hbm().defined(T::O) || !M.hbm().defined(T::l) || !M.hbm().defined(T::m))
-      r.error = "O, l and m must be in HBM after the run (define them as the given line 2 does)";
+      r.error =
+          "O, l and m must be in HBM after the run (define them as the given FA1 Alg. 1 l. 2 does)";
     else {
       r.O.assign(M.hbm().data(T::O).begin(), M.hbm().data(T::O).end());
       r.l.assign(M.hbm().data(T::l).begin(), M.hbm().data(T::l).end());
@@ -114,12 +115,13 @@ std::string check_outputs(const Run& r, const std::vector<Tensor<float>>& qkv) {
   if (const auto k = first_mismatch(ref.lse.data, lse, 1e-4, 1e-4))
     return "with " + describe(r) + ": row " + std::to_string(*k) +
            " has m + log l = " + fmt(lse[*k]) + ", expected the logsumexp " +
-           fmt(ref.lse.data[*k]) + ": store l_i^new and m_i^new (line 13)";
+           fmt(ref.lse.data[*k]) + ": store l_i^new and m_i^new (FA1 Alg. 1 l. 13)";
   return "";
 }
 
-// Alg. 1's HBM traffic in bytes, exact for its loops: line 2 writes O, l, m; line 6 reads K,
-// V once; lines 8 and 12-13 read and write Q_i, O_i, l_i, m_i for every (i, j).
+// FA1 Alg. 1's HBM traffic in bytes, exact for its loops: FA1 Alg. 1 l. 2 writes O, l, m;
+// FA1 Alg. 1 l. 6 reads K, V once; FA1 Alg. 1 l. 8 and 12–13 read and write Q_i, O_i, l_i, m_i
+// for every (i, j).
 int64_t alg1_bytes(const AttentionShape& s, const TileSizes& t) {
   const int64_t Nq = s.seq_q, Nk = s.seq_k, d = s.head_dim;
   const int64_t Tc = flashlab::ceil_div(Nk, t.block_cols);
@@ -164,14 +166,15 @@ FLASHLAB_LAB_TEST("your tiles fit a 48 KiB SRAM at N=1024 and d=64", 10) {
   const SramFootprint f = sram_footprint(q, r.tiles);
   FLASHLAB_LAB_FAIL(
       "with " + describe(r) + " the run stopped: " + r.error + "\n" +
-      (leaks() ? "Your forward leaves tiles allocated after it returns (see the test 'every SRAM "
-                 "tile is freed'), so the SRAM fills up over the iterations."
-               : "Alg. 1's tiles for B_r=" + std::to_string(r.tiles.block_rows) +
-                     ", B_c=" + std::to_string(r.tiles.block_cols) + " take " +
-                     std::to_string(f.elements) + " elements = " + std::to_string(f.bytes) +
-                     " bytes, the SRAM holds 49152 bytes = 24576 elements. The rule of line 1 "
-                     "counts M in elements (sram_bytes / element_bytes), and its constant 4 is "
-                     "asymptotic: shrink B_c until 2 B_c d + 2 B_r d + B_r B_c + 8 B_r <= M."));
+      (leaks()
+           ? "Your forward leaves tiles allocated after it returns (see the test 'every SRAM "
+             "tile is freed'), so the SRAM fills up over the iterations."
+           : "FA1 Alg. 1's tiles for B_r=" + std::to_string(r.tiles.block_rows) +
+                 ", B_c=" + std::to_string(r.tiles.block_cols) + " take " +
+                 std::to_string(f.elements) + " elements = " + std::to_string(f.bytes) +
+                 " bytes, the SRAM holds 49152 bytes = 24576 elements. The rule of FA1 Alg. 1 l. 1 "
+                 "counts M in elements (sram_bytes / element_bytes), and its constant 4 is "
+                 "asymptotic: shrink B_c until 2 B_c d + 2 B_r d + B_r B_c + 8 B_r <= M."));
 }
 
 FLASHLAB_LAB_TEST("one tile: the forward matches the reference", 10) {
@@ -220,7 +223,7 @@ FLASHLAB_LAB_TEST("K and V are read from HBM exactly once", 15) {
       FLASHLAB_LAB_FAIL(std::string(tensor_name(t)) + " was read " + std::to_string(got) +
                         " bytes = " + fmt(double(got) / double(size)) + " times its size (" +
                         std::to_string(size) + " bytes) with " + describe(r) + ", T_r = 8. " +
-                        "Alg. 1 line 6 loads K_j, V_j once per outer iteration j and keeps them "
+                        "FA1 Alg. 1 l. 6 loads K_j, V_j once per outer iteration j and keeps them "
                         "on chip for the whole inner loop over i; loading them inside the inner "
                         "loop reads K and V T_r times.");
   }
@@ -247,10 +250,10 @@ FLASHLAB_LAB_TEST("Q O l m move once per outer iteration and S stays on chip", 1
       FLASHLAB_LAB_FAIL(std::string(tensor_name(lim.t)) + ": read " +
                         std::to_string(got.bytes_read) + " and written " +
                         std::to_string(got.bytes_written) + " bytes with " + describe(r) +
-                        "; Alg. 1 moves at most " + std::to_string(lim.read * kBytes) + " and " +
-                        std::to_string(lim.written * kBytes) +
+                        "; FA1 Alg. 1 moves at most " + std::to_string(lim.read * kBytes) +
+                        " and " + std::to_string(lim.written * kBytes) +
                         " (one read and one write of each block per outer iteration, T_c = 8, "
-                        "plus line 2's initialization). Load each tile once per (i, j).");
+                        "plus FA1 Alg. 1 l. 2's initialization). Load each tile once per (i, j).");
   }
   for (int k = 0; k < flashlab::simulator::kTensorCount; ++k) {
     const T t = static_cast<T>(k);
@@ -259,7 +262,7 @@ FLASHLAB_LAB_TEST("Q O l m move once per outer iteration and S stays on chip", 1
       FLASHLAB_LAB_FAIL(std::string(tensor_name(t)) + " moved " +
                         std::to_string(r.stats[t].bytes_read + r.stats[t].bytes_written) +
                         " bytes through HBM: S_ij and P~_ij live on chip only, that is the point "
-                        "of Alg. 1.");
+                        "of FA1 Alg. 1.");
   }
 }
 
@@ -275,7 +278,7 @@ FLASHLAB_LAB_TEST("total HBM traffic at N=1024 d=64 and 48 KiB is within the IO 
       "Your " + describe(r) + " gives T_c = " + std::to_string(Tc) + " passes over Q and O";
   if (got > bound)
     FLASHLAB_LAB_FAIL(tiles + " and " + std::to_string(got) +
-                      " bytes, more than Alg. 1 moves with "
+                      " bytes, more than FA1 Alg. 1 moves with "
                       "these tiles: 2 N d + N d + 2 N + T_c N (3d + 4) elements = " +
                       std::to_string(bound) +
                       " bytes. Some tile moves more often than once per "
@@ -327,6 +330,6 @@ FLASHLAB_LAB_TEST("answers: bytes moved at N=1024 d=64 and 48 KiB", 10) {
       {"flash_total_bytes", double(flash.stats.total_bytes()), 1e-6,
        "Question 3: 2 N d + N d + 2 N + T_c N (3d + 4) elements." + how},
       {"standard_total_bytes", double(standard.stats.total_bytes()), 1e-6,
-       "Question 4: Alg. 0 writes and reads S and P (docs/simulator.md)." + how},
+       "Question 4: FA1 Alg. 0 writes and reads S and P (docs/simulator.md)." + how},
   }));
 }

@@ -18,7 +18,7 @@ namespace sim = flashlab::simulator;
 // move fewer bytes.
 TileSizes choose_tiles(int64_t sram_bytes, int element_bytes, int64_t head_dim);
 
-// Task 2: the paper's Alg. 1 (with Alg. 2's scale tau = p.tau, no mask, no dropout) on the
+// Task 2: FA1 Alg. 1 (with FA1 Alg. 2's scale tau = p.tau, no mask, no dropout) on the
 // machine. Q, K, V are in HBM (p.seq_q x d, p.seq_k x d); leave O, l, m there. Move data only
 // with M.load / M.store, compute only with the machine's tile operations (machine.hpp).
 void flash_forward_on_machine(sim::Machine& M, const sim::HeadProblem& p);

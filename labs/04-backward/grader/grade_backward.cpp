@@ -1,4 +1,4 @@
-// Grader of lab 4 (README.md): the student's Alg. 4 against the float64 reference backward
+// Grader of lab 4 (README.md): the student's FA1 Alg. 4 against the float64 reference backward
 // (flashlab::reference), per gradient, on one tile, many, ragged and causal tiles; and, through
 // the allocation probe (alloc_probe.hpp), that no N_q x N_k matrix is ever allocated.
 #include <cmath>
@@ -152,14 +152,16 @@ std::string hint(const Problem& p, const Gradients& g, const Tensor<double>& exp
   for (double& x : unscaled.data) x /= double(p.cfg.scale);
   if (compare(p, "", unscaled, got).empty())
     return ". It equals the reference divided by tau: the softmax scale tau is missing. "
-           "S = tau Q K^T, so the chain rule gives dQ_i += tau dS_ij K_j (line 21) and "
-           "dK_j += tau dS_ij^T Q_i (line 22).";
+           "S = tau Q K^T, so the chain rule gives dQ_i += tau dS_ij K_j (FA1 Alg. 4 l. 21) and "
+           "dK_j += tau dS_ij^T Q_i (FA1 Alg. 4 l. 22).";
   if (compare(p, "dV", p.ref.dV, g.dV).empty())
     return ". dV is right, so the recomputed P_ij is right: the error is in dS_ij = P_ij o "
-           "(dP_ij - D_i) (line 20) or in lines 21-22. D_i = rowsum(dO_i o O_i) (line 19) "
+           "(dP_ij - D_i) (FA1 Alg. 4 l. 20) or in FA1 Alg. 4 l. 21–22. D_i = rowsum(dO_i o O_i) "
+           "(FA1 Alg. 4 l. 19) "
            "sums over the whole row; rowsum(P_ij o dP_ij) over one tile is only part of it.";
-  return ". dV is wrong too, so start there: P_ij = diag(l_i)^-1 exp(S_ij - m_i) (line 13) with "
-         "S_ij = tau Q_i K_j^T, and dV_j += P_ij^T dO_i (line 16).";
+  return ". dV is wrong too, so start there: P_ij = diag(l_i)^-1 exp(S_ij - m_i) (FA1 Alg. 4 l. "
+         "13) with "
+         "S_ij = tau Q_i K_j^T, and dV_j += P_ij^T dO_i (FA1 Alg. 4 l. 16).";
 }
 
 Gradients run(const Problem& p) {
@@ -173,9 +175,10 @@ void require_grad(const Problem& p, const char* which) {
   const Tensor<double>& expected = name == "dQ" ? p.ref.dQ : name == "dK" ? p.ref.dK : p.ref.dV;
   const std::string why = compare(p, which, expected, got);
   if (why.empty()) return;
-  FLASHLAB_LAB_FAIL(why + (name == "dV" ? ". dV_j = sum_i P_ij^T dO_i (line 16) with P_ij = "
-                                          "diag(l_i)^-1 exp(S_ij - m_i) recomputed (line 13)."
-                                        : hint(p, g, expected, got)));
+  FLASHLAB_LAB_FAIL(why + (name == "dV"
+                               ? ". dV_j = sum_i P_ij^T dO_i (FA1 Alg. 4 l. 16) with P_ij = "
+                                 "diag(l_i)^-1 exp(S_ij - m_i) recomputed (FA1 Alg. 4 l. 13)."
+                               : hint(p, g, expected, got)));
 }
 
 }  // namespace
@@ -217,7 +220,7 @@ FLASHLAB_LAB_TEST("causal mask in the backward", 15) {
     if (!why.empty())
       FLASHLAB_LAB_FAIL(why +
                         ". Recompute S_ij with the same mask as the forward (score (r, c) "
-                        "is -inf when c > r; line 12), so P_ij = 0 there; skip tiles "
+                        "is -inf when c > r; FA1 Alg. 4 l. 12), so P_ij = 0 there; skip tiles "
                         "entirely above the diagonal.");
   }
 }
@@ -235,13 +238,14 @@ FLASHLAB_LAB_TEST("no N x N matrix is allocated (N=256)", 15) {
       FLASHLAB_LAB_FAIL("fix the gradients first (this test needs them right at N = 256): " + why);
   const std::size_t limit = 256 * 256 / 4;  // a quarter of N x N: far above any tile
   if (g_largest >= limit)
-    FLASHLAB_LAB_FAIL("your backward allocated " + std::to_string(g_largest) +
-                      " floats at once with " + p.describe() +
-                      "; an N_q x N_k matrix of floats is 65536 floats, while every tile is at "
-                      "most 32 x 32 and every N x d tensor 4096 floats. Alg. 4 never stores S, "
-                      "P, dP or dS: recompute each tile P_ij from Q_i, K_j, l_i, m_i (line 13) "
-                      "and use it at once (lines 16-22). That is what keeps the extra memory "
-                      "O(N) (Theorem 1).");
+    FLASHLAB_LAB_FAIL(
+        "your backward allocated " + std::to_string(g_largest) + " floats at once with " +
+        p.describe() +
+        "; an N_q x N_k matrix of floats is 65536 floats, while every tile is at "
+        "most 32 x 32 and every N x d tensor 4096 floats. FA1 Alg. 4 never stores S, "
+        "P, dP or dS: recompute each tile P_ij from Q_i, K_j, l_i, m_i (FA1 Alg. 4 l. 13) "
+        "and use it at once (FA1 Alg. 4 l. 16–22). That is what keeps the extra memory "
+        "O(N) (Theorem 1).");
 }
 
 FLASHLAB_LAB_TEST("answers: HBM bytes of the backward", 5) {
@@ -261,10 +265,12 @@ FLASHLAB_LAB_TEST("answers: HBM bytes of the backward", 5) {
        "Question 1: T_c passes over Q." + how},
       {"backward_dQ_bytes",
        double(flash.stats[TensorId::dQ].bytes_read + flash.stats[TensorId::dQ].bytes_written), 1e-6,
-       "Question 2: line 5 initializes dQ, line 10 reads dQ_i, line 21 writes it." + how},
+       "Question 2: FA1 Alg. 4 l. 5 initializes dQ, FA1 Alg. 4 l. 10 reads dQ_i, FA1 Alg. 4 l. 21 "
+       "writes it." +
+           how},
       {"flash_backward_total_bytes", double(flash.stats.total_bytes()), 1e-6,
        "Question 3 (Theorem 5)." + how},
       {"standard_backward_total_bytes", double(standard.stats.total_bytes()), 1e-6,
-       "Question 3: Alg. 3 reads P and writes and reads dP, dS (docs/simulator.md)." + how},
+       "Question 3: FA1 Alg. 3 reads P and writes and reads dP, dS (docs/simulator.md)." + how},
   }));
 }

@@ -23,7 +23,7 @@ struct Gradients {
   Matrix dV;  // N_k x d
 };
 
-// Paper Alg. 4 (no dropout): the gradients of O = softmax(mask(tau Q K^T)) V for the upstream
+// FA1 Alg. 4 (no dropout): the gradients of O = softmax(mask(tau Q K^T)) V for the upstream
 // gradient dO, from what the forward saved: O and the row statistics l, m (l_r = sum_c
 // e^{S_rc - m_r}, m_r = max_c S_rc). Q, O, dO are N_q x d; K, V are N_k x d. Recompute each
 // tile of P from Q, K, l and m; never store an N_q x N_k matrix.

@@ -46,7 +46,7 @@ __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(const Params p) {
   const float* K = p.k + size_t(bh) * p.seq_k * d;
   const float* V = p.v + size_t(bh) * p.seq_k * d;
 
-  for (int x = tid; x < rows * d; x += kThreads) {  // given: load Q_i; O_i = 0
+  for (int x = tid; x < rows * d; x += kThreads) {  // given: FA2 Alg. 1 l. 4–5
     Qi[x] = Q[size_t(r0) * d + x];
     Oi[x] = 0.0f;
   }
@@ -60,29 +60,29 @@ __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(const Params p) {
   const int Tc = (p.seq_k + kBc - 1) / kBc;
   for (int j = 0; j < Tc; ++j) {
     const int c0 = j * kBc, cols = min(kBc, p.seq_k - c0);
-    for (int x = tid; x < cols * d; x += kThreads) {  // given: line 6, load K_j, V_j
+    for (int x = tid; x < cols * d; x += kThreads) {  // given: FA2 Alg. 1 l. 7
       Kj[x] = K[size_t(c0) * d + x];
       Vj[x] = V[size_t(c0) * d + x];
     }
     __syncthreads();
 
-    // TODO 1 (line 9 with Alg. 2's scale and mask): every thread fills some of the rows x kBc
-    //   entries of S: tau * (row r of Q_i . row c of K_j), or -inf for c >= cols and, with
-    //   p.causal, for c0 + c > r0 + r. Then __syncthreads().
-    //   (Once it works: with p.causal, stop the j loop at the last tile that has c0 <= r0 + rows
-    //   - 1.)
+    // TODO 1 (FA2 Alg. 1 l. 8 with FA1 Alg. 2's scale and mask): every thread fills some of the
+    //   rows x kBc entries of S: tau * (row r of Q_i . row c of K_j), or -inf for c >= cols
+    //   and, with p.causal, for c0 + c > r0 + r. Then __syncthreads().
+    //   (Once it works: with p.causal, stop the j loop at the last tile that has
+    //   c0 <= r0 + rows - 1.)
 
-    // TODO 2 (lines 10-11, one thread per row r < rows): the tile's max, m_new = max(m[r], it);
-    //   P~ = e^{S - m_new} in place (a row whose scores are all -inf so far adds nothing: no
-    //   e^{-inf - (-inf)}); alpha[r] = e^{m[r] - m_new}; l[r] = alpha[r] l[r] + rowsum P~;
-    //   m[r] = m_new. Then __syncthreads().
+    // TODO 2 (FA2 Alg. 1 l. 9, one thread per row r < rows): the tile's max,
+    //   m_new = max(m[r], it); P~ = e^{S - m_new} in place (a row whose scores are all -inf so
+    //   far adds nothing: no e^{-inf - (-inf)}); alpha[r] = e^{m[r] - m_new};
+    //   l[r] = alpha[r] l[r] + rowsum P~; m[r] = m_new. Then __syncthreads().
 
-    // TODO 3 (line 12, FA2 form): O_i <- diag(alpha) O_i + P~ V_j, over the rows x d entries.
+    // TODO 3 (FA2 Alg. 1 l. 10): O_i <- diag(alpha) O_i + P~ V_j, over the rows x d entries.
     //   Then __syncthreads() before the next K_j, V_j overwrite the tiles.
   }
 
-  // TODO 4: write O = diag(l)^-1 O_i (rows r0 .. r0 + rows - 1 of this batch x head) and
-  //   lse = m + log l to HBM. Until you do, the grader finds O full of NaN.
+  // TODO 4 (FA2 Alg. 1 l. 12–15): write O = diag(l)^-1 O_i (rows r0 .. r0 + rows - 1 of this
+  //   batch x head) and lse = m + log l to HBM. Until you do, the grader finds O full of NaN.
   (void)S;  // silences "unused" until your TODOs use S
 }
 

@@ -1,5 +1,5 @@
 // Grader of lab 6 (README.md): tile classification against a score-by-score scan of the mask,
-// the block-skipping forward (Alg. 5) on the simulator against the float64 reference, and its
+// the block-skipping forward (FA1 Alg. 5) on the simulator against the float64 reference, and its
 // HBM bytes and FLOPs against the blocks the mask leaves.
 #include <cmath>
 #include <random>
@@ -8,6 +8,7 @@
 
 #include <flashlab/core/block_mask.hpp>
 #include <flashlab/core/options.hpp>
+#include <flashlab/core/tile_visibility.hpp>
 #include <flashlab/labs/grading.hpp>
 #include <flashlab/reference/attention.hpp>
 #include <flashlab/simulator/simulate.hpp>
@@ -149,7 +150,8 @@ std::string check_forward(const AttentionShape& s, const AttentionOptions& opt,
   return "";
 }
 
-// The tiles the mask leaves, by scanning: their count and the rows and row x col they cover.
+// The tiles the mask leaves (core's rule, tested against a scan in tests/core): their count and
+// the rows and row x col they cover.
 struct Active {
   int64_t tiles = 0, rows = 0, area = 0;
 };
@@ -158,7 +160,9 @@ Active active_tiles(const flashlab::MaskParams& mask, int64_t n, int64_t B) {
   for (int64_t r0 = 0; r0 < n; r0 += B)
     for (int64_t c0 = 0; c0 < n; c0 += B) {
       const TileRect s{r0, std::min(B, n - r0), c0, std::min(B, n - c0)};
-      if (scan(mask, s, nullptr) == Coverage::None) continue;
+      if (flashlab::tile_visibility(mask, s.row0, s.rows, s.col0, s.cols) ==
+          flashlab::TileVisibility::None)
+        continue;
       ++a.tiles;
       a.rows += s.rows;
       a.area += s.rows * s.cols;
@@ -239,7 +243,7 @@ FLASHLAB_LAB_TEST("skipped blocks are neither loaded nor computed", 15) {
                       std::to_string(q_bytes) + ". Q_i was loaded for " +
                       fmt(double(r.stats[T::Q].bytes_read - q_bytes) / (32.0 * 32 * kBytes)) +
                       " tiles that the mask hides entirely: skip them before process_block "
-                      "(Alg. 5 line 8: if M_ij != 0), so they are neither loaded nor computed.");
+                      "(FA1 Alg. 5 l. 8: if M_ij != 0), so they are neither loaded nor computed.");
   if (r.stats.matmul_flops > flops)
     FLASHLAB_LAB_FAIL(std::to_string(r.stats.matmul_flops) +
                       " matmul FLOPs; the tiles the mask "
@@ -261,8 +265,8 @@ FLASHLAB_LAB_TEST("causal saves bytes at N=1024 and d=64", 10) {
   const int64_t dense = kBytes * (2 * N * d + N * d + 2 * N + 16 * N * (3 * d + 4));
   if (r.stats.total_bytes() > bound)
     FLASHLAB_LAB_FAIL("your causal forward moves " + std::to_string(r.stats.total_bytes()) +
-                      " bytes; Alg. 5 moves at most " + std::to_string(bound) + " (" +
-                      std::to_string(a.tiles) + " of 256 tiles computed), the dense Alg. 1 " +
+                      " bytes; FA1 Alg. 5 moves at most " + std::to_string(bound) + " (" +
+                      std::to_string(a.tiles) + " of 256 tiles computed), the dense FA1 Alg. 1 " +
                       std::to_string(dense) +
                       ". Proposition 4: Theta(N d + N^2 d^2 s / M) with s "
                       "the fraction of tiles kept.");

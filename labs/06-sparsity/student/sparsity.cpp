@@ -16,7 +16,7 @@ Coverage classify_tile([[maybe_unused]] const MaskParams& mask,
   todo("task 1, classify_tile in sparsity.cpp");
 }
 
-// Given (Alg. 2 lines 9-16, as in lab 3).
+// Given: FA1 Alg. 5 l. 9–17, the body of its "if M_ij != 0" (lab 3's tile step).
 void process_block(sim::Machine& M, const sim::HeadProblem& p, int64_t i, int64_t j, sim::Tile K_j,
                    sim::Tile V_j, bool apply_mask) {
   using sim::Tile;
@@ -52,7 +52,7 @@ void process_block(sim::Machine& M, const sim::HeadProblem& p, int64_t i, int64_
 
 void sparse_forward_on_machine(sim::Machine& M, const sim::HeadProblem& p) {
   using T = sim::TensorId;
-  // Alg. 5 line 2 (given): O = (0), l = (0), m = (-inf) in HBM.
+  // FA1 Alg. 5 l. 2 (given): O = (0), l = (0), m = (-inf) in HBM.
   M.hbm().define(T::O, p.seq_q, p.head_dim);
   M.hbm().define(T::l, p.seq_q, 1);
   M.hbm().define(T::m, p.seq_q, 1);
@@ -60,7 +60,7 @@ void sparse_forward_on_machine(sim::Machine& M, const sim::HeadProblem& p) {
   M.hbm_fill(2, "l = (0)", T::l, 0.0f);
   M.hbm_fill(2, "m = (-inf)", T::m, -INFINITY);
 
-  // TODO (task 2): lines 5-19 of Alg. 5. For each j: load K_j, V_j (p.kv_block(j, d)); for each
+  // TODO (task 2): FA1 Alg. 5 l. 5–19. For each j: load K_j, V_j (p.kv_block(j, d)); for each
   // i: classify p.s_block(i, j); None -> skip (M.skip(8, "M_ij = 0", rect) records it),
   // Partial -> process_block(..., true), Full -> process_block(..., false); free K_j, V_j.
   // Improvement (question 5): load K_j, V_j only when some tile of column j is computed.

@@ -27,13 +27,13 @@ enum class Coverage {
 // without visiting every score of the tile.
 Coverage classify_tile(const MaskParams& mask, const sim::TileRect& s);
 
-// Given: Alg. 2 lines 9-16 for block (i, j) with K_j, V_j already on chip: loads Q_i, O_i,
+// Given: FA1 Alg. 5 l. 9–17 for block (i, j) with K_j, V_j already on chip: loads Q_i, O_i,
 // l_i, m_i, computes S_ij (masked when `apply_mask`), updates O_i, l_i, m_i in HBM, frees
 // what it allocated.
 void process_block(sim::Machine& M, const sim::HeadProblem& p, int64_t i, int64_t j, sim::Tile K_j,
                    sim::Tile V_j, bool apply_mask);
 
-// Task 2: paper Alg. 5 on the machine: the loops of Alg. 1 that skip every tile the mask hides
+// Task 2: FA1 Alg. 5 on the machine: the loops of FA1 Alg. 1 that skip every tile the mask hides
 // entirely (p.mask holds the causal flag and the block layout). Q, K, V are in HBM; leave O, l,
 // m there.
 void sparse_forward_on_machine(sim::Machine& M, const sim::HeadProblem& p);

@@ -55,7 +55,7 @@ std::vector<float> online_attention_row(std::span<const float> scores,
     const RowState block = block_state(scores.subspan(start, n));
     const RowState merged = merge(s, block);
     if (merged.m == -INFINITY) continue;         // everything masked so far
-    const float alpha = rescale(s.m, merged.m);  // Alg. 1 line 12: e^{m_i - m_i^new}
+    const float alpha = rescale(s.m, merged.m);  // FA1 Alg. 1 l. 12: e^{m_i - m_i^new}
     for (float& a : acc) a *= alpha;
     for (std::size_t j = 0; j < n; ++j) {
       const float p = std::exp(scores[start + j] - merged.m);  // masked: e^{-inf} = 0

@@ -2,7 +2,7 @@
 // Grid: one thread block per (Q block i, batch x head). The block keeps Q_i and the
 // un-normalized output O_i in shared memory for the whole row of tiles (FA2's loop order:
 // outer over i across blocks, inner over j here) and streams K_j, V_j through shared memory:
-// lines 6-13 of the paper's Alg. 1, with O_i divided by l only once at the end (FA2 §3.1).
+// FA2 Alg. 1 l. 4–15 for one i, with FA1 Alg. 2's scale and a causal mask.
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -45,7 +45,7 @@ __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(const Params p) {
   const float* K = p.k + size_t(bh) * p.seq_k * d;
   const float* V = p.v + size_t(bh) * p.seq_k * d;
 
-  for (int x = tid; x < rows * d; x += kThreads) {  // load Q_i; O_i = 0
+  for (int x = tid; x < rows * d; x += kThreads) {  // FA2 Alg. 1 l. 4–5: load Q_i; O_i = 0
     Qi[x] = Q[size_t(r0) * d + x];
     Oi[x] = 0.0f;
   }
@@ -60,13 +60,13 @@ __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(const Params p) {
   const int Tc_end = p.causal ? min(Tc, (r0 + rows - 1) / kBc + 1) : Tc;
   for (int j = 0; j < Tc_end; ++j) {
     const int c0 = j * kBc, cols = min(kBc, p.seq_k - c0);
-    for (int x = tid; x < cols * d; x += kThreads) {  // line 6: load K_j, V_j
+    for (int x = tid; x < cols * d; x += kThreads) {  // FA2 Alg. 1 l. 7: load K_j, V_j
       Kj[x] = K[size_t(c0) * d + x];
       Vj[x] = V[size_t(c0) * d + x];
     }
     __syncthreads();
 
-    // Line 9 with Alg. 2's scale and mask: S_ij = tau Q_i K_j^T, masked scores -inf.
+    // FA2 Alg. 1 l. 8 with FA1 Alg. 2's scale and mask: S_ij = tau Q_i K_j^T, masked: -inf.
     for (int x = tid; x < rows * kBc; x += kThreads) {
       const int r = x / kBc, c = x % kBc;
       float s = -INFINITY;
@@ -79,7 +79,7 @@ __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(const Params p) {
     }
     __syncthreads();
 
-    // Lines 10-11, one thread per row: P~ = e^{S - m_new}, l = e^{m - m_new} l + rowsum P~.
+    // FA2 Alg. 1 l. 9, one thread per row: P~ = e^{S - m_new}, l = e^{m - m_new} l + rowsum P~.
     for (int r = tid; r < rows; r += kThreads) {
       float m_tile = -INFINITY;
       for (int c = 0; c < cols; ++c) m_tile = fmaxf(m_tile, S[r * kBc + c]);
@@ -102,7 +102,7 @@ __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(const Params p) {
     }
     __syncthreads();
 
-    // Line 12, FA2 form: O_i <- diag(e^{m_old - m_new}) O_i + P~_ij V_j.
+    // FA2 Alg. 1 l. 10: O_i <- diag(e^{m_old - m_new}) O_i + P~_ij V_j.
     for (int x = tid; x < rows * d; x += kThreads) {
       const int r = x / d, e = x % d;
       float pv = 0.0f;
@@ -112,7 +112,7 @@ __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(const Params p) {
     __syncthreads();  // K_j, V_j, S are overwritten by the next iteration
   }
 
-  // The end: O_i = diag(l)^-1 O_i and the logsumexp L = m + log l.
+  // FA2 Alg. 1 l. 12–15: O_i = diag(l)^-1 O_i and the logsumexp L = m + log l, to HBM.
   float* O = p.o + size_t(bh) * p.seq_q * d;
   for (int x = tid; x < rows * d; x += kThreads) {
     const int r = x / d;

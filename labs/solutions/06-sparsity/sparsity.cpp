@@ -1,4 +1,4 @@
-// FLASHLAB-INSTRUCTOR-ONLY: lab 6 solution, paper Alg. 5 on the simulator's machine.
+// FLASHLAB-INSTRUCTOR-ONLY: lab 6 solution, FA1 Alg. 5 on the simulator's machine.
 #include "sparsity.hpp"
 
 #include <algorithm>
@@ -32,7 +32,7 @@ Coverage classify_tile(const MaskParams& mask, const sim::TileRect& s) {
   return all && causal_full ? Coverage::Full : Coverage::Partial;
 }
 
-// Given (Alg. 2 lines 9-16, as in lab 3).
+// Given: FA1 Alg. 5 l. 9–17, the body of its "if M_ij != 0" (lab 3's tile step).
 void process_block(sim::Machine& M, const sim::HeadProblem& p, int64_t i, int64_t j, sim::Tile K_j,
                    sim::Tile V_j, bool apply_mask) {
   using sim::Tile;
@@ -68,7 +68,7 @@ void process_block(sim::Machine& M, const sim::HeadProblem& p, int64_t i, int64_
 
 void sparse_forward_on_machine(sim::Machine& M, const sim::HeadProblem& p) {
   using T = sim::TensorId;
-  // Alg. 5 line 2 (given): O = (0), l = (0), m = (-inf) in HBM.
+  // FA1 Alg. 5 l. 2 (given): O = (0), l = (0), m = (-inf) in HBM.
   M.hbm().define(T::O, p.seq_q, p.head_dim);
   M.hbm().define(T::l, p.seq_q, 1);
   M.hbm().define(T::m, p.seq_q, 1);
@@ -76,7 +76,7 @@ void sparse_forward_on_machine(sim::Machine& M, const sim::HeadProblem& p) {
   M.hbm_fill(2, "l = (0)", T::l, 0.0f);
   M.hbm_fill(2, "m = (-inf)", T::m, -INFINITY);
 
-  for (int64_t j = 0; j < p.Tc(); ++j) {  // line 5
+  for (int64_t j = 0; j < p.Tc(); ++j) {  // FA1 Alg. 5 l. 5
     bool column_active = false;
     for (int64_t i = 0; i < p.Tr() && !column_active; ++i)
       column_active = classify_tile(p.mask, p.s_block(i, j)) != Coverage::None;
@@ -85,12 +85,12 @@ void sparse_forward_on_machine(sim::Machine& M, const sim::HeadProblem& p) {
       for (int64_t i = 0; i < p.Tr(); ++i) M.skip(8, "M_ij = 0: skip block", p.s_block(i, j));
       continue;
     }
-    const sim::Tile K_j = M.load(6, "K_j", T::K, p.kv_block(j, p.head_dim));  // line 6
+    const sim::Tile K_j = M.load(6, "K_j", T::K, p.kv_block(j, p.head_dim));  // FA1 Alg. 5 l. 6
     const sim::Tile V_j = M.load(6, "V_j", T::V, p.kv_block(j, p.head_dim));
-    for (int64_t i = 0; i < p.Tr(); ++i) {  // line 7
+    for (int64_t i = 0; i < p.Tr(); ++i) {  // FA1 Alg. 5 l. 7
       const Coverage c = classify_tile(p.mask, p.s_block(i, j));
       M.at(i, j);
-      if (c == Coverage::None) {  // line 8: M_ij = 0, neither loaded nor computed
+      if (c == Coverage::None) {  // FA1 Alg. 5 l. 8: M_ij = 0, neither loaded nor computed
         M.skip(8, "M_ij = 0: skip block", p.s_block(i, j));
         continue;
       }

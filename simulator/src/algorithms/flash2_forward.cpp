@@ -1,17 +1,15 @@
-// FlashAttention-2 forward (FA2 paper, Alg. 1), with flashlab's scale, mask, dropout and block
-// skipping added where FA1's Alg. 2/5 put them. The loop order is swapped relative to FA1: Q_i,
+// FlashAttention-2 forward (FA2 Alg. 1), with flashlab's scale, mask, dropout and block skipping
+// added where FA1 Alg. 2 and FA1 Alg. 5 put them. The loop order is swapped relative to FA1: Q_i,
 // O_i, l_i, m_i stay on chip for a whole row of blocks, so Q is read once and O written once.
 #include <flashlab/simulator/algorithms/flash2_forward.hpp>
 
 #include <cmath>
 
-#include <flashlab/simulator/algorithms/tile_mask.hpp>
-
 namespace flashlab::simulator {
 
 const PseudoCode& flash2_forward_code() {
   static const PseudoCode code{
-      "FlashAttention-2 forward (FA2 paper, Alg. 1)",
+      "FlashAttention-2 forward (FA2 Alg. 1)",
       {"Divide Q into T_r = ceil(N/B_r) blocks Q_1..Q_Tr of size B_r x d each, and divide K, V "
        "into T_c = ceil(N/B_c) blocks K_1..K_Tc and V_1..V_Tc of size B_c x d each.",
        "Divide the output O in R^{N x d} into T_r blocks O_1..O_Tr of size B_r x d each, and "
@@ -38,41 +36,45 @@ const PseudoCode& flash2_forward_code() {
 void flash2_forward(Machine& M, const HeadProblem& p) {
   const int64_t N_q = p.seq_q, d = p.head_dim, Tr = p.Tr(), Tc = p.Tc();
   using T = TensorId;
-  // Lines 1-2: O and L are only written (once each), so nothing is initialized in HBM.
+  // FA2 Alg. 1 l. 1–2: O and L are only written (once each), so nothing is initialized in HBM.
   M.hbm().define(T::O, N_q, d);
   M.hbm().define(T::L, N_q, 1);
 
-  for (int64_t i = 0; i < Tr; ++i) {  // line 3: outer loop over Q blocks
+  M.begin_launch("FlashAttention-2 forward (FA2 Alg. 1)");
+  for (int64_t i = 0; i < Tr; ++i) {  // FA2 Alg. 1 l. 3: outer loop over Q blocks, one unit each
+    M.begin_unit();
     M.at(i, -1);
     const TileRect qo = p.q_block(i, d), lm = p.q_block(i, 1);
-    // Lines 4-5: Q_i read once; the accumulators live on chip for the whole row of blocks.
+    // FA2 Alg. 1 l. 4–5: Q_i read once; the accumulators live on chip for the whole row of blocks.
     const Tile Q_i = M.load(4, "Q_i", T::Q, qo);
     const Tile O_i = M.alloc(5, "O_i", T::O, qo, 0.0f);
     const Tile l_i = M.alloc(5, "l_i", T::l, lm, 0.0f);
     const Tile m_i = M.alloc(5, "m_i", T::m, lm, -INFINITY);
     const Tile rescale = M.alloc(5, "e^{m_i^(j-1) - m_i^(j)}", T::None, lm);
 
-    for (int64_t j = 0; j < Tc; ++j) {  // line 6: inner loop over K/V blocks
+    for (int64_t j = 0; j < Tc; ++j) {  // FA2 Alg. 1 l. 6: inner loop over K/V blocks
       M.at(i, j);
       const TileRect s = p.s_block(i, j), kv = p.kv_block(j, d);
-      const TileCoverage coverage = tile_coverage(p.mask, s);
-      if (coverage == TileCoverage::None) {  // FA2 §3.1: skip blocks the mask hides entirely
+      const TileVisibility coverage = p.visibility(i, j);
+      if (coverage == TileVisibility::None) {  // FA2 §3.1: skip blocks the mask hides entirely
         M.skip(6, "block fully masked: skip", s);
         continue;
       }
-      // Line 7: K and V are read once per Q block: T_r passes over K and V.
+      // FA2 Alg. 1 l. 7: K and V are read once per Q block: T_r passes over K and V.
       const Tile K_j = M.load(7, "K_j", T::K, kv);
       const Tile V_j = M.load(7, "V_j", T::V, kv);
-      // Line 8.
+      // FA2 Alg. 1 l. 8, with FA1 Alg. 2 l. 10's scale and FA1 Alg. 2 l. 11's mask.
       const Tile S_ij = M.alloc(8, "S_i^(j)", T::S, s);
       M.matmul(8, "S_i^(j) = tau Q_i K_j^T", S_ij, Q_i, K_j, {.transpose_b = true, .alpha = p.tau});
-      if (coverage == TileCoverage::Partial) M.apply_mask(8, "S_i^(j) = mask(S_i^(j))", S_ij);
-      // Line 9: P~ relative to the new max, so O needs one rescale and no division per step.
+      if (coverage == TileVisibility::Partial) M.apply_mask(8, "S_i^(j) = mask(S_i^(j))", S_ij);
+      // FA2 Alg. 1 l. 9: P~ relative to the new max, so O needs one rescale and no division per
+      // step.
       M.online_softmax(9,
                        "m_i^(j) = max(m_i^(j-1), rowmax(S_i^(j))), P~_i^(j) = exp(S_i^(j) - "
                        "m_i^(j)), l_i^(j) = e^{m_i^(j-1) - m_i^(j)} l_i^(j-1) + rowsum(P~_i^(j))",
                        S_ij, S_ij, m_i, l_i, rescale);
-      // Line 10 (with the typo of the paper corrected: multiply by e^{m_old - m_new} <= 1).
+      // FA2 Alg. 1 l. 10 (the paper's typo corrected: multiply by e^{m_old - m_new} <= 1), with
+      // FA1 Alg. 2 l. 14's dropout on P~.
       if (p.dropout) M.apply_dropout(10, "P~_i^(j) = dropout(P~_i^(j), p_drop)", S_ij, S_ij);
       M.scale_rows(10, "O_i <- diag(e^{m_i^(j-1) - m_i^(j)}) O_i", O_i, rescale);
       M.matmul(10, "O_i <- O_i + P~_i^(j) V_j", O_i, S_ij, V_j, {.accumulate = true});
@@ -81,11 +83,11 @@ void flash2_forward(Machine& M, const HeadProblem& p) {
       M.free(11, K_j);
     }
     M.at(i, -1);
-    // Lines 12-13: normalize once; keep only L = m + log l for the backward.
+    // FA2 Alg. 1 l. 12–13: normalize once; keep only L = m + log l for the backward.
     M.divide_rows(12, "O_i = diag(l_i^(T_c))^-1 O_i^(T_c)", O_i, l_i);
     const Tile L_i = M.alloc(13, "L_i", T::L, lm);
     M.logsumexp(13, "L_i = m_i^(T_c) + log(l_i^(T_c))", L_i, m_i, l_i);
-    // Lines 14-15: the only writes to HBM.
+    // FA2 Alg. 1 l. 14–15: the only writes to HBM.
     M.store(14, O_i, T::O, qo);
     M.store(15, L_i, T::L, lm);
     for (const Tile t : {L_i, rescale, m_i, l_i, O_i, Q_i}) M.free(16, t);

@@ -1,17 +1,16 @@
-// FlashAttention forward, paper Alg. 2 (= Alg. 1 with scale, mask and dropout), with Alg. 5's
+// FlashAttention forward, FA1 Alg. 2 (FA1 Alg. 1 with scale, mask and dropout), with FA1 Alg. 5's
 // block skipping when a causal or block-sparse mask is set. Read it beside the paper: every
-// machine call carries the line it implements.
+// machine call carries the line it implements, numbered as the algorithm the trace names.
 #include <flashlab/simulator/algorithms/flash_forward.hpp>
 
 #include <cmath>
 
-#include <flashlab/simulator/algorithms/tile_mask.hpp>
-
 namespace flashlab::simulator {
 namespace {
 
-// Alg. 2 and Alg. 5 number their lines alike from line 9 on; before it they differ by one
-// (Alg. 5 has no block-size line, and an "if M_ij != 0" line).
+// FA1 Alg. 2 and FA1 Alg. 5 number their lines alike from FA1 Alg. 2 l. 9 (= FA1 Alg. 5 l. 9) on;
+// before it they differ by one (FA1 Alg. 5 has no block-size line, and an "if M_ij != 0" line).
+// The comments below cite FA1 Alg. 2; the tags of the loop lines come from these tables.
 struct Lines {
   int init, for_j, load_kv, for_i, skip, end_i, end_j;
 };
@@ -33,8 +32,8 @@ const char* const kBody[] = {
 
 PseudoCode make_code(bool block_skipping) {
   PseudoCode c;
-  c.title = block_skipping ? "FlashAttention forward, block-sparse (paper Alg. 5)"
-                           : "FlashAttention forward (paper Alg. 2)";
+  c.title = block_skipping ? "FlashAttention forward, block-sparse (FA1 Alg. 5)"
+                           : "FlashAttention forward (FA1 Alg. 2)";
   auto& L = c.lines;
   L.push_back(
       "Initialize the pseudo-random number generator state R and save to HBM. "
@@ -78,51 +77,54 @@ void flash_forward(Machine& M, const HeadProblem& p) {
   const int64_t N_q = p.seq_q, d = p.head_dim, Tr = p.Tr(), Tc = p.Tc();
   using T = TensorId;
 
-  // Alg. 2 line 3: Initialize O = (0), l = (0), m = (-inf) in HBM (counted as writes).
+  // FA1 Alg. 2 l. 3 (FA1 Alg. 5 l. 2): O = (0), l = (0), m = (-inf) in HBM, counted as writes.
   M.hbm().define(T::O, N_q, d);
   M.hbm().define(T::l, N_q, 1);
   M.hbm().define(T::m, N_q, 1);
+  // FA1 runs one thread block per (batch, head): the whole head is one work unit (FA2 §3.2).
+  M.begin_launch("FlashAttention forward (FA1 Alg. 2)");
+  M.begin_unit();
   M.at(-1, -1);
   M.hbm_fill(ln.init, "O = (0)_{N x d}", T::O, 0.0f);
   M.hbm_fill(ln.init, "l = (0)_N", T::l, 0.0f);
   M.hbm_fill(ln.init, "m = (-inf)_N", T::m, -INFINITY);
 
-  for (int64_t j = 0; j < Tc; ++j) {  // line 6: outer loop over K/V blocks
+  for (int64_t j = 0; j < Tc; ++j) {  // FA1 Alg. 2 l. 6: outer loop over K/V blocks
     M.at(-1, j);
     const TileRect kv = p.kv_block(j, d);
-    // Line 7: each K_j, V_j is read from HBM exactly once.
+    // FA1 Alg. 2 l. 7: each K_j, V_j is read from HBM exactly once.
     const Tile K_j = M.load(ln.load_kv, "K_j", T::K, kv);
     const Tile V_j = M.load(ln.load_kv, "V_j", T::V, kv);
 
-    for (int64_t i = 0; i < Tr; ++i) {  // line 8: inner loop over Q blocks
+    for (int64_t i = 0; i < Tr; ++i) {  // FA1 Alg. 2 l. 8: inner loop over Q blocks
       M.at(i, j);
       const TileRect s = p.s_block(i, j), qo = p.q_block(i, d), lm = p.q_block(i, 1);
-      // Alg. 5 line 8: a block with no allowed element is neither loaded nor computed.
-      const TileCoverage coverage = tile_coverage(p.mask, s);
-      if (coverage == TileCoverage::None) {
+      // FA1 Alg. 5 l. 8: a block with no allowed element is neither loaded nor computed.
+      const TileVisibility coverage = p.visibility(i, j);
+      if (coverage == TileVisibility::None) {
         M.skip(ln.skip, "M_ij = 0: skip block", s);
         continue;
       }
-      // Line 9: Q_i, O_i, l_i, m_i come from HBM at every (i, j): T_c passes over Q and O.
+      // FA1 Alg. 2 l. 9: Q_i, O_i, l_i, m_i come from HBM at every (i, j): T_c passes over Q, O.
       const Tile Q_i = M.load(9, "Q_i", T::Q, qo);
       const Tile O_i = M.load(9, "O_i", T::O, qo);
       const Tile l_i = M.load(9, "l_i", T::l, lm);
       const Tile m_i = M.load(9, "m_i", T::m, lm);
 
-      // Line 10: S_ij = tau Q_i K_j^T.
+      // FA1 Alg. 2 l. 10: S_ij = tau Q_i K_j^T.
       const Tile S_ij = M.alloc(10, "S_ij", T::S, s);
       M.matmul(10, "S_ij = tau Q_i K_j^T", S_ij, Q_i, K_j, {.transpose_b = true, .alpha = p.tau});
-      // Line 11: only a block the mask cuts needs masking.
-      if (coverage == TileCoverage::Partial) M.apply_mask(11, "S_ij = mask(S_ij)", S_ij);
+      // FA1 Alg. 2 l. 11: only a block the mask cuts needs masking.
+      if (coverage == TileVisibility::Partial) M.apply_mask(11, "S_ij = mask(S_ij)", S_ij);
 
-      // Line 12: block statistics; P~_ij overwrites S_ij on chip.
+      // FA1 Alg. 2 l. 12: block statistics; P~_ij overwrites S_ij on chip.
       const Tile m_t = M.alloc(12, "m~_ij", T::m, lm);
       const Tile l_t = M.alloc(12, "l~_ij", T::l, lm);
       M.row_max_exp_sum(12,
                         "m~_ij = rowmax(S_ij), P~_ij = exp(S_ij - m~_ij), l~_ij = rowsum(P~_ij)",
                         S_ij, S_ij, m_t, l_t);
 
-      // Line 13: the online-softmax merge of §3.1 (core merge()).
+      // FA1 Alg. 2 l. 13: the online-softmax merge of §3.1 (core merge()).
       const Tile m_new = M.alloc(13, "m_i^new", T::m, lm);
       const Tile l_new = M.alloc(13, "l_i^new", T::l, lm);
       const Tile alpha = M.alloc(13, "e^{m_i - m_i^new}", T::None, lm);
@@ -132,17 +134,19 @@ void flash_forward(Machine& M, const HeadProblem& p) {
                        "e^{m~_ij - m_i^new} l~_ij",
                        {m_i, l_i, m_t, l_t, m_new, l_new, alpha, beta});
 
-      // Line 14: dropout acts on the P~ V product only; l keeps the undropped sum (line 13).
+      // FA1 Alg. 2 l. 14: dropout acts on the P~ V product only; l keeps the undropped sum of
+      // FA1 Alg. 2 l. 13.
       if (p.dropout) M.apply_dropout(14, "P~_ij^dropped = dropout(P~_ij, p_drop)", S_ij, S_ij);
 
-      // Line 15: O_i <- diag(l_new)^-1 (diag(l_i) e^{m_i - m_new} O_i + e^{m~ - m_new} P~ V_j).
+      // FA1 Alg. 2 l. 15:
+      // O_i <- diag(l_new)^-1 (diag(l_i) e^{m_i - m_new} O_i + e^{m~ - m_new} P~ V_j).
       M.scale_rows(15, "O_i <- diag(l_i) O_i", O_i, l_i);
       M.scale_rows(15, "O_i <- diag(e^{m_i - m_i^new}) O_i", O_i, alpha);
       M.scale_rows(15, "P~_ij <- diag(e^{m~_ij - m_i^new}) P~_ij^dropped", S_ij, beta);
       M.matmul(15, "O_i <- O_i + P~_ij^dropped V_j", O_i, S_ij, V_j, {.accumulate = true});
       M.divide_rows(15, "O_i <- diag(l_i^new)^-1 O_i", O_i, l_new);
       M.store(15, O_i, T::O, qo);
-      // Line 16.
+      // FA1 Alg. 2 l. 16.
       M.store(16, l_new, T::l, lm);
       M.store(16, m_new, T::m, lm);
 

@@ -1,4 +1,4 @@
-// Standard attention as PyTorch runs it (paper Alg. 0 and Alg. 3): every operation is its own
+// Standard attention as PyTorch runs it (FA1 Alg. 0 and FA1 Alg. 3): every operation is its own
 // kernel that reads its inputs from HBM and writes its output back, so the N x N matrices S, P,
 // dP, dS make round trips through HBM. Each kernel is blocked to fit the SRAM.
 #include <flashlab/simulator/algorithms/standard_attention.hpp>
@@ -19,7 +19,9 @@ struct Operand {
 // (Bc x d) stream past; each C_ij (Br x Bc) is written. A read once, B read T_r times.
 void blocked_abt(Machine& M, const HeadProblem& p, int line, const char* op, Operand A, Operand B,
                  Operand C, float alpha) {
+  M.begin_launch(op);  // one kernel per operation, one unit per outer block
   for (int64_t i = 0; i < p.Tr(); ++i) {
+    M.begin_unit();
     M.at(i, -1);
     const Tile A_i = M.load(line, A.name, A.tensor, p.q_block(i, p.head_dim));
     for (int64_t j = 0; j < p.Tc(); ++j) {
@@ -40,7 +42,9 @@ void blocked_abt(Machine& M, const HeadProblem& p, int line, const char* op, Ope
 // X read once, Y read T_r times, C written once.
 void blocked_xy(Machine& M, const HeadProblem& p, int line, const char* op, Operand X, Operand Y,
                 Operand C, float alpha) {
+  M.begin_launch(op);  // one kernel per operation, one unit per outer block
   for (int64_t i = 0; i < p.Tr(); ++i) {
+    M.begin_unit();
     M.at(i, -1);
     const TileRect c = p.q_block(i, p.head_dim);
     const Tile C_i = M.alloc(line, C.name, C.tensor, c, 0.0f);
@@ -62,7 +66,9 @@ void blocked_xy(Machine& M, const HeadProblem& p, int line, const char* op, Oper
 // X read once, Y read T_c times, C written once.
 void blocked_xty(Machine& M, const HeadProblem& p, int line, const char* op, Operand X, Operand Y,
                  Operand C, float alpha) {
+  M.begin_launch(op);  // one kernel per operation, one unit per outer block
   for (int64_t j = 0; j < p.Tc(); ++j) {
+    M.begin_unit();
     M.at(-1, j);
     const TileRect c = p.kv_block(j, p.head_dim);
     const Tile C_j = M.alloc(line, C.name, C.tensor, c, 0.0f);
@@ -84,7 +90,9 @@ void blocked_xty(Machine& M, const HeadProblem& p, int line, const char* op, Ope
 template <typename Step>
 void elementwise_pass(Machine& M, const HeadProblem& p, int line, Operand src, TensorId dst,
                       Step step) {
+  M.begin_launch("elementwise pass");  // one kernel per operation, one unit per outer block
   for (int64_t i = 0; i < p.Tr(); ++i) {
+    M.begin_unit();
     for (int64_t j = 0; j < p.Tc(); ++j) {
       M.at(i, j);
       const Tile X_ij = M.load(line, src.name, src.tensor, p.s_block(i, j));
@@ -106,11 +114,13 @@ TileRect strip(const HeadProblem& p, int64_t k, int64_t rows) {
   return {row0, std::min(rows, p.seq_q - row0), 0, p.seq_k};
 }
 
-// Alg. 0 line 2: P = softmax(S) row by row.
+// FA1 Alg. 0 l. 2: P = softmax(S) row by row.
 void softmax_pass(Machine& M, const HeadProblem& p) {
+  M.begin_launch("P = softmax(S)");  // one kernel per operation, one unit per outer block
   const int64_t rows = strip_rows(M, p, p.seq_k + 2);
   if (rows >= 1) {  // one read of S: a strip of full rows (and its m, l) fits on chip
     for (int64_t k = 0; k * rows < p.seq_q; ++k) {
+      M.begin_unit();
       M.at(k, -1);
       const TileRect r = strip(p, k, rows), v{r.row0, r.rows, 0, 1};
       const Tile S_i = M.load(2, "S_i", T::S, r);
@@ -126,6 +136,7 @@ void softmax_pass(Machine& M, const HeadProblem& p) {
   }
   // A row is longer than the SRAM: statistics by blocks (§3.1 merge), then a second read of S.
   for (int64_t i = 0; i < p.Tr(); ++i) {
+    M.begin_unit();
     M.at(i, -1);
     const TileRect v = p.q_block(i, 1);
     const Tile m_i = M.alloc(2, "m_i", T::m, v, -INFINITY);
@@ -154,11 +165,13 @@ void softmax_pass(Machine& M, const HeadProblem& p) {
   }
 }
 
-// Alg. 3 line 3: dS = P o (dP - rowsum(P o dP)).
+// FA1 Alg. 3 l. 3: dS = P o (dP - rowsum(P o dP)).
 void softmax_grad_pass(Machine& M, const HeadProblem& p) {
+  M.begin_launch("dS = P o (dP - D)");  // one kernel per operation, one unit per outer block
   const int64_t rows = strip_rows(M, p, 2 * p.seq_k + 1);
   if (rows >= 1) {  // one read of P and dP
     for (int64_t k = 0; k * rows < p.seq_q; ++k) {
+      M.begin_unit();
       M.at(k, -1);
       const TileRect r = strip(p, k, rows), v{r.row0, r.rows, 0, 1};
       const Tile P_i = M.load(3, "P_i", T::P, r);
@@ -172,6 +185,7 @@ void softmax_grad_pass(Machine& M, const HeadProblem& p) {
     return;
   }
   for (int64_t i = 0; i < p.Tr(); ++i) {  // rows longer than the SRAM: D first, then dS
+    M.begin_unit();
     M.at(i, -1);
     const Tile D_i = M.alloc(3, "D_i", T::D, p.q_block(i, 1), 0.0f);
     for (int pass = 0; pass < 2; ++pass) {
@@ -199,7 +213,7 @@ void softmax_grad_pass(Machine& M, const HeadProblem& p) {
 
 const PseudoCode& standard_forward_code() {
   static const PseudoCode code{
-      "Standard attention forward (paper Alg. 0)",
+      "Standard attention forward (FA1 Alg. 0)",
       {"Load Q, K by blocks from HBM, compute S = tau QK^T, write S to HBM. [flashlab: with a "
        "mask, one more pass: read S, S = mask(S), write S]",
        "Read S from HBM, compute P = softmax(S), write P to HBM. [flashlab: with dropout, one "
@@ -215,15 +229,15 @@ void standard_forward(Machine& M, const HeadProblem& p) {
   M.hbm().define(T::S, N_q, N_k);
   M.hbm().define(T::P, N_q, N_k);
   M.hbm().define(T::O, N_q, p.head_dim);
-  // Line 1: S is materialized in HBM.
+  // FA1 Alg. 0 l. 1: S is materialized in HBM.
   blocked_abt(M, p, 1, "S_ij = tau Q_i K_j^T", {T::Q, "Q_i"}, {T::K, "K_j"}, {T::S, "S_ij"}, p.tau);
   // Masking is its own kernel (PyTorch's masked_fill): a second N x N round trip.
   if (p.masked())
     elementwise_pass(M, p, 1, {T::S, "S_ij"}, T::S,
                      [&](Tile S_ij) { M.apply_mask(1, "S_ij = mask(S_ij)", S_ij); });
-  // Line 2.
+  // FA1 Alg. 0 l. 2.
   softmax_pass(M, p);
-  // Dropout is its own kernel; P stays in HBM for the backward's dS (Alg. 3 line 3).
+  // Dropout is its own kernel; P stays in HBM for the backward's dS (FA1 Alg. 3 l. 3).
   Operand P{T::P, "P_ij"};
   if (p.dropout) {
     M.hbm().define(T::P_dropped, N_q, N_k);
@@ -232,13 +246,13 @@ void standard_forward(Machine& M, const HeadProblem& p) {
     });
     P = {T::P_dropped, "P_ij^dropped"};
   }
-  // Line 3.
+  // FA1 Alg. 0 l. 3.
   blocked_xy(M, p, 3, "O_i <- O_i + P_ij V_j", P, {T::V, "V_j"}, {T::O, "O_i"}, 1.0f);
 }
 
 const PseudoCode& standard_backward_code() {
   static const PseudoCode code{
-      "Standard attention backward (paper Alg. 3)",
+      "Standard attention backward (FA1 Alg. 3)",
       {"Load P, dO by blocks from HBM, compute dV = P^T dO in R^{N x d}, write dV to HBM. "
        "[flashlab: P^dropped with dropout]",
        "Load dO, V by blocks from HBM, compute dP = dO V^T in R^{N x N}, write dP to HBM. "
@@ -258,19 +272,19 @@ void standard_backward(Machine& M, const HeadProblem& p) {
   M.hbm().define(T::dS, N_q, N_k);
   M.hbm().define(T::dQ, N_q, d);
   M.hbm().define(T::dK, N_k, d);
-  // Line 1: dV = (P^dropped)^T dO.
+  // FA1 Alg. 3 l. 1: dV = (P^dropped)^T dO.
   const Operand P_used = p.dropout ? Operand{T::P_dropped, "P_ij^dropped"} : Operand{T::P, "P_ij"};
   blocked_xty(M, p, 1, "dV_j <- dV_j + P_ij^T dO_i", P_used, {T::dO, "dO_i"}, {T::dV, "dV_j"},
               1.0f);
-  // Line 2: dP = dO V^T, then dropout's backward as its own N x N pass.
+  // FA1 Alg. 3 l. 2: dP = dO V^T, then dropout's backward as its own N x N pass.
   blocked_abt(M, p, 2, "dP_ij = dO_i V_j^T", {T::dO, "dO_i"}, {T::V, "V_j"}, {T::dP, "dP_ij"},
               1.0f);
   if (p.dropout)
     elementwise_pass(M, p, 2, {T::dP, "dP_ij"}, T::dP,
                      [&](Tile dP_ij) { M.apply_dropout(2, "dP_ij = dP_ij o Z_ij", dP_ij, dP_ij); });
-  // Line 3.
+  // FA1 Alg. 3 l. 3.
   softmax_grad_pass(M, p);
-  // Lines 4-5 (the chain rule through S = tau QK^T puts tau here).
+  // FA1 Alg. 3 l. 4–5 (the chain rule through S = tau QK^T puts tau here).
   blocked_xy(M, p, 4, "dQ_i <- dQ_i + tau dS_ij K_j", {T::dS, "dS_ij"}, {T::K, "K_j"},
              {T::dQ, "dQ_i"}, p.tau);
   blocked_xty(M, p, 5, "dK_j <- dK_j + tau dS_ij^T Q_i", {T::dS, "dS_ij"}, {T::Q, "Q_i"},

@@ -22,16 +22,16 @@ const SramFootprint& larger(const SramFootprint& a, const SramFootprint& b) {
 // Each function lists the tiles one pass holds at its innermost step, with tiles clamped to the
 // problem (br <= seq_q, bc <= seq_k). Keep in step with the allocations of the algorithm file.
 SramFootprint standard_footprint(bool backward, int64_t br, int64_t bc, int64_t d) {
-  // Blocked products (Alg. 0 lines 1, 3; Alg. 3 lines 1, 2, 4, 5): one block of each operand
+  // Blocked products (FA1 Alg. 0 l. 1, 3; FA1 Alg. 3 l. 1, 2, 4, 5): one block of each operand
   // and of the result, e.g. Q_i, K_j, S_ij.
   SramFootprint f = make("standard attention, blocked matrix product",
                          {{"left block (Br x d or Br x Bc)", br * d},
                           {"right block (Bc x d)", bc * d},
                           {"result block (Br x Bc or Br x d)", br * bc}});
-  // Softmax when a full row of S does not fit: one S block and m, l, m~, l~ (Alg. 0 line 2).
+  // Softmax when a full row of S does not fit: one S block and m, l, m~, l~ (FA1 Alg. 0 l. 2).
   f = larger(f, make("standard attention, softmax by blocks",
                      {{"S_ij", br * bc}, {"m, l, m~, l~", 4 * br}}));
-  if (backward) {  // dS when a full row does not fit: P_ij, dP_ij and D (Alg. 3 line 3).
+  if (backward) {  // dS when a full row does not fit: P_ij, dP_ij and D (FA1 Alg. 3 l. 3).
     f = larger(f, make("standard attention backward, dS by blocks",
                        {{"P_ij, dP_ij", 2 * br * bc}, {"D_i", br}}));
   }
@@ -39,7 +39,7 @@ SramFootprint standard_footprint(bool backward, int64_t br, int64_t bc, int64_t 
 }
 
 SramFootprint flash_forward_footprint(int64_t br, int64_t bc, int64_t d) {
-  return make("FlashAttention forward (Alg. 2)",
+  return make("FlashAttention forward (FA1 Alg. 2)",
               {{"K_j, V_j", 2 * bc * d},
                {"Q_i, O_i", 2 * br * d},
                {"S_ij (P~_ij in place)", br * bc},
@@ -53,13 +53,22 @@ SramFootprint flash2_forward_footprint(int64_t br, int64_t bc, int64_t d) {
                                                         {"m_i, l_i, e^{m_old-m_new}", 3 * br}});
 }
 
+SramFootprint flash2_backward_footprint(int64_t br, int64_t bc, int64_t d, bool dropout) {
+  std::vector<FootprintItem> items = {{"K_j, V_j, dK_j, dV_j", 4 * bc * d},
+                                      {"Q_i, dO_i, dQ_i", 3 * br * d},
+                                      {"P_ij, dP_ij (dS_ij in place)", 2 * br * bc}};
+  if (dropout) items.push_back({"P_ij^dropped", br * bc});
+  items.push_back({"L_i, D_i", 2 * br});
+  return make("FlashAttention-2 backward (FA2 Alg. 2)", std::move(items));
+}
+
 SramFootprint flash_backward_footprint(int64_t br, int64_t bc, int64_t d, bool dropout) {
   std::vector<FootprintItem> items = {{"K_j, V_j, dK~_j, dV~_j", 4 * bc * d},
                                       {"Q_i, O_i, dO_i, dQ_i", 4 * br * d},
                                       {"P_ij, dP_ij (dS_ij in place)", 2 * br * bc}};
   if (dropout) items.push_back({"P_ij^dropped", br * bc});
   items.push_back({"l_i, m_i, D_i", 3 * br});
-  return make("FlashAttention backward (Alg. 4)", std::move(items));
+  return make("FlashAttention backward (FA1 Alg. 4)", std::move(items));
 }
 
 std::string bytes_text(int64_t elements, int element_bytes) {
@@ -82,17 +91,38 @@ SramFootprint sram_footprint(const FitQuery& q, const TileSizes& tiles) {
       f = flash_forward_footprint(br, bc, d);
       if (q.backward) f = larger(f, flash_backward_footprint(br, bc, d, q.dropout));
       break;
-    case Algorithm::Flash2:
-      f = flash2_forward_footprint(br, bc, d);
+    case Algorithm::Flash2:  // each pass has its own tiles (FA2 picks them apart)
+      f = q.backward ? flash2_backward_footprint(br, bc, d, q.dropout)
+                     : flash2_forward_footprint(br, bc, d);
       break;
   }
   f.bytes = f.elements * q.element_bytes;
   return f;
 }
 
+// FA2's own tiles (FA2 §3.3: {64, 128} x {64, 128} by head dimension, as its kernels pick them):
+// forward B_r = 128 query rows, B_c = 128 keys for d <= 64 and 64 above (32 with dropout, which
+// needs registers for the random numbers); backward B_r = 64, B_c = 128 for d <= 128 and 64 x 64
+// above. Halved (B_c first) until they fit the SRAM.
+TileSizes fa2_tiles(const FitQuery& q) {
+  const int64_t d = q.shape.head_dim;
+  TileSizes t = q.backward ? TileSizes{64, d <= 128 ? 128 : 64}
+                           : TileSizes{128, d <= 64 ? 128 : (q.dropout ? 32 : 64)};
+  auto fits = [&](const TileSizes& x) { return sram_footprint(q, x).bytes <= q.sram_bytes; };
+  while (!fits(t) && (t.block_rows > 1 || t.block_cols > 1)) {
+    if (t.block_cols >= t.block_rows && t.block_cols > 1)
+      t.block_cols /= 2;
+    else
+      t.block_rows /= 2;
+  }
+  if (!fits(t)) require_tiles_fit(q, t);  // throws with the minimum SRAM
+  return t;
+}
+
 TileSizes default_tiles(const FitQuery& q) {
   require(q.element_bytes >= 1,
           "element size must be >= 1 byte, got " + std::to_string(q.element_bytes));
+  if (q.algorithm == Algorithm::Flash2) return fa2_tiles(q);
   const int64_t d = q.shape.head_dim;
   const int64_t M = q.sram_bytes / q.element_bytes;
   auto fits = [&](int64_t m_elements) {

@@ -10,9 +10,10 @@ namespace flashlab::simulator {
 Hbm::Hbm(int element_bytes, bool store_data)
     : element_bytes_(element_bytes), store_data_(store_data) {}
 
-void Hbm::define(TensorId t, int64_t rows, int64_t cols, float value) {
+void Hbm::define(TensorId t, int64_t rows, int64_t cols, float value, int element_bytes) {
   Slot& s = slot(t);
   s.defined = true;
+  s.element_bytes = element_bytes;
   s.rows = rows;
   s.cols = cols;
   if (store_data_) s.data.assign(size_t(rows * cols), value);
@@ -30,7 +31,7 @@ void Hbm::read(TensorId t, const TileRect& r, float* tile) {
          r.col0 + r.cols <= s.cols);
   if (counting_) {
     TensorTraffic& c = traffic_[size_t(index(t))];
-    c.bytes_read += r.elements() * element_bytes_;
+    c.bytes_read += r.elements() * element_bytes(t);
     c.reads += 1;
   }
   if (tile == nullptr || !store_data_) return;
@@ -45,7 +46,7 @@ void Hbm::write(TensorId t, const TileRect& r, const float* tile) {
          r.col0 + r.cols <= s.cols);
   if (counting_) {
     TensorTraffic& c = traffic_[size_t(index(t))];
-    c.bytes_written += r.elements() * element_bytes_;
+    c.bytes_written += r.elements() * element_bytes(t);
     c.writes += 1;
   }
   if (tile == nullptr || !store_data_) return;
@@ -54,12 +55,27 @@ void Hbm::write(TensorId t, const TileRect& r, const float* tile) {
                 sizeof(float) * size_t(r.cols));
 }
 
+void Hbm::add(TensorId t, const TileRect& r, const float* tile) {
+  Slot& s = slot(t);
+  assert(s.defined && r.row0 >= 0 && r.col0 >= 0 && r.row0 + r.rows <= s.rows &&
+         r.col0 + r.cols <= s.cols);
+  if (counting_) {
+    TensorTraffic& c = traffic_[size_t(index(t))];
+    c.bytes_written += r.elements() * element_bytes(t);
+    c.writes += 1;
+  }
+  if (tile == nullptr || !store_data_) return;
+  for (int64_t row = 0; row < r.rows; ++row)
+    for (int64_t col = 0; col < r.cols; ++col)
+      s.data[size_t((r.row0 + row) * s.cols + r.col0 + col)] += tile[row * r.cols + col];
+}
+
 void Hbm::fill(TensorId t, float value) {
   Slot& s = slot(t);
   assert(s.defined);
   if (counting_) {
     TensorTraffic& c = traffic_[size_t(index(t))];
-    c.bytes_written += s.rows * s.cols * element_bytes_;
+    c.bytes_written += s.rows * s.cols * element_bytes(t);
     c.writes += 1;
   }
   if (store_data_) std::fill(s.data.begin(), s.data.end(), value);

@@ -1,5 +1,7 @@
-// GPU presets from NVIDIA's datasheets and the CUDA programming guide's throughput table, and the
-// roofline estimate. Derivations of the exp rates are in docs/simulator.md.
+// GPU presets: datasheet peaks (NVIDIA's A100, H100 and H200 datasheets; the CUDA C++ Programming
+// Guide for shared memory, resident blocks and the special-function rate) and the sustained rates
+// measured by flashlab-gpu-microbench (bench/results/microbench_h200.json). Derivations and
+// sources, number by number: docs/simulator.md, "Where the constants come from".
 #include <flashlab/simulator/model/gpu_spec.hpp>
 
 #include <algorithm>
@@ -8,33 +10,102 @@
 #include <flashlab/core/error.hpp>
 
 namespace flashlab::simulator {
+namespace {
 
-// Special-function units: 16 results per clock per SM (CUDA C++ Programming Guide, arithmetic
-// instruction throughput, compute capability 8.0 and 9.0, "base 2 exponential").
+// Special-function units: 16 exponentials per clock per SM (CUDA C++ Programming Guide,
+// arithmetic instruction throughput, compute capability 8.0 and 9.0, "base-2 exponential").
 constexpr double kSfuPerClockPerSm = 16.0;
+// Hopper's tensor-core clock of the datasheet's 989.4 TFLOP/s (132 SMs x 4096 FLOP per clock);
+// every Hopper peak below is taken at this one clock.
+constexpr double kHopperClockHz = 1.83e9;
+
+// Measured on the lent H200 by flashlab-gpu-microbench, 2026-11-29
+// (bench/results/microbench_h200.json): copy of 1 GiB, 16 MiB read 64x from L2, cuBLAS fp16
+// GEMM 8192^3, ex2.approx loop, fmaf loop (2 FLOP each: 53.5e12 FLOP/s = 26.75e12 operations),
+// empty kernels back to back. The H100 has the same SM and clocks (GH100), so its exp, fp32, L2
+// and launch figures are these; its copy and GEMM were measured on an H100 here
+// (../shared/GPU.md, 2026-11-23).
+constexpr double kH200CopyBytesPerS = 4.182e12;
+constexpr double kH200L2BytesPerS = 7.932e12;
+constexpr double kH200L2ReduceBytesPerS = 1.5e12;  // PLACEHOLDER-UNTIL-MEASURED
+constexpr double kH200GemmFlopsPerS = 872.8e12;
+constexpr double kHopperExpPerS = 3.863e12;
+constexpr double kHopperFp32OpsPerS = 26.75e12;
+constexpr double kHopperLaunchS = 4.585e-6;
+constexpr double kH100CopyBytesPerS = 3.0e12;
+constexpr double kH100GemmFlopsPerS = 671e12;
+
+GpuSpec hopper(const char* name, int64_t l2_bytes) {
+  GpuSpec g;
+  g.name = name;
+  g.sm_count = 132;
+  g.smem_per_block_bytes = 227 * 1024;  // the opt-in maximum per block
+  g.smem_per_sm_bytes = 228 * 1024;
+  g.max_blocks_per_sm = 32;
+  g.l2_bytes = l2_bytes;
+  g.peak.matmul_flops_per_s = 989.4e12;                         // dense fp16
+  g.peak.exp_per_s = kSfuPerClockPerSm * 132 * kHopperClockHz;  // 3.87e12
+  g.peak.vector_ops_per_s = 128.0 * 132 * kHopperClockHz;       // 128 fp32 lanes: 30.9e12
+  g.sustained.l2_bytes_per_s = kH200L2BytesPerS;
+  g.sustained.l2_reduce_bytes_per_s = kH200L2ReduceBytesPerS;
+  g.sustained.exp_per_s = kHopperExpPerS;
+  g.sustained.vector_ops_per_s = kHopperFp32OpsPerS;
+  g.launch_s = kHopperLaunchS;
+  return g;
+}
+
+}  // namespace
 
 GpuSpec a100_40gb() {
   GpuSpec g;
   g.name = "A100-SXM4-40GB";
-  g.hbm_bandwidth_bytes_per_s = 1.555e12;
-  g.sram_bytes_per_sm = 192 * 1024;
   g.sm_count = 108;
-  g.matmul_flops_per_s = 312e12;
-  g.exp_per_s = kSfuPerClockPerSm * 108 * 1.41e9;  // boost clock 1410 MHz: 2.44e12
-  g.vector_flops_per_s = 19.5e12;
+  g.smem_per_block_bytes = 163 * 1024;  // the opt-in maximum per block (164 KiB per SM)
+  g.smem_per_sm_bytes = 164 * 1024;
+  g.max_blocks_per_sm = 32;
+  g.l2_bytes = 40 * 1024 * 1024;
+  const double clock = 1.41e9;  // boost
+  g.peak.dram_bytes_per_s = 1.555e12;
+  g.peak.matmul_flops_per_s = 312e12;
+  g.peak.exp_per_s = kSfuPerClockPerSm * 108 * clock;  // 2.44e12
+  g.peak.vector_ops_per_s = 64.0 * 108 * clock;        // 64 fp32 lanes: 9.7e12 (19.5 TFLOP/s)
+  // No A100 was measured here: each rate is its datasheet peak times the fraction of the Hopper
+  // peak that the same microbenchmark reached on the H200; the L2 scales with SMs x clock.
+  const GpuSpec h = hopper("", 0);
+  g.sustained.dram_bytes_per_s = g.peak.dram_bytes_per_s * kH200CopyBytesPerS / 4.8e12;
+  g.sustained.matmul_flops_per_s =
+      g.peak.matmul_flops_per_s * kH200GemmFlopsPerS / h.peak.matmul_flops_per_s;
+  g.sustained.exp_per_s = g.peak.exp_per_s * kHopperExpPerS / h.peak.exp_per_s;
+  g.sustained.vector_ops_per_s =
+      g.peak.vector_ops_per_s * kHopperFp32OpsPerS / h.peak.vector_ops_per_s;
+  g.sustained.l2_bytes_per_s = kH200L2BytesPerS * (108.0 * clock) / (132.0 * kHopperClockHz);
+  g.sustained.l2_reduce_bytes_per_s =
+      kH200L2ReduceBytesPerS * (108.0 * clock) / (132.0 * kHopperClockHz);
+  g.launch_s = kHopperLaunchS;
+  g.rates_source = "A100 datasheet peaks x the fractions of peak the H200 microbenchmarks reached";
   return g;
 }
 
 GpuSpec h100_sxm() {
-  GpuSpec g;
-  g.name = "H100-SXM5-80GB";
-  g.hbm_bandwidth_bytes_per_s = 3.35e12;  // datasheet; a device copy measures about 3.0e12
-  g.sram_bytes_per_sm = 228 * 1024;
-  g.sm_count = 132;
-  g.matmul_flops_per_s = 989e12;
-  g.exp_per_s = kSfuPerClockPerSm * 132 * 1.83e9;  // the clock of the 989 TFLOPS figure: 3.87e12
-  g.vector_flops_per_s = 67e12;
+  GpuSpec g = hopper("H100-SXM5-80GB", 50 * 1024 * 1024);
+  g.peak.dram_bytes_per_s = 3.35e12;
+  g.sustained.dram_bytes_per_s = kH100CopyBytesPerS;
+  g.sustained.matmul_flops_per_s = kH100GemmFlopsPerS;
+  g.rates_source = "copy and GEMM measured on an H100 here; exp, fp32, L2, launch on the H200";
   return g;
+}
+
+GpuSpec h200_sxm() {
+  GpuSpec g = hopper("H200-SXM-141GB", 60 * 1024 * 1024);  // cudaDeviceProp::l2CacheSize
+  g.peak.dram_bytes_per_s = 4.8e12;
+  g.sustained.dram_bytes_per_s = kH200CopyBytesPerS;
+  g.sustained.matmul_flops_per_s = kH200GemmFlopsPerS;
+  g.rates_source = "flashlab-gpu-microbench on the lent H200 (bench/results/microbench_h200.json)";
+  return g;
+}
+
+std::string gpu_preset_names() {
+  return "a100, h100, h200";
 }
 
 GpuSpec gpu_spec_by_name(const std::string& name) {
@@ -43,43 +114,9 @@ GpuSpec gpu_spec_by_name(const std::string& name) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (n == "a100" || n == "a100-40gb") return a100_40gb();
   if (n == "h100" || n == "h100-sxm") return h100_sxm();
-  throw Error("unknown GPU '" + name + "'; accepted: a100 (a100-40gb), h100 (h100-sxm)");
-}
-
-const char* to_string(Bound b) {
-  switch (b) {
-    case Bound::Memory:
-      return "memory";
-    case Bound::Matmul:
-      return "matmul";
-    case Bound::Exp:
-      return "exp";
-    case Bound::Vector:
-      return "vector";
-  }
-  return "?";
-}
-
-RooflineEstimate estimate_runtime(const IoStats& stats, const GpuSpec& gpu) {
-  require(gpu.hbm_bandwidth_bytes_per_s > 0 && gpu.matmul_flops_per_s > 0 && gpu.exp_per_s > 0 &&
-              gpu.vector_flops_per_s > 0,
-          "GPU spec '" + gpu.name + "' needs positive bandwidth and throughputs");
-  RooflineEstimate e;
-  e.memory_s = double(stats.total_bytes()) / gpu.hbm_bandwidth_bytes_per_s;
-  e.matmul_s = double(stats.matmul_flops) / gpu.matmul_flops_per_s;
-  e.exp_s = double(stats.exp_ops) / gpu.exp_per_s;
-  e.vector_s = double(stats.other_flops) / gpu.vector_flops_per_s;
-  e.predicted_s = e.memory_s;
-  e.bound = Bound::Memory;
-  const std::pair<double, Bound> others[] = {
-      {e.matmul_s, Bound::Matmul}, {e.exp_s, Bound::Exp}, {e.vector_s, Bound::Vector}};
-  for (const auto& [t, b] : others) {
-    if (t > e.predicted_s) {
-      e.predicted_s = t;
-      e.bound = b;
-    }
-  }
-  return e;
+  if (n == "h200" || n == "h200-sxm") return h200_sxm();
+  throw Error("unknown GPU preset '" + name + "'; accepted: " + gpu_preset_names() +
+              " (also a100-40gb, h100-sxm, h200-sxm)");
 }
 
 }  // namespace flashlab::simulator

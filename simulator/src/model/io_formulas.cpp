@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include <flashlab/simulator/algorithms/problem.hpp>
-#include <flashlab/simulator/algorithms/tile_mask.hpp>
 
 namespace flashlab::simulator {
 namespace {
@@ -15,16 +14,18 @@ struct Builder {
   IoFormula f;
   int64_t heads = 1;
   int element_bytes = 2;
-  void add(TensorId t, std::string reads, int64_t r, std::string writes, int64_t w) {
+  // `bytes` > 0: the tensor's own element size (FA2's fp32 dQ accumulator).
+  void add(TensorId t, std::string reads, int64_t r, std::string writes, int64_t w,
+           int bytes = 0) {
     if (r == 0 && w == 0) return;
     f.tensors.push_back({t, std::move(reads), std::move(writes), r * heads, w * heads});
-    f.bytes_read += r * heads * element_bytes;
-    f.bytes_written += w * heads * element_bytes;
+    f.bytes_read += r * heads * (bytes > 0 ? bytes : element_bytes);
+    f.bytes_written += w * heads * (bytes > 0 ? bytes : element_bytes);
   }
 };
 
 // Sums over the blocks (i, j) that the mask leaves active: rows of Q in them (the Q/O traffic of
-// FA1 and Alg. 4) and columns (the K/V traffic of FA2).
+// FA1 Alg. 2 and FA1 Alg. 4) and columns (the K/V traffic of FA2).
 struct ActiveBlocks {
   int64_t count = 0, rows = 0, cols = 0;
 };
@@ -34,7 +35,7 @@ ActiveBlocks active_blocks(const HeadProblem& p) {
   for (int64_t i = 0; i < p.Tr(); ++i)
     for (int64_t j = 0; j < p.Tc(); ++j) {
       const TileRect s = p.s_block(i, j);
-      if (tile_coverage(p.mask, s) == TileCoverage::None) continue;
+      if (p.visibility(i, j) == TileVisibility::None) continue;
       ++a.count;
       a.rows += s.rows;
       a.cols += s.cols;
@@ -47,7 +48,9 @@ ActiveBlocks active_blocks(const HeadProblem& p) {
 IoFormula io_formula(const SimConfig& c, bool backward) {
   SimConfig tiling = c;
   tiling.backward = backward || c.backward;
-  const TileSizes tiles = resolve_tiles(tiling);
+  const TileSizes tiles = c.algorithm == Algorithm::Flash2 && backward
+                              ? resolve_backward_tiles(tiling)
+                              : resolve_tiles(tiling);
   const AttentionParams params = make_params(c.options, c.shape);
   const HeadProblem p = make_head_problem(c.shape, params, tiles);
   const int64_t Nq = p.seq_q, Nk = p.seq_k, d = p.head_dim, Tr = p.Tr(), Tc = p.Tc();
@@ -81,7 +84,8 @@ IoFormula io_formula(const SimConfig& c, bool backward) {
                    " by the softmax (a row of S " + (Nk + 2 <= capacity ? "fits" : "does not fit") +
                    " the SRAM)";
     } else {
-      const int64_t rt = 2 * Nk + 1 <= capacity ? 1 : 2;  // line 3 reads P, dP once or twice
+      // FA1 Alg. 3 l. 3 reads P, dP once, or twice when a row does not fit.
+      const int64_t rt = 2 * Nk + 1 <= capacity ? 1 : 2;
       b.add(T::P, std::to_string(rt) + " N_q N_k" + (dropout ? "" : " + N_q N_k"),
             rt * NN + (dropout ? 0 : NN), "", 0);
       if (dropout) b.add(T::P_dropped, "N_q N_k", NN, "", 0);
@@ -111,6 +115,26 @@ IoFormula io_formula(const SimConfig& c, bool backward) {
   b.f.theta = dense ? "Theta(N^2 d^2 / M)" : "Theta(N d + N^2 d^2 s / M)";
   b.f.theta_elements =
       double(b.heads) * (dense ? theta_dense : double(Nq + Nk) * double(d) + theta_dense * s);
+  if (c.algorithm == Algorithm::Flash2 && backward) {
+    // FA2 Alg. 2: memset of dQ_acc (fp32); D from dO and O; the main loop streams Q, dO, L, D
+    // past each K_j, V_j and adds into dQ_acc; the last launch converts dQ_acc to dQ.
+    b.f.theta = dense ? "Theta(N d T_c) = Theta(N^2 d / B_c)" : "Theta(N d + N d T_c s)";
+    b.f.theta_elements =
+        double(b.heads) * double(Nq + Nk) * double(d) * double(Tc) * (dense ? 1.0 : s);
+    b.add(T::K, "N_k d", Nk * d, "", 0);
+    b.add(T::V, "N_k d", Nk * d, "", 0);
+    b.add(T::Q, R + " d", a.rows * d, "", 0);
+    b.add(T::dO, "N_q d + " + R + " d", Nq * d + a.rows * d, "", 0);
+    b.add(T::O, "N_q d", Nq * d, "", 0);
+    b.add(T::L, R, a.rows, "", 0);
+    b.add(T::D, R, a.rows, "N_q", Nq);
+    b.add(T::dQ_acc, "N_q d (fp32)", Nq * d, "N_q d + " + R + " d (fp32)", Nq * d + a.rows * d,
+          4);
+    b.add(T::dQ, "", 0, "N_q d", Nq * d);
+    b.add(T::dK, "", 0, "N_k d", Nk * d);
+    b.add(T::dV, "", 0, "N_k d", Nk * d);
+    return b.f;
+  }
   if (c.algorithm == Algorithm::Flash2) {
     b.f.theta = dense ? "Theta(N d T_r) = Theta(N^2 d / B_r)" : "Theta(N d + N d T_r s)";
     b.f.theta_elements =

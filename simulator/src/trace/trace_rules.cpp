@@ -30,6 +30,7 @@ Extent extent_of(TensorId tensor, const AttentionShape& s) {
     case TensorId::O:
     case TensorId::dO:
     case TensorId::dQ:
+    case TensorId::dQ_acc:
       return {s.seq_q, s.head_dim, "seq_q", "head_dim"};
     case TensorId::K:
     case TensorId::V:
@@ -62,6 +63,12 @@ std::string outside(int64_t value, int64_t bound, const std::string& what,
                     bool minus_one_ok = false) {
   return str(value) + " is outside " + what + " (" + (minus_one_ok ? "-1 or " : "") + "0.." +
          str(bound - 1) + ")";
+}
+
+// Bytes per element in HBM: the trace's element size, except FA2's dQ accumulator, which is fp32
+// whatever the element type (FA2 Alg. 2 l. 15; simulator/src/algorithms/flash2_backward.cpp).
+int64_t hbm_element_bytes(TensorId tensor, int element_bytes) {
+  return tensor == TensorId::dQ_acc ? 4 : element_bytes;
 }
 
 bool moves_a_tile(EventKind k) {
@@ -149,14 +156,17 @@ void check_event(const Trace& t, const Event& e, size_t k) {
   if (!in_range(e.j, Tc, true))
     fail(at("j"), outside(e.j, Tc, "the key blocks T_c = " + str(Tc), true));
 
-  // Counts: a moved or allocated tile is rows x cols elements; nothing else has bytes.
-  // rows, cols <= 2^30 inside the extent, so rows * cols fits; the bytes may not.
+  // Counts: a moved or allocated tile is rows x cols elements, of the tensor's size in HBM for a
+  // load or store and of the trace's size in SRAM; nothing else has bytes. rows, cols <= 2^30
+  // inside the extent, so rows * cols fits; the bytes may not.
+  const bool in_hbm = e.kind == EventKind::Load || e.kind == EventKind::Store;
+  const int64_t element = in_hbm ? hbm_element_bytes(e.tensor, t.element_bytes) : t.element_bytes;
   int64_t tile_bytes = 0;
-  if (moves_a_tile(e.kind) && __builtin_mul_overflow(r.rows * r.cols, t.element_bytes, &tile_bytes))
+  if (moves_a_tile(e.kind) && __builtin_mul_overflow(r.rows * r.cols, element, &tile_bytes))
     fail(at("rect"), rect_text(r) + " is a tile of more than 2^63 bytes");
   if (e.bytes != tile_bytes)
     fail(at("bytes"), str(e.bytes) + " should be " + str(tile_bytes) +
-                          (moves_a_tile(e.kind) ? " (rect rows x cols x element_bytes)"
+                          (moves_a_tile(e.kind) ? " (rect rows x cols x bytes per element)"
                                                 : " for a " + std::string(to_string(e.kind))));
   if (e.flops < 0) fail(at("flops"), str(e.flops) + " is negative");
   if (e.exps < 0) fail(at("exps"), str(e.exps) + " is negative");

@@ -25,5 +25,6 @@ Subcommand add_compare_command(CLI::App& parent);
 Subcommand add_sweep_command(CLI::App& parent);
 Subcommand add_trace_command(CLI::App& parent);
 Subcommand add_info_command(CLI::App& parent);
+Subcommand add_validate_command(CLI::App& parent);
 
 }  // namespace flashlab::cli

@@ -27,4 +27,12 @@ std::string verdict_line(const CompareReport& report);
 
 nlohmann::json compare_to_json(const CompareReport& report);
 
+// Closing lines in a student's words: where FA2's predicted speed-up over FA1 comes from on this
+// problem (parallelism, traffic, rescaling), and what the performance model leaves out.
+std::string model_story(const CompareReport& report);
+
+// compare --why: every launch of every prediction with its terms (units, waves, compute by
+// unit, L2 and DRAM bytes and times, launch cost, the bound).
+std::string model_breakdown(const CompareReport& report, const Palette& palette);
+
 }  // namespace flashlab::cli

@@ -12,7 +12,7 @@
 #include <flashlab/core/tensor.hpp>
 #include <flashlab/core/tiling.hpp>
 #include <flashlab/simulator/machine/io_stats.hpp>
-#include <flashlab/simulator/model/gpu_spec.hpp>
+#include <flashlab/simulator/model/performance_model.hpp>
 
 namespace flashlab::cli {
 
@@ -40,11 +40,11 @@ struct QuantityTensor {
 
 // One pass (forward or backward) of one implementation.
 struct PassRun {
-  std::vector<QuantityTensor> outputs;       // forward: O, lse; backward: dQ, dK, dV
-  std::optional<simulator::IoStats> io;      // HBM traffic, FLOPs, peak SRAM (simulator)
-  std::optional<double> extra_memory_bytes;  // beyond inputs and outputs (S, P or l, m ...)
-  std::optional<simulator::RooflineEstimate> roofline;  // predicted on the --gpu preset
-  std::optional<double> measured_seconds;               // wall clock of the pass where it ran
+  std::vector<QuantityTensor> outputs;              // forward: O, lse; backward: dQ, dK, dV
+  std::optional<simulator::IoStats> io;             // HBM traffic, FLOPs, peak SRAM (simulator)
+  std::optional<double> extra_memory_bytes;         // beyond inputs and outputs (S, P or l, m ...)
+  std::optional<simulator::Prediction> prediction;  // the performance model on the --gpu preset
+  std::optional<double> measured_seconds;           // wall clock of the pass where it ran
   std::optional<TileSizes> tiles;
 };
 
@@ -52,7 +52,7 @@ struct ImplementationRun {
   std::string name;  // shown in the table: "flash (simulator)"
   std::string id;    // JSON key and --save file prefix: "flash_sim"
   ImplementationKind kind = ImplementationKind::Simulator;
-  std::string description;  // "FlashAttention, Alg. 2 forward / Alg. 4 backward, float32 math"
+  std::string description;  // e.g. "FlashAttention, ... (FA1 Alg. 2 + FA1 Alg. 5 / FA1 Alg. 4)"
   bool available = true;
   std::string reason_if_absent;  // why there is no result (no GPU, built without CUDA ...)
   OutputPrecision precision = OutputPrecision::Float32;

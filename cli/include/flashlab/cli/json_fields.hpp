@@ -5,6 +5,7 @@
 #include <flashlab/cli/problem.hpp>
 #include <flashlab/simulator/machine/io_stats.hpp>
 #include <flashlab/simulator/model/gpu_spec.hpp>
+#include <flashlab/simulator/model/performance_model.hpp>
 #include <nlohmann/json.hpp>
 
 namespace flashlab::cli {
@@ -14,6 +15,7 @@ nlohmann::json to_json(const Problem& problem);
 nlohmann::json to_json(const simulator::GpuSpec& gpu);
 // Totals, FLOPs, peak SRAM and traffic per tensor (tensors without traffic left out).
 nlohmann::json to_json(const simulator::IoStats& stats);
-nlohmann::json to_json(const simulator::RooflineEstimate& estimate);
+nlohmann::json to_json(const simulator::LaunchPrediction& launch);
+nlohmann::json to_json(const simulator::Prediction& prediction);
 
 }  // namespace flashlab::cli

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,12 +31,13 @@ struct ProblemArgs {
   double dropout = 0.0;
   uint64_t seed = 0;
   std::string block_sparse;  // "" = dense; a pattern or a .npy layout
-  int64_t mask_block = 0;    // 0 = mask blocks are the tiles Br x Bc (Alg. 5)
+  int64_t mask_block = 0;    // 0 = mask blocks are the tiles Br x Bc (FA1 Alg. 5)
   std::string dtype = "fp16";
   std::string sram;                        // "" = the --gpu preset's SRAM per SM
-  int64_t block_rows = 0, block_cols = 0;  // 0 = the paper's rule, shrunk to fit
+  int64_t block_rows = 0, block_cols = 0;  // 0 = each algorithm's own default, shrunk to fit
+  std::string tiles;  // --tiles "flash=64x128,flash2=128x128,flash2-bwd=64x128": per algorithm
   std::optional<double> softmax_scale;
-  std::string gpu = "h100";
+  std::string gpu = "h200";
 
   const CLI::App* app = nullptr;        // set by add_problem_options; answers given()
   std::vector<std::string> also_given;  // options a caller set in code (sweep points)
@@ -56,6 +58,9 @@ struct Problem {
   std::string sram_origin;
   std::optional<TileSizes>
       tiles;  // explicit --block-rows/--block-cols (else each algorithm's default)
+  // --tiles: per algorithm, over `tiles`; flash2_backward_tiles for FA2's backward pass alone.
+  std::map<simulator::Algorithm, TileSizes> algorithm_tiles;
+  std::optional<TileSizes> flash2_backward_tiles;
   simulator::GpuSpec gpu;
   std::string mask_description;  // "" when dense, else e.g. "butterfly, 16x4 blocks of 64x256"
 };
@@ -78,7 +83,8 @@ simulator::SimConfig sim_config(const Problem& problem, simulator::Algorithm alg
 void require_tiles_fit(const Problem& problem, const std::vector<simulator::Algorithm>& algorithms,
                        bool backward);
 
-// The tiles FlashAttention (Alg. 2/4) uses on this problem: explicit, or the default that fits.
+// The tiles FlashAttention (FA1 Alg. 2 and 4) uses on this problem: explicit, or the default that
+// fits.
 TileSizes flash_tiles(const Problem& problem, bool backward);
 
 // Query rows that the block mask (with the causal mask, if any) leaves without any key: their

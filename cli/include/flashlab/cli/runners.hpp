@@ -1,5 +1,5 @@
 // Running each implementation on the shared inputs and filling its ImplementationRun: the float64
-// reference (paper Alg. 0 / Alg. 3) and the simulator's algorithms (standard, FA1, FA2 order).
+// reference (FA1 Alg. 0 / FA1 Alg. 3) and the simulator's algorithms (standard, FA1, FA2 order).
 #pragma once
 
 #include <flashlab/cli/implementation_run.hpp>

@@ -1,6 +1,6 @@
 // `flashlab sweep`: one parameter (N, d, SRAM size, block size, block-sparse density) varied over
 // a list of values; per point the simulator's counts for standard attention, FlashAttention and
-// the FA2 order: HBM bytes, FLOPs, peak SRAM, extra memory and the roofline time (paper Fig. 2).
+// the FA2 order: HBM bytes, FLOPs, peak SRAM, extra memory and the predicted time (paper Fig. 2).
 #pragma once
 
 #include <functional>
@@ -10,6 +10,7 @@
 #include <flashlab/cli/problem.hpp>
 #include <flashlab/simulator/machine/io_stats.hpp>
 #include <flashlab/simulator/model/gpu_spec.hpp>
+#include <flashlab/simulator/model/performance_model.hpp>
 
 namespace flashlab::cli {
 
@@ -36,7 +37,7 @@ struct SweepCell {
   bool available = false;
   std::string reason;        // why not, e.g. the tiles do not fit the SRAM, or no FA2 backward
   simulator::IoStats stats;  // for the whole problem (batch x heads)
-  simulator::RooflineEstimate roofline;
+  simulator::Prediction prediction;  // the performance model on the --gpu preset
   TileSizes tiles;
   double extra_memory_bytes = 0;
   // The simulator's closed form beside the counts (io_formulas.hpp): exact bytes from the loop

@@ -1,4 +1,4 @@
-// Block-sparse masks (paper §3.3, Alg. 5): a 0/1 layout over blocks of the S = QK^T matrix.
+// Block-sparse masks (paper §3.3, FA1 Alg. 5): a 0/1 layout over blocks of the S = QK^T matrix.
 // Element (row, col) may attend iff its block is 1. Named patterns build common layouts.
 #pragma once
 
@@ -114,14 +114,6 @@ inline BlockMask random_mask(int64_t seq_q, int64_t seq_k, int64_t block, double
     const Philox4x32 r = philox4x32_10({{uint32_t(j), uint32_t(i), 0x6d61736bu, 0}}, uint32_t(seed),
                                        uint32_t(seed >> 32));
     return double(r.x[0]) < threshold;
-  });
-}
-
-// The blocks that a top-left causal mask leaves (partly) visible: block (i, j) is on iff its
-// first row can see its first column, i.e. j*block <= i*block + block - 1.
-inline BlockMask causal_block_mask(int64_t seq_q, int64_t seq_k, int64_t block) {
-  return detail::build_block_mask(seq_q, seq_k, block, [block](int64_t i, int64_t j) {
-    return j * block <= i * block + block - 1;
   });
 }
 

@@ -1,5 +1,5 @@
 // Byte sizes as people type them ("49152", "48KiB", "16.5 KiB", "100KB", "1TiB"): the one parser
-// of the SRAM size M (paper §2.1, Alg. 1 line 1) used by every tool, so that `flashlab` and
+// of the SRAM size M (FA1 §2.1, FA1 Alg. 1 l. 1) used by every tool, so that `flashlab` and
 // `flashlab-viz` accept exactly the same texts. Host only.
 #pragma once
 

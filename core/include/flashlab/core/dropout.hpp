@@ -1,4 +1,4 @@
-// Dropout on the attention probabilities P (paper Alg. 2 / Alg. 4 line 14), decided per element
+// Dropout on the attention probabilities P (FA1 Alg. 2 / FA1 Alg. 4 l. 14), decided per element
 // by Philox so that every implementation drops exactly the same elements without storing a mask.
 #pragma once
 

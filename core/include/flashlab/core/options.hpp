@@ -1,5 +1,5 @@
 // What to compute besides plain softmax(QK^T)V: scale, causal mask, dropout, block-sparse mask
-// (paper Alg. 2 and Alg. 5). Causal is top-left aligned, like PyTorch's is_causal: query row i
+// (FA1 Alg. 2 and FA1 Alg. 5). Causal is top-left aligned, like PyTorch's is_causal: query row i
 // sees key columns j <= i, also when seq_q != seq_k.
 #pragma once
 
@@ -17,11 +17,11 @@
 namespace flashlab {
 
 struct AttentionOptions {
-  std::optional<double> softmax_scale;  // tau of Alg. 2; default 1/sqrt(head_dim)
+  std::optional<double> softmax_scale;  // tau of FA1 Alg. 2; default 1/sqrt(head_dim)
   bool causal = false;
   double dropout_p = 0.0;
   uint64_t seed = 0;                    // Philox key of the dropout mask
-  std::optional<BlockMask> block_mask;  // Alg. 5; absent = dense
+  std::optional<BlockMask> block_mask;  // FA1 Alg. 5; absent = dense
 };
 
 inline double softmax_scale(const AttentionOptions& o, const AttentionShape& s) {

@@ -1,6 +1,6 @@
 // Philox-4x32-10 counter-based random numbers (Salmon et al., SC'11; Random123). Stateless:
 // the same (counter, key) gives the same 4 words on the CPU and on the GPU, which is what lets
-// the FlashAttention backward regenerate the forward's dropout mask (paper Alg. 4 line 14).
+// the FlashAttention backward regenerate the forward's dropout mask (FA1 Alg. 4 l. 14).
 #pragma once
 
 #include <cstdint>

@@ -8,6 +8,12 @@
 
 namespace flashlab {
 
+// Kernels exponentiate in base 2: e^x = 2^(x log2 e), one multiply-add and one ex2 instruction
+// (log2(e) folded into the softmax scale, as FlashAttention's own code does); ln 2 turns a
+// base-2 logsumexp back into natural-log units.
+inline constexpr double kLog2e = 1.4426950408889634;  // log2(e)
+inline constexpr double kLn2 = 0.6931471805599453;    // ln(2) = 1 / log2(e)
+
 template <typename T>
 struct SoftmaxState {
   T m = -INFINITY;  // max of the scores seen so far; -inf while no (unmasked) score was seen
@@ -15,7 +21,7 @@ struct SoftmaxState {
 };
 
 // exp(m_old - m_new) with the convention that a state that has seen nothing contributes 0.
-// This is the factor of §3.1 that rescales l (and, in Alg. 1 line 12, the partial output O).
+// This is the factor of §3.1 that rescales l (and, in FA1 Alg. 1 l. 12, the partial output O).
 template <typename T>
 FLASHLAB_HD T rescale_factor(T m_old, T m_new) {
   if (m_old == T(-INFINITY)) return T(0);

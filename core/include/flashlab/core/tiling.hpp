@@ -1,4 +1,4 @@
-// Tile sizes of the tiled algorithms: the paper's rule (Alg. 1 line 1) or explicit sizes.
+// Tile sizes of the tiled algorithms: the paper's rule (FA1 Alg. 1 l. 1) or explicit sizes.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +14,7 @@ struct TileSizes {
   int64_t block_cols = 0;  // Bc: rows of a K / V block (columns of S)
 };
 
-// Alg. 1 line 1: Bc = ceil(M / 4d), Br = min(Bc, d), with M the SRAM size in *elements*
+// FA1 Alg. 1 l. 1: Bc = ceil(M / 4d), Br = min(Bc, d), with M the SRAM size in *elements*
 // (Tri Dao, flash-attention issue 1704). Theorem 2 assumes d <= M.
 inline TileSizes paper_tiling(int64_t sram_elements, int64_t head_dim) {
   require(head_dim >= 1, "head_dim must be >= 1, got " + std::to_string(head_dim));

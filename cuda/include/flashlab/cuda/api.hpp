@@ -24,6 +24,13 @@ std::string to_string(DType t);
 // Head dims the fast tensor-core kernels are compiled for.
 inline constexpr int kFastHeadDims[] = {32, 64, 96, 128, 256};
 
+// Debug record of the tiles a fused kernel (flash_forward, flash_backward) visits, for tests: when
+// not null, [batch * heads][T_r][T_c] bytes of device memory, T_r x T_c the tiles of S cut by the
+// kernel's tiles (flash_forward_tiles, flash_backward_tiles), zeroed by the caller. The kernel
+// sets tile (i, j) to kTileComputed when it computes the tile without an element mask and to
+// kTileMasked with one; a tile it skips stays 0. The other entry points refuse it.
+inline constexpr uint8_t kTileComputed = 1, kTileMasked = 2;
+
 // Device pointers of one forward call. q, k, v, o hold elements of the call's dtype.
 struct ForwardArgs {
   const void* q = nullptr;
@@ -31,6 +38,7 @@ struct ForwardArgs {
   const void* v = nullptr;
   void* o = nullptr;
   float* lse = nullptr;
+  uint8_t* tile_log = nullptr;  // debug only, see kTileComputed
 };
 
 // Device pointers of one backward call (o and lse are the forward's outputs).
@@ -44,9 +52,10 @@ struct BackwardArgs {
   void* dq = nullptr;
   void* dk = nullptr;
   void* dv = nullptr;
+  uint8_t* tile_log = nullptr;  // debug only, see kTileComputed
 };
 
-// The teaching kernel: fp32, paper Alg. 1 transcribed line by line (no tensor cores).
+// The teaching kernel: fp32, FA1 Alg. 1 transcribed line by line (no tensor cores).
 void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& options,
                           const ForwardArgs& args, cudaStream_t stream = nullptr);
 
@@ -84,7 +93,7 @@ int64_t flash_backward_workspace_bytes(const AttentionShape& shape);
 bool flash_backward_supports(const AttentionShape& shape, const AttentionOptions& options,
                              DType dtype, std::string* why = nullptr);
 
-// The fast fused backward (FA2 Alg. 2 structure with recomputation), fp16 or bf16. `workspace`
+// The fast fused backward (FA2 Alg. 2: FA1 Alg. 4 with the logsumexp), fp16 or bf16. `workspace`
 // must hold flash_backward_workspace_bytes(shape) bytes of device memory.
 void flash_backward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
                     const BackwardArgs& args, void* workspace, cudaStream_t stream = nullptr,
@@ -94,7 +103,7 @@ void flash_backward(const AttentionShape& shape, const AttentionOptions& options
 int64_t naive_workspace_bytes(const AttentionShape& shape, DType dtype, bool backward);
 
 // Standard attention as a framework runs it: cuBLAS GEMMs, separate mask/softmax/dropout kernels,
-// S and P materialized in `workspace` (paper Alg. 0 / Alg. 3). Like a framework's autograd, the
+// S and P materialized in `workspace` (FA1 Alg. 0 / FA1 Alg. 3). Like a framework's autograd, the
 // backward reuses the P that the forward left in the workspace: call naive_forward first, with
 // a workspace of naive_workspace_bytes(shape, dtype, true) bytes.
 void naive_forward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,

@@ -1,5 +1,6 @@
-// Which attention algorithm a simulation runs: standard (paper Alg. 0 / Alg. 3), FlashAttention
-// (Alg. 2 with Alg. 5's block skipping / Alg. 4), or the FlashAttention-2 loop order (FA2 Alg. 1).
+// Which attention algorithm a simulation runs: standard (FA1 Alg. 0 / FA1 Alg. 3), FlashAttention
+// (FA1 Alg. 2 with FA1 Alg. 5's block skipping / FA1 Alg. 4), or the FlashAttention-2 loop order
+// (FA2 Alg. 1).
 #pragma once
 
 #include <cstdint>

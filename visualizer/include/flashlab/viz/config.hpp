@@ -1,5 +1,5 @@
 // The visualizer's controls as plain data (VizConfig), the algorithms a student can pick, and
-// their translation into a simulator run (SimConfig) with its block-sparse mask (paper Alg. 5).
+// their translation into a simulator run (SimConfig) with its block-sparse mask (FA1 Alg. 5).
 #pragma once
 
 #include <cstdint>
@@ -13,24 +13,26 @@
 namespace flashlab::viz {
 
 // What the student can run. BlockSparse is FlashAttention's forward with a sparsity pattern
-// (Alg. 5); a pattern may also be given to the other algorithms.
+// (FA1 Alg. 5); a pattern may also be given to the other algorithms.
 enum class VizAlgorithm : uint8_t {
-  Standard,          // paper Alg. 0
-  Flash,             // paper Alg. 2 (Alg. 5 when causal or sparse)
-  FlashBackward,     // paper Alg. 4
-  Flash2,            // FA2 paper Alg. 1 (forward loop order swapped)
-  BlockSparse,       // paper Alg. 5
-  StandardBackward,  // paper Alg. 3
+  Standard,          // FA1 Alg. 0
+  Flash,             // FA1 Alg. 2 (FA1 Alg. 5 when causal or sparse)
+  FlashBackward,     // FA1 Alg. 4
+  Flash2,            // FA2 Alg. 1 (forward loop order swapped)
+  BlockSparse,       // FA1 Alg. 5
+  StandardBackward,  // FA1 Alg. 3
+  Flash2Backward,    // FA2 Alg. 2
 };
 
 inline constexpr VizAlgorithm kAlgorithms[] = {
-    VizAlgorithm::Standard, VizAlgorithm::Flash,       VizAlgorithm::FlashBackward,
-    VizAlgorithm::Flash2,   VizAlgorithm::BlockSparse, VizAlgorithm::StandardBackward};
+    VizAlgorithm::Standard,    VizAlgorithm::Flash,       VizAlgorithm::FlashBackward,
+    VizAlgorithm::Flash2,      VizAlgorithm::BlockSparse, VizAlgorithm::StandardBackward,
+    VizAlgorithm::Flash2Backward};
 
-// The command-line name: "standard", "flash", "flash-backward", "flash2", "block-sparse",
-// "standard-backward".
+// The command-line name: "standard", "flash", "flash-backward", "flash2", "flash2-backward",
+// "block-sparse", "standard-backward".
 const char* to_string(VizAlgorithm a);
-// The label shown in the controls, e.g. "FlashAttention forward (Alg. 2)".
+// The label shown in the controls, e.g. "FlashAttention forward (FA1 Alg. 2)".
 const char* display_name(VizAlgorithm a);
 // Inverse of to_string; throws flashlab::Error listing the accepted names.
 VizAlgorithm algorithm_from_string(std::string_view name);
@@ -46,10 +48,10 @@ struct VizConfig {
   int64_t seq = 256;      // N (seq_q = seq_k; batch = heads = 1)
   int64_t head_dim = 32;  // d
   // M in bytes. 16.5 KiB is what the paper's rule needs for B_r x B_c = 32 x 64 tiles at d = 32
-  // (all of Alg. 2's tiles resident: 2 B_c d + 2 B_r d + B_r B_c + 8 B_r = 8448 elements): an
+  // (all of FA1 Alg. 2's tiles resident: 2 B_c d + 2 B_r d + B_r B_c + 8 B_r = 8448 elements): an
   // 8 x 4 grid of blocks at N = 256, where FlashAttention moves 3.2x fewer bytes than standard.
   int64_t sram_bytes = 16896;
-  std::optional<TileSizes> tiles;  // nullopt: the paper's rule (Alg. 1 line 1), shrunk to fit
+  std::optional<TileSizes> tiles;  // nullopt: the paper's rule (FA1 Alg. 1 l. 1), shrunk to fit
   bool causal = false;
   double dropout = 0.0;
   std::string sparse;  // "" (dense), "butterfly", "local:W", "random:DENSITY"

@@ -22,7 +22,7 @@ inline constexpr Rgb kWrite{251, 146, 60};     // SRAM -> HBM
 inline constexpr Rgb kCompute{74, 222, 128};   // a block of S worked on on chip now
 inline constexpr Rgb kComputed{36, 83, 74};    // a block of S already computed on chip
 inline constexpr Rgb kResident{250, 204, 21};  // outline of tiles resident in SRAM
-inline constexpr Rgb kSkipped{58, 60, 68};     // blocks the mask skips (Alg. 5)
+inline constexpr Rgb kSkipped{58, 60, 68};     // blocks the mask skips (FA1 Alg. 5)
 inline constexpr Rgb kSkippedHatch{96, 99, 110};
 inline constexpr Rgb kCellEmpty{35, 40, 54};  // heat 0
 inline constexpr Rgb kBackground{20, 22, 28};
@@ -73,6 +73,8 @@ inline Rgb tensor_color(simulator::TensorId t) {
       return {251, 113, 133};
     case T::dQ:
       return {147, 197, 253};
+    case T::dQ_acc:
+      return {125, 175, 240};
     case T::dK:
       return {110, 231, 183};
     case T::dV:

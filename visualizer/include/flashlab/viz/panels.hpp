@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <flashlab/simulator/model/gpu_spec.hpp>
+#include <flashlab/simulator/model/performance_model.hpp>
 #include <flashlab/viz/replay.hpp>
 
 namespace flashlab::viz {
@@ -20,7 +21,7 @@ struct GridView {
   const TensorGrid* grid = nullptr;
   std::span<const int32_t> reads;    // per cell, so far (on-chip S: always 0)
   std::span<const int32_t> writes;   // per cell, so far (on-chip S: times the block was computed)
-  std::span<const uint8_t> skipped;  // per cell: the mask skips the block (Alg. 5)
+  std::span<const uint8_t> skipped;  // per cell: the mask skips the block (FA1 Alg. 5)
   int64_t bytes_read = 0, bytes_written = 0;  // this tensor, so far
 };
 
@@ -117,6 +118,8 @@ struct PseudoCodeData {
   int current_line = 0;                // 1-based; 0 before the first step
   std::span<const int64_t> hits;       // events per line so far
   std::string step_text;               // "load Q_i: rows 64..127 of Q (i=1, j=0), 8 KiB"
+  std::string line_ref;                // the current line as code and docs cite it,
+                                       // "FA1 Alg. 2 l. 15"; "" when none or unnamed
 };
 
 PseudoCodeData pseudo_code_data(const ReplayState& state);
@@ -135,7 +138,7 @@ struct TensorCounter {
 
 struct RuntimeRow {
   std::string gpu;
-  simulator::RooflineEstimate estimate;
+  simulator::Prediction prediction;
 };
 
 struct CountersData {
@@ -149,7 +152,7 @@ struct CountersData {
   int64_t flops = 0, exps = 0;  // so far
   simulator::IoStats final_stats;
   bool flops_split = true;          // false for a trace file: no matmul/other split
-  std::vector<RuntimeRow> runtime;  // A100, H100 roofline of the whole pass
+  std::vector<RuntimeRow> runtime;  // the performance model on A100, H100, H200, whole pass
   double progress = 0;              // step / events
   const ByteCurve* curve = nullptr;
   const ByteCurve* baseline_curve = nullptr;

@@ -57,7 +57,7 @@ struct ByteCurve {
 // The other side of the comparison (standard attention for a flash run, flash for a standard
 // run, same pass): its final counts and, when its trace fits the budget, its curve.
 struct Baseline {
-  std::string label;  // "standard attention forward (Alg. 0)"
+  std::string label;  // "standard attention forward (FA1 Alg. 0)"
   simulator::IoStats stats;
   std::optional<ByteCurve> curve;
 };
@@ -66,7 +66,8 @@ struct Baseline {
 struct RowValues {
   int64_t seq_q = 0, seq_k = 0, head_dim = 0;
   // S = mask(tau Q K^T), seq_q x seq_k row-major (-inf where masked), as standard attention
-  // materializes it in HBM (Alg. 0 line 1; from a simulator run of Alg. 0, not recomputed here).
+  // materializes it in HBM (FA1 Alg. 0 l. 1; from a simulator run of FA1 Alg. 0, not recomputed
+  // here).
   std::vector<float> scores;
   std::vector<float> sim_lse;   // the simulator's forward logsumexp (per query row)
   std::vector<float> sim_O;     // the simulator's forward output, seq_q x d
@@ -78,10 +79,12 @@ struct Session {
   VizConfig config;  // what was run (for a trace file: reconstructed from its header)
   bool from_trace_file = false;
   std::string source;  // "simulator" or the trace file's path
-  std::string title;   // trace title, e.g. "FlashAttention forward (paper Alg. 2)"
+  std::string title;   // trace title, e.g. "FlashAttention forward (FA1 Alg. 2)"
   simulator::Trace trace;
   simulator::IoStats stats;  // the run's final counts (for a trace file: summed from its events)
-  bool flops_split = true;   // stats split matmul / other FLOPs (a trace file alone does not)
+  // Launches, units and steps of the run, for the performance model (not in a trace file).
+  std::optional<simulator::WorkRecord> work;
+  bool flops_split = true;  // stats split matmul / other FLOPs (a trace file alone does not)
   TileSizes tiles;
   bool has_values = false;  // arithmetic ran: softmax rows and RowValues are filled
   RowValues values;
@@ -119,9 +122,9 @@ struct Session {
 };
 
 // What Session::output_write_events holds: writes of the pass's results to HBM. Forward: O.
-// Backward: dK and dV (Alg. 4 line 24 writes each once per K/V block), and dQ too for standard
-// attention, whose dQ is written once; Alg. 4 line 21 writes dQ_i at every step as a running sum,
-// so those writes are left out. Label for buttons: "O", "dK, dV" or "dQ, dK, dV".
+// Backward: dK and dV, and dQ, except in FA1's backward, where FA1 Alg. 4 l. 21 writes dQ_i at
+// every step as a running sum (standard attention writes dQ once; FA2 Alg. 2 adds into an fp32
+// accumulator and writes dQ once at the end). Label for buttons: "O", "dK, dV" or "dQ, dK, dV".
 std::string output_write_label(const Session& session);
 
 // Why a session has no rescale to jump to ("" when it has some): the backward recomputes P from

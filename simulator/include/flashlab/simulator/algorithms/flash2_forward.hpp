@@ -1,6 +1,7 @@
-// FlashAttention-2 forward (FA2 paper, Alg. 1): outer loop over Q blocks i, inner over K/V
+// FlashAttention-2 forward (FA2 Alg. 1): outer loop over Q blocks i, inner over K/V
 // blocks j; O_i is kept unnormalized on chip and divided by l once at the end; only the
-// logsumexp L = m + log l is written. Same scale, mask, dropout and block skipping as Alg. 2/5.
+// logsumexp L = m + log l is written. Same scale, mask, dropout and block skipping as FA1 Alg. 2
+// and 5.
 #pragma once
 
 #include <flashlab/simulator/algorithms/problem.hpp>

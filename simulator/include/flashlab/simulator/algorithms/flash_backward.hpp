@@ -1,4 +1,4 @@
-// FlashAttention backward with recomputation (paper Alg. 4): P is recomputed from l and m,
+// FlashAttention backward with recomputation (FA1 Alg. 4): P is recomputed from l and m,
 // D_i = rowsum(dO_i o O_i), the dropout mask regenerated from the same Philox keys, dQ
 // accumulated in HBM, dK and dV accumulated on chip. Blocks with no allowed element are skipped.
 #pragma once

@@ -1,7 +1,7 @@
-// FlashAttention forward exactly as the paper's Alg. 2 (Alg. 1 with scale, mask, dropout):
+// FlashAttention forward exactly as FA1 Alg. 2 (FA1 Alg. 1 with scale, mask, dropout):
 // outer loop over K/V blocks j, inner loop over Q blocks i, O, l, m read and written in HBM at
 // every step. With a causal or block-sparse mask, blocks with no allowed element are skipped
-// as in Alg. 5 (the trace then follows Alg. 5's numbering).
+// as in FA1 Alg. 5 (the trace then follows FA1 Alg. 5's numbering).
 #pragma once
 
 #include <flashlab/simulator/algorithms/problem.hpp>
@@ -9,10 +9,10 @@
 
 namespace flashlab::simulator {
 
-// Alg. 2 when `block_skipping` is false, Alg. 5 when true.
+// FA1 Alg. 2 when `block_skipping` is false, FA1 Alg. 5 when true.
 const PseudoCode& flash_forward_code(bool block_skipping);
 
-// Requires Q, K, V in HBM; leaves O, l, m there (Alg. 2 line 19 "Return O, l, m, R"; R is the
+// Requires Q, K, V in HBM; leaves O, l, m there (FA1 Alg. 2 l. 19 "Return O, l, m, R"; R is the
 // dropout seed of the options, not stored).
 void flash_forward(Machine& M, const HeadProblem& p);
 

@@ -6,6 +6,7 @@
 
 #include <flashlab/core/block_mask.hpp>
 #include <flashlab/core/options.hpp>
+#include <flashlab/core/tile_visibility.hpp>
 #include <flashlab/core/tiling.hpp>
 #include <flashlab/simulator/trace/trace.hpp>
 
@@ -36,6 +37,11 @@ struct HeadProblem {
   TileRect s_block(int64_t i, int64_t j) const {
     const TileRect r = q_block(i, 1), c = kv_block(j, 1);
     return {r.row0, r.rows, c.row0, c.rows};
+  }
+  // What the mask leaves of block (i, j) of S: skip it, mask it, or neither (core's one rule).
+  TileVisibility visibility(int64_t i, int64_t j) const {
+    const TileRect s = s_block(i, j);
+    return tile_visibility(mask, s.row0, s.rows, s.col0, s.cols);
   }
 };
 

@@ -19,8 +19,9 @@ class Hbm {
   Hbm(int element_bytes, bool store_data);
 
   // Declares `t` as a rows x cols matrix filled with `value` (not counted: this is the state
-  // before the algorithm starts, the "Require: ... in HBM" of the pseudo-code).
-  void define(TensorId t, int64_t rows, int64_t cols, float value = 0.0f);
+  // before the algorithm starts, the "Require: ... in HBM" of the pseudo-code). `element_bytes`
+  // > 0 stores it at another precision than the machine's (FA2's fp32 dQ accumulator).
+  void define(TensorId t, int64_t rows, int64_t cols, float value = 0.0f, int element_bytes = 0);
   // Declares `t` and copies rows*cols row-major values into it (not counted, as define).
   void upload(TensorId t, int64_t rows, int64_t cols, const float* data);
 
@@ -33,6 +34,9 @@ class Hbm {
   // Counted transfers. `tile` is rect.rows x rect.cols row-major, or nullptr in counting mode.
   void read(TensorId t, const TileRect& rect, float* tile);
   void write(TensorId t, const TileRect& rect, const float* tile);
+  // Counted like a write; the tile is added to what HBM holds (a reduction done by the memory
+  // system, as FA2's atomic adds into dQ are: no read by the SM).
+  void add(TensorId t, const TileRect& rect, const float* tile);
   // Counted write of `value` over the whole tensor ("Initialize O = (0) in HBM").
   void fill(TensorId t, float value);
 
@@ -41,11 +45,15 @@ class Hbm {
   const TensorTraffic& traffic(TensorId t) const { return traffic_[size_t(index(t))]; }
   const std::array<TensorTraffic, kTensorCount>& traffic() const { return traffic_; }
   int element_bytes() const { return element_bytes_; }
+  int element_bytes(TensorId t) const {
+    return slot(t).element_bytes > 0 ? slot(t).element_bytes : element_bytes_;
+  }
 
  private:
   struct Slot {
     bool defined = false;
     int64_t rows = 0, cols = 0;
+    int element_bytes = 0;  // 0: the machine's
     std::vector<float> data;
   };
   const Slot& slot(TensorId t) const { return slots_[size_t(index(t))]; }

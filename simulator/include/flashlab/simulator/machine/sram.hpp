@@ -13,6 +13,12 @@
 
 namespace flashlab::simulator {
 
+// The default SRAM size M everywhere in the simulator: the shared memory one thread block can
+// have on an A100, the FA1 paper's GPU (CUDA C++ Programming Guide, compute capability 8.0:
+// 163 KiB per block of 164 KiB per SM; the paper's §2.1 quotes 192 KB, L1 and shared memory
+// together).
+inline constexpr int64_t kDefaultSramBytes = 163 * 1024;
+
 using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // A handle to a live SRAM tile. Cheap to copy; invalid after Sram::free.

@@ -8,9 +8,9 @@
 
 namespace flashlab::simulator {
 
-// Paper symbols. l, m: FA1's softmax statistics (Alg. 1/2); L: FA2's logsumexp m + log l.
+// Paper symbols. l, m: FA1's softmax statistics (FA1 Alg. 1 and 2); L: FA2's logsumexp m + log l.
 // P_dropped: standard attention's P after dropout, which PyTorch keeps for dV = P^T dO.
-// D and Z only ever live on chip (Alg. 4 lines 14 and 19); they name tiles in the trace.
+// D and Z only ever live on chip (FA1 Alg. 4 l. 14 and 19); they name tiles in the trace.
 enum class TensorId : uint8_t {
   Q,
   K,
@@ -30,7 +30,8 @@ enum class TensorId : uint8_t {
   dP,
   D,
   Z,
-  None  // an on-chip scratch tile that belongs to no tensor
+  dQ_acc,  // FA2's dQ accumulator in HBM, fp32, added to by every K/V block (FA2 Alg. 2 l. 15)
+  None     // an on-chip scratch tile that belongs to no tensor
 };
 
 inline constexpr int kTensorCount = static_cast<int>(TensorId::None);
@@ -41,9 +42,9 @@ inline constexpr int index(TensorId t) {
 
 // The name used in output and JSON: "Q", "K", ..., "P_dropped", ..., "none".
 inline constexpr const char* tensor_name(TensorId t) {
-  constexpr const char* kNames[] = {"Q",  "K",  "V",         "O",  "l",   "m",  "L",
-                                    "S",  "P",  "P_dropped", "dO", "dQ",  "dK", "dV",
-                                    "dS", "dP", "D",         "Z",  "none"};
+  constexpr const char* kNames[] = {"Q",  "K",  "V",         "O",  "l",      "m",   "L",
+                                    "S",  "P",  "P_dropped", "dO", "dQ",     "dK",  "dV",
+                                    "dS", "dP", "D",         "Z",  "dQ_acc", "none"};
   return kNames[index(t)];
 }
 

@@ -1,49 +1,51 @@
-// A GPU described by the few numbers the roofline needs (paper §2.1; FA2 §2.1), presets for
-// A100 and H100, and a runtime estimate from the simulator's counts.
+// A GPU as the performance model sees it: SMs and the shared memory a block can have (the M of
+// FA1 Alg. 1), the L2 between the SMs and DRAM, and the rates of the units that do the work.
+// Each preset keeps two sets of rates: the datasheet peaks (shown for reference) and the
+// sustained rates the model uses, measured by separate microbenchmarks (flashlab-gpu-microbench:
+// a copy, an L2-resident read loop, a cuBLAS GEMM, an exp loop, an FMA loop, an empty kernel),
+// never taken from the attention times the model predicts. Sources: docs/simulator.md.
 #pragma once
 
+#include <cstdint>
 #include <string>
-
-#include <flashlab/simulator/machine/io_stats.hpp>
+#include <vector>
 
 namespace flashlab::simulator {
 
+struct GpuRates {
+  double dram_bytes_per_s = 0;       // DRAM (HBM) bandwidth, read + write
+  double l2_bytes_per_s = 0;         // L2 <-> SM bandwidth, whole GPU
+  double l2_reduce_bytes_per_s = 0;  // fp32 adds done by the L2 (atomics, bulk reductions)
+  double matmul_flops_per_s = 0;     // dense fp16 tensor-core rate, whole GPU
+  double exp_per_s = 0;              // exponentials (special-function units), whole GPU
+  // fp32 non-tensor operations (CUDA cores), whole GPU; an FMA, a max, an add each count one,
+  // as the simulator counts its other_flops
+  double vector_ops_per_s = 0;
+};
+
 struct GpuSpec {
   std::string name;
-  double hbm_bandwidth_bytes_per_s = 0;  // datasheet peak
-  int64_t sram_bytes_per_sm = 0;         // shared memory + L1 per SM (the M of Alg. 1)
   int sm_count = 0;
-  double matmul_flops_per_s = 0;  // dense fp16 tensor-core peak
-  double exp_per_s = 0;           // exp evaluations per second, whole GPU (SFU: 16/clk/SM)
-  double vector_flops_per_s = 0;  // fp32 non-tensor (CUDA core) peak, for other_flops
+  int64_t smem_per_block_bytes = 0;  // shared memory one thread block can have: the SRAM M
+  int64_t smem_per_sm_bytes = 0;     // shared memory per SM: how many blocks can share one
+  int max_blocks_per_sm = 0;         // hardware limit on resident blocks per SM
+  int64_t l2_bytes = 0;
+  GpuRates peak;             // datasheet
+  GpuRates sustained;        // what the model uses (microbenchmarks; see the preset's comment)
+  double launch_s = 0;       // fixed cost of one kernel (empty kernels back to back, measured)
+  std::string rates_source;  // where `sustained` comes from, one line
 };
 
-// A100-SXM4-40GB: 1.555e12 B/s, 192 KiB/SM, 108 SMs, 312e12 fp16, exp 16*108*1.41e9 = 2.44e12/s,
-// fp32 19.5e12. H100-SXM5: 3.35e12 B/s (a device-to-device copy measures about 3.0e12),
-// 228 KiB/SM, 132 SMs, 989e12 fp16, exp 16*132*1.83e9 = 3.87e12/s (FA3 paper: "3.9 TFLOPS of
-// special functions"), fp32 67e12. Derivations in docs/simulator.md.
+// A100-SXM4-40GB, H100-SXM5-80GB and H200-SXM-141GB (the lent GPU).
 GpuSpec a100_40gb();
 GpuSpec h100_sxm();
+GpuSpec h200_sxm();
 
-// "a100" (also "a100-40gb") or "h100" (also "h100-sxm"), case-insensitive; throws
-// flashlab::Error listing the accepted names.
+// The accepted preset names, for help texts and error messages: "a100, h100, h200".
+std::string gpu_preset_names();
+
+// "a100" (also "a100-40gb"), "h100" (also "h100-sxm"), "h200" (also "h200-sxm"),
+// case-insensitive; throws flashlab::Error naming the accepted presets.
 GpuSpec gpu_spec_by_name(const std::string& name);
-
-enum class Bound { Memory, Matmul, Exp, Vector };
-const char* to_string(Bound b);
-
-// Roofline model: each resource works at its peak and all of them overlap perfectly, so the
-// predicted time is the slowest of the four; the whole GPU works on the problem (every SM busy,
-// no launch or latency cost). A lower bound, best for comparing algorithms on the same GPU.
-struct RooflineEstimate {
-  double memory_s = 0;  // total HBM bytes / bandwidth
-  double matmul_s = 0;  // matmul_flops / matmul rate
-  double exp_s = 0;     // exp_ops / exp rate
-  double vector_s = 0;  // other_flops / fp32 rate
-  double predicted_s = 0;
-  Bound bound = Bound::Memory;
-};
-
-RooflineEstimate estimate_runtime(const IoStats& stats, const GpuSpec& gpu);
 
 }  // namespace flashlab::simulator

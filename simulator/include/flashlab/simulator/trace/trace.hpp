@@ -21,12 +21,12 @@ namespace flashlab::simulator {
 
 enum class EventKind : uint8_t {
   Load,           // HBM -> SRAM: `bytes` of `tensor`'s tile `rect`
-  Store,          // SRAM -> HBM (also the "Initialize ... in HBM" writes of Alg. 2/4)
+  Store,          // SRAM -> HBM (also the "Initialize ... in HBM" writes of FA1 Alg. 2 and 4)
   Alloc,          // a tile of `rect.rows x rect.cols` elements is created in SRAM; op = tile name
   Free,           // that tile is released; op = tile name
   Compute,        // arithmetic on SRAM tiles; op = the formula, flops/exps = its cost
   SoftmaxUpdate,  // an online-softmax step; its per-row m, l are softmax_rows[first, first+count)
-  Skip            // the block (i, j) is skipped: no allowed element (causal / block-sparse, Alg. 5)
+  Skip            // block (i, j) skipped: no allowed element (causal, block-sparse; FA1 Alg. 5)
 };
 
 const char* to_string(EventKind k);
@@ -75,7 +75,7 @@ struct PseudoCode {
 struct Trace {
   Algorithm algorithm = Algorithm::Flash;
   bool backward = false;
-  std::string title;                     // e.g. "FlashAttention forward (paper Alg. 2)"
+  std::string title;                     // e.g. "FlashAttention forward (FA1 Alg. 2)"
   std::vector<std::string> pseudo_code;  // pseudo_code[k] is line k + 1, numbered as the paper
   AttentionShape shape;
   TileSizes tiles;
