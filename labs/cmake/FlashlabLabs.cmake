@@ -1,7 +1,7 @@
 # Building the lab graders. Each lab's grader is compiled once (an object library) and linked
 # against each implementation: the student skeleton, the instructor solution, every mistake.
 #
-# flashlab_lab(ID TITLE text GRADER file STUDENT files... [LIBS targets...] [OPTIONS flags...])
+# flashlab_lab(ID TITLE text GRADER files... STUDENT files... [LIBS targets...] [OPTIONS flags...])
 #   in labs/NN-name/: defines lab<ID>_iface (the lab's include dirs, libraries and flags),
 #   lab<ID>_grader and grade_<ID>_student (answers from labs/NN-name/answers.txt).
 # flashlab_lab_impl(ID IMPL SOURCES files... ANSWERS file): grade_<ID>_<IMPL>.
@@ -10,7 +10,7 @@
 #   solution with PATCH applied) and its check.
 
 function(flashlab_lab id)
-  cmake_parse_arguments(ARG "" "TITLE;GRADER" "STUDENT;LIBS;OPTIONS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TITLE" "GRADER;STUDENT;LIBS;OPTIONS" ${ARGN})
   get_filename_component(dir_name ${CMAKE_CURRENT_SOURCE_DIR} NAME)
   add_library(lab${id}_iface INTERFACE)
   target_include_directories(lab${id}_iface INTERFACE ${CMAKE_CURRENT_SOURCE_DIR}/student)

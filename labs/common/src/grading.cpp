@@ -1,9 +1,12 @@
-// The graders' helpers: the answers file and the formatting of expected-vs-got messages.
+// The graders' helpers: the answers file, the formatting of expected-vs-got messages and the
+// sweep's seed.
 #include <flashlab/labs/grading.hpp>
+#include <flashlab/labs/sweep.hpp>
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <stdexcept>
 
 namespace flashlab::labs {
 namespace {
@@ -86,6 +89,7 @@ std::string check_answers(const std::vector<Answer>& answers) {
 std::string fmt(double x) {
   if (std::isnan(x)) return "nan";
   if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+  if (x == 0) return "0";  // also -0, which reads as a sign error
   char buf[32];
   if (x == std::floor(x) && std::abs(x) < 1e15)
     std::snprintf(buf, sizeof buf, "%.0f", x);  // counts and byte totals: every digit
@@ -122,6 +126,32 @@ double max_abs_error(std::span<const double> expected, std::span<const float> go
     worst = std::max(worst, std::abs(g - e));
   }
   return worst;
+}
+
+uint64_t sweep_seed() {
+  const char* text = std::getenv("FLASHLAB_SEED");
+  if (text == nullptr || *text == '\0') return std::random_device{}();
+  char* end = nullptr;
+  const unsigned long long seed = std::strtoull(text, &end, 10);
+  if (*end != '\0' || *text == '-')
+    throw std::invalid_argument(std::string("FLASHLAB_SEED='") + text +
+                                "' is not a seed: give the decimal number a failed sweep printed");
+  return seed;
+}
+
+std::string sweep_failure(uint64_t seed, int case_index, int cases, int shrink_steps,
+                          const std::string& test_name, const std::string& why) {
+  return "random case " + std::to_string(case_index + 1) + " of " + std::to_string(cases) +
+         " failed (seed " + std::to_string(seed) +
+         "; replay it with FLASHLAB_SEED=" + std::to_string(seed) + " flashlab-grade " +
+         lab_info().id +
+         (std::string(lab_info().impl) == "student" ? ""
+                                                    : " --impl " + std::string(lab_info().impl)) +
+         " --only '" + test_name + "'). " +
+         (shrink_steps > 0 ? "Shrunk in " + std::to_string(shrink_steps) +
+                                 " steps to the smallest case that still fails: "
+                           : "") +
+         why;
 }
 
 }  // namespace flashlab::labs
