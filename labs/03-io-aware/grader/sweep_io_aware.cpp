@@ -1,0 +1,79 @@
+// Grader of lab 3 (README.md), part 3: the randomised sweep. Random shapes (N_q, N_k up to 48,
+// d up to 16) and tiles (B_r, B_c up to 16, either larger) on a large SRAM: O, m and l against
+// float64, K and V read exactly once, and the total bytes within Alg. 1's count.
+#include <random>
+#include <string>
+#include <vector>
+
+#include <flashlab/labs/grading.hpp>
+#include <flashlab/labs/sweep.hpp>
+
+#include "io_aware.hpp"
+#include "io_checks.hpp"
+
+namespace {
+
+using namespace flashlab::labs;
+using namespace flashlab::labs::lab3::grading;
+using flashlab::simulator::TensorId;
+
+struct ForwardCase {
+  uint64_t data_seed = 0;
+  int64_t nq = 1, nk = 1, d = 1, Br = 1, Bc = 1;
+};
+
+ForwardCase draw(std::mt19937_64& rng) {
+  ForwardCase c;
+  c.data_seed = rng();
+  c.nq = uniform(rng, 1, 48);
+  c.nk = uniform(rng, 1, 48);
+  c.d = uniform(rng, 1, 16);
+  c.Br = uniform(rng, 1, 16);
+  c.Bc = uniform(rng, 1, 16);
+  return c;
+}
+
+std::string check(const ForwardCase& c) {
+  const flashlab::AttentionShape s{1, 1, c.nq, c.nk, c.d};
+  const auto qkv = random_qkv(c.data_seed, s);
+  const Run r = run_student(s, {c.Br, c.Bc}, 1 << 24, &qkv);
+  if (std::string why = check_outputs(r, qkv); !why.empty()) return why;
+  const int64_t kv_bytes = c.nk * c.d * kBytes;
+  for (const TensorId t : {TensorId::K, TensorId::V})
+    if (r.stats[t].bytes_read != kv_bytes)
+      return "with " + describe(r) + ": " + flashlab::simulator::tensor_name(t) + " was read " +
+             std::to_string(r.stats[t].bytes_read) + " bytes, its size is " +
+             std::to_string(kv_bytes) + " (read once)";
+  if (const int64_t bound = alg1_bytes(s, r.tiles); r.stats.total_bytes() > bound)
+    return "with " + describe(r) + ": " + std::to_string(r.stats.total_bytes()) +
+           " bytes moved, Alg. 1 moves " + std::to_string(bound);
+  return "";
+}
+
+std::vector<ForwardCase> smaller(const ForwardCase& c) {
+  std::vector<ForwardCase> out;
+  auto with = [&](auto change) {
+    ForwardCase s = c;
+    change(s);
+    out.push_back(s);
+  };
+  for (int64_t ForwardCase::*field : {&ForwardCase::nq, &ForwardCase::nk, &ForwardCase::d}) {
+    if (c.*field > 1) with([&](ForwardCase& s) { s.*field = std::max<int64_t>(1, c.*field / 2); });
+    if (c.*field > 1) with([&](ForwardCase& s) { s.*field = c.*field - 1; });
+  }
+  for (int64_t ForwardCase::*field : {&ForwardCase::Br, &ForwardCase::Bc})
+    if (c.*field > 1) with([&](ForwardCase& s) { s.*field = c.*field - 1; });
+  return out;
+}
+
+}  // namespace
+
+FLASHLAB_LAB_TEST("random shapes and tiles: outputs and bytes against float64 and Alg. 1", 10) {
+  Sweep<ForwardCase> sweep;
+  sweep.test_name = "random shapes";
+  sweep.cases = 200;
+  sweep.draw = draw;
+  sweep.check = check;
+  sweep.smaller = smaller;
+  FLASHLAB_LAB_REQUIRE_OK(run_sweep(sweep));
+}
