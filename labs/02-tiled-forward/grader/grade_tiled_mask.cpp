@@ -92,7 +92,7 @@ FLASHLAB_LAB_TEST("causal tiles are skipped by the right rule on unfriendly tili
           matches(
               p, [&](Index r, Index c) { return c <= r && !in_skipped_tile(rule.skips, t, r, c); },
               out.O))
-        hint = ". Your O is what " + std::string(rule.explain) + ".";
+        hint = ". Your O is " + explain(rule);
     FLASHLAB_LAB_FAIL(std::string(t.what) + ": " + why + hint);
   }
 }

@@ -35,7 +35,7 @@ std::string causal_hint(const Problem& p, const lab4::Gradients& g, const Causal
     if (matches(p,
                 {[&](Index r, Index c) { return c <= r && !in_skipped_tile(rule.skips, t, r, c); }},
                 g))
-      return ". Your gradients are what " + std::string(rule.explain) + ".";
+      return ". Your gradients are " + explain(rule);
   return "";
 }
 

@@ -114,7 +114,7 @@ std::string check_tiles(const MaskParams& mask, const std::string& what, int64_t
         msg += " Every score of it is allowed: Partial costs a needless mask pass.";
       if (got == Coverage::None && !layout && mask.causal)
         if (const SkipRule* rule = matching_rule(mask, nq, nk, Br, Bc))
-          msg += " Your None tiles are exactly what " + std::string(rule->explain) + ".";
+          msg += " Your None tiles are exactly " + explain(*rule);
       return msg;
     }
   return "";

@@ -7,19 +7,20 @@ namespace flashlab::labs {
 
 const std::vector<SkipRule>& wrong_causal_skip_rules() {
   static const std::vector<SkipRule> rules = {
-      {[](const TileRef& t) { return t.j() > t.i(); },
-       "skipping tile (i, j) whenever j > i: that is the diagonal only when B_r = B_c. Skip a "
-       "tile when its first column c0 is past its last row r0 + rows - 1"},
+      {[](const TileRef& t) { return t.j() > t.i(); }, "skipping tile (i, j) whenever j > i",
+       "that is the diagonal only when B_r = B_c; skip a tile when its first column c0 is past "
+       "its last row r0 + rows - 1"},
       {[](const TileRef& t) { return t.c0 >= t.r0 + t.rows - 1; },
-       "skipping a tile whose first column equals its last row (c0 >= r0 + rows - 1): score "
-       "(r0 + rows - 1, c0) is on the diagonal and allowed (c <= r). Skip only when "
+       "skipping a tile whose first column equals its last row (c0 >= r0 + rows - 1)",
+       "score (r0 + rows - 1, c0) is on the diagonal and allowed (c <= r); skip only when "
        "c0 > r0 + rows - 1"},
       {[](const TileRef& t) { return t.c0 > t.r0; },
-       "skipping a tile when its first column is past its FIRST row: the rows below see further "
-       "(row r sees c <= r), so compare c0 with the tile's last row r0 + rows - 1"},
+       "skipping a tile when its first column is past its FIRST row",
+       "the rows below see further (row r sees c <= r), so compare c0 with the tile's last row "
+       "r0 + rows - 1"},
       {[](const TileRef& t) { return t.c0 + t.cols - 1 > t.r0 + t.rows - 1; },
-       "skipping every tile the diagonal crosses (its last column past its last row): such a "
-       "tile still has allowed scores; compute it and mask the scores with c > r"},
+       "skipping every tile the diagonal crosses (its last column past its last row)",
+       "such a tile still has allowed scores; compute it and mask the scores with c > r"},
   };
   return rules;
 }
@@ -37,6 +38,10 @@ const std::vector<CausalTiling>& unfriendly_causal_tilings() {
       {17, 13, 3, 1, "key tiles of one column"},
   };
   return tilings;
+}
+
+std::string explain(const SkipRule& rule) {
+  return std::string("what ") + rule.what + " gives: " + rule.why + ".";
 }
 
 std::string describe(const CausalTiling& t) {

@@ -23,11 +23,15 @@ inline bool causal_tile_hidden(const TileRef& t) {
   return t.c0 > t.r0 + t.rows - 1;
 }
 
-// A wrong rule: which tiles it skips, and the sentence that explains it to a student.
+// A wrong rule: which tiles it skips, what it is ("skipping tile (i, j) whenever j > i") and why
+// it is wrong. A grader says: "your result is what <what> gives: <why>".
 struct SkipRule {
   bool (*skips)(const TileRef&);
-  const char* explain;
+  const char* what;
+  const char* why;
 };
+// "what <what> gives: <why>."
+std::string explain(const SkipRule& rule);
 // Rules that skip some tile holding an allowed score (each loses scores on some tiling of
 // unfriendly_causal_tilings()).
 const std::vector<SkipRule>& wrong_causal_skip_rules();
