@@ -106,7 +106,7 @@ FLASHLAB_LAB_TEST("many tiles: dK matches the reference", 10) {
   require_grad(make_problem(2, 64, 64, 16, 16, 16, false), "dK");
 }
 
-FLASHLAB_LAB_TEST("many tiles: dQ matches the reference", 15) {
+FLASHLAB_LAB_TEST("many tiles: dQ matches the reference", 10) {
   require_grad(make_problem(2, 64, 64, 16, 16, 16, false), "dQ");
 }
 

@@ -1,6 +1,7 @@
 // Grader of lab 4 (README.md), part 2: the causal backward, on square tiles and on tilings where
 // B_r != B_c, N is a multiple of neither block and a key block starts at a tile's last row. A
 // hint names a mistake only when the student's gradients equal what that mistake gives.
+#include <cmath>
 #include <string>
 
 #include <flashlab/labs/causal_tiles.hpp>
@@ -59,4 +60,22 @@ FLASHLAB_LAB_TEST("causal tiles are skipped by the right rule on unfriendly tili
     const std::string why = check_causal(make_problem(seed++, t.nq, t.nk, 8, t.Br, t.Bc, true));
     if (!why.empty()) FLASHLAB_LAB_FAIL(std::string(t.what) + ": " + why);
   }
+}
+
+FLASHLAB_LAB_TEST("tiles above the diagonal are skipped and not computed", 5) {
+  // Keys 20..39 form whole key blocks (B_c = 5) that no query row (0..19) may see: every tile
+  // of theirs is above the diagonal. With K and V there set to NaN, they reach the gradients
+  // only if such a tile is computed (dS = P o (dP - D) = 0 NaN = NaN).
+  Problem p = make_problem(41, 20, 40, 8, 4, 5, true);
+  FLASHLAB_LAB_REQUIRE_OK(check_causal(p));
+  p.K.bottomRows(20).setConstant(NAN);
+  p.V.bottomRows(20).setConstant(NAN);
+  const lab4::Gradients g = run(p);
+  // p.ref holds the gradients of the NaN-free inputs: 0 for the hidden keys' dK and dV.
+  if (const std::string why = compare_all(p, p.ref, g); !why.empty())
+    FLASHLAB_LAB_FAIL(
+        "with K and V rows 20..39 set to NaN: " + why +
+        ". No query row sees those keys, so every tile of theirs is above the diagonal; your "
+        "gradients changed, so such tiles were computed. Skip a tile (i, j) when "
+        "c0 > r0 + rows - 1, before recomputing S_ij.");
 }

@@ -132,9 +132,10 @@ Run run_student(const AttentionShape& shape, const AttentionOptions& opt, TileSi
   mc.element_bytes = kBytes;
   mc.counting_only = qkv == nullptr;
   mc.params = make_params(opt, shape);
-  Machine M(mc, nullptr);
+  Trace trace;
+  Machine M(mc, &trace);
   M.set_context("your sparse_forward_on_machine");
-  M.begin_head(0, 0, false);
+  M.begin_head(0, 0, true);
   const T ids[] = {T::Q, T::K, T::V};
   for (int k = 0; k < 3; ++k)
     M.hbm().upload(ids[k], k == 0 ? shape.seq_q : shape.seq_k, shape.head_dim,
@@ -145,6 +146,8 @@ Run run_student(const AttentionShape& shape, const AttentionOptions& opt, TileSi
     r.error = e.what();
   }
   r.stats = M.stats();
+  for (const Event& e : trace.events)
+    r.mask_passes += e.kind == EventKind::Compute && e.line == 11 && e.tensor == T::S;
   if (qkv && r.error.empty() && M.hbm().defined(T::O)) {
     r.O.assign(M.hbm().data(T::O).begin(), M.hbm().data(T::O).end());
     r.l.assign(M.hbm().data(T::l).begin(), M.hbm().data(T::l).end());
@@ -218,8 +221,10 @@ Active active_tiles(const MaskParams& mask, int64_t nq, int64_t nk, int64_t Br, 
   for (int64_t r0 = 0; r0 < nq; r0 += Br)
     for (int64_t c0 = 0; c0 < nk; c0 += Bc) {
       const TileRect s{r0, std::min(Br, nq - r0), c0, std::min(Bc, nk - c0)};
-      if (scan(mask, s, nullptr) == Coverage::None) continue;
+      const Coverage c = scan(mask, s, nullptr);
+      if (c == Coverage::None) continue;
       ++a.tiles;
+      a.partial += c == Coverage::Partial;
       a.rows += s.rows;
       a.area += s.rows * s.cols;
     }
@@ -248,6 +253,21 @@ std::string check_skipping(const Run& r, const MaskParams& mask, const Attention
     return what + ": " + std::to_string(r.stats.matmul_flops) + " matmul FLOPs; the " + kept +
            " that the mask leaves need " + std::to_string(flops) +
            " (4 rows cols d each): tiles the mask hides entirely were computed.";
+  if (r.mask_passes > a.partial)
+    return what + ": the mask was applied to " + std::to_string(r.mask_passes) +
+           " tiles; only the " + std::to_string(a.partial) +
+           " Partial ones have a masked score. Pass apply_mask = true for Partial tiles only: "
+           "a Full tile's mask pass changes nothing and costs a pass over S_ij.";
+  const int64_t bound =
+      kBytes * (2 * s.seq_k * d + s.seq_q * d + 2 * s.seq_q + a.rows * (3 * d + 4));
+  if (r.stats.total_bytes() > bound)
+    return what + ": " + std::to_string(r.stats.total_bytes()) + " bytes moved; Alg. 5 moves " +
+           "at most " + std::to_string(bound) +
+           " (K and V once, Q_i, O_i, l_i, m_i once per computed tile). The per-tensor bytes: "
+           "K " +
+           std::to_string(r.stats[T::K].bytes_read) + ", V " +
+           std::to_string(r.stats[T::V].bytes_read) + ", O " +
+           std::to_string(r.stats[T::O].bytes_read + r.stats[T::O].bytes_written) + ".";
   return "";
 }
 

@@ -36,8 +36,9 @@ struct Run {
   std::string error;
   simulator::IoStats stats;
   std::vector<float> O, l, m;
+  int64_t mask_passes = 0;  // tiles the mask was applied to (process_block's line 11)
 };
-// `qkv` == nullptr: counting-only mode.
+// `qkv` == nullptr: counting-only mode. The run is traced, to count the mask passes.
 Run run_student(const AttentionShape& shape, const AttentionOptions& opt, TileSizes tiles,
                 const std::vector<Tensor<float>>* qkv);
 
@@ -48,13 +49,15 @@ std::vector<Tensor<float>> random_qkv(uint64_t seed, const AttentionShape& s);
 std::string check_forward(const AttentionShape& s, const AttentionOptions& opt, TileSizes tiles,
                           const std::string& what, uint64_t seed = 11);
 
-// The tiles the mask leaves, by scanning: their count and the rows and row x col they cover.
+// The tiles the mask leaves, by scanning: their count, the Partial ones among them, and the
+// rows and row x col they cover.
 struct Active {
-  int64_t tiles = 0, rows = 0, area = 0;
+  int64_t tiles = 0, partial = 0, rows = 0, area = 0;
 };
 Active active_tiles(const MaskParams& mask, int64_t nq, int64_t nk, int64_t Br, int64_t Bc);
 
-// "" when the run's Q bytes and matmul FLOPs stay within what the active tiles need.
+// "" when the run's Q bytes, matmul FLOPs, mask passes and total bytes stay within what the
+// active tiles need (Alg. 5's count, K and V read at most once).
 std::string check_skipping(const Run& r, const MaskParams& mask, const AttentionShape& s,
                            TileSizes tiles, const std::string& what);
 
