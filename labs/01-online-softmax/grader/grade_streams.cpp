@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <flashlab/labs/alloc_probe.hpp>
 #include <flashlab/labs/grading.hpp>
 
 #include "online_softmax.hpp"
@@ -139,14 +140,26 @@ FLASHLAB_LAB_TEST("online attention row rescales the running output", 15) {
 
 FLASHLAB_LAB_TEST("online attention row reads the keys in one pass", 10) {
   std::mt19937 rng(405);
-  const Row s = random_row(rng, 64, 3.0f), v = random_row(rng, 64 * 2, 1.0f);
-  FLASHLAB_LAB_REQUIRE_OK(check_attention_row(s, v, 2, 8));
-  const int passes = run_attention_row(s, v, 2, 8).passes;
-  if (passes != 1)
+  const size_t n = 4096, d = 2, block = 64;
+  const Row s = random_row(rng, n, 3.0f), v = random_row(rng, n * d, 1.0f);
+  FLASHLAB_LAB_REQUIRE_OK(check_attention_row(s, v, d, block));
+  KeyBlocks keys(s, v, d, block);
+  size_t largest_floats = 0;
+  {
+    const AllocationProbe probe;
+    (void)online_attention_row(keys);
+    largest_floats = probe.largest_bytes() / sizeof(float);
+  }
+  if (keys.passes() != 1)
     FLASHLAB_LAB_FAIL(
-        "online_attention_row made " + std::to_string(passes) +
-        " passes over 64 keys in blocks of 8 (it called keys.rewind()). Task 5 is ONE pass, as "
-        "FlashAttention's inner loop sees each K_j, V_j once: keep the running (m, l) and an "
-        "un-normalized output, and rescale that output by e^{m_old - m_new} whenever a block "
+        "online_attention_row made " + std::to_string(keys.passes()) +
+        " passes over 4096 keys in blocks of 64 (it called keys.rewind()). Task 5 is ONE pass, "
+        "as FlashAttention's inner loop sees each K_j, V_j once: keep the running (m, l) and "
+        "an un-normalized output, and rescale that output by e^{m_old - m_new} whenever a block "
         "raises the max, instead of finding the max first.");
+  if (largest_floats >= n / 4)
+    FLASHLAB_LAB_FAIL("online_attention_row allocated " + std::to_string(largest_floats) +
+                      " floats at once for 4096 keys in blocks of 64: it kept a copy of the "
+                      "keys. One pass needs only (m, l) and the d values of the output, whatever "
+                      "the number of keys: that is what lets FlashAttention stream K and V.");
 }

@@ -1,65 +1,18 @@
 // Grader of lab 4 (README.md), part 1: the student's Alg. 4 against the float64 reference
 // backward, per gradient, on one tile, many and ragged tiles; through the allocation probe
-// (alloc_probe.hpp), that no N_q x N_k matrix is ever allocated; and the answers.
+// (flashlab/labs/alloc_probe.hpp), that no N_q x N_k matrix is ever allocated; the answers.
 #include <cmath>
-#include <cstdlib>
-#include <new>
 #include <random>
 #include <string>
 #include <vector>
 
+#include <flashlab/labs/alloc_probe.hpp>
 #include <flashlab/labs/grading.hpp>
 #include <flashlab/reference/attention.hpp>
 #include <flashlab/simulator/simulate.hpp>
 
 #include "backward.hpp"
 #include "backward_checks.hpp"
-
-namespace flashlab::labs::lab4 {
-namespace {
-bool g_armed = false;
-std::size_t g_largest = 0;
-}  // namespace
-void note_elements(std::size_t elements) {
-  if (g_armed && elements > g_largest) g_largest = elements;
-}
-}  // namespace flashlab::labs::lab4
-
-// std::vector, new[] and friends allocate through these: the probe sees them too. (Every
-// non-aligned operator new and delete is replaced, so that every pair matches, also under ASan.)
-void* operator new(std::size_t bytes) {
-  flashlab::labs::lab4::note_elements(bytes / sizeof(float));
-  if (void* p = std::malloc(bytes == 0 ? 1 : bytes)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t bytes, const std::nothrow_t&) noexcept {
-  flashlab::labs::lab4::note_elements(bytes / sizeof(float));
-  return std::malloc(bytes == 0 ? 1 : bytes);
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void* operator new[](std::size_t bytes) {
-  return operator new(bytes);
-}
-void* operator new[](std::size_t bytes, const std::nothrow_t& t) noexcept {
-  return operator new(bytes, t);
-}
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 namespace {
 
@@ -117,15 +70,18 @@ FLASHLAB_LAB_TEST("ragged tiles with seq_q != seq_k", 5) {
 
 FLASHLAB_LAB_TEST("no N x N matrix is allocated (N=256)", 15) {
   const Problem p = make_problem(5, 256, 256, 16, 32, 32, false);
-  g_armed = true;
-  g_largest = 0;
-  const lab4::Gradients g = run(p);
-  g_armed = false;
+  lab4::Gradients g;
+  std::size_t largest_floats = 0;
+  {
+    const AllocationProbe probe;
+    g = run(p);
+    largest_floats = probe.largest_bytes() / sizeof(float);
+  }
   if (const std::string why = compare_all(p, p.ref, g); !why.empty())
     FLASHLAB_LAB_FAIL("fix the gradients first (this test needs them right at N = 256): " + why);
   const std::size_t limit = 256 * 256 / 4;  // a quarter of N x N: far above any tile
-  if (g_largest >= limit)
-    FLASHLAB_LAB_FAIL("your backward allocated " + std::to_string(g_largest) +
+  if (largest_floats >= limit)
+    FLASHLAB_LAB_FAIL("your backward allocated " + std::to_string(largest_floats) +
                       " floats at once with " + p.describe() +
                       "; an N_q x N_k matrix of floats is 65536 floats, while every tile is at "
                       "most 32 x 32 and every N x d tensor 4096 floats. Alg. 4 never stores S, "
