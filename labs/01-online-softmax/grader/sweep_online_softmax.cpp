@@ -111,11 +111,5 @@ std::vector<RowCase> smaller(const RowCase& c) {
 }  // namespace
 
 FLASHLAB_LAB_TEST("random rows: every function against float64", 10) {
-  Sweep<RowCase> sweep;
-  sweep.test_name = "random rows";
-  sweep.cases = 300;
-  sweep.draw = draw;
-  sweep.check = check;
-  sweep.smaller = smaller;
-  FLASHLAB_LAB_REQUIRE_OK(run_sweep(sweep));
+  FLASHLAB_LAB_REQUIRE_OK(run_sweep(Sweep<RowCase>{"random rows", 300, draw, check, smaller}));
 }

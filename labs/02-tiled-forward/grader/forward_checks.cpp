@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include <flashlab/core/block_mask.hpp>
+#include <flashlab/labs/eigen_tensors.hpp>
 #include <flashlab/labs/grading.hpp>
 #include <flashlab/reference/attention.hpp>
 
@@ -15,30 +16,14 @@ Matrix random_matrix(std::mt19937_64& rng, Index rows, Index cols, float magnitu
   return Matrix::NullaryExpr(rows, cols, [&] { return normal(rng); });
 }
 
-Tensor<double> to_tensor(const Matrix& M) {
-  Tensor<double> t({1, 1, M.rows(), M.cols()});
-  for (Index r = 0; r < M.rows(); ++r)
-    for (Index c = 0; c < M.cols(); ++c) t.data[size_t(r * M.cols() + c)] = double(M(r, c));
-  return t;
-}
-
-std::vector<float> row_major(const Matrix& M) {
-  std::vector<float> v;
-  for (Index r = 0; r < M.rows(); ++r)
-    for (Index c = 0; c < M.cols(); ++c) v.push_back(M(r, c));
-  return v;
-}
-
 double score(const Problem& p, Index r, Index c) {
-  return double(p.cfg.scale) * p.Q.row(r).cast<double>().dot(p.K.row(c).cast<double>());
+  return score64(p.Q, p.K, p.cfg.scale, r, c);
 }
 
 }  // namespace
 
 std::string Problem::describe() const {
-  return "N_q=" + std::to_string(Q.rows()) + ", N_k=" + std::to_string(K.rows()) +
-         ", d=" + std::to_string(Q.cols()) + ", B_r=" + std::to_string(cfg.Br) +
-         ", B_c=" + std::to_string(cfg.Bc) + (cfg.causal ? ", causal" : "");
+  return describe_problem(Q.rows(), K.rows(), Q.cols(), cfg.Br, cfg.Bc, cfg.causal);
 }
 
 Problem random_problem(uint64_t seed, Index nq, Index nk, Index d, Index Br, Index Bc, bool causal,

@@ -14,62 +14,35 @@
 namespace {
 
 using namespace flashlab::labs;
-using namespace flashlab::labs::lab2;
 using namespace flashlab::labs::lab2::grading;
 
 struct ForwardCase {
-  uint64_t data_seed = 0;
-  Index nq = 1, nk = 1, d = 1, Br = 1, Bc = 1;
-  bool causal = false;
+  SweepShape shape;
   float magnitude = 1.0f;  // of Q and K: scores grow with its square
 };
 
 ForwardCase draw(std::mt19937_64& rng) {
   const float magnitudes[] = {0.5f, 1.0f, 3.0f, 6.0f};
-  ForwardCase c;
-  c.data_seed = rng();
-  c.nq = uniform(rng, 1, 40);
-  c.nk = uniform(rng, 1, 40);
-  c.d = uniform(rng, 1, 16);
-  c.Br = uniform(rng, 1, 12);
-  c.Bc = uniform(rng, 1, 12);
-  c.causal = uniform(rng, 0, 1) == 1;
-  c.magnitude = magnitudes[uniform(rng, 0, 3)];
-  return c;
+  return {draw_shape(rng, 40, 16, 12, true), magnitudes[uniform(rng, 0, 3)]};
 }
 
 std::string check(const ForwardCase& c) {
-  const Problem p = random_problem(c.data_seed, c.nq, c.nk, c.d, c.Br, c.Bc, c.causal, c.magnitude);
-  const std::string why = check_forward(p);
+  const SweepShape& s = c.shape;
+  const std::string why = check_forward(
+      random_problem(s.data_seed, s.nq, s.nk, s.d, s.Br, s.Bc, s.causal, c.magnitude));
   return why.empty() ? "" : why + " (inputs of magnitude " + fmt(c.magnitude) + ")";
 }
 
 std::vector<ForwardCase> smaller(const ForwardCase& c) {
   std::vector<ForwardCase> out;
-  auto with = [&](auto change) {
-    ForwardCase s = c;
-    change(s);
-    out.push_back(s);
-  };
-  for (Index ForwardCase::*field : {&ForwardCase::nq, &ForwardCase::nk, &ForwardCase::d}) {
-    if (c.*field > 1) with([&](ForwardCase& s) { s.*field = std::max<Index>(1, c.*field / 2); });
-    if (c.*field > 1) with([&](ForwardCase& s) { s.*field = c.*field - 1; });
-  }
-  for (Index ForwardCase::*field : {&ForwardCase::Br, &ForwardCase::Bc})
-    if (c.*field > 1) with([&](ForwardCase& s) { s.*field = c.*field - 1; });
-  if (c.causal) with([](ForwardCase& s) { s.causal = false; });
-  if (c.magnitude > 1.0f) with([](ForwardCase& s) { s.magnitude = 1.0f; });
+  for (const SweepShape& s : smaller_shapes(c.shape)) out.push_back({s, c.magnitude});
+  if (c.magnitude > 1.0f) out.push_back({c.shape, 1.0f});
   return out;
 }
 
 }  // namespace
 
 FLASHLAB_LAB_TEST("random shapes tiles and masks against float64", 10) {
-  Sweep<ForwardCase> sweep;
-  sweep.test_name = "random shapes";
-  sweep.cases = 250;
-  sweep.draw = draw;
-  sweep.check = check;
-  sweep.smaller = smaller;
-  FLASHLAB_LAB_REQUIRE_OK(run_sweep(sweep));
+  FLASHLAB_LAB_REQUIRE_OK(
+      run_sweep(Sweep<ForwardCase>{"random shapes", 250, draw, check, smaller}));
 }

@@ -6,6 +6,7 @@
 
 #include <flashlab/core/options.hpp>
 #include <flashlab/labs/grading.hpp>
+#include <flashlab/labs/machine_run.hpp>
 #include <flashlab/reference/attention.hpp>
 
 #include "io_aware.hpp"
@@ -16,66 +17,30 @@ using namespace flashlab::simulator;
 using T = TensorId;
 
 std::string describe(const Run& r) {
-  return "N_q=" + std::to_string(r.shape.seq_q) + ", N_k=" + std::to_string(r.shape.seq_k) +
-         ", d=" + std::to_string(r.shape.head_dim) + ", B_r=" + std::to_string(r.tiles.block_rows) +
-         ", B_c=" + std::to_string(r.tiles.block_cols) +
+  return describe_problem(r.shape.seq_q, r.shape.seq_k, r.shape.head_dim, r.tiles.block_rows,
+                          r.tiles.block_cols, false) +
          (r.element_bytes == kBytes ? ""
                                     : ", " + std::to_string(r.element_bytes) + "-byte elements");
 }
 
 Run run_student(const AttentionShape& shape, TileSizes tiles, int64_t sram_bytes,
                 const std::vector<Tensor<float>>* qkv, int element_bytes) {
-  Run r{shape, tiles, element_bytes, "", {}, {}, {}, {}, 0, ""};
   MachineConfig mc;
   mc.sram_bytes = sram_bytes;
   mc.element_bytes = element_bytes;
-  mc.counting_only = qkv == nullptr;
   mc.params = make_params({}, shape);
-  Machine M(mc, nullptr);
-  M.set_context("your flash_forward_on_machine");
-  M.begin_head(0, 0, false);
-  const T ids[] = {T::Q, T::K, T::V};
-  for (int k = 0; k < 3; ++k)
-    M.hbm().upload(ids[k], k == 0 ? shape.seq_q : shape.seq_k, shape.head_dim,
-                   qkv ? (*qkv)[size_t(k)].ptr() : nullptr);
-  try {
-    flash_forward_on_machine(M, make_head_problem(shape, mc.params, tiles));
-  } catch (const Error& e) {
-    r.error = e.what();
-  }
-  r.stats = M.stats();
-  r.sram_left = M.sram().used_bytes();
-  r.resident = M.sram().resident_summary();
-  if (qkv && r.error.empty()) {
-    if (!M.hbm().defined(T::O) || !M.hbm().defined(T::l) || !M.hbm().defined(T::m))
-      r.error = "O, l and m must be in HBM after the run (define them as the given line 2 does)";
-    else {
-      r.O.assign(M.hbm().data(T::O).begin(), M.hbm().data(T::O).end());
-      r.l.assign(M.hbm().data(T::l).begin(), M.hbm().data(T::l).end());
-      r.m.assign(M.hbm().data(T::m).begin(), M.hbm().data(T::m).end());
-    }
-  }
+  const MachineRun m = run_on_machine(mc, shape, tiles, qkv, "your flash_forward_on_machine",
+                                      &flash_forward_on_machine);
+  Run r{shape, tiles, element_bytes, m.error,           m.stats,
+        m.O,   m.l,   m.m,           m.sram_left_bytes, m.resident};
+  if (qkv && r.error.empty() && !m.outputs_in_hbm)
+    r.error = "O, l and m must be in HBM after the run (define them as the given line 2 does)";
   return r;
-}
-
-std::vector<Tensor<float>> random_qkv(uint64_t seed, const AttentionShape& s) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<Tensor<float>> t = {Tensor<float>(q_dims(s)), Tensor<float>(kv_dims(s)),
-                                  Tensor<float>(kv_dims(s))};
-  for (auto& x : t)
-    for (float& v : x.data) v = normal(rng);
-  return t;
 }
 
 std::string check_outputs(const Run& r, const std::vector<Tensor<float>>& qkv) {
   if (!r.error.empty()) return "with " + describe(r) + " the machine refused a step: " + r.error;
-  std::vector<Tensor<double>> in;
-  for (const auto& t : qkv) {
-    Tensor<double> x(t.dims);
-    for (size_t k = 0; k < t.data.size(); ++k) x.data[k] = double(t.data[k]);
-    in.push_back(std::move(x));
-  }
+  const std::vector<Tensor<double>> in = to_double(qkv);
   const int64_t nq = r.shape.seq_q, nk = r.shape.seq_k, d = r.shape.head_dim;
   const auto ref = reference::attention_forward(r.shape, {}, in[0], in[1], in[2]);
   if (const auto k = first_mismatch(ref.O.data, r.O, 1e-4, 1e-4)) {

@@ -8,6 +8,7 @@
 
 #include <flashlab/core/tensor.hpp>
 #include <flashlab/core/tiling.hpp>
+#include <flashlab/labs/machine_run.hpp>
 #include <flashlab/simulator/simulate.hpp>
 
 namespace flashlab::labs::lab3::grading {
@@ -32,8 +33,6 @@ std::string describe(const Run& r);
 // `qkv` == nullptr: counting-only mode (no data, no outputs).
 Run run_student(const AttentionShape& shape, TileSizes tiles, int64_t sram_bytes,
                 const std::vector<Tensor<float>>* qkv, int element_bytes = kBytes);
-
-std::vector<Tensor<float>> random_qkv(uint64_t seed, const AttentionShape& s);
 
 // "" when O, m and l match float64 (m: the row max of tau Q K^T, l: the sum of e^{S - m}); a
 // hint only when O equals what a missing tau gives.

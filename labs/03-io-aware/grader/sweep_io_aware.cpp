@@ -3,7 +3,6 @@
 // float64, K and V read exactly once, and the total bytes within Alg. 1's count.
 #include <random>
 #include <string>
-#include <vector>
 
 #include <flashlab/labs/grading.hpp>
 #include <flashlab/labs/sweep.hpp>
@@ -17,23 +16,11 @@ using namespace flashlab::labs;
 using namespace flashlab::labs::lab3::grading;
 using flashlab::simulator::TensorId;
 
-struct ForwardCase {
-  uint64_t data_seed = 0;
-  int64_t nq = 1, nk = 1, d = 1, Br = 1, Bc = 1;
-};
-
-ForwardCase draw(std::mt19937_64& rng) {
-  ForwardCase c;
-  c.data_seed = rng();
-  c.nq = uniform(rng, 1, 48);
-  c.nk = uniform(rng, 1, 48);
-  c.d = uniform(rng, 1, 16);
-  c.Br = uniform(rng, 1, 16);
-  c.Bc = uniform(rng, 1, 16);
-  return c;
+SweepShape draw(std::mt19937_64& rng) {
+  return draw_shape(rng, 48, 16, 16, false);
 }
 
-std::string check(const ForwardCase& c) {
+std::string check(const SweepShape& c) {
   const flashlab::AttentionShape s{1, 1, c.nq, c.nk, c.d};
   const auto qkv = random_qkv(c.data_seed, s);
   const Run r = run_student(s, {c.Br, c.Bc}, 1 << 24, &qkv);
@@ -50,30 +37,9 @@ std::string check(const ForwardCase& c) {
   return "";
 }
 
-std::vector<ForwardCase> smaller(const ForwardCase& c) {
-  std::vector<ForwardCase> out;
-  auto with = [&](auto change) {
-    ForwardCase s = c;
-    change(s);
-    out.push_back(s);
-  };
-  for (int64_t ForwardCase::*field : {&ForwardCase::nq, &ForwardCase::nk, &ForwardCase::d}) {
-    if (c.*field > 1) with([&](ForwardCase& s) { s.*field = std::max<int64_t>(1, c.*field / 2); });
-    if (c.*field > 1) with([&](ForwardCase& s) { s.*field = c.*field - 1; });
-  }
-  for (int64_t ForwardCase::*field : {&ForwardCase::Br, &ForwardCase::Bc})
-    if (c.*field > 1) with([&](ForwardCase& s) { s.*field = c.*field - 1; });
-  return out;
-}
-
 }  // namespace
 
 FLASHLAB_LAB_TEST("random shapes and tiles: outputs and bytes against float64 and Alg. 1", 10) {
-  Sweep<ForwardCase> sweep;
-  sweep.test_name = "random shapes";
-  sweep.cases = 200;
-  sweep.draw = draw;
-  sweep.check = check;
-  sweep.smaller = smaller;
-  FLASHLAB_LAB_REQUIRE_OK(run_sweep(sweep));
+  FLASHLAB_LAB_REQUIRE_OK(
+      run_sweep(Sweep<SweepShape>{"random shapes", 200, draw, check, smaller_shapes}));
 }

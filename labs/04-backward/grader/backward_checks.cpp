@@ -5,36 +5,21 @@
 #include <random>
 #include <vector>
 
+#include <flashlab/labs/eigen_tensors.hpp>
 #include <flashlab/labs/grading.hpp>
 #include <flashlab/reference/attention.hpp>
 
 namespace flashlab::labs::lab4::grading {
 namespace {
 
-Tensor<double> to_tensor(const Matrix& M) {
-  Tensor<double> t({1, 1, M.rows(), M.cols()});
-  for (Index r = 0; r < M.rows(); ++r)
-    for (Index c = 0; c < M.cols(); ++c) t.data[size_t(r * M.cols() + c)] = double(M(r, c));
-  return t;
-}
-
-std::vector<float> row_major(const Matrix& M) {
-  std::vector<float> v;
-  for (Index r = 0; r < M.rows(); ++r)
-    for (Index c = 0; c < M.cols(); ++c) v.push_back(M(r, c));
-  return v;
-}
-
 double score(const Problem& p, Index r, Index c) {
-  return double(p.cfg.scale) * p.Q.row(r).cast<double>().dot(p.K.row(c).cast<double>());
+  return score64(p.Q, p.K, p.cfg.scale, r, c);
 }
 
 }  // namespace
 
 std::string Problem::describe() const {
-  return "N_q=" + std::to_string(Q.rows()) + ", N_k=" + std::to_string(K.rows()) +
-         ", d=" + std::to_string(Q.cols()) + ", B_r=" + std::to_string(cfg.Br) +
-         ", B_c=" + std::to_string(cfg.Bc) + (cfg.causal ? ", causal" : "");
+  return describe_problem(Q.rows(), K.rows(), Q.cols(), cfg.Br, cfg.Bc, cfg.causal);
 }
 
 std::function<bool(Index, Index)> problem_mask(const Problem& p) {

@@ -6,6 +6,7 @@
 
 #include <flashlab/labs/causal_tiles.hpp>
 #include <flashlab/labs/grading.hpp>
+#include <flashlab/labs/machine_run.hpp>
 #include <flashlab/reference/attention.hpp>
 
 namespace flashlab::labs::lab6::grading {
@@ -126,44 +127,16 @@ MaskParams params_of(const AttentionOptions& o, const AttentionShape& s) {
 
 Run run_student(const AttentionShape& shape, const AttentionOptions& opt, TileSizes tiles,
                 const std::vector<Tensor<float>>* qkv) {
-  Run r;
   MachineConfig mc;
   mc.sram_bytes = 192 * 1024;
   mc.element_bytes = kBytes;
-  mc.counting_only = qkv == nullptr;
   mc.params = make_params(opt, shape);
-  Trace trace;
-  Machine M(mc, &trace);
-  M.set_context("your sparse_forward_on_machine");
-  M.begin_head(0, 0, true);
-  const T ids[] = {T::Q, T::K, T::V};
-  for (int k = 0; k < 3; ++k)
-    M.hbm().upload(ids[k], k == 0 ? shape.seq_q : shape.seq_k, shape.head_dim,
-                   qkv ? (*qkv)[size_t(k)].ptr() : nullptr);
-  try {
-    sparse_forward_on_machine(M, make_head_problem(shape, mc.params, tiles));
-  } catch (const Error& e) {
-    r.error = e.what();
-  }
-  r.stats = M.stats();
-  for (const Event& e : trace.events)
+  const MachineRun m = run_on_machine(mc, shape, tiles, qkv, "your sparse_forward_on_machine",
+                                      &sparse_forward_on_machine);
+  Run r{m.error, m.stats, m.O, m.l, m.m, 0};
+  for (const Event& e : m.trace.events)
     r.mask_passes += e.kind == EventKind::Compute && e.line == 11 && e.tensor == T::S;
-  if (qkv && r.error.empty() && M.hbm().defined(T::O)) {
-    r.O.assign(M.hbm().data(T::O).begin(), M.hbm().data(T::O).end());
-    r.l.assign(M.hbm().data(T::l).begin(), M.hbm().data(T::l).end());
-    r.m.assign(M.hbm().data(T::m).begin(), M.hbm().data(T::m).end());
-  }
   return r;
-}
-
-std::vector<Tensor<float>> random_qkv(uint64_t seed, const AttentionShape& s) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<Tensor<float>> t = {Tensor<float>(q_dims(s)), Tensor<float>(kv_dims(s)),
-                                  Tensor<float>(kv_dims(s))};
-  for (auto& x : t)
-    for (float& v : x.data) v = normal(rng);
-  return t;
 }
 
 std::string check_forward(const AttentionShape& s, const AttentionOptions& opt, TileSizes tiles,
@@ -172,12 +145,7 @@ std::string check_forward(const AttentionShape& s, const AttentionOptions& opt, 
   const Run r = run_student(s, opt, tiles, &qkv);
   if (!r.error.empty()) return what + ": the machine refused a step: " + r.error;
   if (r.O.empty()) return what + ": O, l and m are not in HBM after the run";
-  std::vector<Tensor<double>> in;
-  for (const auto& t : qkv) {
-    Tensor<double> x(t.dims);
-    for (size_t k = 0; k < t.data.size(); ++k) x.data[k] = double(t.data[k]);
-    in.push_back(std::move(x));
-  }
+  const std::vector<Tensor<double>> in = to_double(qkv);
   const auto ref = reference::attention_forward(s, opt, in[0], in[1], in[2]);
   const int64_t d = s.head_dim;
   const MaskParams mask = params_of(opt, s);

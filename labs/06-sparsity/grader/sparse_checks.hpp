@@ -10,6 +10,7 @@
 #include <flashlab/core/options.hpp>
 #include <flashlab/core/tensor.hpp>
 #include <flashlab/core/tiling.hpp>
+#include <flashlab/labs/machine_run.hpp>
 #include <flashlab/simulator/simulate.hpp>
 
 #include "sparsity.hpp"
@@ -41,8 +42,6 @@ struct Run {
 // `qkv` == nullptr: counting-only mode. The run is traced, to count the mask passes.
 Run run_student(const AttentionShape& shape, const AttentionOptions& opt, TileSizes tiles,
                 const std::vector<Tensor<float>>* qkv);
-
-std::vector<Tensor<float>> random_qkv(uint64_t seed, const AttentionShape& s);
 
 // "" when O, m and l of the student's forward match float64 (m = -inf and l = 0 for a fully
 // masked row).

@@ -1,12 +1,9 @@
-// The graders' helpers: the answers file, the formatting of expected-vs-got messages and the
-// sweep's seed.
+// The graders' helpers: the answers file and the formatting of expected-vs-got messages.
 #include <flashlab/labs/grading.hpp>
-#include <flashlab/labs/sweep.hpp>
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <stdexcept>
 
 namespace flashlab::labs {
 namespace {
@@ -86,6 +83,12 @@ std::string check_answers(const std::vector<Answer>& answers) {
   return "";
 }
 
+std::string describe_problem(int64_t nq, int64_t nk, int64_t d, int64_t Br, int64_t Bc,
+                             bool causal) {
+  return "N_q=" + std::to_string(nq) + ", N_k=" + std::to_string(nk) + ", d=" + std::to_string(d) +
+         ", B_r=" + std::to_string(Br) + ", B_c=" + std::to_string(Bc) + (causal ? ", causal" : "");
+}
+
 std::string fmt(double x) {
   if (std::isnan(x)) return "nan";
   if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
@@ -126,32 +129,6 @@ double max_abs_error(std::span<const double> expected, std::span<const float> go
     worst = std::max(worst, std::abs(g - e));
   }
   return worst;
-}
-
-uint64_t sweep_seed() {
-  const char* text = std::getenv("FLASHLAB_SEED");
-  if (text == nullptr || *text == '\0') return std::random_device{}();
-  char* end = nullptr;
-  const unsigned long long seed = std::strtoull(text, &end, 10);
-  if (*end != '\0' || *text == '-')
-    throw std::invalid_argument(std::string("FLASHLAB_SEED='") + text +
-                                "' is not a seed: give the decimal number a failed sweep printed");
-  return seed;
-}
-
-std::string sweep_failure(uint64_t seed, int case_index, int cases, int shrink_steps,
-                          const std::string& test_name, const std::string& why) {
-  return "random case " + std::to_string(case_index + 1) + " of " + std::to_string(cases) +
-         " failed (seed " + std::to_string(seed) +
-         "; replay it with FLASHLAB_SEED=" + std::to_string(seed) + " flashlab-grade " +
-         lab_info().id +
-         (std::string(lab_info().impl) == "student" ? ""
-                                                    : " --impl " + std::string(lab_info().impl)) +
-         " --only '" + test_name + "'). " +
-         (shrink_steps > 0 ? "Shrunk in " + std::to_string(shrink_steps) +
-                                 " steps to the smallest case that still fails: "
-                           : "") +
-         why;
 }
 
 }  // namespace flashlab::labs

@@ -60,6 +60,22 @@ std::string run_sweep(const Sweep<Case>& sweep) {
   return "";
 }
 
+// The shape of one random attention problem of the sweeps of labs 2, 3, 4 and 6; its data comes
+// from data_seed.
+struct SweepShape {
+  uint64_t data_seed = 0;
+  int64_t nq = 1, nk = 1, d = 1, Br = 1, Bc = 1;
+  bool causal = false;
+  std::string describe() const;  // describe_problem()
+};
+// N_q, N_k in [1, max_n], d in [1, max_d], B_r, B_c in [1, max_tile]; causal with probability
+// 1/2 when `may_be_causal`.
+SweepShape draw_shape(std::mt19937_64& rng, int64_t max_n, int64_t max_d, int64_t max_tile,
+                      bool may_be_causal);
+// The variants that shrink one thing: N_q, N_k or d halved or less one, B_r or B_c less one,
+// causal off.
+std::vector<SweepShape> smaller_shapes(const SweepShape& s);
+
 // A random integer in [lo, hi].
 inline int64_t uniform(std::mt19937_64& rng, int64_t lo, int64_t hi) {
   return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
