@@ -82,7 +82,7 @@ Timing measure() {
                                        kShape.head_dim};
   flashlab::AttentionOptions options;
   options.softmax_scale = kShape.scale;
-  const size_t n = c.q.size(), lse_n = size_t(shape.lse_elements());
+  const size_t n = c.q.size(), lse_n = size_t(shape.lse_elements());  // K, V: n too (N_q = N_k)
   const Buffer q(n * 4), k(n * 4), v(n * 4), o(n * 4), lse(lse_n * 4), o_ref(n * 4),
       lse_ref(lse_n * 4);
   for (const auto& [dst, src] : {std::pair{&q, &c.q}, std::pair{&k, &c.k}, std::pair{&v, &c.v}})
