@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <flashlab/core/block_mask.hpp>
+#include <flashlab/core/tile_visibility.hpp>
 #include <flashlab/core/tiling.hpp>
 #include <flashlab/labs/grading.hpp>
 
@@ -28,10 +29,11 @@ FLASHLAB_LAB_TEST("one tile covering the whole problem gives softmax(QK^T)V", 5)
 FLASHLAB_LAB_TEST("square tiles that divide N", 5) {
   const std::string why = check_forward(random_problem(2, 64, 64, 16, 16, 16, false));
   if (!why.empty())
-    FLASHLAB_LAB_FAIL(why + (check_forward(random_problem(1, 8, 8, 4, 16, 16, false)).empty()
-                                 ? ". One tile is right, so the combination of tiles is wrong: "
-                                   "FA1 Alg. 1 l. 11–13."
-                                 : ". One tile is wrong too (the first test): FA1 Alg. 1 l. 9–10."));
+    FLASHLAB_LAB_FAIL(why +
+                      (check_forward(random_problem(1, 8, 8, 4, 16, 16, false)).empty()
+                           ? ". One tile is right, so the combination of tiles is wrong: "
+                             "FA1 Alg. 1 l. 11–13."
+                           : ". One tile is wrong too (the first test): FA1 Alg. 1 l. 9–10."));
 }
 
 FLASHLAB_LAB_TEST("ragged tiles with seq_q != seq_k", 5) {
@@ -137,9 +139,13 @@ FLASHLAB_LAB_TEST("answers: the paper's block sizes for M = 100 KiB", 5) {
 }
 
 FLASHLAB_LAB_TEST("answers: tiles computed by a causal forward", 5) {
-  const flashlab::BlockMask causal = flashlab::causal_block_mask(1024, 1024, 64);
-  double on = 0;
-  for (uint8_t v : causal.layout) on += v;
+  flashlab::MaskParams causal;
+  causal.causal = true;
+  double on = 0;  // tiles of 64 x 64 over N = 1024 that a causal forward computes
+  for (int64_t row0 = 0; row0 < 1024; row0 += 64)
+    for (int64_t col0 = 0; col0 < 1024; col0 += 64)
+      on += flashlab::tile_visibility(causal, row0, int64_t{64}, col0, int64_t{64}) !=
+            flashlab::TileVisibility::None;
   FLASHLAB_LAB_REQUIRE_OK(check_answer(
       "causal_tiles", on, 0.0,
       "Question 2: count the tiles (i, j) of a 16 x 16 grid with at least one score c <= r."));
