@@ -144,6 +144,14 @@ TEST_SUITE("submissions") {
     CHECK(j["tests"].size() == 9);
     CHECK(has(j["output"].get<std::string>(), "does not compile"));
 
+    // A run that crashes while it is recorded is reported, and nothing is written.
+    r = run(kGrade + " 3 --submission " + (kFixtures / "03-io-aware/crashes").string() +
+            " --trace " + (dir / "crash.json").string());
+    CHECK(r.code == 1);
+    // (Under AddressSanitizer the SIGSEGV is its report and exit code 1.)
+    CHECK(has(r.output, "while your run was recorded, your code crashed"));
+    CHECK_FALSE(fs::exists(dir / "crash.json"));
+
     r = run(kGrade + " 3 --submission /nonexistent/alice");
     CHECK(r.code == 2);
     CHECK(has(r.output, "no file or folder /nonexistent/alice"));
@@ -151,6 +159,46 @@ TEST_SUITE("submissions") {
     CHECK(r.code == 2);
 
     CHECK(read(kLabs / "03-io-aware/student/io_aware.cpp") == skeleton);
+  }
+
+  TEST_CASE("--trace records labs 1, 3 and 6, says where a skeleton stops, and refuses lab 2") {
+    const fs::path dir = kWork / "traces";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    for (const char* lab : {"1", "3", "6"}) {
+      CAPTURE(lab);
+      const Run r = run(kGrade + " " + lab + " --impl solution --trace " +
+                        (dir / (std::string("lab") + lab + ".json")).string());
+      CHECK(r.code == 0);
+      CHECK(fs::file_size(dir / (std::string("lab") + lab + ".json")) > 1000);
+    }
+    CHECK(fs::exists(dir / "lab3.solution.json"));
+    CHECK(fs::exists(dir / "lab6.solution.json"));
+    // The untouched skeleton: the trace is written up to its TODO, exit code 1.
+    Run r = run(kGrade + " 3 --trace " + (dir / "skeleton.json").string());
+    CHECK(r.code == 1);
+    CHECK(has(r.output, "your code stopped early: TODO not done yet"));
+    CHECK(fs::exists(dir / "skeleton.json"));
+    r = run(kGrade + " 2 --trace " + (dir / "lab2.json").string());
+    CHECK(r.code == 2);
+    CHECK(has(r.output, "--trace: lab 02 has no run to record"));
+  }
+
+  TEST_CASE("stopping a batch (SIGTERM, Ctrl-C) stops every grader it started") {
+    const fs::path dir = kWork / "hang_class";
+    fs::remove_all(dir);
+    fs::remove_all(kWork / "hang_class-grades");
+    fs::create_directories(dir);
+    fs::copy(kFixtures / "03-io-aware/hangs", dir / "a");
+    fs::copy(kFixtures / "03-io-aware/hangs", dir / "b");
+    // Stopped while both graders hang (their tests allow 60 s each); then nothing may be left
+    // but this shell ($$, whose command line names the folder too).
+    const Run r = run("(" + kGrade + " 3 --submissions " + dir.string() +
+                      " -j 2 --timeout 60 & pid=$!; sleep 25; kill $pid; wait $pid; echo rc=$?); "
+                      "sleep 1; pgrep -f 'hang_[c]lass' | grep -vx $$ || echo none left");
+    INFO(r.output);
+    CHECK(has(r.output, "rc=143"));  // ended by SIGTERM, as it was sent
+    CHECK(has(r.output, "none left"));
   }
 
   TEST_CASE("--submissions grades a class: 0 with the reason for what does not build or run") {
@@ -210,7 +258,8 @@ TEST_SUITE("submissions") {
     check("crashes", "0", "graded", "tests crashed");
     check("crashes_at_start", "0", "crashed", "did not report a score: killed by SIGABRT");
     check("hangs", "0", "graded", "tests timed out");
-    check("hangs_at_start", "0", "timed out", "did not finish: timed out after 20 s");
+    check("hangs_at_start", "0", "timed out",
+          "did not finish: timed out after 20 s before any test finished");
     CHECK(has(read(out / "reports/does_not_compile.txt"), "TileSize"));
     CHECK_FALSE(fs::exists(out / "work"));
   }

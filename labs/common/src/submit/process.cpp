@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +18,34 @@
 extern char** environ;
 
 namespace flashlab::labs::submit {
+
+namespace {
+
+// The process groups of the commands running now (0: a free slot). Atomics of a lock-free type,
+// so the signal handler may read them.
+std::atomic<pid_t> g_running[256];
+static_assert(std::atomic<pid_t>::is_always_lock_free);
+
+std::atomic<pid_t>* track(pid_t pid) {
+  for (std::atomic<pid_t>& slot : g_running) {
+    pid_t free = 0;
+    if (slot.compare_exchange_strong(free, pid)) return &slot;
+  }
+  return nullptr;  // more commands at once than slots: that one is not killed on a signal
+}
+
+void kill_running(int sig) {
+  for (std::atomic<pid_t>& slot : g_running)
+    if (const pid_t pid = slot.load(); pid > 0) kill(-pid, SIGKILL);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+}  // namespace
+
+void kill_commands_on_signals() {
+  for (const int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, kill_running);
+}
 
 std::string shell_quote(const std::string& text) {
   std::string q = "'";
@@ -49,6 +78,7 @@ CommandResult run_command(const std::string& command, const std::string& cwd,
   posix_spawn_file_actions_destroy(&files);
   posix_spawnattr_destroy(&attr);
   if (spawned != 0) return result;
+  std::atomic<pid_t>* const slot = track(pid);
 
   int status = 0;
   for (;;) {
@@ -66,6 +96,7 @@ CommandResult run_command(const std::string& command, const std::string& cwd,
     std::this_thread::sleep_for(std::chrono::milliseconds(elapsed < 1 ? 5 : 25));
   }
   kill(-pid, SIGKILL);  // whatever the command left running in its group
+  if (slot != nullptr) slot->store(0);
   result.seconds = std::chrono::duration<double>(clock::now() - start).count();
   if (result.status == CommandResult::Status::TimedOut) return result;
   if (WIFSIGNALED(status)) {

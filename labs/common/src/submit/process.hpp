@@ -20,6 +20,11 @@ struct CommandResult {
 CommandResult run_command(const std::string& command, const std::string& cwd,
                           const std::string& log_path, double timeout_s, bool append = false);
 
+// On SIGINT, SIGTERM or SIGHUP (Ctrl-C, a killed batch), kill every command still running, with
+// everything it started, before this process ends: they are in their own process groups, which
+// a terminal's Ctrl-C does not reach.
+void kill_commands_on_signals();
+
 // "exit code 2", "killed by SIGSEGV (Segmentation fault)", "timed out after 30 s".
 std::string describe(const CommandResult& r, double timeout_s);
 

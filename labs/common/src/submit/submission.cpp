@@ -303,11 +303,23 @@ Result grade(const Lab& lab, const std::string& student, const std::string& subm
   const CommandResult run = run_command(command, work_dir, grader_log, limits.grader_s);
   r.grade_seconds = run.seconds;
   const std::string output = read_file(grader_log);
-  if (run.status == CommandResult::Status::TimedOut)
+  if (run.status == CommandResult::Status::TimedOut) {
+    // What the grader had printed says whether tests were running (each under --timeout) or
+    // none had finished (the code never let the grader start).
+    size_t tests_done = 0, tests_timed_out = 0;
+    for (size_t at = output.find("\n  "); at != std::string::npos; at = output.find("\n  ", at + 1))
+      tests_done +=
+          output.compare(at + 3, 4, "PASS") == 0 || output.compare(at + 3, 4, "FAIL") == 0;
+    for (size_t at = output.find("timed out after"); at != std::string::npos;
+         at = output.find("timed out after", at + 1))
+      ++tests_timed_out;
     return zero(Result::Status::TimedOut,
                 "the grader did not finish: " + describe(run, limits.grader_s) +
-                    " (an endless loop before the tests? each test has its own --timeout)",
+                    (tests_done == 0 ? " before any test finished"
+                                     : ", with " + std::to_string(tests_done) + " tests done (" +
+                                           std::to_string(tests_timed_out) + " of them timed out)"),
                 output);
+  }
   if (run.status != CommandResult::Status::Exited || (run.code != 0 && run.code != 1))
     return zero(Result::Status::Crashed,
                 "the grader did not report a score: " + describe(run, limits.grader_s), output);

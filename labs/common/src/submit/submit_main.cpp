@@ -183,6 +183,7 @@ int grade_many(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  kill_commands_on_signals();
   try {
     const Options o = parse(argc, argv);
     return o.submission.empty() ? grade_many(o) : grade_one(o);
