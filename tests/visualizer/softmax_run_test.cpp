@@ -157,6 +157,7 @@ TEST_CASE("a wrong probability from online_softmax is found when the states are 
   row["softmax"][7] = 0.5;
   const SoftmaxRun run = read_softmax_run(doc({row}).dump(), "mem");
   CHECK(run.rows[0].first_wrong_p == 7);
+  for (size_t k = 0; k < run.rows[0].p_wrong.size(); ++k) CHECK(run.rows[0].p_wrong[k] == (k == 7));
   CHECK(run.rows[0].verdict.find("online_softmax: p[7] = 0.5, expected") == 0);
 }
 

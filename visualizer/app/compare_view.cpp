@@ -27,7 +27,7 @@ size_t next_divergence(const Comparison& c, size_t row, int direction) {
 
 void compare_keys(CompareView& v) {
   const ImGuiIO& io = ImGui::GetIO();
-  if (io.WantTextInput) return;
+  if (io.WantTextInput || v.comparison.rows.empty()) return;
   auto pressed = [](ImGuiKey key) { return ImGui::IsKeyPressed(ImGui::GetKeyIndex(key), true); };
   const int64_t stride = io.KeyShift ? 10 : 1;
   const int64_t last = int64_t(v.comparison.rows.size()) - 1;

@@ -50,9 +50,12 @@ std::variant<AppOptions, int> parse_options(int argc, char** argv) {
   cli.add_option("--seed", c.seed, "Seed of the inputs, dropout and random sparsity")
       ->capture_default_str();
   cli.add_option("--step", o.step,
-                 "Start at step K (events applied; default 0, or the middle "
-                 "for --screenshot)");
-  cli.add_option("--row", o.row, "Query row of the online-softmax panel (default: follow)");
+                 "Start at step K (events applied; default 0, or the middle for --screenshot; "
+                 "--compare: aligned loop step K, default the first difference; --softmax-run: "
+                 "K blocks merged, default up to the first wrong state)");
+  cli.add_option("--row", o.row,
+                 "Query row of the online-softmax panel (default: follow); --softmax-run: the "
+                 "row shown");
   cli.add_option("--screenshot", o.screenshot, "Render one frame to FILE.png and exit");
   cli.add_option("--size", size, "Window / screenshot size WxH (default 1600x1000)");
   cli.add_option("--trace", o.trace, "Replay a trace saved by `flashlab trace` (JSON)");

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <utility>
 
 #include "app.hpp"
 #include "theme.hpp"
@@ -25,6 +26,14 @@ std::string num(double x) {
 
 std::string pair_text(const RowStats& s) {
   return "(" + num(s.m) + ", " + num(s.l) + ")";
+}
+
+// Takes `size` at the cursor for a chart on the panel's background; its corners.
+std::pair<ImVec2, ImVec2> chart_area(ImVec2 size) {
+  const ImVec2 a = ImGui::GetCursorScreenPos(), b{a.x + size.x, a.y + size.y};
+  ImGui::Dummy(size);
+  ImGui::GetWindowDrawList()->AddRectFilled(a, b, col(palette::kBackground), 3.0f);
+  return {a, b};
 }
 
 void softmax_run_keys(SoftmaxRunView& v) {
@@ -50,9 +59,7 @@ void softmax_run_keys(SoftmaxRunView& v) {
 void scores_chart(const SoftmaxRunView& v, ImVec2 size) {
   const SoftmaxRunRow& row = v.run.rows[v.row];
   ImDrawList* dl = ImGui::GetWindowDrawList();
-  const ImVec2 a = ImGui::GetCursorScreenPos(), b{a.x + size.x, a.y + size.y};
-  ImGui::Dummy(size);
-  dl->AddRectFilled(a, b, col(palette::kBackground), 3.0f);
+  const auto [a, b] = chart_area(size);
   const int64_t n = int64_t(row.scores.size()), B = std::max<int64_t>(1, v.run.block_size);
   float lo = 0, hi = 0;
   for (const float s : row.scores)
@@ -137,24 +144,27 @@ void steps_table(const SoftmaxRunView& v) {
 // The student's probabilities (bars) against the exact softmax (white ticks).
 void probabilities_chart(const SoftmaxRunRow& row, ImVec2 size) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
-  const ImVec2 a = ImGui::GetCursorScreenPos(), b{a.x + size.x, a.y + size.y};
-  ImGui::Dummy(size);
-  dl->AddRectFilled(a, b, col(palette::kBackground), 3.0f);
+  const auto [a, b] = chart_area(size);
   const size_t n = row.exact_softmax.size();
   const float pad = 6, bw = (size.x - 2 * pad) / float(std::max<size_t>(1, n));
+  // Scaled to the largest probability of either (a wrong one may exceed 1: clipped there).
+  double hi = 0;
+  for (size_t k = 0; k < n; ++k) {
+    hi = std::max(hi, row.exact_softmax[k]);
+    if (k < row.softmax.size() && std::isfinite(row.softmax[k]))
+      hi = std::max(hi, double(row.softmax[k]));
+  }
+  hi = std::clamp(hi, 1e-9, 1.0);
   auto y_of = [&](double p) {
-    return float(b.y - pad - std::clamp(p, 0.0, 1.0) * (size.y - 2 * pad));
+    return float(b.y - pad - std::clamp(p / hi, 0.0, 1.0) * (size.y - 2 * pad));
   };
   for (size_t k = 0; k < n; ++k) {
     const float x0 = a.x + pad + bw * float(k), x1 = x0 + std::max(1.0f, bw - 2);
     if (k < row.softmax.size()) {
-      const bool bad =
-          row.first_wrong_p && *row.first_wrong_p <= k &&
-          std::abs(row.softmax[k] - row.exact_softmax[k]) > 1e-6 + 1e-5 * row.exact_softmax[k];
-      const double p = std::isfinite(row.softmax[k]) ? row.softmax[k] : 1.0;
-      dl->AddRectFilled(
-          {x0, y_of(p)}, {x1, b.y - pad},
-          col(bad || !std::isfinite(row.softmax[k]) ? palette::kDiverge : palette::kAccent));
+      const bool bad = k < row.p_wrong.size() && row.p_wrong[k];
+      const double p = std::isfinite(row.softmax[k]) ? row.softmax[k] : hi;
+      dl->AddRectFilled({x0, y_of(p)}, {x1, b.y - pad},
+                        col(bad ? palette::kDiverge : palette::kAccent));
     }
     dl->AddLine({x0, y_of(row.exact_softmax[k])}, {x1, y_of(row.exact_softmax[k])},
                 col(palette::kText), 2.0f);

@@ -138,11 +138,15 @@ void check_row(SoftmaxRunRow& row) {
   if (all.m != -INFINITY)
     for (size_t k = 0; k < row.scores.size(); ++k)
       row.exact_softmax[k] = std::exp(double(row.scores[k]) - all.m) / all.l;
-  if (row.softmax_error.empty() && row.softmax.size() == row.scores.size())
-    for (size_t k = 0; k < row.softmax.size() && !row.first_wrong_p; ++k)
-      if (!close(row.softmax[k], row.exact_softmax[k], 1e-5) &&
-          !(std::abs(double(row.softmax[k]) - row.exact_softmax[k]) <= 1e-6))
-        row.first_wrong_p = k;
+  // A float probability: within 1e-5 relative, or 1e-6 absolute for the tiny ones.
+  if (row.softmax_error.empty() && row.softmax.size() == row.scores.size()) {
+    row.p_wrong.assign(row.softmax.size(), 0);
+    for (size_t k = 0; k < row.softmax.size(); ++k) {
+      row.p_wrong[k] = !close(row.softmax[k], row.exact_softmax[k], 1e-5) &&
+                       !(std::abs(double(row.softmax[k]) - row.exact_softmax[k]) <= 1e-6);
+      if (row.p_wrong[k] && !row.first_wrong_p) row.first_wrong_p = k;
+    }
+  }
   if (!row.verdict.empty()) return;
   if (!row.error.empty())
     row.verdict = "not done: " + row.error;

@@ -40,6 +40,7 @@ struct SoftmaxRunRow {
   std::vector<float> softmax;  // the student's online_softmax (empty when it threw)
   std::string softmax_error;
   std::vector<double> exact_softmax;
+  std::vector<uint8_t> p_wrong;            // per key: the student's probability is off
   std::optional<size_t> first_wrong_step;  // the first step whose block state or merge is off
   std::optional<size_t> first_wrong_p;     // the first probability that is off
   std::string verdict;                     // one line: right, or what is wrong first
