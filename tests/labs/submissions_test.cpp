@@ -123,6 +123,8 @@ TEST_SUITE("submissions") {
     CHECK(r.code == 1);
     CHECK(has(r.output, "note: graded mine.cpp as io_aware.cpp"));
     CHECK(has(r.output, "TODO not done yet"));
+    CHECK(has(r.output, "Run one test again with: flashlab-grade 03 --submission '" +
+                            (dir / "mine.cpp").string() + "' --only"));
 
     // Its run, recorded as `--trace` does for the student's own copy.
     r = run(kGrade + " 3 --submission '" + (dir / "alice").string() + "' --trace " +

@@ -295,8 +295,11 @@ Result grade(const Lab& lab, const std::string& student, const std::string& subm
                 why, read_file(build_log));
 
   // exec: the grader itself is the process waited for, so a crash is seen as its signal.
-  std::string command = "exec " + shell_quote(exe) + " --answers " + shell_quote(files.answers) +
-                        " --gradescope " + shell_quote(fs::absolute(gradescope_path).string());
+  std::string command =
+      "FLASHLAB_GRADE_RERUN=" +
+      shell_quote("flashlab-grade " + lab.id + " --submission " + shell_quote(submission)) +
+      " exec " + shell_quote(exe) + " --answers " + shell_quote(files.answers) + " --gradescope " +
+      shell_quote(fs::absolute(gradescope_path).string());
   if (limits.test_timeout_s > 0) command += " --timeout " + std::to_string(limits.test_timeout_s);
   std::remove(gradescope_path.c_str());
   const std::string grader_log = (fs::path(work_dir) / "grader.log").string();

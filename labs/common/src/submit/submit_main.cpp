@@ -123,7 +123,10 @@ int grade_one(const Options& o) {
                                text.substr(text.size() > 20000 ? text.size() - 20000 : 0));
       }
   } else {
-    std::string command = "exec " + shell_quote(exe);
+    std::string command =
+        "FLASHLAB_GRADE_RERUN=" +
+        shell_quote("flashlab-grade " + o.lab_id + " --submission " + shell_quote(o.submission)) +
+        " exec " + shell_quote(exe);
     bool answers_given = false;
     for (const std::string& a : o.grader_args) answers_given = answers_given || a == "--answers";
     if (!answers_given) command += " --answers " + shell_quote(files.answers);
