@@ -1,9 +1,11 @@
 # Building the lab graders. Each lab's grader is compiled once (an object library) and linked
 # against each implementation: the student skeleton, the instructor solution, every mistake.
 #
-# flashlab_lab(ID TITLE text GRADER files... STUDENT files... [LIBS targets...] [OPTIONS flags...])
+# flashlab_lab(ID TITLE text GRADER files... STUDENT files... [TRACE files...] [LIBS targets...]
+#              [OPTIONS flags...])
 #   in labs/NN-name/: defines lab<ID>_iface (the lab's include dirs, libraries and flags),
-#   lab<ID>_grader and grade_<ID>_student (answers from labs/NN-name/answers.txt).
+#   lab<ID>_grader and grade_<ID>_student (answers from labs/NN-name/answers.txt). TRACE: the
+#   lab's recorder for `--trace` (run_recorder.hpp), compiled into every grader of the lab.
 # flashlab_lab_impl(ID IMPL SOURCES files... ANSWERS file): grade_<ID>_<IMPL>.
 # flashlab_lab_expect(TEST_NAME EXE lab_expect-arguments...): a CTest check (label labs).
 # flashlab_lab_mistake(ID NAME PATCH CAUGHT_BY test MENTIONING text [NOT_MENTIONING text]): a
@@ -11,13 +13,16 @@
 #   that would misdiagnose this mistake.
 
 function(flashlab_lab id)
-  cmake_parse_arguments(ARG "" "TITLE" "GRADER;STUDENT;LIBS;OPTIONS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TITLE" "GRADER;STUDENT;TRACE;LIBS;OPTIONS" ${ARGN})
   get_filename_component(dir_name ${CMAKE_CURRENT_SOURCE_DIR} NAME)
   add_library(lab${id}_iface INTERFACE)
   target_include_directories(lab${id}_iface INTERFACE ${CMAKE_CURRENT_SOURCE_DIR}/student)
   target_link_libraries(lab${id}_iface INTERFACE flashlab::labs_grading ${ARG_LIBS})
+  if(ARG_TRACE)
+    target_link_libraries(lab${id}_iface INTERFACE flashlab::labs_trace)
+  endif()
   target_compile_options(lab${id}_iface INTERFACE ${ARG_OPTIONS})
-  add_library(lab${id}_grader OBJECT ${ARG_GRADER})
+  add_library(lab${id}_grader OBJECT ${ARG_GRADER} ${ARG_TRACE})
   target_link_libraries(lab${id}_grader PRIVATE lab${id}_iface flashlab::build_flags)
   set_property(GLOBAL APPEND PROPERTY FLASHLAB_LAB_IDS ${id})
   set_property(GLOBAL PROPERTY FLASHLAB_LAB_${id}_DIR ${dir_name})

@@ -68,6 +68,8 @@ int main(int argc, char** argv) {
 
   // The session first: a configuration the simulator refuses is a bad option (exit 2).
   std::unique_ptr<Session> session;
+  std::unique_ptr<CompareView> compare;
+  std::unique_ptr<SoftmaxRunView> softmax_run;
   const auto t0 = std::chrono::steady_clock::now();
   try {
     if (o.benchmark_load > 0) return benchmark_load(o.trace, o.benchmark_load);
@@ -76,6 +78,10 @@ int main(int argc, char** argv) {
     } else {
       session = std::make_unique<Session>(build_session(o.config));
     }
+    if (!o.compare.empty())
+      compare =
+          open_compare(*session, session_from_trace(read_trace_file(o.compare), o.compare), o.step);
+    if (!o.softmax_run.empty()) softmax_run = open_softmax_run(o.softmax_run, o.row, o.step);
   } catch (const Error& e) {
     std::fprintf(stderr, "flashlab-viz: error: %s\n", e.what());
     return 2;
@@ -125,6 +131,8 @@ int main(int argc, char** argv) {
     set_session(app, std::move(session), o.step >= 0 ? o.step : headless ? n / 2 : 0);
     if (o.row >= 0) app.ui.softmax_row = o.row, app.ui.follow_row = false;
     app.ui.playing = o.play;
+    app.compare = std::move(compare);
+    app.softmax_run = std::move(softmax_run);
 
     if (headless)
       code = screenshot(app, o.screenshot, o.width, o.height);
