@@ -83,10 +83,13 @@ Timing measure() {
   flashlab::AttentionOptions options;
   options.softmax_scale = kShape.scale;
   const size_t n = c.q.size(), lse_n = size_t(shape.lse_elements());  // K, V: n too (N_q = N_k)
-  const Buffer q(n * 4), k(n * 4), v(n * 4), o(n * 4), lse(lse_n * 4), o_ref(n * 4),
-      lse_ref(lse_n * 4);
+  Buffer q(n * 4), k(n * 4), v(n * 4), o(n * 4), lse(lse_n * 4), o_ref(n * 4), lse_ref(lse_n * 4);
   for (const auto& [dst, src] : {std::pair{&q, &c.q}, std::pair{&k, &c.k}, std::pair{&v, &c.v}})
     check_cuda(cudaMemcpy(dst->ptr, src->data(), n * 4, cudaMemcpyHostToDevice), "cudaMemcpy");
+  // NaN until written: a kernel that leaves O or the logsumexp alone (the skeleton, whose empty
+  // launch is fast) fails the output check below instead of passing on stale memory.
+  o.poison();
+  lse.poison();
 
   Timing t;
   auto yours = [&] {

@@ -34,6 +34,7 @@ Family family_of(TensorId t) {
     case TensorId::D:
     case TensorId::dO:
     case TensorId::dQ:
+    case TensorId::dQ_acc:
       return Family::Query;
     case TensorId::K:
     case TensorId::V:
