@@ -15,6 +15,7 @@
 
 #include <flashlab/cuda/api.hpp>
 #include <flashlab/cuda/device_buffer.hpp>
+#include <flashlab/cuda/event_timer.hpp>
 #include <flashlab/labs/grading.hpp>
 
 #include "flash_kernel.hpp"
@@ -38,30 +39,10 @@ void check_cuda(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw flashlab::Error(std::string(what) + ": " + cudaGetErrorString(e));
 }
 
-// Median milliseconds of `run` (after one warm-up run), timed with CUDA events, with as many
-// runs as fit in about a second (3 to 20).
+// Median milliseconds of `run` after one warm-up run, with as many runs as fit in about a
+// second (3 to 20), timed with CUDA events (cuda/event_timer.hpp).
 double median_ms(const std::function<void()>& run) {
-  run();
-  check_cuda(cudaDeviceSynchronize(), "warm-up");
-  cudaEvent_t start, stop;
-  check_cuda(cudaEventCreate(&start), "cudaEventCreate");
-  check_cuda(cudaEventCreate(&stop), "cudaEventCreate");
-  std::vector<float> ms;
-  float total = 0;
-  while (ms.size() < 3 || (ms.size() < 20 && total < 1000.0f)) {
-    check_cuda(cudaEventRecord(start), "cudaEventRecord");
-    run();
-    check_cuda(cudaEventRecord(stop), "cudaEventRecord");
-    check_cuda(cudaEventSynchronize(stop), "cudaEventSynchronize");
-    float t = 0;
-    check_cuda(cudaEventElapsedTime(&t, start, stop), "cudaEventElapsedTime");
-    ms.push_back(t);
-    total += t;
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  return flashlab::cuda::median_event_ms(run, {1, 3, 20, 1000.0});
 }
 
 double tflops(double ms) {
