@@ -18,6 +18,7 @@
 
 #include <flashlab/cuda/api.hpp>
 #include <flashlab/cuda/device_buffer.hpp>
+#include <flashlab/cuda/event_timer.hpp>
 
 namespace {
 
@@ -55,25 +56,9 @@ void fill_random(void* dst, int64_t n, DType dtype, uint64_t seed) {
   check(cudaMemcpy(dst, host.data(), size_t(n) * 2, cudaMemcpyHostToDevice), "cudaMemcpy");
 }
 
-// Median milliseconds of `fn` over `reps` runs after `warmup` runs, timed with CUDA events.
+// Median milliseconds of `fn` over `reps` runs after `warmup` runs (cuda/event_timer.hpp).
 double median_ms(const std::function<void()>& fn, int warmup, int reps) {
-  for (int i = 0; i < warmup; ++i) fn();
-  check(cudaDeviceSynchronize(), "warm-up");
-  cudaEvent_t start, stop;
-  check(cudaEventCreate(&start), "event");
-  check(cudaEventCreate(&stop), "event");
-  std::vector<float> ms(static_cast<size_t>(reps));
-  for (auto& t : ms) {
-    check(cudaEventRecord(start), "record");
-    fn();
-    check(cudaEventRecord(stop), "record");
-    check(cudaEventSynchronize(stop), "sync");
-    check(cudaEventElapsedTime(&t, start, stop), "elapsed");
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  return cuda::median_event_ms(fn, {warmup, reps, reps, 0});
 }
 
 struct Record {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <flashlab/core/error.hpp>
+#include <flashlab/cuda/event_timer.hpp>
 
 namespace {
 
@@ -33,25 +34,9 @@ void check(cublasStatus_t s, const char* what) {
     throw Error(std::string(what) + ": cuBLAS status " + std::to_string(int(s)));
 }
 
-// Median milliseconds of `fn` over `reps` runs after `warmup`, timed with CUDA events.
+// Median milliseconds of `fn` over `reps` runs after `warmup` runs (cuda/event_timer.hpp).
 double median_ms(const std::function<void()>& fn, int warmup, int reps) {
-  for (int i = 0; i < warmup; ++i) fn();
-  check(cudaDeviceSynchronize(), "warm-up");
-  cudaEvent_t start, stop;
-  check(cudaEventCreate(&start), "event");
-  check(cudaEventCreate(&stop), "event");
-  std::vector<float> ms(static_cast<size_t>(reps));
-  for (float& t : ms) {
-    check(cudaEventRecord(start), "record");
-    fn();
-    check(cudaEventRecord(stop), "record");
-    check(cudaEventSynchronize(stop), "sync");
-    check(cudaEventElapsedTime(&t, start, stop), "elapsed");
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  return flashlab::cuda::median_event_ms(fn, {warmup, reps, reps, 0});
 }
 
 // Reads `n` float4 values `passes` times (the buffer stays in L2 when it is smaller than L2);
@@ -247,17 +232,17 @@ int main(int argc, char** argv) {
       float* buf = nullptr;
       check(cudaMalloc(&buf, size_t(n) * 4), "cudaMalloc");
       check(cudaMemset(buf, 0, size_t(n) * 4), "cudaMemset");
-      const double ms_scalar = median_ms(
-          [&] { red_scalar_kernel<<<sms * 8, 256>>>(buf, n, passes); }, 3, 20);
+      const double ms_scalar =
+          median_ms([&] { red_scalar_kernel<<<sms * 8, 256>>>(buf, n, passes); }, 3, 20);
       check(cudaGetLastError(), "red_scalar_kernel");
       add("l2_red_scalar_bytes_per_s", double(n) * 4 * passes / (ms_scalar * 1e-3), "B/s",
           "atomicAdd (RED) of fp32 into a 16 MiB buffer, 16 passes");
       const int64_t chunks = n * 4 / kBulkBytes;
-      const double ms_bulk = median_ms(
-          [&] { red_bulk_kernel<<<sms * 4, 128>>>(buf, chunks, passes); }, 3, 20);
+      const double ms_bulk =
+          median_ms([&] { red_bulk_kernel<<<sms * 4, 128>>>(buf, chunks, passes); }, 3, 20);
       check(cudaGetLastError(), "red_bulk_kernel");
-      add("l2_red_bulk_bytes_per_s", double(chunks) * kBulkBytes * passes / (ms_bulk * 1e-3),
-          "B/s", "cp.reduce.async.bulk add.f32 of 16 KiB tiles into a 16 MiB buffer, 16 passes");
+      add("l2_red_bulk_bytes_per_s", double(chunks) * kBulkBytes * passes / (ms_bulk * 1e-3), "B/s",
+          "cp.reduce.async.bulk add.f32 of 16 KiB tiles into a 16 MiB buffer, 16 passes");
       cudaFree(buf);
     }
     {  // Launch floor: empty kernels back to back, and one alone.

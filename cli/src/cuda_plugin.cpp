@@ -4,13 +4,13 @@
 // warm-up run, and says what is true when no GPU can be used.
 #include <cuda_runtime.h>
 
-#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <memory>
 
 #include <flashlab/cuda/api.hpp>
 #include <flashlab/cuda/device_buffer.hpp>
+#include <flashlab/cuda/event_timer.hpp>
 #include <flashlab/io/half.hpp>
 
 #include "cuda_plugin.hpp"
@@ -67,31 +67,11 @@ Tensor<double> download(const DeviceBuffer& buf, cuda::DType dtype, std::vector<
   return t;
 }
 
-// Seconds of one call: the median of runs timed with CUDA events after untimed warm-up runs
-// (an idle GPU starts at a low clock, and one run of a small problem is mostly launch noise).
-// At least 5 runs, more while they take under 20 ms together, at most 50.
+// Seconds of one call: the median of runs timed with CUDA events after warm-up runs (an idle GPU
+// starts at a low clock, and one run of a small problem is mostly launch noise): at least 5 runs,
+// more while they take under 20 ms together, at most 50.
 double time_call(const std::function<void()>& call) {
-  for (int i = 0; i < 3; ++i) call();
-  check(cudaDeviceSynchronize(), "warm-up run");
-  cudaEvent_t start, stop;
-  check(cudaEventCreate(&start), "cudaEventCreate");
-  check(cudaEventCreate(&stop), "cudaEventCreate");
-  std::vector<float> ms;
-  float total = 0;
-  while (ms.size() < 5 || (total < 20.f && ms.size() < 50)) {
-    check(cudaEventRecord(start), "cudaEventRecord");
-    call();
-    check(cudaEventRecord(stop), "cudaEventRecord");
-    check(cudaEventSynchronize(stop), "kernel run");
-    float t = 0;
-    check(cudaEventElapsedTime(&t, start, stop), "cudaEventElapsedTime");
-    ms.push_back(t);
-    total += t;
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2] / 1e3;
+  return cuda::median_event_ms(call, {3, 5, 50, 20.0}) / 1e3;
 }
 
 // The shared device copies of one problem.

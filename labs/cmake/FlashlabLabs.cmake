@@ -1,22 +1,28 @@
 # Building the lab graders. Each lab's grader is compiled once (an object library) and linked
 # against each implementation: the student skeleton, the instructor solution, every mistake.
 #
-# flashlab_lab(ID TITLE text GRADER file STUDENT files... [LIBS targets...] [OPTIONS flags...])
+# flashlab_lab(ID TITLE text GRADER files... STUDENT files... [TRACE files...] [LIBS targets...]
+#              [OPTIONS flags...])
 #   in labs/NN-name/: defines lab<ID>_iface (the lab's include dirs, libraries and flags),
-#   lab<ID>_grader and grade_<ID>_student (answers from labs/NN-name/answers.txt).
+#   lab<ID>_grader and grade_<ID>_student (answers from labs/NN-name/answers.txt). TRACE: the
+#   lab's recorder for `--trace` (run_recorder.hpp), compiled into every grader of the lab.
 # flashlab_lab_impl(ID IMPL SOURCES files... ANSWERS file): grade_<ID>_<IMPL>.
 # flashlab_lab_expect(TEST_NAME EXE lab_expect-arguments...): a CTest check (label labs).
-# flashlab_lab_mistake(ID NAME PATCH CAUGHT_BY test MENTIONING text): a fixture (the lab's
-#   solution with PATCH applied) and its check.
+# flashlab_lab_mistake(ID NAME PATCH CAUGHT_BY test MENTIONING text [NOT_MENTIONING text]): a
+#   fixture (the lab's solution with PATCH applied) and its check; NOT_MENTIONING names a hint
+#   that would misdiagnose this mistake.
 
 function(flashlab_lab id)
-  cmake_parse_arguments(ARG "" "TITLE;GRADER" "STUDENT;LIBS;OPTIONS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TITLE" "GRADER;STUDENT;TRACE;LIBS;OPTIONS" ${ARGN})
   get_filename_component(dir_name ${CMAKE_CURRENT_SOURCE_DIR} NAME)
   add_library(lab${id}_iface INTERFACE)
   target_include_directories(lab${id}_iface INTERFACE ${CMAKE_CURRENT_SOURCE_DIR}/student)
   target_link_libraries(lab${id}_iface INTERFACE flashlab::labs_grading ${ARG_LIBS})
+  if(ARG_TRACE)
+    target_link_libraries(lab${id}_iface INTERFACE flashlab::labs_trace)
+  endif()
   target_compile_options(lab${id}_iface INTERFACE ${ARG_OPTIONS})
-  add_library(lab${id}_grader OBJECT ${ARG_GRADER})
+  add_library(lab${id}_grader OBJECT ${ARG_GRADER} ${ARG_TRACE})
   target_link_libraries(lab${id}_grader PRIVATE lab${id}_iface flashlab::build_flags)
   set_property(GLOBAL APPEND PROPERTY FLASHLAB_LAB_IDS ${id})
   set_property(GLOBAL PROPERTY FLASHLAB_LAB_${id}_DIR ${dir_name})
@@ -55,7 +61,7 @@ function(flashlab_lab_expect test_name exe)
 endfunction()
 
 function(flashlab_lab_mistake id name patch)
-  cmake_parse_arguments(ARG "" "CAUGHT_BY;MENTIONING" "" ${ARGN})
+  cmake_parse_arguments(ARG "" "CAUGHT_BY;MENTIONING;NOT_MENTIONING" "" ${ARGN})
   get_property(dir_name GLOBAL PROPERTY FLASHLAB_LAB_${id}_DIR)
   get_property(solution GLOBAL PROPERTY FLASHLAB_LAB_${id}_SOLUTION)
   if(NOT solution)
@@ -74,8 +80,13 @@ function(flashlab_lab_mistake id name patch)
     VERBATIM)
   flashlab_lab_impl(${id} ${name} SOURCES ${source}
                     ANSWERS ${FLASHLAB_LABS_SOLUTIONS_DIR}/${dir_name}/answers.txt)
-  flashlab_lab_expect("lab${id} mistake ${name} is caught by '${ARG_CAUGHT_BY}' mentioning '${ARG_MENTIONING}'"
-                      grade_${id}_${name} --caught "${ARG_CAUGHT_BY}|${ARG_MENTIONING}")
+  set(spec "${ARG_CAUGHT_BY}|${ARG_MENTIONING}")
+  set(test_name "lab${id} mistake ${name} is caught by '${ARG_CAUGHT_BY}' mentioning '${ARG_MENTIONING}'")
+  if(ARG_NOT_MENTIONING)
+    string(APPEND spec "|!${ARG_NOT_MENTIONING}")
+    string(APPEND test_name " and not '${ARG_NOT_MENTIONING}'")
+  endif()
+  flashlab_lab_expect("${test_name}" grade_${id}_${name} --caught "${spec}")
 endfunction()
 
 # Writes build/<preset>/flashlab-grade, which finds and runs a lab's grader binary.

@@ -10,5 +10,7 @@ tar xzf flashlab-student.tar.gz
 flashlab-student/scripts/install-deps.sh
 cmake -S flashlab-student -B flashlab-student/build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DFLASHLAB_BUILD_VISUALIZER=OFF
-# Builds the libraries and the skeleton's grader once; a submission then rebuilds one file.
-cmake --build flashlab-student/build --target "grade_$(printf %02d "$LAB")_student"
+# Builds the libraries, the skeleton's grader and the submission tool once; a submission's
+# grader is then one compile of the student's file and a link (flashlab-grade --submission).
+cmake --build flashlab-student/build --target "grade_$(printf %02d "$LAB")_student" \
+  flashlab_lab_submit

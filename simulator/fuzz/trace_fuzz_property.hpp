@@ -25,10 +25,11 @@ inline std::string trace_reader_violation(std::string_view text) {
   }
   const AttentionShape& s = t.shape;
   // A visualizer's grids hold ceil(seq_q / Br) x ceil(seq_k / Bc) cells per tensor: no more than
-  // the events the text holds (each event takes dozens of bytes of it).
+  // the events the text holds (each event takes dozens of bytes of it), or a constant.
   const int64_t Tr = (s.seq_q + t.tiles.block_rows - 1) / t.tiles.block_rows;
   const int64_t Tc = (s.seq_k + t.tiles.block_cols - 1) / t.tiles.block_cols;
-  if (Tr < 1 || Tc < 1 || Tr > int64_t(t.events.size()) / Tc) return "tile grid beyond the events";
+  const int64_t cells = std::max(int64_t(t.events.size()), kTraceBlocksWithoutEvents);
+  if (Tr < 1 || Tc < 1 || Tr > cells / Tc) return "tile grid beyond the events";
   if (int64_t(t.events.size()) * 20 > int64_t(text.size())) return "more events than the text";
   for (const Event& e : t.events) {
     // Indices a consumer uses: rows of the shape, pseudo-code lines, softmax rows.

@@ -324,6 +324,25 @@ TEST_CASE("every trace the simulator writes keeps the reader's rules") {
   }
 }
 
+// A grader's --trace of a student's run that stopped early holds fewer events than blocks: read,
+// as long as the grid stays within kTraceBlocksWithoutEvents; past it, one event per block.
+TEST_CASE("a run that stopped early is read; a grid past the constant needs an event per block") {
+  json doc = good_trace();
+  doc["events"] = json::array({doc["events"][0]});  // stopped after its first event
+  doc["softmax_rows"] = json::array();
+  CHECK(read_trace_json(doc.dump()).events.size() == 1);
+  // Tiles 4 x 6 over seq_k 13: 3 block columns. 21845 block rows: 65535 blocks, read.
+  doc["shape"]["seq_q"] = 4 * 21845;
+  CHECK(read_trace_json(doc.dump()).shape.seq_q == 4 * 21845);
+  doc["shape"]["seq_q"] = 4 * 21846;  // 65538 blocks
+  CHECK_THROWS_WITH_AS(read_trace_json(doc.dump()),
+                       doctest::Contains("is 65538 blocks per head, but the trace holds only 1 "
+                                         "events; a trace records at least one event per block "
+                                         "(one that stopped early may hold fewer, up to 65536 "
+                                         "blocks)"),
+                       Error);
+}
+
 TEST_CASE("the trace bad-input table names every field of a real trace") {
   const json doc = good_trace();
   std::set<std::string> paths;

@@ -31,7 +31,7 @@ struct Row {
   const char* option;  // the option the row covers
   const char* kind;    // "wrong type", "out of range", "huge", "negative", "missing", "other"
   const char* args;
-  const char* says;  // must appear in the error line
+  const char* says;  // must appear in the error line; "{trace}" in args and says is a good trace
 };
 
 const std::vector<Row> kRows = {
@@ -109,6 +109,25 @@ const std::vector<Row> kRows = {
     {"--trace", "other", "--trace /dev/null --seq 64",
      "--trace replays a saved trace: its problem comes from the file, leave out --seq"},
     {"--trace", "missing", "--trace", "--trace: 1 required TEXT missing"},
+    {"--compare", "wrong type", "--trace {trace} --compare /",
+     "--compare /: is a directory; give a trace file written by `flashlab trace -o FILE.json`"},
+    {"--compare", "wrong type", "--trace {trace} --compare /dev/null",
+     "--compare /dev/null: trace JSON:"},
+    {"--compare", "other", "--trace {trace} --compare /nonexistent/solution.json",
+     "--compare /nonexistent/solution.json: no such file"},
+    {"--compare", "other", "--compare {trace}",
+     "--compare shows a second trace beside --trace: give both"},
+    {"--compare", "missing", "--compare", "--compare: 1 required TEXT missing"},
+    {"--softmax-run", "wrong type", "--softmax-run {trace}",
+     "--softmax-run {trace}: not a lab 1 softmax run"},
+    {"--softmax-run", "wrong type", "--softmax-run /",
+     "--softmax-run /: is a directory; give a lab 1 softmax run written by `flashlab-grade 1"},
+    {"--softmax-run", "wrong type", "--softmax-run /dev/null", "--softmax-run /dev/null: not JSON"},
+    {"--softmax-run", "other", "--softmax-run /nonexistent/run.json",
+     "--softmax-run /nonexistent/run.json: no such file"},
+    {"--softmax-run", "other", "--softmax-run x.json --trace {trace}",
+     "--softmax-run is a view of its own: leave out --trace and --compare"},
+    {"--softmax-run", "missing", "--softmax-run", "--softmax-run: 1 required TEXT missing"},
     {"--benchmark-frames", "wrong type", "--benchmark-frames x", "--benchmark-frames = x"},
     {"--benchmark-frames", "negative", "--benchmark-frames -1",
      "--benchmark-frames must be >= 0, got -1"},
@@ -149,7 +168,16 @@ nlohmann::json good_trace() {
 
 TEST_SUITE("app-cli") {
   TEST_CASE("every row of flashlab-viz's bad-input table exits 2 with one line naming it") {
-    for (const Row& row : kRows) check_refused(row.args, row.says);
+    const std::string trace = kVizTestDir + "/bad_input_good_trace.json";
+    {
+      std::ofstream out(trace);
+      out << good_trace().dump();
+    }
+    auto fill = [&](std::string text) {
+      for (size_t at; (at = text.find("{trace}")) != std::string::npos;) text.replace(at, 7, trace);
+      return text;
+    };
+    for (const Row& row : kRows) check_refused(fill(row.args), fill(row.says));
   }
 
   TEST_CASE("flashlab-viz's bad-input table covers every option --help lists") {
@@ -214,11 +242,57 @@ TEST_SUITE("app-cli") {
   TEST_CASE("--step and --row past the end are clamped, and said so") {
     // No display: the notes come first, then the display error (exit 1).
     const Run r = run("env -u DISPLAY " + kViz + " --seq 32 --head-dim 8 --step 99999 --row 500");
-    CHECK(r.output.find("flashlab-viz: warning: --step 99999 is past the last step; starting at "
-                        "the last step, ") != std::string::npos);
+    CHECK(r.output.find("flashlab-viz: warning: --step 99999 is past the last step; showing the "
+                        "last, ") != std::string::npos);
     CHECK(r.output.find("flashlab-viz: warning: --row 500 is past the last query row; showing the "
-                        "last row, 31") != std::string::npos);
+                        "last, 31") != std::string::npos);
     const Run fine = run("env -u DISPLAY " + kViz + " --seq 32 --head-dim 8 --step 3 --row 31");
+    CHECK(fine.output.find("warning") == std::string::npos);
+  }
+
+  TEST_CASE("--step and --row past the end of --compare and --softmax-run: clamped, and said so") {
+    const std::string trace = kVizTestDir + "/clamp_trace.json";
+    {
+      std::ofstream out(trace);
+      out << good_trace().dump();
+    }
+    const Run cmp = run("env -u DISPLAY " + kViz + " --trace " + trace + " --compare " + trace +
+                        " --step 99999");
+    CHECK(cmp.output.find("flashlab-viz: warning: --step 99999 is past the last aligned step; "
+                          "showing the last, ") != std::string::npos);
+    // One row of two scores in one block: one merge.
+    const nlohmann::json doc = {{"format", "flashlab-softmax-run"},
+                                {"version", 1},
+                                {"title", "clamped"},
+                                {"block_size", 4},
+                                {"rows",
+                                 {{{"label", "row 0"},
+                                   {"scores", {1.0, 2.0}},
+                                   {"steps",
+                                    {{{"block", 0},
+                                      {"col0", 0},
+                                      {"cols", 2},
+                                      {"block_m", 2.0},
+                                      {"block_l", 1.3678794},
+                                      {"m_old", "-inf"},
+                                      {"l_old", 0.0},
+                                      {"m_new", 2.0},
+                                      {"l_new", 1.3678794}}}},
+                                   {"softmax", {0.26894142, 0.73105858}}}}}};
+    const std::string softmax_run = kVizTestDir + "/clamp_softmax_run.json";
+    {
+      std::ofstream out(softmax_run);
+      out << doc.dump();
+    }
+    const Run sm =
+        run("env -u DISPLAY " + kViz + " --softmax-run " + softmax_run + " --row 7 --step 5");
+    INFO(sm.output);
+    CHECK(sm.output.find("flashlab-viz: warning: --row 7 is past the last row of the run; showing "
+                         "the last, 0") != std::string::npos);
+    CHECK(sm.output.find("flashlab-viz: warning: --step 5 is past the last merge of the row; "
+                         "showing the last, 1") != std::string::npos);
+    const Run fine =
+        run("env -u DISPLAY " + kViz + " --softmax-run " + softmax_run + " --row 0 --step 1");
     CHECK(fine.output.find("warning") == std::string::npos);
   }
 }

@@ -98,10 +98,7 @@ void handle_keys(ReplayState& replay, UiState& ui) {
   if (ImGui::IsKeyPressed(GLFW_KEY_O)) seek(replay, next_step(replay, JumpTarget::WriteOutput));
 }
 
-namespace {
-
-// Places the next window at a fixed rectangle of the display (a dashboard: the layout follows
-// the window size and cannot be dragged apart).
+// A dashboard: the layout follows the window size and cannot be dragged apart.
 bool begin_panel(const char* title, ImVec2 pos, ImVec2 size) {
   ImGui::SetNextWindowPos(pos, ImGuiCond_Always);
   ImGui::SetNextWindowSize(size, ImGuiCond_Always);
@@ -111,9 +108,9 @@ bool begin_panel(const char* title, ImVec2 pos, ImVec2 size) {
                           ImGuiWindowFlags_NoBringToFrontOnFocus);
 }
 
-}  // namespace
-
 void draw_ui(App& app, double dt) {
+  if (app.compare) return draw_compare(*app.compare, app.ui);
+  if (app.softmax_run) return draw_softmax_run(*app.softmax_run);
   const ImGuiIO& io = ImGui::GetIO();
   const float W = io.DisplaySize.x, H = io.DisplaySize.y, gap = 4.0f;
   const float timeline_h = std::round(std::clamp(H * 0.1f, 92.0f, 120.0f));

@@ -11,7 +11,10 @@
 #include <flashlab/viz/replay.hpp>
 #include <flashlab/viz/session.hpp>
 
+#include "lab_views.hpp"
+
 struct ImFont;
+struct ImVec2;
 
 namespace flashlab::viz::app {
 
@@ -54,6 +57,9 @@ struct App {
   std::unique_ptr<Session> session;  // null only when nothing valid was ever built
   std::optional<ReplayState> replay;
   UiState ui;
+  // Set: the window shows this view of a student's run instead of the panels above.
+  std::unique_ptr<CompareView> compare;
+  std::unique_ptr<SoftmaxRunView> softmax_run;
 };
 
 // Builds (or loads) a session and resets the replay to `step`.
@@ -64,6 +70,13 @@ VizConfig config_from(const ControlsState& controls);
 // Lays the panels out over the display and draws one frame of the UI (between ImGui::NewFrame
 // and ImGui::Render). `dt` is the frame time in seconds, for playback.
 void draw_ui(App& app, double dt);
+
+// Places the next window at a fixed rectangle of the display (the dashboard's panels).
+bool begin_panel(const char* title, ImVec2 pos, ImVec2 size);
+
+// The views of a student's own run (lab_views.hpp), each over the whole display, with its keys.
+void draw_compare(CompareView& view, UiState& ui);
+void draw_softmax_run(SoftmaxRunView& view);
 
 // The panels. Each renders its model data and edits only UI state (or the replay step).
 void draw_controls(App& app);

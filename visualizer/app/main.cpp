@@ -9,14 +9,13 @@
 #include <link.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 
 #include <flashlab/simulator/trace/trace_json.hpp>
+#include <flashlab/viz/input_file.hpp>
 
 #include "app.hpp"
 #include "modes.hpp"
@@ -55,24 +54,17 @@ void pin_gl_driver() {
 
 namespace flashlab::viz::app {
 
-// The trace of --trace; every problem names the option and the file.
-simulator::Trace read_trace_file(const std::string& path) {
-  const std::string what = "--trace " + path + ": ";
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  require(std::filesystem::exists(status), what + "no such file");
-  require(!std::filesystem::is_directory(status),
-          what + "is a directory; give a trace file written by `flashlab trace -o FILE.json`");
-  const auto bytes = std::filesystem::file_size(path, ec);
-  require(ec || bytes <= uint64_t(simulator::kMaxTraceJsonBytes),
-          what + std::to_string(bytes) +
-              " bytes; traces are read up to 1 GiB (docs/trace-format.md, Limits)");
+// The trace file of `option` (--trace, --compare); every problem names the option and the file.
+simulator::Trace read_trace_file(const std::string& path, const std::string& option) {
+  const std::string what = option + " " + path;
+  check_input_file(path, what, "a trace file written by `flashlab trace -o FILE.json`",
+                   uint64_t(simulator::kMaxTraceJsonBytes),
+                   "traces are read up to 1 GiB (docs/trace-format.md, Limits)");
   std::ifstream in(path, std::ios::binary);
-  require(bool(in), what + "cannot open it: " + std::strerror(errno));
   try {
     return simulator::read_trace_json(in);
   } catch (const Error& e) {
-    throw Error(what + e.what());
+    throw Error(what + ": " + e.what());
   }
 }
 
@@ -85,6 +77,8 @@ int main(int argc, char** argv) {
 
   // The session first: a configuration the simulator refuses is a bad option (exit 2).
   std::unique_ptr<Session> session;
+  std::unique_ptr<CompareView> compare;
+  std::unique_ptr<SoftmaxRunView> softmax_run;
   const auto t0 = std::chrono::steady_clock::now();
   try {
     if (o.benchmark_load > 0) return benchmark_load(o.trace, o.benchmark_load);
@@ -93,23 +87,37 @@ int main(int argc, char** argv) {
     } else {
       session = std::make_unique<Session>(build_session(o.config));
     }
+    if (!o.compare.empty())
+      compare = open_compare(
+          *session, session_from_trace(read_trace_file(o.compare, "--compare"), o.compare), o.step);
+    if (!o.softmax_run.empty()) softmax_run = open_softmax_run(o.softmax_run, o.row, o.step);
   } catch (const Error& e) {
     std::fprintf(stderr, "flashlab-viz: error: %s\n", e.what());
     return 2;
   }
   const double build_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  // Out-of-range --step and --row are clamped to the last one, and said so.
-  if (o.step > session->event_count())
+  // Out-of-range --step and --row are clamped to the last one, and said so: in the replay, steps
+  // and query rows; beside a solution (--compare), aligned steps; in lab 1's run (--softmax-run),
+  // rows and the merges of the row shown.
+  auto past = [](const char* option, int64_t value, const char* what, int64_t last) {
     std::fprintf(stderr,
-                 "flashlab-viz: warning: --step %lld is past the last step; starting at the last "
-                 "step, %lld\n",
-                 static_cast<long long>(o.step), static_cast<long long>(session->event_count()));
-  if (o.row >= session->trace.shape.seq_q)
-    std::fprintf(stderr,
-                 "flashlab-viz: warning: --row %d is past the last query row; showing the last "
-                 "row, %lld\n",
-                 o.row, static_cast<long long>(session->trace.shape.seq_q - 1));
+                 "flashlab-viz: warning: %s %lld is past the last %s; showing the last, %lld\n",
+                 option, static_cast<long long>(value), what, static_cast<long long>(last));
+  };
+  if (compare) {
+    const int64_t rows = int64_t(compare->comparison.rows.size());
+    if (o.step >= rows && rows > 0) past("--step", o.step, "aligned step", rows - 1);
+  } else if (softmax_run) {
+    const int64_t rows = int64_t(softmax_run->run.rows.size());
+    if (o.row >= rows) past("--row", o.row, "row of the run", rows - 1);
+    const int64_t merges = int64_t(softmax_run->run.rows[softmax_run->row].steps.size());
+    if (o.step > merges) past("--step", o.step, "merge of the row", merges);
+  } else {
+    if (o.step > session->event_count()) past("--step", o.step, "step", session->event_count());
+    if (o.row >= session->trace.shape.seq_q)
+      past("--row", o.row, "query row", session->trace.shape.seq_q - 1);
+  }
 
   glfwSetErrorCallback(glfw_error);
   if (!glfwInit()) {
@@ -153,6 +161,8 @@ int main(int argc, char** argv) {
     set_session(app, std::move(session), o.step >= 0 ? o.step : headless ? n / 2 : 0);
     if (o.row >= 0) app.ui.softmax_row = o.row, app.ui.follow_row = false;
     app.ui.playing = o.play;
+    app.compare = std::move(compare);
+    app.softmax_run = std::move(softmax_run);
 
     if (headless)
       code = screenshot(app, o.screenshot, o.width, o.height);

@@ -34,7 +34,8 @@ int benchmark_frames(App& app, GLFWwindow* window, int frames);
 // Loads the trace at `path` `repeats` times as startup does and prints the times.
 int benchmark_load(const std::string& path, int repeats);
 
-// The trace file at `path` (main.cpp); throws flashlab::Error naming the file.
-simulator::Trace read_trace_file(const std::string& path);
+// The trace file at `path` given as `option` (main.cpp); throws flashlab::Error naming the option,
+// the file and the problem (missing, a directory, too large, a field the reader refuses).
+simulator::Trace read_trace_file(const std::string& path, const std::string& option = "--trace");
 
 }  // namespace flashlab::viz::app

@@ -41,12 +41,20 @@ std::variant<AppOptions, int> parse_options(int argc, char** argv) {
           },
           "", "non-negative"));
   cli.add_option("--step", o.step,
-                 "Start at step K (events applied; default 0, or the middle "
-                 "for --screenshot)");
-  cli.add_option("--row", o.row, "Query row of the online-softmax panel (default: follow)");
+                 "Start at step K (events applied; default 0, or the middle for --screenshot; "
+                 "--compare: aligned loop step K, default the first difference; --softmax-run: "
+                 "K blocks merged, default up to the first wrong state)");
+  cli.add_option("--row", o.row,
+                 "Query row of the online-softmax panel (default: follow); --softmax-run: the "
+                 "row shown");
   cli.add_option("--screenshot", o.screenshot, "Render one frame to FILE.png and exit");
   cli.add_option("--size", size, "Window / screenshot size WxH (default 1600x1000)");
   cli.add_option("--trace", o.trace, "Replay a trace saved by `flashlab trace` (JSON)");
+  cli.add_option("--compare", o.compare,
+                 "With --trace: show this trace beside it (the solution's run), aligned by loop "
+                 "step (i, j), from the first step where they differ (flashlab-grade --trace)");
+  cli.add_option("--softmax-run", o.softmax_run,
+                 "Replay lab 1's online softmax from your code (flashlab-grade 1 --trace FILE)");
   cli.add_option("--benchmark-frames", o.benchmark_frames,
                  "Play for this many frames without vsync, print frame times and exit");
   cli.add_option("--benchmark-load", o.benchmark_load,
@@ -111,6 +119,15 @@ std::variant<AppOptions, int> parse_options(int argc, char** argv) {
             "--trace replays a saved trace: its problem comes from the file, leave out --seq, "
             "--head-dim, --sram, --algorithm, --causal, --dropout, --sparse, --block-rows and "
             "--block-cols");
+    require(o.compare.empty() || !o.trace.empty(),
+            "--compare shows a second trace beside --trace: give both (--trace yours.json "
+            "--compare solution.json)");
+    require(o.softmax_run.empty() || (o.trace.empty() && o.compare.empty()),
+            "--softmax-run is a view of its own: leave out --trace and --compare");
+    require((o.compare.empty() && o.softmax_run.empty()) ||
+                (o.benchmark_frames == 0 && o.benchmark_load == 0),
+            "--benchmark-frames and --benchmark-load time the replay view, not --compare or "
+            "--softmax-run");
   } catch (const CLI::CallForHelp&) {
     std::fputs(cli.help().c_str(), stdout);
     return 0;

@@ -11,11 +11,14 @@ namespace flashlab::viz::app {
 
 struct AppOptions {
   VizConfig config;
-  int64_t step = -1;       // -1: the first step (interactive) / the middle (screenshot)
-  int row = -1;            // the online-softmax panel's query row; -1: follow the step
+  int64_t step = -1;       // -1: the first step (interactive) / the middle (screenshot); with
+                           // compare: the aligned loop step; with softmax_run: merges applied
+  int row = -1;            // the online-softmax panel's query row (softmax_run: the row shown)
   std::string screenshot;  // render one frame to this PNG and exit
   int width = 1600, height = 1000;
   std::string trace;          // replay a trace saved by `flashlab trace`
+  std::string compare;        // with trace: show this trace beside it, aligned by loop step
+  std::string softmax_run;    // lab 1's run written by `flashlab-grade 1 --trace`
   int benchmark_frames = 0;   // > 0: play for this many frames, print the frame times, exit
   int benchmark_load = 0;     // > 0: load --trace this many times, print the load times, exit
   bool play = false;          // start playing

@@ -33,18 +33,16 @@ RowState merge([[maybe_unused]] RowState a, [[maybe_unused]] RowState b) {
   todo("task 3, merge in online_softmax.cpp");
 }
 
-std::vector<float> online_softmax([[maybe_unused]] std::span<const float> x,
-                                  [[maybe_unused]] std::size_t block_size) {
-  // TODO (task 4): pass 1 merges block_state of each block; pass 2 writes e^{x_i - m} / l.
+std::vector<float> online_softmax([[maybe_unused]] KeyBlocks& x) {
+  // TODO (task 4): pass 1 merges block_state of each block (while (auto b = x.next()) ...);
+  // then x.rewind(), and pass 2 writes p[b->start + k] = e^{x - m} / l for each block.
   todo("task 4, online_softmax in online_softmax.cpp");
 }
 
-std::vector<float> online_attention_row([[maybe_unused]] std::span<const float> scores,
-                                        [[maybe_unused]] std::span<const float> values,
-                                        [[maybe_unused]] std::size_t d,
-                                        [[maybe_unused]] std::size_t block_size) {
-  // TODO (task 5): keep (m, l) and an un-normalized output acc (d values); per block rescale
-  // what you have by e^{m_old - m_new} before adding the block's e^{s_j - m_new} v_j.
+std::vector<float> online_attention_row([[maybe_unused]] KeyBlocks& keys) {
+  // TODO (task 5): one pass, no rewind. Keep (m, l) and an un-normalized output acc (keys.d()
+  // values); per block rescale what you have by e^{m_old - m_new} before adding the block's
+  // e^{s_j - m_new} v_j (v_j = b->values[j * d .. j * d + d)).
   todo("task 5, online_attention_row in online_softmax.cpp");
 }
 

@@ -7,6 +7,8 @@
 #include <span>
 #include <vector>
 
+#include "key_blocks.hpp"
+
 namespace flashlab::labs::lab1 {
 
 // Task 1: softmax(x)_i = e^{x_i - m} / sum_j e^{x_j - m} with m = max_j x_j. A row whose every
@@ -26,15 +28,14 @@ RowState block_state(std::span<const float> block);
 // Task 3: the state of the concatenation [a's scores, b's scores], from the two states only.
 RowState merge(RowState a, RowState b);
 
-// Task 4: softmax in blocks of `block_size`: first stream over the blocks merging their states,
-// then write e^{x_i - m} / l. Must equal stable_softmax for every block size >= 1.
-std::vector<float> online_softmax(std::span<const float> x, std::size_t block_size);
+// Task 4: softmax of the row that `x` hands out block by block (key_blocks.hpp), in exactly two
+// passes: pass 1 merges the blocks' states into the row's (m, l), pass 2 (after x.rewind())
+// writes e^{x_i - m} / l for each block. Must equal stable_softmax for every block size >= 1.
+std::vector<float> online_softmax(KeyBlocks& x);
 
-// Task 5: one query row of attention in ONE pass over the keys, in blocks of `block_size`:
-// returns o = sum_j softmax(scores)_j v_j (d values). `values` holds n rows of d values,
-// row-major (v_j = values[j*d .. j*d + d)), n = scores.size().
-std::vector<float> online_attention_row(std::span<const float> scores,
-                                        std::span<const float> values, std::size_t d,
-                                        std::size_t block_size);
+// Task 5: one query row of attention in ONE pass over the keys (no rewind()): returns
+// o = sum_j softmax(scores)_j v_j, the keys.d() values, where each block of `keys` holds the
+// scores of its keys and their value rows.
+std::vector<float> online_attention_row(KeyBlocks& keys);
 
 }  // namespace flashlab::labs::lab1

@@ -1,25 +1,25 @@
-// Grader of lab 5 (README.md): the student's fused kernel on the GPU against the float64
-// reference, with O and lse filled with NaN before every launch (so an unwritten element
-// shows). Without a usable GPU the whole grader prints "SKIPPED: no GPU: ..." and exits 77.
+// Grader of lab 5 (README.md), part 1: the student's fused kernel on the GPU against the float64
+// reference, with O and lse filled with NaN before every launch (so an unwritten element shows).
+// A hint names a mistake only when the output equals what that mistake gives. Without a usable
+// GPU the whole grader prints "SKIPPED: no GPU: ..." and exits 77.
 #include <cuda_runtime.h>
 
 #include <cmath>
-#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
-#include <flashlab/core/block_mask.hpp>
+#include <flashlab/labs/causal_tiles.hpp>
 #include <flashlab/labs/grading.hpp>
-#include <flashlab/reference/attention.hpp>
 
 #include "flash_kernel.hpp"
+#include "gpu_checks.hpp"
 
 namespace {
 
 using namespace flashlab::labs;
 using namespace flashlab::labs::lab5;
-using flashlab::Tensor;
+using namespace flashlab::labs::lab5::grading;
 
 // Runs in a child process (the runner's): a CUDA context must not exist before the fork.
 std::string gpu_missing() {
@@ -31,115 +31,50 @@ std::string gpu_missing() {
 }
 [[maybe_unused]] const bool kNeedsGpu = register_precondition(&gpu_missing);
 
-struct DeviceBuffer {
-  float* ptr = nullptr;
-  explicit DeviceBuffer(size_t n) {
-    if (cudaMalloc(reinterpret_cast<void**>(&ptr), std::max<size_t>(n, 1) * sizeof(float)) !=
-        cudaSuccess)
-      throw flashlab::Error("cudaMalloc failed");
-  }
-  ~DeviceBuffer() { cudaFree(ptr); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-};
+constexpr int kTile = 32;  // the kernel's B_r = B_c (kBr, kBc in flash_kernel.cu)
 
-struct Case {
-  Problem p;
-  std::vector<float> q, k, v;
-  std::string describe() const {
-    return "batch=" + std::to_string(p.batch) + ", heads=" + std::to_string(p.heads) +
-           ", seq_q=" + std::to_string(p.seq_q) + ", seq_k=" + std::to_string(p.seq_k) +
-           ", head_dim=" + std::to_string(p.head_dim) + (p.causal ? ", causal" : "");
-  }
-};
-
-Case random_case(unsigned seed, Problem p) {
-  p.scale = 1.0f / std::sqrt(float(p.head_dim));
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  Case c{p, {}, {}, {}};
-  const size_t nq = size_t(p.batch * p.heads * p.seq_q * p.head_dim);
-  const size_t nk = size_t(p.batch * p.heads * p.seq_k * p.head_dim);
-  for (auto* t : {&c.q, &c.k, &c.v}) {
-    t->resize(t == &c.q ? nq : nk);
-    for (float& x : *t) x = normal(rng);
-  }
-  return c;
-}
-
-struct Output {
-  std::vector<float> O, lse;
-};
-
-Output run_gpu(const Case& c) {
-  DeviceBuffer q(c.q.size()), k(c.k.size()), v(c.v.size()), o(c.q.size()),
-      lse(size_t(c.p.batch * c.p.heads * c.p.seq_q));
-  cudaMemcpy(q.ptr, c.q.data(), c.q.size() * 4, cudaMemcpyHostToDevice);
-  cudaMemcpy(k.ptr, c.k.data(), c.k.size() * 4, cudaMemcpyHostToDevice);
-  cudaMemcpy(v.ptr, c.v.data(), c.v.size() * 4, cudaMemcpyHostToDevice);
-  Output out{std::vector<float>(c.q.size()),
-             std::vector<float>(size_t(c.p.batch * c.p.heads * c.p.seq_q))};
-  cudaMemset(o.ptr, 0xFF, out.O.size() * 4);  // NaN: an element the kernel never writes shows
-  cudaMemset(lse.ptr, 0xFF, out.lse.size() * 4);
-  const std::string error = flash_forward_gpu(c.p, q.ptr, k.ptr, v.ptr, o.ptr, lse.ptr);
-  if (!error.empty())
-    throw flashlab::Error("flash_forward_gpu failed with " + c.describe() + ": " + error);
-  cudaMemcpy(out.O.data(), o.ptr, out.O.size() * 4, cudaMemcpyDeviceToHost);
-  cudaMemcpy(out.lse.data(), lse.ptr, out.lse.size() * 4, cudaMemcpyDeviceToHost);
-  return out;
-}
-
-Tensor<double> to_tensor(const std::vector<float>& x, std::vector<int64_t> dims) {
-  Tensor<double> t(std::move(dims));
-  for (size_t i = 0; i < x.size(); ++i) t.data[i] = double(x[i]);
-  return t;
-}
-
-// The float64 reference; `strict` masks the diagonal too (the off-by-one variant).
-flashlab::ForwardResult<double> reference(const Case& c, bool strict = false) {
-  const flashlab::AttentionShape s{c.p.batch, c.p.heads, c.p.seq_q, c.p.seq_k, c.p.head_dim};
-  flashlab::AttentionOptions opt;
-  opt.softmax_scale = c.p.scale;
-  opt.causal = c.p.causal && !strict;
-  if (strict) {
-    std::vector<uint8_t> layout;
-    for (int r = 0; r < c.p.seq_q; ++r)
-      for (int col = 0; col < c.p.seq_k; ++col) layout.push_back(col < r ? 1 : 0);
-    opt.block_mask = flashlab::block_sparse_mask(layout, c.p.seq_q, c.p.seq_k, 1, 1);
-  }
-  return flashlab::reference::attention_forward(s, opt, to_tensor(c.q, flashlab::q_dims(s)),
-                                                to_tensor(c.k, flashlab::kv_dims(s)),
-                                                to_tensor(c.v, flashlab::kv_dims(s)));
-}
-
-std::string where(const Case& c, size_t k, bool lse) {
-  const size_t d = lse ? 1 : size_t(c.p.head_dim), row = k / d;
-  const size_t r = row % size_t(c.p.seq_q), bh = row / size_t(c.p.seq_q);
-  return std::string(lse ? "lse" : "O") + "[b=" + std::to_string(bh / size_t(c.p.heads)) +
-         "][h=" + std::to_string(bh % size_t(c.p.heads)) + "][row " + std::to_string(r) + "]" +
-         (lse ? "" : "[" + std::to_string(k % d) + "]");
-}
-
-// "" when O and lse match the reference, else the first wrong element and why it may be wrong.
-std::string compare(const Case& c, const Output& got, const flashlab::ForwardResult<double>& ref) {
-  if (const auto k = first_mismatch(ref.O.data, got.O, 1e-4, 1e-4)) {
-    std::string why = "with " + c.describe() + ": " + where(c, *k, false) + " expected " +
-                      fmt(ref.O.data[*k]) + ", got " + fmt(got.O[*k]);
-    if (std::isnan(got.O[*k]))
-      why +=
-          ". O is filled with NaN before the launch: the kernel did not write this element "
-          "(TODO 4 writes O; rows r0 .. r0 + rows - 1 of every batch x head), or it computed "
-          "e^{-inf - (-inf)} for a row with no unmasked score";
-    return why;
-  }
-  if (const auto k = first_mismatch(ref.lse.data, got.lse, 1e-4, 1e-4))
-    return "with " + c.describe() + ": " + where(c, *k, true) + " expected the logsumexp " +
-           fmt(ref.lse.data[*k]) + ", got " + fmt(got.lse[*k]) + " (TODO 4: lse = m + log l)";
+// Sentences for a wrong causal output, each only when it equals what that mistake gives.
+std::string causal_hint(const Case& c, const Output& got) {
+  auto is = [&](const std::function<bool(int, int)>& allowed) {
+    return compare(c, got, reference(c, allowed)).empty();
+  };
+  const int shift = c.p.seq_k - c.p.seq_q;
+  if (is([](int, int) { return true; }))
+    return ". Your output is the unmasked attention: the causal mask was not applied.";
+  if (is([](int r, int col) { return col < r; }))
+    return ". Your result is what masking the diagonal too gives: the rule is c <= r, the "
+           "diagonal included (row 0 sees key 0).";
+  if (shift != 0 && is([shift](int r, int col) { return col <= r + shift; }))
+    return ". Your output is what bottom-right alignment gives (row r sees c <= r + N_k - N_q). "
+           "flashlab aligns top-left, like PyTorch's is_causal: row r sees c <= r.";
+  const CausalTiling t{c.p.seq_q, c.p.seq_k, kTile, kTile, ""};
+  for (const SkipRule& rule : wrong_causal_skip_rules())
+    if (is([&](int r, int col) { return col <= r && !in_skipped_tile(rule.skips, t, r, col); }))
+      return ". Your output is " + explain(rule) +
+             " The j loop must run to the tile that holds key r0 + rows - 1.";
   return "";
 }
 
-std::string check(const Case& c) {
-  return compare(c, run_gpu(c), reference(c));
+std::string check_causal(const Case& c) {
+  const Output got = run_gpu(c);
+  const std::string why = compare(c, got, reference(c));
+  return why.empty() ? "" : why + causal_hint(c, got);
+}
+
+// Rows of three kinds in turn: scores near -150 (e^{-150} is 0 in float), near -3 and near +2;
+// keys K_c = (1, a_c, 0, ...) with a_c in [-1, 1], scale 1.
+Case negative_rows_case() {
+  Case c = random_case(9, {1, 1, 96, 80, 16, 1.0f, false});
+  c.p.scale = 1.0f;
+  std::mt19937_64 rng(9);
+  std::uniform_real_distribution<float> a(-1.0f, 1.0f);
+  const float level[] = {-150.0f, -3.0f, 2.0f};
+  std::fill(c.q.begin(), c.q.end(), 0.0f);
+  std::fill(c.k.begin(), c.k.end(), 0.0f);
+  for (int r = 0; r < 96; ++r) c.q[size_t(r * 16)] = level[r % 3], c.q[size_t(r * 16 + 1)] = 2.0f;
+  for (int col = 0; col < 80; ++col)
+    c.k[size_t(col * 16)] = 1.0f, c.k[size_t(col * 16 + 1)] = a(rng);
+  return c;
 }
 
 }  // namespace
@@ -148,7 +83,7 @@ FLASHLAB_LAB_TEST("one tile: N=16 and d=16", 10) {
   FLASHLAB_LAB_REQUIRE_OK(check(random_case(1, {1, 1, 16, 16, 16, 1, false})));
 }
 
-FLASHLAB_LAB_TEST("many tiles: N=256 and d=64", 15) {
+FLASHLAB_LAB_TEST("many tiles: N=256 and d=64", 10) {
   const std::string why = check(random_case(2, {1, 1, 256, 256, 64, 1, false}));
   if (!why.empty())
     FLASHLAB_LAB_FAIL(why + (check(random_case(1, {1, 1, 16, 16, 16, 1, false})).empty()
@@ -180,7 +115,7 @@ FLASHLAB_LAB_TEST("O is rescaled when a later K tile raises the row max", 15) {
                          : "."));
 }
 
-FLASHLAB_LAB_TEST("ragged tiles: seq_q=100 seq_k=75 and d=24", 15) {
+FLASHLAB_LAB_TEST("ragged tiles: seq_q=100 seq_k=75 and d=24", 10) {
   FLASHLAB_LAB_REQUIRE_OK(check(random_case(4, {1, 1, 100, 75, 24, 1, false})));
 }
 
@@ -188,19 +123,44 @@ FLASHLAB_LAB_TEST("batch and heads index the right slices", 10) {
   FLASHLAB_LAB_REQUIRE_OK(check(random_case(5, {2, 3, 64, 48, 32, 1, false})));
 }
 
-FLASHLAB_LAB_TEST("causal mask is top-left and includes the diagonal", 15) {
-  const Case c = random_case(6, {1, 2, 96, 96, 32, 1, true});
+FLASHLAB_LAB_TEST("causal mask is top-left and includes the diagonal", 10) {
+  FLASHLAB_LAB_REQUIRE_OK(check_causal(random_case(6, {1, 2, 96, 96, 32, 1, true})));
+}
+
+FLASHLAB_LAB_TEST("causal with seq_q != seq_k", 5) {
+  FLASHLAB_LAB_REQUIRE_OK(check_causal(random_case(7, {2, 1, 70, 130, 16, 1, true})));
+}
+
+FLASHLAB_LAB_TEST("causal: a key tile that starts at a query tile's last row", 10) {
+  // seq_q = 65: the last query tile holds row 64 only, and key tile 2 starts at key 64; with
+  // seq_q = 33 the same happens at row 32 and key tile 1.
+  FLASHLAB_LAB_REQUIRE_OK(check_causal(random_case(10, {1, 1, 65, 97, 32, 1, true})));
+  FLASHLAB_LAB_REQUIRE_OK(check_causal(random_case(11, {1, 2, 33, 40, 16, 1, true})));
+}
+
+FLASHLAB_LAB_TEST("rows whose scores are all negative: near -3 and near -150", 5) {
+  const Case c = negative_rows_case();
   const Output got = run_gpu(c);
   const std::string why = compare(c, got, reference(c));
   if (why.empty()) return;
-  FLASHLAB_LAB_FAIL(why + (compare(c, got, reference(c, true)).empty()
-                               ? ". Your result is what masking the diagonal too gives: the rule "
-                                 "is c <= r, the diagonal included (row 0 sees key 0)."
-                               : ". Score (r0 + r, c0 + c) is -inf when c0 + c > r0 + r."));
-}
-
-FLASHLAB_LAB_TEST("causal with seq_q != seq_k", 10) {
-  FLASHLAB_LAB_REQUIRE_OK(check(random_case(7, {2, 1, 70, 130, 16, 1, true})));
+  // Which kinds of rows are wrong: the running max starting at 0 breaks only the far ones.
+  const auto ref = reference(c);
+  bool far_wrong = false, others_wrong = false;
+  for (int r = 0; r < 96; ++r) {
+    const bool wrong = std::abs(got.lse[size_t(r)] - ref.lse.data[size_t(r)]) >
+                           1e-4 * (1 + std::abs(ref.lse.data[size_t(r)])) ||
+                       !std::isfinite(got.lse[size_t(r)]);
+    (r % 3 == 0 ? far_wrong : others_wrong) |= wrong;
+  }
+  FLASHLAB_LAB_FAIL(
+      "Q_r = (-150, 2, 0, ...), (-3, 2, 0, ...), (2, 2, 0, ...) in turn, "
+      "K_c = (1, a_c, 0, ...) with a_c in [-1, 1], scale 1: " +
+      why +
+      (far_wrong && !others_wrong
+           ? ". Only the rows whose scores are near -150 are wrong: the running "
+             "max m must start at -inf, not 0 (with m = 0, e^{S - m} underflows "
+             "to 0 and l = 0)."
+           : ""));
 }
 
 FLASHLAB_LAB_TEST("larger problem: N=2048 and d=64 with 4 heads", 10) {

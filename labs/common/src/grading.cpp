@@ -83,9 +83,16 @@ std::string check_answers(const std::vector<Answer>& answers) {
   return "";
 }
 
+std::string describe_problem(int64_t nq, int64_t nk, int64_t d, int64_t Br, int64_t Bc,
+                             bool causal) {
+  return "N_q=" + std::to_string(nq) + ", N_k=" + std::to_string(nk) + ", d=" + std::to_string(d) +
+         ", B_r=" + std::to_string(Br) + ", B_c=" + std::to_string(Bc) + (causal ? ", causal" : "");
+}
+
 std::string fmt(double x) {
   if (std::isnan(x)) return "nan";
   if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+  if (x == 0) return "0";  // also -0, which reads as a sign error
   char buf[32];
   if (x == std::floor(x) && std::abs(x) < 1e15)
     std::snprintf(buf, sizeof buf, "%.0f", x);  // counts and byte totals: every digit

@@ -3,7 +3,8 @@
 //   --full                        full marks, exit 0 (the instructor solution)
 //   --skeleton --tests N          every one of the N tests fails with a "TODO" message,
 //                                 except those named by --passes (the untouched skeleton)
-//   --caught "TEST|TEXT"          TEST failed and its message mentions TEXT (a mistake fixture)
+//   --caught "TEST|TEXT"          TEST failed and its message mentions TEXT (a mistake fixture);
+//   --caught "TEST|TEXT|!OTHER"   ... and does not mention OTHER (a hint it must not give)
 // (--arg X passes X to the grader before --gradescope, e.g. to run it through flashlab-grade.)
 // Exit 0 when all holds, 1 with the reasons when not, 77 when the grader was skipped (no GPU).
 #include <sys/wait.h>
@@ -83,7 +84,10 @@ int main(int argc, char** argv) {
   std::string grader, json_path, grader_args;
   bool full = false, skeleton = false;
   int expected_tests = -1;
-  std::vector<std::pair<std::string, std::string>> caught;
+  struct Caught {
+    std::string test, text, not_text;
+  };
+  std::vector<Caught> caught;
   std::set<std::string> passes;
   for (int a = 1; a < argc; ++a) {
     const std::string arg = argv[a];
@@ -104,17 +108,19 @@ int main(int argc, char** argv) {
       passes.insert(argv[++a]);
     else if (arg == "--caught" && v) {
       const std::string spec = argv[++a];
-      const size_t bar = spec.find('|');
-      if (bar == std::string::npos) {
-        std::fprintf(stderr, "--caught needs \"TEST|TEXT\"\n");
+      const size_t bar = spec.find('|'), bang = spec.find("|!");
+      if (bar == std::string::npos || bar == bang) {
+        std::fprintf(stderr, "--caught needs \"TEST|TEXT\" or \"TEST|TEXT|!OTHER\", got \"%s\"\n",
+                     spec.c_str());
         return 2;
       }
-      caught.emplace_back(spec.substr(0, bar), spec.substr(bar + 1));
+      caught.push_back({spec.substr(0, bar), spec.substr(bar + 1, bang - bar - 1),
+                        bang == std::string::npos ? "" : spec.substr(bang + 2)});
     } else {
       std::fprintf(
           stderr,
           "usage: lab_expect --grader BIN [--arg X]... --json OUT [--full | --skeleton --tests N "
-          "[--passes TEST]... | --caught \"TEST|TEXT\"...]\n");
+          "[--passes TEST]... | --caught \"TEST|TEXT[|!OTHER]\"...]\n");
       return 2;
     }
   }
@@ -195,15 +201,18 @@ int main(int argc, char** argv) {
       for (const std::string& name : passes)
         if (!find(name)) problems.push_back("no test named '" + name + "'");
     }
-    for (const auto& [name, text] : caught) {
-      const json* t = find(name);
+    for (const Caught& c : caught) {
+      const json* t = find(c.test);
       if (t == nullptr)
-        problems.push_back("no test named '" + name + "'");
+        problems.push_back("no test named '" + c.test + "'");
       else if ((*t)["score"] == (*t)["max_score"])
-        problems.push_back("the mistake is NOT caught: test '" + name + "' passed");
-      else if (!contains((*t)["output"], text))
-        problems.push_back("test '" + name + "' failed but its message does not mention '" + text +
-                           "': " + (*t)["output"].get<std::string>());
+        problems.push_back("the mistake is NOT caught: test '" + c.test + "' passed");
+      else if (!contains((*t)["output"], c.text))
+        problems.push_back("test '" + c.test + "' failed but its message does not mention '" +
+                           c.text + "': " + (*t)["output"].get<std::string>());
+      else if (!c.not_text.empty() && contains((*t)["output"], c.not_text))
+        problems.push_back("test '" + c.test + "' gives a hint it must not give here ('" +
+                           c.not_text + "'): " + (*t)["output"].get<std::string>());
     }
   }
   for (const std::string& p : problems) std::printf("lab_expect: FAILED: %s\n", p.c_str());

@@ -2,6 +2,7 @@
 // (a crash, a sanitizer report or an endless loop then costs that test only, as an autograder
 // needs), prints one PASS/FAIL line per test with its points and message, the total, and with
 // --gradescope writes Gradescope's results.json. Exit 0 only on full marks; 77 = skipped.
+// --trace FILE runs the lab's recorder instead (run_recorder.hpp) and writes the student's run.
 #define DOCTEST_CONFIG_IMPLEMENT
 #define DOCTEST_CONFIG_NO_POSIX_SIGNALS  // a crash must kill the child: the parent reports it
 #include <doctest/doctest.h>
@@ -11,6 +12,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include <flashlab/labs/grading.hpp>
+#include <flashlab/labs/run_recorder.hpp>
 
 namespace flashlab::labs {
 namespace {
@@ -54,6 +57,11 @@ Collector& collector() {
 PreconditionCheck& precondition() {
   static PreconditionCheck check = nullptr;
   return check;
+}
+
+RunRecorder& recorder() {
+  static RunRecorder r = nullptr;
+  return r;
 }
 
 class LabReporter : public doctest::IReporter {
@@ -187,8 +195,7 @@ ChildResult run_isolated(const std::function<std::string()>& body, int timeout_s
     if (sig == SIGALRM)
       return {false, "timed out after " + std::to_string(timeout_s) +
                          " s (an endless loop? a loop bound that never reaches T_r or T_c?)"};
-    return {false, std::string("crashed with ") + signal_name(sig) +
-                       "; run this test alone (--only) under a debugger to see where"};
+    return {false, std::string("crashed with ") + signal_name(sig)};
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
     return {false, "crashed: exit code " + std::to_string(WEXITSTATUS(status)) +
@@ -211,13 +218,15 @@ Outcome run_test(int k, bool isolate, int timeout_s) {
         timeout_s);
     o.passed = r.ok && r.payload[0] == 'P';
     o.message = r.ok ? r.payload.substr(1) : r.payload;
+    if (r.payload.rfind("crashed with", 0) == 0)
+      o.message += "; run this test alone (--only) under a debugger to see where";
   }
   o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return o;
 }
 
 struct Options {
-  std::string gradescope, only;
+  std::string gradescope, only, trace;
   int timeout_s = 120;
   bool isolate = true, list = false;
 };
@@ -225,13 +234,15 @@ struct Options {
 void usage(const char* argv0) {
   std::printf(
       "usage: %s [--gradescope results.json] [--answers FILE] [--only TEXT] [--timeout S]\n"
-      "          [--no-fork] [--list]\n"
+      "          [--no-fork] [--list] [--trace FILE]\n"
       "  --gradescope FILE  also write Gradescope's results.json\n"
       "  --answers FILE     the answers file to grade (default: %s)\n"
       "  --only TEXT        run only the tests whose name contains TEXT\n"
       "  --timeout S        seconds per test before it counts as failed (default 120)\n"
       "  --no-fork          run the tests in this process (to debug one with gdb)\n"
-      "  --list             list the tests and their points\n",
+      "  --list             list the tests and their points\n"
+      "  --trace FILE       do not grade: run your code on the handout's small case and write\n"
+      "                     what it did to FILE for flashlab-viz (labs 1, 3 and 6)\n",
       argv0, lab_info().answers_path);
 }
 
@@ -263,10 +274,50 @@ void write_gradescope(const std::string& path, const std::vector<TestSpec>& test
   if (!out) std::fprintf(stderr, "could not write %s\n", path.c_str());
 }
 
+// --trace: the recorder in a child process (the student's code may crash or loop). Exit 0 when
+// the run was written and finished, 1 when it stopped early or crashed, 2 when this lab has no
+// recorder or the file cannot be written.
+int record_run(const std::string& path, int timeout_s) {
+  const LabInfo& info = lab_info();
+  if (recorder() == nullptr) {
+    std::fprintf(stderr,
+                 "--trace: lab %s has no run to record: only labs 1, 3 and 6 run your code step by "
+                 "step (lab 1 on its own blocks, labs 3 and 6 on the simulator's Machine)\n",
+                 info.id);
+    return 2;
+  }
+  const ChildResult r = run_isolated(
+      [&path] {
+        try {
+          const RecordedRun run = recorder()(path);
+          return (run.finished ? "F" : "I") + run.report;
+        } catch (const std::exception& e) {
+          return std::string("E") + e.what();
+        }
+      },
+      timeout_s);
+  if (!r.ok) {
+    std::printf("while your run was recorded, your code %s; %s was not written\n",
+                r.payload.c_str(), path.c_str());
+    return 1;
+  }
+  if (r.payload[0] == 'E') {
+    std::fprintf(stderr, "--trace: %s\n", r.payload.c_str() + 1);
+    return 2;
+  }
+  std::printf("%s\n", r.payload.c_str() + 1);
+  return r.payload[0] == 'F' ? 0 : 1;
+}
+
 }  // namespace
 
 bool register_precondition(PreconditionCheck check) {
   precondition() = check;
+  return true;
+}
+
+bool register_run_recorder(RunRecorder r) {
+  recorder() = r;
   return true;
 }
 
@@ -290,6 +341,8 @@ int main(int argc, char** argv) {
       opt.isolate = false;
     else if (arg == "--list")
       opt.list = true;
+    else if (arg == "--trace" && has_value)
+      opt.trace = argv[++a];
     else {
       usage(argv[0]);
       return arg == "--help" || arg == "-h" ? 0 : 2;
@@ -306,6 +359,11 @@ int main(int argc, char** argv) {
       if (!opt.gradescope.empty()) write_gradescope(opt.gradescope, {}, {}, "SKIPPED: " + reason);
       return 77;
     }
+  }
+  if (!opt.trace.empty()) {
+    std::printf("%s\n", header.c_str());
+    std::fflush(stdout);
+    return record_run(opt.trace, opt.timeout_s);
   }
   std::vector<TestSpec> tests = list_tests();
   if (!collector().bad_spec.empty() || tests.empty()) {
@@ -345,7 +403,11 @@ int main(int argc, char** argv) {
                               " (" + std::to_string(failed) + " of " +
                               std::to_string(outcomes.size()) + " tests failed)";
   std::printf("%s\n", summary.c_str());
-  if (failed > 0) std::printf("Run one test again with: %s --only 'part of its name'\n", argv[0]);
+  // A grader built for a submission lives in a scratch folder: flashlab-grade says how to rerun.
+  const char* rerun = std::getenv("FLASHLAB_GRADE_RERUN");
+  if (failed > 0)
+    std::printf("Run one test again with: %s --only 'part of its name'\n",
+                rerun != nullptr ? rerun : argv[0]);
   if (!opt.gradescope.empty())
     write_gradescope(opt.gradescope, ran, outcomes, header + "\n" + summary);
   return failed == 0 && !outcomes.empty() ? 0 : 1;

@@ -35,31 +35,30 @@ RowState merge(RowState a, RowState b) {
   return out;
 }
 
-std::vector<float> online_softmax(std::span<const float> x, std::size_t block_size) {
-  RowState s;
-  for (std::size_t start = 0; start < x.size(); start += block_size)
-    s = merge(s, block_state(x.subspan(start, std::min(block_size, x.size() - start))));
+std::vector<float> online_softmax(KeyBlocks& x) {
+  RowState s;  // pass 1: the row's (m, l), one block at a time
+  while (const auto b = x.next()) s = merge(s, block_state(b->scores));
   std::vector<float> p(x.size(), 0.0f);
-  if (s.m == -INFINITY) return p;
-  for (std::size_t i = 0; i < x.size(); ++i) p[i] = std::exp(x[i] - s.m) / s.l;
+  if (s.m == -INFINITY) return p;  // fully masked row
+  x.rewind();                      // pass 2: every probability from the final (m, l)
+  while (const auto b = x.next())
+    for (std::size_t k = 0; k < b->scores.size(); ++k)
+      p[b->start + k] = std::exp(b->scores[k] - s.m) / s.l;
   return p;
 }
 
-std::vector<float> online_attention_row(std::span<const float> scores,
-                                        std::span<const float> values, std::size_t d,
-                                        std::size_t block_size) {
+std::vector<float> online_attention_row(KeyBlocks& keys) {
+  const std::size_t d = keys.d();
   RowState s;
   std::vector<float> acc(d, 0.0f);  // sum_j e^{s_j - m} v_j over the keys seen so far
-  for (std::size_t start = 0; start < scores.size(); start += block_size) {
-    const std::size_t n = std::min(block_size, scores.size() - start);
-    const RowState block = block_state(scores.subspan(start, n));
-    const RowState merged = merge(s, block);
+  while (const auto b = keys.next()) {
+    const RowState merged = merge(s, block_state(b->scores));
     if (merged.m == -INFINITY) continue;         // everything masked so far
     const float alpha = rescale(s.m, merged.m);  // FA1 Alg. 1 l. 12: e^{m_i - m_i^new}
     for (float& a : acc) a *= alpha;
-    for (std::size_t j = 0; j < n; ++j) {
-      const float p = std::exp(scores[start + j] - merged.m);  // masked: e^{-inf} = 0
-      for (std::size_t e = 0; e < d; ++e) acc[e] += p * values[(start + j) * d + e];
+    for (std::size_t j = 0; j < b->scores.size(); ++j) {
+      const float p = std::exp(b->scores[j] - merged.m);  // masked: e^{-inf} = 0
+      for (std::size_t e = 0; e < d; ++e) acc[e] += p * b->values[j * d + e];
     }
     s = merged;
   }

@@ -40,7 +40,8 @@ void Hbm::read(TensorId t, const TileRect& r, float* tile) {
                 sizeof(float) * size_t(r.cols));
 }
 
-void Hbm::write(TensorId t, const TileRect& r, const float* tile) {
+// A tile written into `rect` of `t`, counted: copied over what HBM holds, or added to it.
+void Hbm::put(TensorId t, const TileRect& r, const float* tile, bool add) {
   Slot& s = slot(t);
   assert(s.defined && r.row0 >= 0 && r.col0 >= 0 && r.row0 + r.rows <= s.rows &&
          r.col0 + r.cols <= s.cols);
@@ -50,24 +51,22 @@ void Hbm::write(TensorId t, const TileRect& r, const float* tile) {
     c.writes += 1;
   }
   if (tile == nullptr || !store_data_) return;
-  for (int64_t row = 0; row < r.rows; ++row)
-    std::memcpy(s.data.data() + (r.row0 + row) * s.cols + r.col0, tile + row * r.cols,
-                sizeof(float) * size_t(r.cols));
+  for (int64_t row = 0; row < r.rows; ++row) {
+    float* dst = s.data.data() + (r.row0 + row) * s.cols + r.col0;
+    const float* src = tile + row * r.cols;
+    if (add)
+      for (int64_t col = 0; col < r.cols; ++col) dst[col] += src[col];
+    else
+      std::memcpy(dst, src, sizeof(float) * size_t(r.cols));
+  }
+}
+
+void Hbm::write(TensorId t, const TileRect& r, const float* tile) {
+  put(t, r, tile, false);
 }
 
 void Hbm::add(TensorId t, const TileRect& r, const float* tile) {
-  Slot& s = slot(t);
-  assert(s.defined && r.row0 >= 0 && r.col0 >= 0 && r.row0 + r.rows <= s.rows &&
-         r.col0 + r.cols <= s.cols);
-  if (counting_) {
-    TensorTraffic& c = traffic_[size_t(index(t))];
-    c.bytes_written += r.elements() * element_bytes(t);
-    c.writes += 1;
-  }
-  if (tile == nullptr || !store_data_) return;
-  for (int64_t row = 0; row < r.rows; ++row)
-    for (int64_t col = 0; col < r.cols; ++col)
-      s.data[size_t((r.row0 + row) * s.cols + r.col0 + col)] += tile[row * r.cols + col];
+  put(t, r, tile, true);
 }
 
 void Hbm::fill(TensorId t, float value) {

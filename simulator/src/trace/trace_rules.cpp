@@ -7,6 +7,7 @@
 
 #include <flashlab/core/byte_size.hpp>
 #include <flashlab/core/error.hpp>
+#include <flashlab/simulator/trace/trace_json.hpp>
 
 namespace flashlab::simulator::trace_rules {
 namespace {
@@ -195,13 +196,16 @@ void check_totals(const Trace& t) {
   const AttentionShape& s = t.shape;
   const int64_t Tr = blocks(s.seq_q, t.tiles.block_rows), Tc = blocks(s.seq_k, t.tiles.block_cols);
   // Tr, Tc <= 2^30, so the product fits. Every block (i, j) of a head is computed or skipped,
-  // and either leaves at least one event.
-  if (Tr * Tc > int64_t(t.events.size()))
+  // and either leaves at least one event; a run that stopped early may leave fewer, and its grid
+  // is bounded by a constant instead.
+  if (Tr * Tc > std::max(int64_t(t.events.size()), kTraceBlocksWithoutEvents))
     fail("shape", "seq_q " + str(s.seq_q) + " x seq_k " + str(s.seq_k) + " in tiles of " +
                       str(t.tiles.block_rows) + " x " + str(t.tiles.block_cols) + " is " +
                       str(Tr * Tc) + " blocks per head, but the trace holds only " +
                       std::to_string(t.events.size()) +
-                      " events; a trace records at least one event per block");
+                      " events; a trace records at least one event per block (one that stopped "
+                      "early may hold fewer, up to " +
+                      str(kTraceBlocksWithoutEvents) + " blocks)");
   // Readers add these up (bytes read + written, FLOPs, exps): each sum must fit int64.
   int64_t moved = 0, flops = 0, exps = 0;
   for (const Event& e : t.events) {

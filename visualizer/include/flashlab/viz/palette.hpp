@@ -32,6 +32,12 @@ inline constexpr Rgb kText{226, 228, 236};
 inline constexpr Rgb kTextDim{140, 146, 160};
 inline constexpr Rgb kBaseline{148, 163, 184};  // the comparison algorithm in plots
 
+// Two runs side by side (compare.hpp): a loop step where they differ, one where only the
+// arithmetic differs, one where they agree; a lab 1 state that is wrong.
+inline constexpr Rgb kDiverge{239, 68, 68};
+inline constexpr Rgb kNote{202, 138, 4};
+inline constexpr Rgb kSame{71, 85, 105};
+
 // Heat map: transfers of a tile so far relative to the most any tile sees in the pass, on a
 // sqrt scale (so a tile read once is visible next to one read T_c times).
 inline Rgb heat(double fraction) {

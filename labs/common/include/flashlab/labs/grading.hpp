@@ -58,6 +58,10 @@ struct Answer {
 };
 std::string check_answers(const std::vector<Answer>& answers);
 
+// "N_q=37, N_k=29, d=8, B_r=8, B_c=5[, causal]": a tiled attention problem in a message.
+std::string describe_problem(int64_t nq, int64_t nk, int64_t d, int64_t Br, int64_t Bc,
+                             bool causal);
+
 // Short number formatting for messages ("1.5", "nan", "-inf", "0.000123").
 std::string fmt(double x);
 // "[a, b, c, ...]" with at most `max_items` entries.

@@ -57,6 +57,7 @@ class Hbm {
     std::vector<float> data;
   };
   const Slot& slot(TensorId t) const { return slots_[size_t(index(t))]; }
+  void put(TensorId t, const TileRect& rect, const float* tile, bool add);
   Slot& slot(TensorId t) { return slots_[size_t(index(t))]; }
 
   int element_bytes_;
