@@ -4,6 +4,14 @@
 // flash_forward and flash_backward pick by default (wgmma on an H100 for d = 64 and 128); where
 // that is wgmma, the portable mma.sync kernels are timed too ("mma.sync"). bench/run_gpu_check.sh
 // runs it beside PyTorch's scaled_dot_product_attention and prints the comparison table.
+// Every record also carries the dense tensor-core rate cuBLAS reaches on this GPU in the same run
+// (cuda/gemm_rate.hpp), so that a kernel's FLOP/s reads as a fraction of what the GPU can do.
+//
+// --ladder times, instead, each rung of the kernel ladder (docs/performance.md, "The ladder") on
+// the same inputs: the teaching kernel (FA1 Alg. 1 on fp32 CUDA cores), the mma.sync kernels (FA2
+// on sm_80 tensor cores) and the wgmma kernels (Hopper: asynchronous warpgroup products, softmax
+// overlapped with P V, pingpong between warpgroups, bulk dQ reductions), each as a fraction of the
+// GEMM and as a speed-up over the rung below.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -13,12 +21,14 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <flashlab/cuda/api.hpp>
 #include <flashlab/cuda/device_buffer.hpp>
 #include <flashlab/cuda/event_timer.hpp>
+#include <flashlab/cuda/gemm_rate.hpp>
 
 namespace {
 
@@ -66,6 +76,7 @@ struct Record {
   int64_t batch, heads, seq, head_dim;
   bool causal;
   double ms = 0, tflops = 0, extra_mib = 0;
+  double gemm_tflops = 0;  // cuBLAS's dense rate for this dtype, same run
   std::string note;
 };
 
@@ -88,9 +99,217 @@ void write_json(const std::string& path, const std::vector<Record>& records) {
         << r.dtype << "\",\"B\":" << r.batch << ",\"H\":" << r.heads << ",\"N\":" << r.seq
         << ",\"d\":" << r.head_dim << ",\"causal\":" << (r.causal ? "true" : "false")
         << ",\"ms\":" << r.ms << ",\"tflops\":" << r.tflops << ",\"extra_mib\":" << r.extra_mib
-        << ",\"note\":\"" << r.note << "\"}" << (i + 1 < records.size() ? ",\n" : "\n");
+        << ",\"gemm_tflops\":" << r.gemm_tflops << ",\"note\":\"" << r.note << "\"}"
+        << (i + 1 < records.size() ? ",\n" : "\n");
   }
   out << "]\n";
+}
+
+// The inputs of one shape in one dtype (fresh random values), the outputs poisoned, and the
+// arguments of both directions.
+struct Problem {
+  AttentionShape shape;
+  AttentionOptions options;
+  DType dtype;
+  Buffer q, k, v, o, d_o, dq, dk, dv, lse, work;
+  cuda::ForwardArgs fa;
+  cuda::BackwardArgs ba;
+  double fwd_flops;
+
+  Problem(const AttentionShape& s, bool causal, DType t)
+      : shape(s),
+        dtype(t),
+        q(bytes(t)),
+        k(bytes(t)),
+        v(bytes(t)),
+        o(bytes(t)),
+        d_o(bytes(t)),
+        dq(bytes(t)),
+        dk(bytes(t)),
+        dv(bytes(t)),
+        lse(size_t(s.lse_elements()) * 4),
+        work(size_t(cuda::flash_backward_workspace_bytes(s))) {
+    options.causal = causal;
+    const int64_t elems = s.q_elements();
+    if (t == DType::F32) {  // the teaching kernel's inputs, uniform in [-1, 1) like the others
+      std::vector<float> host(static_cast<size_t>(elems));
+      uint64_t seed = 1;
+      for (Buffer* b : {&q, &k, &v}) {
+        fill_uniform_host(host, seed++);
+        check(cudaMemcpy(b->ptr, host.data(), b->bytes, cudaMemcpyHostToDevice), "cudaMemcpy");
+      }
+    } else {
+      fill_random(q.ptr, elems, t, 1);
+      fill_random(k.ptr, elems, t, 2);
+      fill_random(v.ptr, elems, t, 3);
+      fill_random(d_o.ptr, elems, t, 4);
+    }
+    for (Buffer* b : {&o, &dq, &dk, &dv, &lse}) b->poison();
+    fa = {q.ptr, k.ptr, v.ptr, o.ptr, static_cast<float*>(lse.ptr)};
+    ba = {q.ptr,  k.ptr,  v.ptr, o.ptr, d_o.ptr, static_cast<const float*>(lse.ptr),
+          dq.ptr, dk.ptr, dv.ptr};
+    fwd_flops = 4.0 * double(s.batch * s.heads) * double(s.seq_q) * double(s.seq_k) *
+                double(s.head_dim) / (causal ? 2 : 1);
+  }
+  size_t bytes(DType t) const {
+    return size_t(shape.q_elements()) * size_t(cuda::element_bytes(t));
+  }
+  static void fill_uniform_host(std::vector<float>& host, uint64_t seed) {
+    uint64_t state = seed * 0x9E3779B97F4A7C15ull;
+    for (float& x : host) {
+      uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+      z ^= z >> 31;
+      x = float(z >> 40) / 8388608.f - 1.f;
+    }
+  }
+};
+
+struct Bench {
+  std::string json_path;
+  std::map<DType, double> gemm_tflops;
+  std::vector<Record> records;
+
+  void add(const Problem& p, const char* kernel, const char* mode, DType dtype, double ms,
+           double flops, double extra_bytes, std::string note = "") {
+    const double gemm = gemm_tflops.count(p.dtype) ? gemm_tflops.at(p.dtype) : 0;
+    records.push_back({kernel, mode, cuda::to_string(dtype), p.shape.batch, p.shape.heads,
+                       p.shape.seq_q, p.shape.head_dim, p.options.causal, ms,
+                       ms > 0 ? flops / ms / 1e9 : 0, extra_bytes / 1048576.0, gemm,
+                       std::move(note)});
+    const Record& r = records.back();
+    std::printf(
+        "%-10s %-6s %s d=%3lld N=%5lld causal=%d  %9.3f ms  %6.1f TFLOP/s  %5.1f%% of GEMM  "
+        "extra %.1f MiB %s\n",
+        kernel, mode, r.dtype.c_str(), (long long)r.head_dim, (long long)r.seq, int(r.causal), ms,
+        r.tflops, gemm > 0 ? 100 * r.tflops / gemm : 0, r.extra_mib, r.note.c_str());
+    std::fflush(stdout);
+    write_json(json_path, records);  // after every record: a run stopped early keeps its figures
+  }
+};
+
+// The fused kernels and the naive baseline on one problem (the comparison against PyTorch).
+void bench_kernels(Bench& bench, Problem& p, double naive_limit_gib) {
+  const int reps = p.shape.seq_q <= 2048 ? 50 : 20;
+  // Extra memory of the fused kernels: the logsumexp (forward) and the backward's workspace (fp32
+  // dQ accumulator and D): O(N), never N x N.
+  const double fwd_extra = double(p.shape.lse_elements()) * 4;
+  const double bwd_extra = double(cuda::flash_backward_workspace_bytes(p.shape));
+  const double t_fwd =
+      median_ms([&] { cuda::flash_forward(p.shape, p.options, p.dtype, p.fa); }, 5, reps);
+  bench.add(p, "fused", "fwd", p.dtype, t_fwd, p.fwd_flops, fwd_extra);
+  if (cuda::wgmma_available(p.shape.head_dim)) {  // the portable kernel too, same run
+    const double t = median_ms(
+        [&] {
+          cuda::flash_forward(p.shape, p.options, p.dtype, p.fa, nullptr,
+                              cuda::FusedKernel::MmaSync);
+        },
+        5, reps);
+    bench.add(p, "mma.sync", "fwd", p.dtype, t, p.fwd_flops, fwd_extra);
+  }
+  const double t_bwd = median_ms(
+      [&] { cuda::flash_backward(p.shape, p.options, p.dtype, p.ba, p.work.ptr); }, 3, reps);
+  bench.add(p, "fused", "bwd", p.dtype, t_bwd, 2.5 * p.fwd_flops, bwd_extra);
+  if (cuda::wgmma_available(p.shape.head_dim)) {
+    const double t = median_ms(
+        [&] {
+          cuda::flash_backward(p.shape, p.options, p.dtype, p.ba, p.work.ptr, nullptr,
+                               cuda::FusedKernel::MmaSync);
+        },
+        3, reps);
+    bench.add(p, "mma.sync", "bwd", p.dtype, t, 2.5 * p.fwd_flops, bwd_extra);
+  }
+  bench.add(p, "fused", "fwdbwd", p.dtype, t_fwd + t_bwd, 3.5 * p.fwd_flops, fwd_extra + bwd_extra);
+
+  const double naive_bytes = double(cuda::naive_workspace_bytes(p.shape, p.dtype, true));
+  if (naive_bytes > naive_limit_gib * 1073741824.0) {
+    const std::string why =
+        "skipped: S/P/dS need " + std::to_string(int(naive_bytes / 1073741824.0)) + " GiB";
+    bench.add(p, "naive", "fwd", p.dtype, 0, 0, naive_bytes, why);
+    bench.add(p, "naive", "bwd", p.dtype, 0, 0, naive_bytes, why);
+    return;
+  }
+  Buffer naive_work{static_cast<size_t>(naive_bytes)};
+  const double n_fwd = median_ms(
+      [&] { cuda::naive_forward(p.shape, p.options, p.dtype, p.fa, naive_work.ptr); }, 3, reps / 2);
+  bench.add(p, "naive", "fwd", p.dtype, n_fwd, p.fwd_flops,
+            double(cuda::naive_workspace_bytes(p.shape, p.dtype, false)));
+  const double n_bwd =
+      median_ms([&] { cuda::naive_backward(p.shape, p.options, p.dtype, p.ba, naive_work.ptr); }, 3,
+                reps / 2);
+  bench.add(p, "naive", "bwd", p.dtype, n_bwd, 2.5 * p.fwd_flops, naive_bytes);
+  bench.add(p, "naive", "fwdbwd", p.dtype, n_fwd + n_bwd, 3.5 * p.fwd_flops, naive_bytes);
+}
+
+// The rungs of the ladder on one problem, lowest first; each is timed on the same inputs.
+void bench_ladder(Bench& bench, Problem& p) {
+  const int reps = p.shape.seq_q <= 2048 ? 30 : 10;
+  {  // Rung 1: the teaching kernel, fp32 (it has no tensor-core path), on the same values.
+    Problem p32(p.shape, p.options.causal, DType::F32);
+    const double t =
+        median_ms([&] { cuda::flash_forward_simple(p32.shape, p32.options, p32.fa); }, 1, 3);
+    bench.add(p, "teaching", "fwd", DType::F32, t, p.fwd_flops, 0, "FA1 Alg. 1, fp32 CUDA cores");
+  }
+  const struct {
+    const char* name;
+    cuda::FusedKernel kernel;
+    const char* note;
+  } rungs[] = {
+      {"mma.sync", cuda::FusedKernel::MmaSync, "FA2 on mma.sync tensor cores, cp.async"},
+      {"wgmma", cuda::FusedKernel::Wgmma,
+       "wgmma, softmax overlapped with PV, pingpong, bulk dQ adds"},
+  };
+  for (const auto& rung : rungs) {
+    if (rung.kernel == cuda::FusedKernel::Wgmma && !cuda::wgmma_available(p.shape.head_dim)) {
+      bench.add(p, rung.name, "fwd", p.dtype, 0, 0, 0, "not run: no wgmma kernel here");
+      continue;
+    }
+    const double t_fwd = median_ms(
+        [&] { cuda::flash_forward(p.shape, p.options, p.dtype, p.fa, nullptr, rung.kernel); }, 5,
+        reps);
+    bench.add(p, rung.name, "fwd", p.dtype, t_fwd, p.fwd_flops, 0, rung.note);
+    const double t_bwd = median_ms(
+        [&] {
+          cuda::flash_backward(p.shape, p.options, p.dtype, p.ba, p.work.ptr, nullptr, rung.kernel);
+        },
+        3, reps);
+    bench.add(p, rung.name, "bwd", p.dtype, t_bwd, 2.5 * p.fwd_flops, 0, rung.note);
+  }
+}
+
+// The ladder as one Markdown table: per problem and direction, every rung's TFLOP/s, the step
+// each rung gains over the one below, and the top rung's fraction of the GEMM.
+void print_ladder_table(const std::vector<Record>& records) {
+  const char* rungs[] = {"teaching", "mma.sync", "wgmma"};
+  std::printf(
+      "\n| mode | dtype | d | N | causal | teaching (fp32) | mma.sync | wgmma | mma.sync / "
+      "teaching | wgmma / mma.sync | wgmma %% of GEMM |\n|---|---|---|---|---|---:|---:|---:|---:|"
+      "---:|---:|\n");
+  for (const Record& first : records) {
+    if (first.kernel != "mma.sync") continue;  // one row per problem and direction
+    double tf[3] = {0, 0, 0}, gemm = first.gemm_tflops;
+    for (const Record& r : records)
+      if (r.seq == first.seq && r.head_dim == first.head_dim && r.causal == first.causal &&
+          r.mode == first.mode && (r.dtype == first.dtype || r.kernel == "teaching"))
+        for (int k = 0; k < 3; ++k)
+          if (r.kernel == rungs[k]) tf[k] = r.tflops;
+    auto cell = [](double x, const char* fmt) {
+      char buf[32];
+      if (x > 0)
+        std::snprintf(buf, sizeof buf, fmt, x);
+      else
+        std::snprintf(buf, sizeof buf, "-");
+      return std::string(buf);
+    };
+    std::printf("| %s | %s | %lld | %lld | %s | %s | %s | %s | %s | %s | %s |\n",
+                first.mode.c_str(), first.dtype.c_str(), (long long)first.head_dim,
+                (long long)first.seq, first.causal ? "yes" : "no", cell(tf[0], "%.1f").c_str(),
+                cell(tf[1], "%.0f").c_str(), cell(tf[2], "%.0f").c_str(),
+                cell(tf[0] > 0 ? tf[1] / tf[0] : 0, "%.1fx").c_str(),
+                cell(tf[1] > 0 ? tf[2] / tf[1] : 0, "%.2fx").c_str(),
+                cell(gemm > 0 ? 100 * tf[2] / gemm : 0, "%.0f%%").c_str());
+  }
 }
 
 }  // namespace
@@ -98,12 +317,13 @@ void write_json(const std::string& path, const std::vector<Record>& records) {
 int main(int argc, char** argv) {
   std::vector<int64_t> seqs{512, 1024, 2048, 4096, 8192, 16384}, dims{64, 128};
   std::vector<DType> dtypes{DType::F16, DType::BF16};
-  std::string json_path = "gpu_bench.json";
+  Bench bench{"gpu_bench.json", {}, {}};
   double naive_limit_gib = 40;
+  bool ladder = false, seqs_given = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--seqs" && i + 1 < argc)
-      seqs = parse_list(argv[++i]);
+      seqs = parse_list(argv[++i]), seqs_given = true;
     else if (a == "--dims" && i + 1 < argc)
       dims = parse_list(argv[++i]);
     else if (a == "--fp16-only")
@@ -111,18 +331,23 @@ int main(int argc, char** argv) {
     else if (a == "--bf16-only")
       dtypes = {DType::BF16};
     else if (a == "--json" && i + 1 < argc)
-      json_path = argv[++i];
+      bench.json_path = argv[++i];
     else if (a == "--naive-limit-gib" && i + 1 < argc)
       naive_limit_gib = std::atof(argv[++i]);
+    else if (a == "--ladder")
+      ladder = true;
     else {
       std::fprintf(stderr,
                    "usage: flashlab-gpu-bench [--seqs 512,1024,...] [--dims 64,128]\n"
                    "                          [--fp16-only | --bf16-only] [--naive-limit-gib 40]\n"
-                   "                          [--json FILE]\n"
+                   "                          [--ladder] [--json FILE]\n"
+                   "  --ladder  time every rung of the kernel ladder instead (teaching, mma.sync,\n"
+                   "            wgmma), forward and backward; default --seqs 2048,8192\n"
                    "example: flashlab-gpu-bench --seqs 2048,8192 --dims 128 --json out.json\n");
       return 2;
     }
   }
+  if (ladder && !seqs_given) seqs = {2048, 8192};
   try {
     const auto gpu = cuda::device_info();
     if (!gpu.available) {
@@ -130,97 +355,24 @@ int main(int argc, char** argv) {
       return 2;
     }
     std::printf("GPU: %s, %d SMs\n", gpu.name.c_str(), gpu.sm_count);
-    std::vector<Record> records;
+    for (DType dtype : dtypes) {
+      bench.gemm_tflops[dtype] = cuda::measure_gemm_flops_per_s(dtype) / 1e12;
+      std::printf("cuBLAS GEMM 8192^3 %s: %.1f TFLOP/s (the dense peak the %% column divides by)\n",
+                  cuda::to_string(dtype).c_str(), bench.gemm_tflops[dtype]);
+    }
     for (DType dtype : dtypes)
       for (int64_t d : dims)
         for (int64_t n : seqs)
           for (bool causal : {false, true}) {
-            if (!records.empty()) write_json(json_path, records);
-            const AttentionShape shape{32768 / n, 2048 / d, n, n, d};
-            AttentionOptions options;
-            options.causal = causal;
-            const int64_t elems = shape.q_elements();
-            Buffer q(size_t(elems) * 2), k(size_t(elems) * 2), v(size_t(elems) * 2),
-                o(size_t(elems) * 2), d_o(size_t(elems) * 2), dq(size_t(elems) * 2),
-                dk(size_t(elems) * 2), dv(size_t(elems) * 2), lse(size_t(shape.lse_elements()) * 4),
-                work(size_t(cuda::flash_backward_workspace_bytes(shape)));
-            fill_random(q.ptr, elems, dtype, 1);
-            fill_random(k.ptr, elems, dtype, 2);
-            fill_random(v.ptr, elems, dtype, 3);
-            fill_random(d_o.ptr, elems, dtype, 4);
-            const cuda::ForwardArgs fa{q.ptr, k.ptr, v.ptr, o.ptr, static_cast<float*>(lse.ptr)};
-            const cuda::BackwardArgs ba{q.ptr,  k.ptr,   v.ptr,
-                                        o.ptr,  d_o.ptr, static_cast<const float*>(lse.ptr),
-                                        dq.ptr, dk.ptr,  dv.ptr};
-            const double fwd_flops = 4.0 * double(shape.batch * shape.heads) * double(n) *
-                                     double(n) * double(d) / (causal ? 2 : 1);
-            const int reps = n <= 2048 ? 50 : 20;
-            auto add = [&](const char* kernel, const char* mode, double ms, double flops,
-                           double extra_bytes, std::string note = "") {
-              records.push_back({kernel, mode, cuda::to_string(dtype), shape.batch, shape.heads, n,
-                                 d, causal, ms, ms > 0 ? flops / ms / 1e9 : 0,
-                                 extra_bytes / 1048576.0, std::move(note)});
-              const Record& r = records.back();
-              std::printf(
-                  "%-8s %-7s %s d=%3lld N=%5lld causal=%d  %8.3f ms  %6.1f TFLOP/s  extra %.1f MiB "
-                  "%s\n",
-                  kernel, mode, r.dtype.c_str(), (long long)d, (long long)n, int(causal), ms,
-                  r.tflops, r.extra_mib, r.note.c_str());
-              std::fflush(stdout);
-            };
-            // Extra memory of the fused kernels: the logsumexp (forward) and the backward's
-            // workspace (fp32 dQ accumulator and D): O(N), never N x N.
-            const double fused_fwd_extra = double(shape.lse_elements()) * 4;
-            const double fused_bwd_extra = double(cuda::flash_backward_workspace_bytes(shape));
-            const double t_fwd =
-                median_ms([&] { cuda::flash_forward(shape, options, dtype, fa); }, 5, reps);
-            add("fused", "fwd", t_fwd, fwd_flops, fused_fwd_extra);
-            if (cuda::wgmma_available(d)) {  // the portable kernel too, same run
-              const double t_mma = median_ms(
-                  [&] {
-                    cuda::flash_forward(shape, options, dtype, fa, nullptr,
-                                        cuda::FusedKernel::MmaSync);
-                  },
-                  5, reps);
-              add("mma.sync", "fwd", t_mma, fwd_flops, fused_fwd_extra);
-            }
-            const double t_bwd = median_ms(
-                [&] { cuda::flash_backward(shape, options, dtype, ba, work.ptr); }, 3, reps);
-            add("fused", "bwd", t_bwd, 2.5 * fwd_flops, fused_bwd_extra);
-            if (cuda::wgmma_available(d)) {
-              const double t_mma = median_ms(
-                  [&] {
-                    cuda::flash_backward(shape, options, dtype, ba, work.ptr, nullptr,
-                                         cuda::FusedKernel::MmaSync);
-                  },
-                  3, reps);
-              add("mma.sync", "bwd", t_mma, 2.5 * fwd_flops, fused_bwd_extra);
-            }
-            add("fused", "fwdbwd", t_fwd + t_bwd, 3.5 * fwd_flops,
-                fused_fwd_extra + fused_bwd_extra);
-
-            const double naive_bytes = double(cuda::naive_workspace_bytes(shape, dtype, true));
-            if (naive_bytes > naive_limit_gib * 1073741824.0) {
-              const std::string why = "skipped: S/P/dS need " +
-                                      std::to_string(int(naive_bytes / 1073741824.0)) + " GiB";
-              add("naive", "fwd", 0, 0, naive_bytes, why);
-              add("naive", "bwd", 0, 0, naive_bytes, why);
-              continue;
-            }
-            Buffer naive_work{static_cast<size_t>(naive_bytes)};
-            const double n_fwd =
-                median_ms([&] { cuda::naive_forward(shape, options, dtype, fa, naive_work.ptr); },
-                          3, reps / 2);
-            add("naive", "fwd", n_fwd, fwd_flops,
-                double(cuda::naive_workspace_bytes(shape, dtype, false)));
-            const double n_bwd =
-                median_ms([&] { cuda::naive_backward(shape, options, dtype, ba, naive_work.ptr); },
-                          3, reps / 2);
-            add("naive", "bwd", n_bwd, 2.5 * fwd_flops, naive_bytes);
-            add("naive", "fwdbwd", n_fwd + n_bwd, 3.5 * fwd_flops, naive_bytes);
+            Problem p(AttentionShape{32768 / n, 2048 / d, n, n, d}, causal, dtype);
+            if (ladder)
+              bench_ladder(bench, p);
+            else
+              bench_kernels(bench, p, naive_limit_gib);
           }
-    write_json(json_path, records);
-    std::printf("wrote %s (%zu records)\n", json_path.c_str(), records.size());
+    write_json(bench.json_path, bench.records);
+    if (ladder) print_ladder_table(bench.records);
+    std::printf("wrote %s (%zu records)\n", bench.json_path.c_str(), bench.records.size());
   } catch (const Error& e) {
     std::fprintf(stderr, "flashlab-gpu-bench: error: %s\n", e.what());
     return 1;

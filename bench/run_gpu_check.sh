@@ -2,7 +2,8 @@
 # One call on the lent GPU (../shared/GPU.md): the GPU tests, compute-sanitizer (memcheck and
 # racecheck) on small cases of every kernel, then the benchmark against PyTorch, table last.
 # Run from the repository root with a build folder made by the `gpu` preset (or BUILD=...):
-#   bench/run_gpu_check.sh [tests|sanitize|bench|all] ; logs go to $OUT (or ./gpu-logs).
+#   bench/run_gpu_check.sh [tests|sanitize|bench|ladder|all] ; logs go to $OUT (or ./gpu-logs).
+# `ladder` (not part of `all`) times every rung of the kernel ladder, fp16 (docs/performance.md).
 # BENCH_ARGS go to flashlab-gpu-bench (e.g. "--fp16-only --seqs 2048,8192"), TORCH_ARGS to
 # bench/sdpa_compare.py (e.g. "--backends flash").
 set -uo pipefail
@@ -31,5 +32,11 @@ if [[ $what == bench || $what == all ]]; then
   tail -3 "$LOGS/bench_ours.log"
   python3 bench/sdpa_compare.py "$LOGS/ours.json" ${TORCH_ARGS:-} --markdown "$LOGS/bench_table.md" --json "$LOGS/bench_all.json" \
     2> "$LOGS/bench_torch.err" || status=1
+fi
+if [[ $what == ladder ]]; then
+  echo "=== ladder"
+  "$BUILD/bench/flashlab-gpu-bench" --ladder --fp16-only ${BENCH_ARGS:-} --json "$LOGS/ladder.json" \
+    > "$LOGS/ladder.log" 2>&1 || status=1
+  sed -n '/^| mode/,$p' "$LOGS/ladder.log"
 fi
 exit $status

@@ -87,8 +87,9 @@ def main():
         return None
 
     lines = ["| mode | dtype | d | N | causal | fused TFLOP/s | FA2 (flash) | ratio | mma.sync | cuDNN "
-             "| efficient | math | naive | fused/naive speed | fused MiB | FA2 MiB | naive MiB |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| efficient | math | naive | fused/naive speed | fused % GEMM | cuDNN % GEMM | fused MiB | FA2 MiB "
+             "| naive MiB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     merged = []
     for mode in ("fwd", "bwd", "fwdbwd"):
         for dt, d, N, causal, B, H in shapes:
@@ -112,11 +113,17 @@ def main():
                        fused_mib=f["extra_mib"], fa2_mib=fa2_mib,
                        naive_mib=nv["extra_mib"] if nv else float("nan"))
             row["speedup_vs_naive"] = row["fused"] / row["naive"] if row["naive"] == row["naive"] else float("nan")
+            # Fractions of the dense rate cuBLAS reached in the same run (flashlab-gpu-bench).
+            gemm = f.get("gemm_tflops", 0) or float("nan")
+            row["gemm"] = gemm
+            row["fused_pct_gemm"] = 100 * row["fused"] / gemm
+            row["cudnn_pct_gemm"] = 100 * row["cudnn"] / gemm
             merged.append(row)
             fmt = lambda x, p=0: "n/a" if isinstance(x, float) and math.isnan(x) else f"{x:.{p}f}"
             lines.append(f"| {mode} | {dt} | {d} | {N} | {int(causal)} | {fmt(row['fused'])} | {fmt(fa2)} | "
                          f"{fmt(row['ratio'], 2)} | {fmt(row['mma_sync'])} | {fmt(row['cudnn'])} | {fmt(row['efficient'])} | {fmt(row['math'])} | "
-                         f"{fmt(row['naive'])} | {fmt(row['speedup_vs_naive'], 1)} | {fmt(row['fused_mib'], 1)} | "
+                         f"{fmt(row['naive'])} | {fmt(row['speedup_vs_naive'], 1)} | {fmt(row['fused_pct_gemm'])} | "
+                         f"{fmt(row['cudnn_pct_gemm'])} | {fmt(row['fused_mib'], 1)} | "
                          f"{fmt(fa2_mib, 1)} | {fmt(row['naive_mib'], 0)} |")
     table = "\n".join(lines)
     print(table)

@@ -133,6 +133,16 @@ std::string label(const Row& r) {
   return r.call + (r.call.rfind("torch", 0) == 0 ? " (PyTorch)" : "");
 }
 
+// The grid of the launch the model predicts longest: ncu_collect.py keeps the grid of the call's
+// longest kernel, so the two columns name the same kernel (FA2's backward is four launches).
+int64_t main_launch_units(const Row& r) {
+  const auto& launches = r.model.kernels_only.launches;
+  const auto longest =
+      std::max_element(launches.begin(), launches.end(),
+                       [](const auto& a, const auto& b) { return a.predicted_s < b.predicted_s; });
+  return longest == launches.end() ? 0 : longest->units;
+}
+
 std::vector<std::vector<std::string>> table_cells(const std::vector<Row>& rows) {
   std::vector<std::vector<std::string>> out;
   for (const Row& r : rows) {
@@ -142,10 +152,7 @@ std::vector<std::vector<std::string>> table_cells(const std::vector<Row>& rows) 
          r.causal ? "yes" : "no",
          has_tiles ? std::to_string(r.tiles.block_rows) + "x" + std::to_string(r.tiles.block_cols)
                    : "-",
-         std::to_string(int64_t(r.grid)) + " / " +
-             std::to_string(r.model.kernels_only.launches.empty()
-                                ? 0
-                                : r.model.kernels_only.launches.back().units),
+         std::to_string(int64_t(r.grid)) + " / " + std::to_string(main_launch_units(r)),
          format_bytes(r.dram), format_bytes(r.pred_dram()), ratio_text(r.pred_dram(), r.dram),
          format_bytes(r.l2), format_bytes(r.pred_l2()), ratio_text(r.pred_l2(), r.l2),
          format_seconds(r.seconds), format_seconds(r.pred_seconds()),

@@ -20,16 +20,19 @@ constexpr double kSfuPerClockPerSm = 16.0;
 constexpr double kHopperClockHz = 1.83e9;
 
 // Measured on the lent H200 by flashlab-gpu-microbench, 2026-11-29: copy of 1 GiB, 16 MiB read
-// 64x from L2, cuBLAS fp16 GEMM 8192^3, ex2.approx loop, fmaf loop (2 FLOP each: 53.5e12 FLOP/s =
-// 26.75e12 operations), empty kernels back to back (bench/results/microbench_h200_run1.json);
-// 16 KiB fp32 tiles added into 16 MiB by cp.reduce.async.bulk (fp32 atomicAdd: 3.13e12 B/s), from
-// the second run (microbench_h200.json), whose other figures are within 3 % of the first's. The
-// H100 has the same SM and clocks (GH100), so its exp, fp32, L2 and launch figures are these; its
-// copy and GEMM were measured on an H100 here (../shared/GPU.md, 2026-11-23).
+// 64x from L2, ex2.approx loop, fmaf loop (2 FLOP each: 53.5e12 FLOP/s = 26.75e12 operations),
+// empty kernels back to back (bench/results/microbench_h200_run1.json); 16 KiB fp32 tiles added
+// into 16 MiB by cp.reduce.async.bulk (fp32 atomicAdd: 3.13e12 B/s), from the second run
+// (microbench_h200.json), whose other figures are within 3 % of the first's. cuBLAS fp16 GEMM
+// 8192^3 on random inputs, from the third run (microbench_h200_run3.json): the first two filled
+// the matrices with one constant, which flipped fewer bits and reached 869-873e12 (14 % more
+// than the data attention kernels see). The H100 has the same SM and clocks (GH100), so its exp,
+// fp32, L2 and launch figures are these; its copy and GEMM were measured on an H100 here
+// (../shared/GPU.md, 2026-11-23).
 constexpr double kH200CopyBytesPerS = 4.182e12;
 constexpr double kH200L2BytesPerS = 7.932e12;
 constexpr double kH200L2ReduceBytesPerS = 3.223e12;
-constexpr double kH200GemmFlopsPerS = 872.8e12;
+constexpr double kH200GemmFlopsPerS = 762.8e12;
 constexpr double kHopperExpPerS = 3.863e12;
 constexpr double kHopperFp32OpsPerS = 26.75e12;
 constexpr double kHopperLaunchS = 4.585e-6;
