@@ -6,8 +6,8 @@
 // The simulator numbers FA1 Alg. 2, whose extra lines (the generator state, the mask, dropout)
 // shift the numbers: FA1 Alg. 1 l. 9 (S_ij) is FA1 Alg. 2 l. 10, FA1 Alg. 1 l. 12 (write O_i) is FA1 Alg. 2 l. 15.
 //
-// Test: tests/gpu/flash_forward_test.cpp ("teaching kernel ..."). No benchmark: it is the
-// readable rung of the ladder, not a fast one (flashlab-gpu-bench times the fused kernels).
+// Test: tests/gpu/flash_forward_test.cpp ("teaching kernel ..."). Benchmark: the lowest rung of
+// `flashlab-gpu-bench --ladder` (docs/performance.md, "The ladder"): readable, not fast.
 #include <flashlab/core/softmax_state.hpp>
 #include <flashlab/cuda/api.hpp>
 
