@@ -207,11 +207,12 @@ void add_problem_options(CLI::App& app, ProblemArgs& a) {
                  "simulator's element size follows it (2 or 4 bytes)")
       ->capture_default_str()
       ->group(machine);
-  CLI::Option* sram =
-      app.add_option("--sram", a.sram,
-                     std::string("SRAM size M") +
-                         (a.sram.empty() ? " (default: the shared memory one block can have on the --gpu preset)" : "") +
-                         ": " + kByteSizeSyntax);
+  CLI::Option* sram = app.add_option(
+      "--sram", a.sram,
+      std::string("SRAM size M") +
+          (a.sram.empty() ? " (default: the shared memory one block can have on the --gpu preset)"
+                          : "") +
+          ": " + kByteSizeSyntax);
   sram->group(machine);
   if (!a.sram.empty()) sram->capture_default_str();
   app.add_option("--block-rows", a.block_rows,
@@ -342,9 +343,12 @@ std::string tiling_options(const Problem& p) {
              : "--head-dim " + std::to_string(p.shape.head_dim) + " with " + p.sram_origin;
 }
 
-TileSizes tiles_or_throw(const Problem& p, simulator::Algorithm a, bool backward) {
+// The tiles `resolve` picks for `a` on the problem; its refusal names the options at fault.
+TileSizes tiles_or_throw(
+    const Problem& p, simulator::Algorithm a, bool backward,
+    TileSizes (*resolve)(const simulator::SimConfig&) = simulator::resolve_tiles) {
   try {
-    return simulator::resolve_tiles(sim_config(p, a, backward));
+    return resolve(sim_config(p, a, backward));
   } catch (const Error& e) {
     throw Error(tiling_options(p) + ": " + e.what());
   }
@@ -354,8 +358,12 @@ TileSizes tiles_or_throw(const Problem& p, simulator::Algorithm a, bool backward
 
 void require_tiles_fit(const Problem& p, const std::vector<simulator::Algorithm>& algorithms,
                        bool backward) {
-  for (simulator::Algorithm a : algorithms)
-    tiles_or_throw(p, a, backward && a != simulator::Algorithm::Flash2);
+  for (simulator::Algorithm a : algorithms) {
+    tiles_or_throw(p, a, backward);
+    // FA2's backward has tiles of its own (flash2-bwd in --tiles).
+    if (backward && a == simulator::Algorithm::Flash2)
+      tiles_or_throw(p, a, true, simulator::resolve_backward_tiles);
+  }
 }
 
 TileSizes flash_tiles(const Problem& p, bool backward) {

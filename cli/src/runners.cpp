@@ -87,8 +87,8 @@ const char* sim_description(simulator::Algorithm a) {
       return "FlashAttention, tiled with online softmax (FA1 Alg. 2 + FA1 Alg. 5 / FA1 Alg. 4), "
              "float32 math";
     case simulator::Algorithm::Flash2:
-      return "FlashAttention-2: Q blocks outer, one unit per block (FA2 Alg. 1 / FA2 Alg. 2), float32 "
-             "math";
+      return "FlashAttention-2: Q blocks outer, one unit per block (FA2 Alg. 1 / FA2 Alg. 2), "
+             "float32 math";
   }
   return "?";
 }
@@ -149,8 +149,7 @@ ImplementationRun run_simulated(const Problem& p, const Inputs& in, simulator::A
   run.precision = OutputPrecision::Float32;
   run.measured_on = "host CPU";
   const Tensor<float> Q = to_float(in.Q), K = to_float(in.K), V = to_float(in.V);
-  const bool has_backward = backward;
-  const simulator::SimConfig config = sim_config(p, algorithm, has_backward);
+  const simulator::SimConfig config = sim_config(p, algorithm, backward);
 
   PassRun fwd;
   auto start = Clock::now();
@@ -163,7 +162,7 @@ ImplementationRun run_simulated(const Problem& p, const Inputs& in, simulator::A
   fwd.io = f.stats;
   run.forward = std::move(fwd);
 
-  if (has_backward) {
+  if (backward) {
     const Tensor<float> dO = to_float(in.dO);
     PassRun bwd;
     start = Clock::now();

@@ -118,10 +118,6 @@ void require_countable(const Problem& p, bool backward) {
 
 SweepCell run_cell(const Problem& problem, simulator::Algorithm algorithm, bool backward) {
   SweepCell cell;
-  if (backward && algorithm == simulator::Algorithm::Flash2) {
-    cell.reason = "the simulator has no FlashAttention-2 backward";
-    return cell;
-  }
   simulator::SimConfig c = sim_config(problem, algorithm, backward);
   c.counting_only = true;
   c.record_trace = false;

@@ -89,7 +89,8 @@ Subcommand add_trace_command(CLI::App& parent) {
       "pseudo-code line");
   app->add_option("--algorithm", args->algorithm, "standard, flash or flash2")
       ->capture_default_str();
-  app->add_flag("--backward", args->backward, "Trace the backward pass (standard or flash)");
+  app->add_flag("--backward", args->backward,
+                "Trace the backward pass (FA1 Alg. 3, FA1 Alg. 4 or FA2 Alg. 2)");
   app->add_flag("--all-heads", args->all_heads, "Record every (batch, head), not only the first");
   app->add_option("-o,--output", args->output, "Output file ('-' = stdout)")->capture_default_str();
   add_problem_options(*app, args->problem);

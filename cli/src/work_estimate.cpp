@@ -48,11 +48,13 @@ Sizes sizes_of(const AttentionShape& s) {
           double(s.batch) * double(s.heads)};
 }
 
-// Tiles of `algorithm` on the problem (the simulator's rule), or 1 x 1 if none fits (callers
-// have refused that already; 1 x 1 keeps the estimate an upper bound).
+// Tiles of `algorithm`'s pass on the problem (the simulator's rule; FA2's backward has its
+// own), or 1 x 1 if none fits (callers have refused that already; 1 x 1 keeps the estimate an
+// upper bound).
 TileSizes tiles_of(const Problem& p, Algorithm algorithm, bool backward) {
   try {
-    return simulator::resolve_tiles(sim_config(p, algorithm, backward));
+    const simulator::SimConfig config = sim_config(p, algorithm, backward);
+    return backward ? simulator::resolve_backward_tiles(config) : simulator::resolve_tiles(config);
   } catch (const Error&) {
     return {1, 1};
   }
@@ -67,7 +69,7 @@ double events_per_block(Algorithm a, bool backward, bool dropout) {
     case Algorithm::Flash:
       return backward ? 38 : 40;
     case Algorithm::Flash2:
-      return 17;
+      return backward ? 33 : 17;
   }
   return 40;
 }
@@ -207,10 +209,10 @@ WorkEstimate estimate_trace(const Problem& p, Algorithm algorithm, bool backward
 WorkEstimate estimate_sweep_point(const Problem& p, bool backward) {
   WorkEstimate w;
   for (const Algorithm a : {Algorithm::Standard, Algorithm::Flash, Algorithm::Flash2}) {
-    const bool bwd = backward && a != Algorithm::Flash2;
-    const double events = events_per_head(p, a, false) + (bwd ? events_per_head(p, a, true) : 0);
-    w.steps.push_back(
-        {simulator::to_string(a), events * kCountingSecondsPerEvent + model_seconds(p, a, bwd)});
+    const double events =
+        events_per_head(p, a, false) + (backward ? events_per_head(p, a, true) : 0);
+    w.steps.push_back({simulator::to_string(a),
+                       events * kCountingSecondsPerEvent + model_seconds(p, a, backward)});
   }
   return w;
 }

@@ -113,18 +113,54 @@ TEST_CASE("block sizes that do not fit the SRAM are n/a with the reason, not an 
   CHECK(r.out.find("n/a: flash at block = 512: ") != std::string::npos);
 }
 
-TEST_CASE("a backward sweep counts standard and flash; FA2 has no simulated backward") {
+TEST_CASE("a backward sweep counts every algorithm, FA2's backward with its own tiles") {
   const CliResult r =
       run_flashlab("sweep --param density --values 0.25,1 --seq 512 --backward --json -");
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   const nlohmann::json doc = nlohmann::json::parse(r.out);
   CHECK(doc["pass"] == "backward");
-  for (const nlohmann::json& p : doc["points"]) {
-    CHECK(p["algorithms"]["flash"]["available"] == true);
-    CHECK(p["algorithms"]["flash2"]["available"] == false);
+  for (const char* algorithm : {"standard", "flash", "flash2"}) {
+    INFO(algorithm);
+    for (const nlohmann::json& p : doc["points"])
+      CHECK(p["algorithms"][algorithm]["available"] == true);
+    // Proposition 4: skipping blocks cuts the tiled algorithms' traffic.
+    if (std::string(algorithm) != "standard")
+      CHECK(doc["points"][0]["algorithms"][algorithm]["io"]["hbm_bytes_total"].get<int64_t>() <
+            doc["points"][1]["algorithms"][algorithm]["io"]["hbm_bytes_total"].get<int64_t>());
   }
-  // Proposition 4: skipping blocks cuts FlashAttention's traffic.
-  CHECK(doc["points"][0]["algorithms"]["flash"]["io"]["hbm_bytes_total"].get<int64_t>() <
-        doc["points"][1]["algorithms"]["flash"]["io"]["hbm_bytes_total"].get<int64_t>());
+}
+
+TEST_CASE("FA2's backward in a sweep moves the bytes FA2 Alg. 2 reads and writes") {
+  // FA2 Alg. 2 as FA2's code runs it, per head, dense: a memset of the fp32 accumulator dQ_acc
+  // (N d), D = rowsum(dO o O) (reads dO, O: N d each; writes D: N), then for each of the
+  // T_c = N / B_c key blocks K_j, V_j are read once and Q, dO, L, D stream past in full, adding
+  // into dQ_acc (N d, fp32, per key block); dK, dV are written once; dQ_acc (N d, fp32) is read
+  // and dQ written. fp16: e = 2 bytes.
+  const int64_t heads = 2, d = 32, e = 2, block_cols = 64;
+  const CliResult r =
+      run_flashlab("sweep --param N --values 256,512 --heads " + std::to_string(heads) +
+                   " --head-dim " + std::to_string(d) + " --tiles flash2-bwd=32x" +
+                   std::to_string(block_cols) + " --backward --json -");
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  const nlohmann::json doc = nlohmann::json::parse(r.out);
+  REQUIRE(doc["points"].size() == 2);
+  for (const nlohmann::json& p : doc["points"]) {
+    const int64_t n = p["value"].get<int64_t>(), tc = n / block_cols;
+    const int64_t elements = 2 * n * d                       // K, V
+                             + tc * n * d                    // Q, once per key block
+                             + n * d + tc * n * d            // dO: for D, then once per key block
+                             + n * d                         // O, for D
+                             + 2 * tc * n                    // L, D, once per key block
+                             + n                             // D written
+                             + 3 * n * d;                    // dQ, dK, dV written
+    const int64_t accumulator = n * d + tc * n * d + n * d;  // memset, additions, conversion
+    const int64_t expected = heads * (e * elements + 4 * accumulator);
+    const nlohmann::json& cell = p["algorithms"]["flash2"];
+    INFO("N = " << n);
+    REQUIRE(cell["available"] == true);
+    CHECK(cell["tiles"]["block_cols"] == block_cols);
+    CHECK(cell["io"]["hbm_bytes_total"].get<int64_t>() == expected);
+  }
 }

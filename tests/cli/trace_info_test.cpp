@@ -2,6 +2,8 @@
 // the version, the build and the GPU presets.
 #include <doctest/doctest.h>
 
+#include <flashlab/cli/problem.hpp>
+#include <flashlab/cli/work_estimate.hpp>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -58,4 +60,27 @@ TEST_CASE("info shows the version, CUDA on/off and the three GPU presets") {
   CHECK(doc["cuda"] == bool(FLASHLAB_TEST_HAVE_CUDA));
   CHECK(doc["gpu_presets"].size() == 3);
   CHECK(run_flashlab("--version").out.find(FLASHLAB_TEST_VERSION) != std::string::npos);
+}
+
+TEST_CASE("the size estimate of an FA2 backward trace bounds the JSON written") {
+  // The refusal of traces over 1 GiB rests on this estimate: it must not fall short. FA2's
+  // backward has tiles of its own (smaller than its forward's at this SRAM) and more events per
+  // tile block than its forward.
+  flashlab::cli::ProblemArgs args;
+  args.heads = 1;
+  args.seq_q = args.seq_k = 256;
+  args.sram = "48KiB";
+  const flashlab::cli::Problem problem =
+      flashlab::cli::resolve_problem(args, flashlab::cli::shape_from_args(args), true);
+  const double estimate =
+      flashlab::cli::estimate_trace(problem, flashlab::simulator::Algorithm::Flash2, true, false)
+          .output_bytes;
+  TempDir dir;
+  const CliResult r =
+      run_flashlab("trace --algorithm flash2 --backward --heads 1 --seq 256 --sram 48KiB -o " +
+                   dir.path("t.json"));
+  REQUIRE(r.exit_code == 0);
+  const double written = double(read_file(dir.path("t.json")).size());
+  CHECK(written <= estimate);
+  CHECK(estimate <= 3 * written);  // an estimate, not a blanket refusal
 }

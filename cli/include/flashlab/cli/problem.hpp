@@ -79,7 +79,8 @@ simulator::SimConfig sim_config(const Problem& problem, simulator::Algorithm alg
                                 bool backward);
 
 // Throws flashlab::Error naming --sram (and --block-rows/--block-cols when given) unless each
-// algorithm has tiles that fit the SRAM (for the backward too when `backward`; FA2 has none).
+// algorithm has tiles that fit the SRAM (for the backward too when `backward`: FA1 and standard
+// share theirs between the passes, FA2's backward has its own).
 void require_tiles_fit(const Problem& problem, const std::vector<simulator::Algorithm>& algorithms,
                        bool backward);
 

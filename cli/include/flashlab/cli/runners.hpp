@@ -14,7 +14,8 @@ namespace flashlab::cli {
 ImplementationRun run_reference(const Problem& problem, const Inputs& inputs, bool backward);
 
 // One simulated algorithm (float arithmetic on the dtype-rounded inputs, element size of the
-// dtype). Flash2 has no simulated backward: its backward is absent with the reason.
+// dtype), and its backward when `backward` (FA1 Alg. 3, FA1 Alg. 4 or FA2 Alg. 2; FA2's with
+// tiles of its own).
 ImplementationRun run_simulated(const Problem& problem, const Inputs& inputs,
                                 simulator::Algorithm algorithm, bool backward);
 

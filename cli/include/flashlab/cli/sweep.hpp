@@ -35,8 +35,8 @@ std::vector<SweepValue> sweep_values(SweepParam param, const std::string& values
 // One algorithm at one point.
 struct SweepCell {
   bool available = false;
-  std::string reason;        // why not, e.g. the tiles do not fit the SRAM, or no FA2 backward
-  simulator::IoStats stats;  // for the whole problem (batch x heads)
+  std::string reason;                // why not, e.g. the tiles do not fit the SRAM
+  simulator::IoStats stats;          // for the whole problem (batch x heads)
   simulator::Prediction prediction;  // the performance model on the --gpu preset
   TileSizes tiles;
   double extra_memory_bytes = 0;
