@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -38,6 +39,15 @@ double parse_bytes(const std::string& number, const std::string& unit) {
     if (unit == units[k]) return v * std::pow(1024.0, double(k));
   FAIL("unknown byte unit " << unit);
   return 0;
+}
+
+// The first line of `text` that starts with `prefix`, or "".
+std::string line_starting_with(const std::string& text, const std::string& prefix) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(prefix, 0) == 0) return line;
+  return "";
 }
 
 std::string last_line(const std::string& text) {
@@ -184,4 +194,48 @@ TEST_CASE("--help exits 0 and shows an example for every subcommand") {
     CHECK(r.out.find(std::string("flashlab ") + sub) != std::string::npos);
   }
   CHECK(run_flashlab("--help").exit_code == 0);
+}
+
+TEST_CASE("the FA2-against-FA1 line says what the numbers of the problem at hand say") {
+  // Three problems: FA2 faster with more traffic (the default), faster with less (a small SRAM
+  // makes FA1 pass over O often) and slower (FA1's one block per head already fills the SMs and
+  // tiny FA2 tiles read K, V many times).
+  const std::vector<std::string> problems = {"", "--seq 1024 --heads 1 --sram 16KiB",
+                                             "--seq 128 --batch 4 --heads 64 --tiles flash2=16x16"};
+  std::set<std::string> seen;  // the kinds of problem covered, so that no branch goes unchecked
+  for (const std::string& args : problems) {
+    INFO("compare " << args);
+    const CliResult json = run_flashlab("compare --json " + args);
+    const CliResult table = run_flashlab("compare " + args);
+    REQUIRE(json.exit_code == 0);
+    REQUIRE(table.exit_code == 0);
+    const nlohmann::json doc = nlohmann::json::parse(json.out);
+    double bytes1 = 0, bytes2 = 0, seconds1 = 0, seconds2 = 0;
+    for (const nlohmann::json& row : doc["implementations"]) {
+      if (row["id"] == "flash_sim") {
+        bytes1 = row["forward"]["io"]["hbm_bytes_total"].get<double>();
+        seconds1 = row["forward"]["predicted_seconds"].get<double>();
+      }
+      if (row["id"] == "flash2_sim") {
+        bytes2 = row["forward"]["io"]["hbm_bytes_total"].get<double>();
+        seconds2 = row["forward"]["predicted_seconds"].get<double>();
+      }
+    }
+    REQUIRE(bytes1 > 0);
+    REQUIRE(bytes2 > 0);
+    const std::string line = line_starting_with(table.out, "why FA2");
+    INFO(line);
+    REQUIRE(!line.empty());
+    const bool faster = seconds2 < seconds1;
+    const bool more_bytes = bytes2 > bytes1;
+    seen.insert(std::string(faster ? "faster" : "slower") + (more_bytes ? ", more" : ", fewer"));
+    CHECK(line.rfind(faster ? "why FA2 beats FA1 here" : "why FA2 does not beat FA1 here", 0) == 0);
+    CHECK(line.find(faster ? " faster" : " slower") != std::string::npos);
+    CHECK(line.find(more_bytes ? "FA2 moves more HBM bytes" : "FA2 moves fewer HBM bytes") !=
+          std::string::npos);
+    // The gain of an FA2 that moves more bytes is not its traffic.
+    CHECK((line.find("despite more traffic") != std::string::npos) == (faster && more_bytes));
+    CHECK(line.find(" 1 blocks") == std::string::npos);
+  }
+  CHECK(seen == std::set<std::string>{"faster, more", "faster, fewer", "slower, more"});
 }

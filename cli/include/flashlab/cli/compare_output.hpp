@@ -27,8 +27,8 @@ std::string verdict_line(const CompareReport& report);
 
 nlohmann::json compare_to_json(const CompareReport& report);
 
-// Closing lines in a student's words: where FA2's predicted speed-up over FA1 comes from on this
-// problem (parallelism, traffic, rescaling), and what the performance model leaves out.
+// Closing lines in a student's words: FA2 against FA1 on this problem (parallelism, traffic,
+// rescaling, and which is predicted faster), and what the performance model leaves out.
 std::string model_story(const CompareReport& report);
 
 // compare --why: every launch of every prediction with its terms (units, waves, compute by
