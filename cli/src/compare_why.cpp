@@ -39,6 +39,13 @@ const simulator::LaunchPrediction& main_launch(const simulator::Prediction& p) {
   return *best;
 }
 
+// A memset is no kernel (kernel profilers do not list it): the label says so once, whether or not
+// the simulator's launch name already does ("dQ_acc = (0) (memset)").
+std::string launch_label(const simulator::LaunchPrediction& l) {
+  const std::string memset = " (memset)";
+  return l.kernel || l.name.ends_with(memset) ? l.name : l.name + memset;
+}
+
 // "1 block keeps" / "4 blocks keep": `verb` is the plural form.
 std::string blocks(int64_t n, const std::string& verb = "") {
   const bool one = n == 1;
@@ -131,7 +138,7 @@ std::string model_breakdown(const CompareReport& report, const Palette& palette)
         TableRow row;
         row.cells = {{run.name, Tone::Plain},
                      {label, Tone::Plain},
-                     {l.name + (l.kernel ? "" : " (memset)"), Tone::Plain},
+                     {launch_label(l), Tone::Plain},
                      {std::to_string(l.units), Tone::Plain},
                      {std::to_string(l.units_per_sm), Tone::Plain},
                      {waves, Tone::Plain},

@@ -239,3 +239,25 @@ TEST_CASE("the FA2-against-FA1 line says what the numbers of the problem at hand
   }
   CHECK(seen == std::set<std::string>{"faster, more", "faster, fewer", "slower, more"});
 }
+
+TEST_CASE("--why marks each memset launch as a memset once") {
+  const std::string args = "compare --seq 128 --heads 1 --backward --why";
+  const CliResult table = run_flashlab(args);
+  const CliResult json = run_flashlab(args + " --json");
+  INFO(table.out << table.err);
+  REQUIRE(table.exit_code == 0);
+  REQUIRE(json.exit_code == 0);
+  const nlohmann::json doc = nlohmann::json::parse(json.out);
+  int memsets = 0;  // launches that are no kernel, over every row and pass
+  for (const nlohmann::json& row : doc["implementations"])
+    for (const char* pass : {"forward", "backward"})
+      if (row.contains(pass) && !row[pass].is_null() && !row[pass]["model"].is_null())
+        for (const nlohmann::json& launch : row[pass]["model"]["launches"])
+          memsets += launch["kernel"] == false ? 1 : 0;
+  CHECK(memsets >= 1);  // FA2's backward clears its dQ accumulator (FA2 Alg. 2 l. 3)
+  size_t marks = 0;
+  for (size_t at = table.out.find("(memset)"); at != std::string::npos;
+       at = table.out.find("(memset)", at + 1))
+    ++marks;
+  CHECK(marks == size_t(memsets));
+}
