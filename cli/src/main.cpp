@@ -57,6 +57,14 @@ std::string conversion_message(const CLI::App& app, const std::string& what) {
          (option != nullptr ? accepted_by(*option) : "its type in --help");
 }
 
+// Where a usage error sends the reader: the --help of the subcommand that was typed (its options
+// are listed there), else flashlab's.
+std::string see_help(const CLI::App& app) {
+  for (const CLI::App* command : app.get_subcommands({}))
+    if (command->parsed()) return "(see flashlab " + command->get_name() + " --help)";
+  return "(see flashlab --help)";
+}
+
 int print_error(const std::string& message, int code) {
   using flashlab::cli::Palette;
   const Palette palette{flashlab::cli::colors_enabled(flashlab::cli::ColorMode::Auto, stderr)};
@@ -121,7 +129,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ConversionError& e) {
     return print_error(conversion_message(app, e.what()), kExitBadInput);
   } catch (const CLI::ParseError& e) {
-    return print_error(std::string(e.what()) + " (see flashlab --help)", kExitBadInput);
+    return print_error(std::string(e.what()) + " " + see_help(app), kExitBadInput);
   }
   try {
     for (const Subcommand& command : commands)

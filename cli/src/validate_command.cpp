@@ -29,6 +29,7 @@ struct ValidateArgs {
   std::vector<std::string> measured;
   std::string gpu = "h200";
   std::string markdown, svg;
+  std::string color = "auto";
 };
 
 // One measured call and its prediction.
@@ -50,10 +51,17 @@ struct Row {
   bool backward() const { return call.size() > 3 && call.substr(call.size() - 3) == "bwd"; }
 };
 
-double number(const nlohmann::json& r, const char* key, const std::string& file) {
-  if (!r.contains(key) || !r[key].is_number())
-    throw Error(file + ": a record has no number '" + key + "'");
+double number(const nlohmann::json& r, const char* key) {
+  require(r.contains(key) && r[key].is_number(), std::string("no number '") + key + "'");
   return r[key].get<double>();
+}
+
+// A size of the record (B, H, N, d, Br, Bc): a whole number from 1 to 2^30.
+int64_t size(const nlohmann::json& r, const char* key) {
+  const double v = number(r, key);
+  require(v >= 1 && v <= double(kMaxDimension) && v == std::floor(v),
+          std::string(key) + " must be a whole number between 1 and 2^30, got " + format_number(v));
+  return int64_t(v);
 }
 
 // PyTorch's FA2 kernels do not tell their tiles; the grid gives the blocked dimension
@@ -69,6 +77,38 @@ TileSizes torch_tiles(const Row& r) {
                       : TileSizes{blocked, d <= 64 ? 128 : 64};
 }
 
+// One record: the call, its shape and tiles, what Nsight Compute measured, and the model's
+// prediction. Errors do not name the record; read_rows adds the file and the index.
+Row read_row(const nlohmann::json& r, const simulator::GpuSpec& gpu) {
+  require(r.is_object(), "is not an object");
+  Row row;
+  row.call = r.value("call", "");
+  const KernelCall kinds[] = {KernelCall::FusedForward, KernelCall::FusedBackward,
+                              KernelCall::NaiveForward, KernelCall::NaiveBackward};
+  int kind = -1;
+  if (row.call == "fused_fwd" || row.call == "torch_fa2_fwd") kind = 0;
+  if (row.call == "fused_bwd" || row.call == "torch_fa2_bwd") kind = 1;
+  if (row.call == "naive_fwd") kind = 2;
+  if (row.call == "naive_bwd") kind = 3;
+  require(kind >= 0, "unknown call '" + row.call + "'");
+  const int64_t n = size(r, "N");
+  row.shape = {size(r, "B"), size(r, "H"), n, n, size(r, "d")};
+  row.causal = r.value("causal", false);
+  row.grid = r.value("grid", 0.0);
+  row.dram = number(r, "dram_read_bytes") + number(r, "dram_write_bytes");
+  row.l2 = r.value("l2_sm_read_bytes", 0.0) + r.value("l2_sm_write_bytes", 0.0) +
+           r.value("l2_sm_red_bytes", 0.0) + r.value("l2_sm_atom_bytes", 0.0);
+  row.seconds = number(r, "time_ns") * 1e-9;
+  // Our fused kernels say their tiles; PyTorch's are derived from the grid; the naive baseline's
+  // GEMMs are cuBLAS's, whose tiles the model does not take.
+  if (row.fused_ours()) row.tiles = {size(r, "Br"), size(r, "Bc")};
+  if (row.call.rfind("torch", 0) == 0) row.tiles = torch_tiles(row);
+  AttentionOptions options;
+  options.causal = row.causal;
+  row.model = predict_kernel(kinds[kind], row.shape, options, 2, row.tiles, gpu);
+  return row;
+}
+
 std::vector<Row> read_rows(const std::string& file, const simulator::GpuSpec& gpu) {
   std::ifstream in(file);
   require(bool(in), "--measured: cannot open '" + file + "'");
@@ -79,33 +119,25 @@ std::vector<Row> read_rows(const std::string& file, const simulator::GpuSpec& gp
     throw Error("--measured: '" + file + "' is not valid JSON: " + e.what());
   }
   require(doc.is_array(), "--measured: '" + file + "' must hold an array of records");
+  require(!doc.empty(), "--measured: '" + file +
+                            "' holds no records (an empty array); bench/ncu_collect.py writes one "
+                            "per measured call");
   std::vector<Row> rows;
-  for (const auto& r : doc) {
-    Row row;
-    row.call = r.value("call", "");
-    const KernelCall kinds[] = {KernelCall::FusedForward, KernelCall::FusedBackward,
-                                KernelCall::NaiveForward, KernelCall::NaiveBackward};
-    int kind = -1;
-    if (row.call == "fused_fwd" || row.call == "torch_fa2_fwd") kind = 0;
-    if (row.call == "fused_bwd" || row.call == "torch_fa2_bwd") kind = 1;
-    if (row.call == "naive_fwd") kind = 2;
-    if (row.call == "naive_bwd") kind = 3;
-    require(kind >= 0, file + ": unknown call '" + row.call + "'");
-    const int64_t n = int64_t(number(r, "N", file)), d = int64_t(number(r, "d", file));
-    row.shape = {int64_t(number(r, "B", file)), int64_t(number(r, "H", file)), n, n, d};
-    row.causal = r.value("causal", false);
-    row.grid = r.value("grid", 0.0);
-    row.dram = number(r, "dram_read_bytes", file) + number(r, "dram_write_bytes", file);
-    row.l2 = r.value("l2_sm_read_bytes", 0.0) + r.value("l2_sm_write_bytes", 0.0) +
-             r.value("l2_sm_red_bytes", 0.0) + r.value("l2_sm_atom_bytes", 0.0);
-    row.seconds = number(r, "time_ns", file) * 1e-9;
-    row.tiles = row.call.rfind("torch", 0) == 0
-                    ? torch_tiles(row)
-                    : TileSizes{int64_t(r.value("Br", 0)), int64_t(r.value("Bc", 0))};
-    AttentionOptions options;
-    options.causal = row.causal;
-    row.model = predict_kernel(kinds[kind], row.shape, options, 2, row.tiles, gpu);
-    rows.push_back(std::move(row));
+  for (size_t k = 0; k < doc.size(); ++k) {
+    const nlohmann::json& r = doc[k];
+    const std::string where = "--measured: '" + file + "', record " + std::to_string(k + 1) +
+                              " of " + std::to_string(doc.size()) +
+                              (r.is_object() && r.contains("call") && r["call"].is_string()
+                                   ? " (" + r["call"].get<std::string>() + ")"
+                                   : "") +
+                              ": ";
+    try {
+      rows.push_back(read_row(r, gpu));
+    } catch (const Error& e) {
+      throw Error(where + e.what());
+    } catch (const nlohmann::json::exception& e) {  // a field of the wrong type
+      throw Error(where + e.what());
+    }
   }
   return rows;
 }
@@ -286,14 +318,23 @@ std::string chart(const std::vector<Row>& rows, const std::string& gpu) {
                           {time, dram});
 }
 
+// Writes `text` to `path` and says so (a file, not stdout: "-" prints the text itself).
+void write_and_say(const std::string& path, const std::string& text) {
+  write_output(path, text);
+  if (path != "-") std::printf("wrote %s\n", path.c_str());
+}
+
 int run_validate(const ValidateArgs& a) {
   require(!a.measured.empty(), "--measured: give at least one file (bench/validate_model.sh)");
+  const Palette palette{colors_enabled(parse_color_mode(a.color), stdout)};
   simulator::GpuSpec gpu;
   try {
     gpu = simulator::gpu_spec_by_name(a.gpu);
   } catch (const Error& e) {
     throw Error(std::string("--gpu: ") + e.what());
   }
+  for (const std::string* file : {&a.markdown, &a.svg})
+    if (!file->empty()) check_writable(*file);
   std::vector<Row> rows;
   for (const std::string& f : a.measured) {
     std::vector<Row> more = read_rows(f, gpu);
@@ -318,12 +359,12 @@ int run_validate(const ValidateArgs& a) {
     for (auto& c : cells) row.cells.push_back({std::move(c), Tone::Plain});
     table.rows.push_back(std::move(row));
   }
-  const Palette palette{colors_enabled(ColorMode::Auto, stdout)};
-  std::printf("flashlab validate: the %s model against %zu measured calls\n\n%s\n",
-              gpu.name.c_str(), rows.size(), render(table, palette).c_str());
+  std::printf("%s: the %s model against %zu measured calls\n\n%s\n",
+              palette.paint("flashlab validate", Tone::Bold).c_str(), gpu.name.c_str(), rows.size(),
+              render(table, palette).c_str());
   for (const Target& t : targets) std::printf("%-88s %d of %d\n", t.what.c_str(), t.met, t.total);
-  if (!a.markdown.empty()) write_output(a.markdown, markdown(rows, targets, gpu.name));
-  if (!a.svg.empty()) write_output(a.svg, chart(rows, gpu.name));
+  if (!a.markdown.empty()) write_and_say(a.markdown, markdown(rows, targets, gpu.name));
+  if (!a.svg.empty()) write_and_say(a.svg, chart(rows, gpu.name));
   return kExitOk;
 }
 
@@ -345,6 +386,8 @@ Subcommand add_validate_command(CLI::App& parent) {
       ->capture_default_str();
   app->add_option("--markdown", args->markdown, "Also write the table as Markdown to this file");
   app->add_option("--svg", args->svg, "Also write a predicted-vs-measured chart (SVG, log-log)");
+  app->add_option("--color", args->color, "Colours: auto (terminal and no NO_COLOR), always, never")
+      ->capture_default_str();
   app->footer(
       "Example:\n"
       "  flashlab validate --measured bench/results/validation_h200_ours.json \\\n"

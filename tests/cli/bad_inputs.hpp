@@ -324,6 +324,13 @@ inline const std::vector<BadInput> kCommandRows = {
      "--measured {src}/bench/results/validation_h200_ours.json --svg /nonexistent/x.svg",
      "cannot write '/nonexistent/x.svg'"},
     {"validate", "--svg", "missing", "--svg", "--svg: 1 required TEXT missing"},
+    {"validate", "--color", "wrong type",
+     "--measured {src}/bench/results/validation_h200_ours.json --color 2",
+     "--color must be auto, always or never, got '2'"},
+    {"validate", "--color", "out of range",
+     "--measured {src}/bench/results/validation_h200_ours.json --color no",
+     "--color must be auto, always or never, got 'no'"},
+    {"validate", "--color", "missing", "--color", "--color: 1 required TEXT missing"},
 
     // info
     {"info", "--json", "wrong type", "--json=x", "--json is a flag: give it alone"},

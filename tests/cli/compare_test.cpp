@@ -186,7 +186,7 @@ TEST_CASE("colours appear only when asked for or on a terminal without NO_COLOR"
 }
 
 TEST_CASE("--help exits 0 and shows an example for every subcommand") {
-  for (const char* sub : {"compare", "sweep", "trace", "info"}) {
+  for (const char* sub : {"compare", "sweep", "trace", "info", "validate"}) {
     const CliResult r = run_flashlab(std::string(sub) + " --help");
     INFO(sub);
     CHECK(r.exit_code == 0);
