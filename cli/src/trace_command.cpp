@@ -19,6 +19,7 @@ namespace {
 
 struct TraceArgs {
   ProblemArgs problem;
+  std::string gpu;  // refused: see add_trace_command
   std::string algorithm = "flash";
   bool backward = false;
   bool all_heads = false;
@@ -26,6 +27,10 @@ struct TraceArgs {
 };
 
 int run_trace_command(const TraceArgs& a) {
+  require(!a.problem.given("--gpu"),
+          "--gpu: trace takes no GPU preset: a trace records what the simulator does (loads, "
+          "stores, computations), not the performance model's prediction, and its SRAM is --sram "
+          "(48 KiB by default); compare --why and sweep show predictions");
   simulator::Algorithm algorithm;
   try {
     algorithm = simulator::algorithm_from_string(a.algorithm);
@@ -94,6 +99,10 @@ Subcommand add_trace_command(CLI::App& parent) {
   app->add_flag("--all-heads", args->all_heads, "Record every (batch, head), not only the first");
   app->add_option("-o,--output", args->output, "Output file ('-' = stdout)")->capture_default_str();
   add_problem_options(*app, args->problem);
+  // The preset would change nothing in a trace (no prediction, and --sram has a default of its
+  // own): --gpu is not offered, and a hidden --gpu says why instead of "not expected".
+  app->remove_option(app->get_option("--gpu"));
+  app->add_option("--gpu", args->gpu)->expected(0, 1)->group("");
   app->footer(
       "Example:\n"
       "  flashlab trace --algorithm flash --seq 256 --head-dim 64 --sram 48KiB -o trace.json");

@@ -298,6 +298,9 @@ inline const std::vector<BadInput> kCommandRows = {
     {"trace", "--output", "other", "-o /nonexistent/t.json", "cannot write '/nonexistent/t.json'"},
     {"trace", "--output", "missing", "-o", "--output: 1 required TEXT missing"},
     {"trace", "--output", "missing", "--output", "--output: 1 required TEXT missing"},
+    // A trace holds no prediction: --gpu is refused, saying why.
+    {"trace", "--gpu", "other", "--gpu h100", "--gpu: trace takes no GPU preset"},
+    {"trace", "--gpu", "missing", "--gpu", "--gpu: trace takes no GPU preset"},
 
     // validate ({src}: the source tree, for a measured file that exists)
     {"validate", "--measured", "missing", "", "--measured is required"},

@@ -84,3 +84,13 @@ TEST_CASE("the size estimate of an FA2 backward trace bounds the JSON written") 
   CHECK(written <= estimate);
   CHECK(estimate <= 3 * written);  // an estimate, not a blanket refusal
 }
+
+TEST_CASE("trace offers no --gpu: a trace holds no prediction, and giving one says so") {
+  const CliResult help = run_flashlab("trace --help");
+  REQUIRE(help.exit_code == 0);
+  CHECK(help.out.find("--gpu") == std::string::npos);
+  const CliResult r = run_flashlab("trace --seq 32 --gpu a100 -o -");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err.find("--gpu: trace takes no GPU preset") != std::string::npos);
+}
