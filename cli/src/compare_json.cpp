@@ -29,7 +29,7 @@ nlohmann::json compare_to_json(const CompareReport& report) {
   nlohmann::json doc;
   doc["flashlab_version"] = flashlab_version();
   doc["command"] = "compare";
-  doc["problem"] = to_json(report.problem);
+  doc["problem"] = to_json(report.problem, report.backward);
   doc["inputs"] = report.inputs;
   doc["backward"] = report.backward;
   nlohmann::json rows = nlohmann::json::array();

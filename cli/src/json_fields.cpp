@@ -12,7 +12,31 @@ nlohmann::json number_or_null(double value) {
   return value;
 }
 
-nlohmann::json to_json(const Problem& p) {
+namespace {
+
+// The tiles each simulated algorithm uses: the given ones (--tiles, else --block-rows and
+// --block-cols) or its default, clipped to the problem; null where none fit the SRAM.
+nlohmann::json tiles_used(const Problem& p, bool backward) {
+  using simulator::Algorithm;
+  auto entry = [&](Algorithm a, TileSizes (*resolve)(const simulator::SimConfig&)) {
+    try {
+      const TileSizes t = resolve(sim_config(p, a, backward));
+      return nlohmann::json{{"block_rows", t.block_rows}, {"block_cols", t.block_cols}};
+    } catch (const Error&) {
+      return nlohmann::json(nullptr);
+    }
+  };
+  nlohmann::json j;
+  for (const Algorithm a : {Algorithm::Standard, Algorithm::Flash, Algorithm::Flash2})
+    j[simulator::to_string(a)] = entry(a, simulator::resolve_tiles);
+  // FA2's backward has tiles of its own (flash2-bwd in --tiles).
+  if (backward) j["flash2-bwd"] = entry(Algorithm::Flash2, simulator::resolve_backward_tiles);
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const Problem& p, bool backward) {
   nlohmann::json j;
   j["batch"] = p.shape.batch;
   j["heads"] = p.shape.heads;
@@ -34,11 +58,7 @@ nlohmann::json to_json(const Problem& p) {
   j["dtype"] = dtype_name(p.dtype);
   j["element_bytes"] = element_bytes(p.dtype);
   j["sram_bytes"] = p.sram_bytes;
-  if (p.tiles) {
-    j["tiles"] = {{"block_rows", p.tiles->block_rows}, {"block_cols", p.tiles->block_cols}};
-  } else {
-    j["tiles"] = nullptr;
-  }
+  j["tiles"] = tiles_used(p, backward);
   j["gpu"] = to_json(p.gpu);
   return j;
 }

@@ -184,7 +184,7 @@ nlohmann::json sweep_to_json(const SweepResult& r) {
     nlohmann::json j;
     j["value"] = p.value.value;
     j["label"] = p.value.label;
-    j["problem"] = to_json(p.problem);
+    j["problem"] = to_json(p.problem, r.backward);
     nlohmann::json algorithms = nlohmann::json::object();
     for (size_t a = 0; a < p.cells.size(); ++a) {
       const SweepCell& c = p.cells[a];

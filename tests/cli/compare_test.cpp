@@ -261,3 +261,31 @@ TEST_CASE("--why marks each memset launch as a memset once") {
     ++marks;
   CHECK(marks == size_t(memsets));
 }
+
+TEST_CASE("--json's problem.tiles holds the tiles each algorithm used, --tiles included") {
+  // flash as given; flash2's backward as given, 128 rows clipped to N = 96 (a block is never
+  // longer than the sequence); every row's own tiles agree with problem.tiles.
+  const CliResult r = run_flashlab(
+      "compare --json --seq 96 --heads 1 --backward --tiles flash=32x64,flash2-bwd=128x32");
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  const nlohmann::json doc = nlohmann::json::parse(r.out);
+  const nlohmann::json& tiles = doc["problem"]["tiles"];
+  REQUIRE(tiles.is_object());
+  CHECK(tiles["flash"] == nlohmann::json{{"block_rows", 32}, {"block_cols", 64}});
+  CHECK(tiles["flash2-bwd"] == nlohmann::json{{"block_rows", 96}, {"block_cols", 32}});
+  for (const nlohmann::json& row : doc["implementations"]) {
+    const std::string id = row["id"];
+    if (row["kind"] != "simulator") continue;
+    const std::string algorithm = id.substr(0, id.size() - 4);  // "flash2_sim" -> "flash2"
+    INFO(id);
+    CHECK(row["forward"]["tiles"] == tiles[algorithm]);
+    CHECK(row["backward"]["tiles"] == tiles[algorithm == "flash2" ? "flash2-bwd" : algorithm]);
+  }
+  // Without --backward there is no backward's entry.
+  const CliResult forward = run_flashlab("compare --json --seq 96 --heads 1 --tiles flash=32x64");
+  REQUIRE(forward.exit_code == 0);
+  const nlohmann::json forward_tiles = nlohmann::json::parse(forward.out)["problem"]["tiles"];
+  CHECK(forward_tiles["flash"] == nlohmann::json{{"block_rows", 32}, {"block_cols", 64}});
+  CHECK(!forward_tiles.contains("flash2-bwd"));
+}

@@ -11,7 +11,8 @@
 namespace flashlab::cli {
 
 nlohmann::json number_or_null(double value);
-nlohmann::json to_json(const Problem& problem);
+// The problem, with the tiles each algorithm uses on it (its backward's too when `backward`).
+nlohmann::json to_json(const Problem& problem, bool backward);
 nlohmann::json to_json(const simulator::GpuSpec& gpu);
 // Totals, FLOPs, peak SRAM and traffic per tensor (tensors without traffic left out).
 nlohmann::json to_json(const simulator::IoStats& stats);
