@@ -9,8 +9,10 @@
 #            baseline), every shape once: DRAM bytes, L2 bytes, kernel time, grid;
 # ncu-torch: the same over PyTorch's FlashAttention-2 backend (bench/sdpa_calls.py);
 # times:     flashlab-gpu-bench and bench/sdpa_compare.py (median of many warm runs, fp16).
-# Everything goes to $OUT (or ./gpu-logs). Then, on any machine:
-#   flashlab validate --measured DIR   (prints the table; --markdown/--svg write the docs' copies)
+# Everything goes to $OUT (or ./gpu-logs). Then, on any machine, with the two files ncu-ours and
+# ncu-torch wrote there (validate takes files, one --measured each, not a directory):
+#   flashlab validate --measured $OUT/measured_ours.json --measured $OUT/measured_torch.json
+# It prints the table; --markdown/--svg write the docs' copies.
 # SEQS and DIMS narrow the shapes (default 512..16384 and 64,128).
 set -uo pipefail
 BUILD=${BUILD:-build/gpu}

@@ -1,7 +1,8 @@
 // The hook for the CUDA implementations: the rows `flashlab compare` shows for the fused
-// FlashAttention kernel and the naive baseline, and the GPU `flashlab info` reports. A build
-// without CUDA compiles cuda_rows_absent.cpp (rows absent, with the reason); a CUDA build
-// provides cuda_rows.cpp, which runs the kernels on the same inputs (see cli/CMakeLists.txt).
+// FlashAttention kernel and the naive baseline, and the GPU `flashlab info` reports. Every build
+// compiles cuda_rows.cpp: in a CUDA build it loads the plugin (cuda_plugin.cpp, built beside the
+// executable) with dlopen and runs the kernels on the same inputs; built without CUDA, or where no
+// driver or GPU can be used, the rows are absent with the reason (see cli/CMakeLists.txt).
 #pragma once
 
 #include <cstdint>
