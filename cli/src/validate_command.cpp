@@ -21,6 +21,7 @@
 #include <flashlab/cli/text_table.hpp>
 #include <flashlab/cli/units.hpp>
 #include <flashlab/core/error.hpp>
+#include <flashlab/core/shape.hpp>
 
 namespace flashlab::cli {
 namespace {
@@ -57,7 +58,7 @@ double number(const nlohmann::json& r, const char* key) {
 }
 
 // A size of the record (B, H, N, d, Br, Bc): a whole number from 1 to 2^30.
-int64_t size(const nlohmann::json& r, const char* key) {
+int64_t record_size(const nlohmann::json& r, const char* key) {
   const double v = number(r, key);
   require(v >= 1 && v <= double(kMaxDimension) && v == std::floor(v),
           std::string(key) + " must be a whole number between 1 and 2^30, got " + format_number(v));
@@ -91,8 +92,8 @@ Row read_row(const nlohmann::json& r, const simulator::GpuSpec& gpu) {
   if (row.call == "naive_fwd") kind = 2;
   if (row.call == "naive_bwd") kind = 3;
   require(kind >= 0, "unknown call '" + row.call + "'");
-  const int64_t n = size(r, "N");
-  row.shape = {size(r, "B"), size(r, "H"), n, n, size(r, "d")};
+  const int64_t n = record_size(r, "N");
+  row.shape = {record_size(r, "B"), record_size(r, "H"), n, n, record_size(r, "d")};
   row.causal = r.value("causal", false);
   row.grid = r.value("grid", 0.0);
   row.dram = number(r, "dram_read_bytes") + number(r, "dram_write_bytes");
@@ -101,7 +102,7 @@ Row read_row(const nlohmann::json& r, const simulator::GpuSpec& gpu) {
   row.seconds = number(r, "time_ns") * 1e-9;
   // Our fused kernels say their tiles; PyTorch's are derived from the grid; the naive baseline's
   // GEMMs are cuBLAS's, whose tiles the model does not take.
-  if (row.fused_ours()) row.tiles = {size(r, "Br"), size(r, "Bc")};
+  if (row.fused_ours()) row.tiles = {record_size(r, "Br"), record_size(r, "Bc")};
   if (row.call.rfind("torch", 0) == 0) row.tiles = torch_tiles(row);
   AttentionOptions options;
   options.causal = row.causal;
