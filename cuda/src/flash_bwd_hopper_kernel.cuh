@@ -3,20 +3,24 @@
 // with all five matrix products on wgmma and dQ added by the copy engine.
 //
 // Map to the paper (FA1 Alg. 4):
-//   grid.x = key block j (Bc = 128 keys, FA1 Alg. 4 l. 6), grid.y = (batch, head); loop i = query blocks
-//   (Br = 64, FA1 Alg. 4 l. 9). Two warpgroups (8 warps); warpgroup g owns keys 64 g .. 64 g + 63 of the
-//   block, and every warp 16 of them: S^T, P^T, dP^T and dS^T of its keys live in its registers,
-//   transposed (keys as rows) so that dK_j and dV_j accumulate in the same registers across the
-//   whole loop (FA1 Alg. 4 l. 16 and 22) and are written once at the end (FA1 Alg. 4 l. 24).
+//   grid.x = key block j (Bc = 128 keys, FA1 Alg. 4 l. 6), grid.y = (batch, head); loop i = query
+//   blocks (Br = 64, FA1 Alg. 4 l. 9). Two warpgroups (8 warps); warpgroup g owns keys 64 g .. 64 g
+//   + 63 of the block, and every warp 16 of them: S^T, P^T, dP^T and dS^T of its keys live in its
+//   registers, transposed (keys as rows) so that dK_j and dV_j accumulate in the same registers
+//   across the whole loop (FA1 Alg. 4 l. 16 and 22) and are written once at the end
+//   (FA1 Alg. 4 l. 24).
 // Memory: K_j and V_j in shared memory for the whole loop, Q_i, dO_i, L_i and D_i in two stages
 // (the next block's copies land during this one), all 128-byte swizzled (wgmma.cuh).
 //
 // Iteration i:
-//   S^T = K_j Q_i^T and dP^T = V_j dO_i^T (FA1 Alg. 4 l. 11, 17): wgmma from shared memory; P is recomputed
-//     from S^T (FA1 Alg. 4 l. 13) as soon as it is done, while the tensor cores still compute dP^T.
-//   dS^T = P^T ∘ (dP^T - D_i) (FA1 Alg. 4 l. 20); dV_j += P^T dO_i and dK_j += dS^T Q_i (FA1 Alg. 4 l. 16, 22) take P^T
-//     and dS^T from registers (wgmma A operand) and dO_i, Q_i from shared memory.
-//   dQ_i += dS_ij K_j (FA1 Alg. 4 l. 21) needs every key of the block, so dS^T also goes to shared memory;
+//   S^T = K_j Q_i^T and dP^T = V_j dO_i^T (FA1 Alg. 4 l. 11, 17): wgmma from shared memory; P is
+//     recomputed from S^T (FA1 Alg. 4 l. 13) as soon as it is done, while the tensor cores still
+//     compute dP^T.
+//   dS^T = P^T ∘ (dP^T - D_i) (FA1 Alg. 4 l. 20); dV_j += P^T dO_i and dK_j += dS^T Q_i
+//     (FA1 Alg. 4 l. 16, 22) take P^T and dS^T from registers (wgmma A operand) and dO_i, Q_i from
+//     shared memory.
+//   dQ_i += dS_ij K_j (FA1 Alg. 4 l. 21) needs every key of the block, so dS^T also goes to shared
+//   memory;
 //     warpgroup g computes columns [g d/2, (g+1) d/2) of dQ_i, writes them to shared memory in
 //     register order and one thread adds them into the fp32 accumulator in HBM with a single
 //     bulk reduction (bulk_copy.cuh) instead of d/2 x 64 atomics: FA3's dQ path.

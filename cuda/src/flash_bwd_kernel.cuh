@@ -3,13 +3,15 @@
 // sm_80+ GPU and every head dim of kFastHeadDims.
 //
 // Map to the paper (FA1 Alg. 4):
-//   preprocess  D_i = rowsum(dO_i ∘ O_i), FA1 Alg. 4 l. 19, hoisted out of the loops as in FA2 Alg. 2
+//   preprocess  D_i = rowsum(dO_i ∘ O_i), FA1 Alg. 4 l. 19, hoisted out of the loops as in
+//               FA2 Alg. 2
 //   grid.x      key block j (Bc = kBlockN rows of K, V), FA1 Alg. 4 l. 6; grid.y = (batch, head)
 //   loop i      query blocks (Br = kBwdBlockM rows of Q, dO), FA1 Alg. 4 l. 9
 //   per warp    16 keys of the block: S^T, P^T, dP^T, dS^T live in registers, dK_j and dV_j
-//               accumulate in registers (FA1 Alg. 4 l. 16 and 22) and are written once at the end (FA1 Alg. 4 l. 24)
-//   dQ          dQ_i += dS_ij K_j through shared memory (dS^T) and fp32 atomics in HBM (FA1 Alg. 4 l. 21;
-//               FA2's "atomic adds for dQ"), scaled and converted afterwards.
+//               accumulate in registers (FA1 Alg. 4 l. 16 and 22) and are written once at the end
+//               (FA1 Alg. 4 l. 24)
+//   dQ          dQ_i += dS_ij K_j through shared memory (dS^T) and fp32 atomics in HBM
+//               (FA1 Alg. 4 l. 21; FA2's "atomic adds for dQ"), scaled and converted afterwards.
 // Everything is computed transposed (keys as rows) so that dK and dV accumulate in the warps'
 // own registers; for head dim 256 the dK/dV columns are done in two passes to fit registers.
 //
@@ -117,8 +119,8 @@ __global__ void __launch_bounds__(MmaBwdLayout<kD, kBlockN>::kThreads)
         }
       }
 
-      // P^T from L (FA1 Alg. 4 l. 13), the element mask where the tile needs one (FA1 Alg. 4 l. 12), then
-      // dropout and dS^T (FA1 Alg. 4 l. 14–15, 18, 20).
+      // P^T from L (FA1 Alg. 4 l. 13), the element mask where the tile needs one
+      // (FA1 Alg. 4 l. 12), then dropout and dS^T (FA1 Alg. 4 l. 14–15, 18, 20).
       bwd::recompute_p(ST, p, sL, lane);
       const bool element_mask = kb.needs_element_mask(p, i);
       if constexpr (kLogTiles) kb.log_tile(p, i, element_mask);

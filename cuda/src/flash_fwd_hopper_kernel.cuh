@@ -101,7 +101,8 @@ __global__ void __launch_bounds__(256, kD <= 64 && !kDropout ? 2 : 1)
   };
 
   int j = qb.next_visible(p, 0);
-  // Q_i (FA2 Alg. 1 l. 4) and the first visible K_j (FA2 Alg. 1 l. 7), then the loop over j (FA2 Alg. 1 l. 6).
+  // Q_i (FA2 Alg. 1 l. 4) and the first visible K_j (FA2 Alg. 1 l. 7), then the loop over j
+  // (FA2 Alg. 1 l. 6).
   fwd::load_tile_async<kBlockM, kD, kThreads>(sQ, qb.q, qb.row0, p.seq_q, q_tile);
   if (j < qb.j_end)
     fwd::load_tile_async<kBlockN, kD, kThreads>(sK(0), qb.k, j * kBlockN, p.seq_k, kv_tile);

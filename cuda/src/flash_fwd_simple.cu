@@ -4,7 +4,8 @@
 // step exactly as in the paper (FA1 Alg. 1 l. 8 and 12–13); only the tiles live in shared memory.
 // Read it beside simulator/src/algorithms/flash_forward.cpp, the same steps on the simulated GPU.
 // The simulator numbers FA1 Alg. 2, whose extra lines (the generator state, the mask, dropout)
-// shift the numbers: FA1 Alg. 1 l. 9 (S_ij) is FA1 Alg. 2 l. 10, FA1 Alg. 1 l. 12 (write O_i) is FA1 Alg. 2 l. 15.
+// shift the numbers: FA1 Alg. 1 l. 9 (S_ij) is FA1 Alg. 2 l. 10, FA1 Alg. 1 l. 12 (write O_i) is
+// FA1 Alg. 2 l. 15.
 //
 // Test: tests/gpu/flash_forward_test.cpp ("teaching kernel ..."). Benchmark: the lowest rung of
 // `flashlab-gpu-bench --ladder` (docs/performance.md, "The ladder"): readable, not fast.

@@ -10,10 +10,10 @@
 
 namespace flashlab::cuda::fwd {
 
-// O_i = diag(l_i)^-1 O_i (FA2 Alg. 1 l. 12) and L_i = m_i + log l_i (FA2 Alg. 1 l. 13), written to HBM once
-// (FA2 Alg. 1 l. 14 and 15). m is in base-2 units, so L = (m + log2 l) ln 2. l holds this thread's share of
-// each row sum: the four threads of a row add theirs first. `o` points at row 0 of this
-// (batch, head); rows past seq_q are not written.
+// O_i = diag(l_i)^-1 O_i (FA2 Alg. 1 l. 12) and L_i = m_i + log l_i (FA2 Alg. 1 l. 13), written to
+// HBM once (FA2 Alg. 1 l. 14 and 15). m is in base-2 units, so L = (m + log2 l) ln 2. l holds this
+// thread's share of each row sum: the four threads of a row add theirs first. `o` points at row 0
+// of this (batch, head); rows past seq_q are not written.
 template <typename Elem, int kD, int kMTiles>
 __device__ __forceinline__ void store_output(const float (&O)[kMTiles][kD / 8][4],
                                              const float (&m)[kMTiles][2],

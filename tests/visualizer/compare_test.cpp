@@ -21,7 +21,8 @@ using simulator::Trace;
 
 namespace {
 
-// FlashAttention forward (FA1 Alg. 2 / FA1 Alg. 5) on 80 x 80 queries and keys, d = 16, 32 x 16 tiles.
+// FlashAttention forward (FA1 Alg. 2 / FA1 Alg. 5) on 80 x 80 queries and keys, d = 16, 32 x 16
+// tiles.
 Trace flash_trace(bool causal) {
   simulator::SimConfig c;
   c.shape = {1, 1, 80, 80, 16};

@@ -194,9 +194,9 @@ Session session_from_trace(sim::Trace trace, const std::string& source) {
                     ? (t.backward ? VizAlgorithm::StandardBackward : VizAlgorithm::Standard)
                 : t.algorithm == sim::Algorithm::Flash2
                     ? (t.backward ? VizAlgorithm::Flash2Backward : VizAlgorithm::Flash2)
-                : t.backward                            ? VizAlgorithm::FlashBackward
-                : t.block_sparse                        ? VizAlgorithm::BlockSparse
-                                                        : VizAlgorithm::Flash;
+                : t.backward     ? VizAlgorithm::FlashBackward
+                : t.block_sparse ? VizAlgorithm::BlockSparse
+                                 : VizAlgorithm::Flash;
   c.seq = t.shape.seq_q;
   c.head_dim = t.shape.head_dim;
   c.sram_bytes = t.sram_capacity_bytes;

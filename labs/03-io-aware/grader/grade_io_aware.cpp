@@ -54,10 +54,12 @@ FLASHLAB_LAB_TEST("your tiles fit a 48 KiB SRAM at N=1024 and d=64", 5) {
         bytes_as_elements.block_cols == r.tiles.block_cols)
       hint +=
           "Your choose_tiles gives the same tiles for 1- and 2-byte elements, so it takes M "
-          "in bytes: the rule of FA1 Alg. 1 l. 1 counts M in elements (sram_bytes / element_bytes).";
+          "in bytes: the rule of FA1 Alg. 1 l. 1 counts M in elements (sram_bytes / "
+          "element_bytes).";
     else
       hint +=
-          "The constant 4 of FA1 Alg. 1 l. 1 is asymptotic: shrink B_c until every tile your forward "
+          "The constant 4 of FA1 Alg. 1 l. 1 is asymptotic: shrink B_c until every tile your "
+          "forward "
           "holds at once fits (README, 'The SRAM budget').";
   }
   FLASHLAB_LAB_FAIL("with " + describe(r) + " the run stopped: " + r.error + "\n" + hint);
@@ -144,8 +146,8 @@ FLASHLAB_LAB_TEST("Q O l m move once per outer iteration and S stays on chip", 1
       FLASHLAB_LAB_FAIL(std::string(tensor_name(lim.t)) + ": read " +
                         std::to_string(got.bytes_read) + " and written " +
                         std::to_string(got.bytes_written) + " bytes with " + describe(r) +
-                        "; FA1 Alg. 1 moves at most " + std::to_string(lim.read * kBytes) + " and " +
-                        std::to_string(lim.written * kBytes) +
+                        "; FA1 Alg. 1 moves at most " + std::to_string(lim.read * kBytes) +
+                        " and " + std::to_string(lim.written * kBytes) +
                         " (one read and one write of each block per outer iteration, T_c = 8, "
                         "plus FA1 Alg. 1 l. 2's initialization). Load each tile once per (i, j).");
   }

@@ -34,7 +34,8 @@ Run run_student(const AttentionShape& shape, TileSizes tiles, int64_t sram_bytes
   Run r{shape, tiles, element_bytes, m.error,           m.stats,
         m.O,   m.l,   m.m,           m.sram_left_bytes, m.resident};
   if (qkv && r.error.empty() && !m.outputs_in_hbm)
-    r.error = "O, l and m must be in HBM after the run (define them as the given FA1 Alg. 1 l. 2 does)";
+    r.error =
+        "O, l and m must be in HBM after the run (define them as the given FA1 Alg. 1 l. 2 does)";
   return r;
 }
 

@@ -38,8 +38,9 @@ Run run_student(const AttentionShape& shape, TileSizes tiles, int64_t sram_bytes
 // hint only when O equals what a missing tau gives.
 std::string check_outputs(const Run& r, const std::vector<Tensor<float>>& qkv);
 
-// FA1 Alg. 1's HBM traffic in bytes, exact for its loops: FA1 Alg. 1 l. 2 writes O, l, m; FA1 Alg. 1 l. 6 reads K,
-// V once; FA1 Alg. 1 l. 8 and 12–13 read and write Q_i, O_i, l_i, m_i for every (i, j).
+// FA1 Alg. 1's HBM traffic in bytes, exact for its loops: FA1 Alg. 1 l. 2 writes O, l, m;
+// FA1 Alg. 1 l. 6 reads K, V once; FA1 Alg. 1 l. 8 and 12–13 read and write Q_i, O_i, l_i, m_i
+// for every (i, j).
 int64_t alg1_bytes(const AttentionShape& s, const TileSizes& t, int element_bytes = kBytes);
 
 // The simulator's own algorithm, counting only, with its default tiles for the SRAM.

@@ -133,8 +133,8 @@ std::string dq_dk_hint(const Problem& p, const lab4::Gradients& g, const Tensor<
     return ". dV is right, so your P_ij is right; your dQ and dK are what D_i summed over one "
            "tile gives: D_i = rowsum(dO_i o O_i) (FA1 Alg. 4 l. 19) sums over the whole row, and "
            "rowsum(P_ij o dP_ij) over one tile is only part of it.";
-  return ". dV is right, so your P_ij is right: the error is in dP_ij, D_i, dS_ij (FA1 Alg. 4 l. 17–20) "
-         "or in FA1 Alg. 4 l. 21–22.";
+  return ". dV is right, so your P_ij is right: the error is in dP_ij, D_i, dS_ij "
+         "(FA1 Alg. 4 l. 17–20) or in FA1 Alg. 4 l. 21–22.";
 }
 
 }  // namespace flashlab::labs::lab4::grading

@@ -81,13 +81,14 @@ FLASHLAB_LAB_TEST("no N x N matrix is allocated (N=256)", 15) {
     FLASHLAB_LAB_FAIL("fix the gradients first (this test needs them right at N = 256): " + why);
   const std::size_t limit = 256 * 256 / 4;  // a quarter of N x N: far above any tile
   if (largest_floats >= limit)
-    FLASHLAB_LAB_FAIL("your backward allocated " + std::to_string(largest_floats) +
-                      " floats at once with " + p.describe() +
-                      "; an N_q x N_k matrix of floats is 65536 floats, while every tile is at "
-                      "most 32 x 32 and every N x d tensor 4096 floats. FA1 Alg. 4 never stores S, "
-                      "P, dP or dS: recompute each tile P_ij from Q_i, K_j, l_i, m_i (FA1 Alg. 4 l. 13) "
-                      "and use it at once (FA1 Alg. 4 l. 16–22). That is what keeps the extra memory "
-                      "O(N) (Theorem 1).");
+    FLASHLAB_LAB_FAIL(
+        "your backward allocated " + std::to_string(largest_floats) + " floats at once with " +
+        p.describe() +
+        "; an N_q x N_k matrix of floats is 65536 floats, while every tile is at "
+        "most 32 x 32 and every N x d tensor 4096 floats. FA1 Alg. 4 never stores S, "
+        "P, dP or dS: recompute each tile P_ij from Q_i, K_j, l_i, m_i (FA1 Alg. 4 l. 13) "
+        "and use it at once (FA1 Alg. 4 l. 16–22). That is what keeps the extra memory "
+        "O(N) (Theorem 1).");
 }
 
 FLASHLAB_LAB_TEST("answers: HBM bytes of the backward", 5) {
@@ -107,7 +108,9 @@ FLASHLAB_LAB_TEST("answers: HBM bytes of the backward", 5) {
        "Question 1: T_c passes over Q." + how},
       {"backward_dQ_bytes",
        double(flash.stats[TensorId::dQ].bytes_read + flash.stats[TensorId::dQ].bytes_written), 1e-6,
-       "Question 2: FA1 Alg. 4 l. 5 initializes dQ, FA1 Alg. 4 l. 10 reads dQ_i, FA1 Alg. 4 l. 21 writes it." + how},
+       "Question 2: FA1 Alg. 4 l. 5 initializes dQ, FA1 Alg. 4 l. 10 reads dQ_i, FA1 Alg. 4 l. 21 "
+       "writes it." +
+           how},
       {"flash_backward_total_bytes", double(flash.stats.total_bytes()), 1e-6,
        "Question 3 (Theorem 5)." + how},
       {"standard_backward_total_bytes", double(standard.stats.total_bytes()), 1e-6,

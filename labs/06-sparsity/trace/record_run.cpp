@@ -15,8 +15,8 @@ RecordedRun record(const std::string& path) {
   // side of the diagonal) over 16 x 15 tiles, so tiles are skipped by the causal rule or by the
   // layout, cut by either, and straddle mask blocks; tile (0, 1) starts its keys exactly at its
   // last query row (only score (15, 15) is allowed), and the last key block is ragged (90..95).
-  // Every column keeps its diagonal tile, so K_j, V_j are loaded for every j (FA1 Alg. 5 as printed)
-  // whether or not your code skips empty columns.
+  // Every column keeps its diagonal tile, so K_j, V_j are loaded for every j (FA1 Alg. 5 as
+  // printed) whether or not your code skips empty columns.
   MachineCase c;
   c.shape = {1, 1, 96, 96, 16};
   c.tiles = {16, 15};

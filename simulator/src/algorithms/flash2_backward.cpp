@@ -5,7 +5,6 @@
 // converts the accumulator to dQ.
 #include <flashlab/simulator/algorithms/flash2_backward.hpp>
 
-
 namespace flashlab::simulator {
 
 const PseudoCode& flash2_backward_code() {
@@ -27,7 +26,8 @@ const PseudoCode& flash2_backward_code() {
        "  Initialize dK_j = (0)_{B_c x d}, dV_j = (0)_{B_c x d} on SRAM.",
        "  for 1 <= i <= T_r do [flashlab: skip block (i, j) if the mask allows none of it]",
        "    Load Q_i, O_i, dO_i, dQ_i, L_i, D_i from HBM to on-chip SRAM. [flashlab: O_i is not "
-       "needed once D is known and is not loaded, as in the real kernels; dQ_i at FA2 Alg. 2 l. 15]",
+       "needed once D is known and is not loaded, as in the real kernels; dQ_i at "
+       "FA2 Alg. 2 l. 15]",
        "    On chip, compute S_i^(j) = Q_i K_j^T in R^{B_r x B_c}. [flashlab: tau Q_i K_j^T, then "
        "mask(S_i^(j))]",
        "    On chip, compute P_i^(j) = exp(S_ij - L_i) in R^{B_r x B_c}. [flashlab: and P^dropped "
@@ -117,7 +117,8 @@ void flash2_backward(Machine& M, const HeadProblem& p) {
         M.skip(8, "block fully masked: skip", s);
         continue;
       }
-      // FA2 Alg. 2 l. 9: Q_i, dO_i, L_i and D_i stream past the resident K_j, V_j: T_c passes over them.
+      // FA2 Alg. 2 l. 9: Q_i, dO_i, L_i and D_i stream past the resident K_j, V_j: T_c passes over
+      // them.
       const Tile Q_i = M.load(9, "Q_i", T::Q, qo);
       const Tile dO_i = M.load(9, "dO_i", T::dO, qo);
       const Tile L_i = M.load(9, "L_i", T::L, lm);
@@ -142,7 +143,8 @@ void flash2_backward(Machine& M, const HeadProblem& p) {
       M.matmul(13, "dP_i^(j) = dO_i V_j^T", dP_ij, dO_i, V_j, {.transpose_b = true});
       if (p.dropout) M.apply_dropout(13, "dP_i^(j) = dP_i^(j) o Z_ij", dP_ij, dP_ij);
       M.softmax_grad(14, "dS_i^(j) = P_i^(j) o (dP_i^(j) - D_i)", dP_ij, P_ij, dP_ij, D_i);
-      // FA2 Alg. 2 l. 15: this block's share of dQ_i, added into HBM: the one tensor accumulated there.
+      // FA2 Alg. 2 l. 15: this block's share of dQ_i, added into HBM: the one tensor accumulated
+      // there.
       const Tile dQ_i = M.alloc(15, "dQ_i", T::dQ_acc, qo, 0.0f);
       M.matmul(15, "dQ_i = tau dS_i^(j) K_j", dQ_i, dP_ij, K_j, {.alpha = p.tau});
       M.store_add(15, dQ_i, T::dQ_acc, qo);

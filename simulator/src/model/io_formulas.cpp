@@ -15,8 +15,7 @@ struct Builder {
   int64_t heads = 1;
   int element_bytes = 2;
   // `bytes` > 0: the tensor's own element size (FA2's fp32 dQ accumulator).
-  void add(TensorId t, std::string reads, int64_t r, std::string writes, int64_t w,
-           int bytes = 0) {
+  void add(TensorId t, std::string reads, int64_t r, std::string writes, int64_t w, int bytes = 0) {
     if (r == 0 && w == 0) return;
     f.tensors.push_back({t, std::move(reads), std::move(writes), r * heads, w * heads});
     f.bytes_read += r * heads * (bytes > 0 ? bytes : element_bytes);
@@ -128,8 +127,7 @@ IoFormula io_formula(const SimConfig& c, bool backward) {
     b.add(T::O, "N_q d", Nq * d, "", 0);
     b.add(T::L, R, a.rows, "", 0);
     b.add(T::D, R, a.rows, "N_q", Nq);
-    b.add(T::dQ_acc, "N_q d (fp32)", Nq * d, "N_q d + " + R + " d (fp32)", Nq * d + a.rows * d,
-          4);
+    b.add(T::dQ_acc, "N_q d (fp32)", Nq * d, "N_q d + " + R + " d (fp32)", Nq * d + a.rows * d, 4);
     b.add(T::dQ, "", 0, "N_q d", Nq * d);
     b.add(T::dK, "", 0, "N_k d", Nk * d);
     b.add(T::dV, "", 0, "N_k d", Nk * d);

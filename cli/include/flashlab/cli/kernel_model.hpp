@@ -13,8 +13,8 @@
 namespace flashlab::cli {
 
 // Fused: FA2 Alg. 1 forward / FA2 Alg. 2 backward (our kernels and PyTorch's FA2) with the given
-// tiles. Naive: standard attention (FA1 Alg. 0 / FA1 Alg. 3), one launch per operation, tiled for the
-// preset's shared memory (cuBLAS picks its own tiles, which the model does not know).
+// tiles. Naive: standard attention (FA1 Alg. 0 / FA1 Alg. 3), one launch per operation, tiled for
+// the preset's shared memory (cuBLAS picks its own tiles, which the model does not know).
 enum class KernelCall { FusedForward, FusedBackward, NaiveForward, NaiveBackward };
 
 struct KernelPrediction {

@@ -23,7 +23,7 @@ struct SimConfig {
   AttentionShape shape;
   AttentionOptions options;
   int64_t sram_bytes = kDefaultSramBytes;  // M in bytes (machine/sram.hpp)
-  int element_bytes = 2;            // fp16 in HBM and SRAM; arithmetic is float
+  int element_bytes = 2;                   // fp16 in HBM and SRAM; arithmetic is float
   // Block sizes of the pass simulated; default: the algorithm's own (tiling_fit.hpp): FA1's rule
   // for Flash, FA2's tiles for Flash2, shrunk to fit the SRAM.
   std::optional<TileSizes> tiles;

@@ -25,8 +25,8 @@ enum class VizAlgorithm : uint8_t {
 };
 
 inline constexpr VizAlgorithm kAlgorithms[] = {
-    VizAlgorithm::Standard,    VizAlgorithm::Flash,       VizAlgorithm::FlashBackward,
-    VizAlgorithm::Flash2,      VizAlgorithm::BlockSparse, VizAlgorithm::StandardBackward,
+    VizAlgorithm::Standard,      VizAlgorithm::Flash,       VizAlgorithm::FlashBackward,
+    VizAlgorithm::Flash2,        VizAlgorithm::BlockSparse, VizAlgorithm::StandardBackward,
     VizAlgorithm::Flash2Backward};
 
 // The command-line name: "standard", "flash", "flash-backward", "flash2", "flash2-backward",
