@@ -42,28 +42,33 @@ void check(cudaError_t e, const char* what) {
 using Buffer = cuda::DeviceBuffer;
 
 // Random values, uniform in [-1, 1), in the element type (fresh data: zeros would time a
-// different machine). splitmix64 gives four values per call: a normal distribution through
+// different machine); fp32 for the teaching kernel holds the same values as fp16 and bf16 before
+// their rounding. splitmix64 gives four values per call: a normal distribution through
 // std::mt19937_64 took seconds per shape at N = 16384 and dominated the benchmark's run time.
 void fill_random(void* dst, int64_t n, DType dtype, uint64_t seed) {
-  std::vector<uint16_t> host(static_cast<size_t>(n));
+  const size_t size = size_t(cuda::element_bytes(dtype));
+  std::vector<unsigned char> host(size_t(n) * size);
   uint64_t state = seed * 0x9E3779B97F4A7C15ull;
-  for (size_t i = 0; i < host.size(); i += 4) {
+  for (size_t i = 0; i < size_t(n); i += 4) {
     uint64_t z = (state += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     z ^= z >> 31;
-    for (size_t k = 0; k < 4 && i + k < host.size(); ++k) {
+    for (size_t k = 0; k < 4 && i + k < size_t(n); ++k) {
       const float v = float((z >> (16 * k)) & 0xFFFF) / 32768.f - 1.f;
+      unsigned char* out = &host[(i + k) * size];
       if (dtype == DType::F16) {
         const __half h = __float2half_rn(v);
-        std::memcpy(&host[i + k], &h, 2);
-      } else {
+        std::memcpy(out, &h, 2);
+      } else if (dtype == DType::BF16) {
         const __nv_bfloat16 h = __float2bfloat16_rn(v);
-        std::memcpy(&host[i + k], &h, 2);
+        std::memcpy(out, &h, 2);
+      } else {
+        std::memcpy(out, &v, 4);
       }
     }
   }
-  check(cudaMemcpy(dst, host.data(), size_t(n) * 2, cudaMemcpyHostToDevice), "cudaMemcpy");
+  check(cudaMemcpy(dst, host.data(), host.size(), cudaMemcpyHostToDevice), "cudaMemcpy");
 }
 
 // Median milliseconds of `fn` over `reps` runs after `warmup` runs (cuda/event_timer.hpp).
@@ -131,19 +136,10 @@ struct Problem {
         work(size_t(cuda::flash_backward_workspace_bytes(s))) {
     options.causal = causal;
     const int64_t elems = s.q_elements();
-    if (t == DType::F32) {  // the teaching kernel's inputs, uniform in [-1, 1) like the others
-      std::vector<float> host(static_cast<size_t>(elems));
-      uint64_t seed = 1;
-      for (Buffer* b : {&q, &k, &v}) {
-        fill_uniform_host(host, seed++);
-        check(cudaMemcpy(b->ptr, host.data(), b->bytes, cudaMemcpyHostToDevice), "cudaMemcpy");
-      }
-    } else {
-      fill_random(q.ptr, elems, t, 1);
-      fill_random(k.ptr, elems, t, 2);
-      fill_random(v.ptr, elems, t, 3);
-      fill_random(d_o.ptr, elems, t, 4);
-    }
+    fill_random(q.ptr, elems, t, 1);
+    fill_random(k.ptr, elems, t, 2);
+    fill_random(v.ptr, elems, t, 3);
+    fill_random(d_o.ptr, elems, t, 4);
     for (Buffer* b : {&o, &dq, &dk, &dv, &lse}) b->poison();
     fa = {q.ptr, k.ptr, v.ptr, o.ptr, static_cast<float*>(lse.ptr)};
     ba = {q.ptr,  k.ptr,  v.ptr, o.ptr, d_o.ptr, static_cast<const float*>(lse.ptr),
@@ -153,16 +149,6 @@ struct Problem {
   }
   size_t bytes(DType t) const {
     return size_t(shape.q_elements()) * size_t(cuda::element_bytes(t));
-  }
-  static void fill_uniform_host(std::vector<float>& host, uint64_t seed) {
-    uint64_t state = seed * 0x9E3779B97F4A7C15ull;
-    for (float& x : host) {
-      uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-      z ^= z >> 31;
-      x = float(z >> 40) / 8388608.f - 1.f;
-    }
   }
 };
 
