@@ -9,9 +9,9 @@
 //
 // --ladder times, instead, each rung of the kernel ladder (docs/performance.md, "The ladder") on
 // the same inputs: the teaching kernel (FA1 Alg. 1 on fp32 CUDA cores), the mma.sync kernels (FA2
-// on sm_80 tensor cores) and the wgmma kernels (Hopper: asynchronous warpgroup products, softmax
-// overlapped with P V, pingpong between warpgroups, bulk dQ reductions), each as a fraction of the
-// GEMM and as a speed-up over the rung below.
+// on sm_80 tensor cores), then the wgmma forward without and with its techniques (serial, +
+// pingpong between warpgroups, + softmax overlapped with P V) and the wgmma backward (bulk dQ
+// reductions), each as a fraction of the GEMM and as a speed-up over the rung below.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -240,14 +240,19 @@ void bench_ladder(Bench& bench, Problem& p) {
   const struct {
     const char* name;
     cuda::FusedKernel kernel;
+    bool backward;  // the forward's wgmma rungs below the top one have no backward
     const char* note;
   } rungs[] = {
-      {"mma.sync", cuda::FusedKernel::MmaSync, "FA2 on mma.sync tensor cores, cp.async"},
-      {"wgmma", cuda::FusedKernel::Wgmma,
-       "wgmma, softmax overlapped with PV, pingpong, bulk dQ adds"},
+      {"mma.sync", cuda::FusedKernel::MmaSync, true, "FA2 on mma.sync tensor cores, cp.async"},
+      {"wgmma-serial", cuda::FusedKernel::WgmmaSerial, false,
+       "wgmma; the softmax waits for both products"},
+      {"+pingpong", cuda::FusedKernel::WgmmaPingpong, false,
+       "+ warpgroups take turns issuing (FA3 3.1)"},
+      {"wgmma", cuda::FusedKernel::Wgmma, true,
+       "+ softmax overlapped with PV (FA3 3.2); bwd: bulk dQ adds"},
   };
   for (const auto& rung : rungs) {
-    if (rung.kernel == cuda::FusedKernel::Wgmma && !cuda::wgmma_available(p.shape.head_dim)) {
+    if (rung.kernel != cuda::FusedKernel::MmaSync && !cuda::wgmma_available(p.shape.head_dim)) {
       bench.add(p, rung.name, "fwd", p.dtype, 0, 0, 0, "not run: no wgmma kernel here");
       continue;
     }
@@ -255,6 +260,7 @@ void bench_ladder(Bench& bench, Problem& p) {
         [&] { cuda::flash_forward(p.shape, p.options, p.dtype, p.fa, nullptr, rung.kernel); }, 5,
         reps);
     bench.add(p, rung.name, "fwd", p.dtype, t_fwd, p.fwd_flops, 0, rung.note);
+    if (!rung.backward) continue;
     const double t_bwd = median_ms(
         [&] {
           cuda::flash_backward(p.shape, p.options, p.dtype, p.ba, p.work.ptr, nullptr, rung.kernel);
@@ -267,18 +273,21 @@ void bench_ladder(Bench& bench, Problem& p) {
 // The ladder as one Markdown table: per problem and direction, every rung's TFLOP/s, the step
 // each rung gains over the one below, and the top rung's fraction of the GEMM.
 void print_ladder_table(const std::vector<Record>& records) {
-  const char* rungs[] = {"teaching", "mma.sync", "wgmma"};
+  constexpr int kRungs = 5;
+  const char* rungs[kRungs] = {"teaching", "mma.sync", "wgmma-serial", "+pingpong", "wgmma"};
   std::printf(
-      "\n| mode | dtype | d | N | causal | teaching (fp32) | mma.sync | wgmma | mma.sync / "
-      "teaching | wgmma / mma.sync | wgmma %% of GEMM |\n|---|---|---|---|---|---:|---:|---:|---:|"
-      "---:|---:|\n");
+      "\n| mode | dtype | d | N | causal | teaching (fp32) | mma.sync | wgmma serial | + pingpong "
+      "| "
+      "+ overlap (wgmma) | mma.sync / teaching | + pingpong / serial | + overlap / + pingpong | "
+      "wgmma / mma.sync | wgmma %% of GEMM |\n|---|---|---|---|---|---:|---:|---:|---:|---:|---:|"
+      "---:|---:|---:|---:|\n");
   for (const Record& first : records) {
     if (first.kernel != "mma.sync") continue;  // one row per problem and direction
-    double tf[3] = {0, 0, 0}, gemm = first.gemm_tflops;
+    double tf[kRungs] = {}, gemm = first.gemm_tflops;
     for (const Record& r : records)
       if (r.seq == first.seq && r.head_dim == first.head_dim && r.causal == first.causal &&
           r.mode == first.mode && (r.dtype == first.dtype || r.kernel == "teaching"))
-        for (int k = 0; k < 3; ++k)
+        for (int k = 0; k < kRungs; ++k)
           if (r.kernel == rungs[k]) tf[k] = r.tflops;
     auto cell = [](double x, const char* fmt) {
       char buf[32];
@@ -288,13 +297,16 @@ void print_ladder_table(const std::vector<Record>& records) {
         std::snprintf(buf, sizeof buf, "-");
       return std::string(buf);
     };
-    std::printf("| %s | %s | %lld | %lld | %s | %s | %s | %s | %s | %s | %s |\n",
-                first.mode.c_str(), first.dtype.c_str(), (long long)first.head_dim,
-                (long long)first.seq, first.causal ? "yes" : "no", cell(tf[0], "%.1f").c_str(),
-                cell(tf[1], "%.0f").c_str(), cell(tf[2], "%.0f").c_str(),
-                cell(tf[0] > 0 ? tf[1] / tf[0] : 0, "%.1fx").c_str(),
-                cell(tf[1] > 0 ? tf[2] / tf[1] : 0, "%.2fx").c_str(),
-                cell(gemm > 0 ? 100 * tf[2] / gemm : 0, "%.0f%%").c_str());
+    auto step = [&](int upper, int lower, const char* fmt) {
+      return cell(tf[lower] > 0 && tf[upper] > 0 ? tf[upper] / tf[lower] : 0, fmt);
+    };
+    std::printf(
+        "| %s | %s | %lld | %lld | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+        first.mode.c_str(), first.dtype.c_str(), (long long)first.head_dim, (long long)first.seq,
+        first.causal ? "yes" : "no", cell(tf[0], "%.1f").c_str(), cell(tf[1], "%.0f").c_str(),
+        cell(tf[2], "%.0f").c_str(), cell(tf[3], "%.0f").c_str(), cell(tf[4], "%.0f").c_str(),
+        step(1, 0, "%.0fx").c_str(), step(3, 2, "%.2fx").c_str(), step(4, 3, "%.2fx").c_str(),
+        step(4, 1, "%.2fx").c_str(), cell(gemm > 0 ? 100 * tf[4] / gemm : 0, "%.0f%%").c_str());
   }
 }
 

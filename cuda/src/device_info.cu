@@ -24,6 +24,10 @@ std::string to_string(FusedKernel k) {
       return "wgmma";
     case FusedKernel::MmaSync:
       return "mma.sync";
+    case FusedKernel::WgmmaSerial:
+      return "wgmma serial";
+    case FusedKernel::WgmmaPingpong:
+      return "wgmma pingpong";
   }
   return "unknown";
 }

@@ -116,6 +116,7 @@ void run(Tag, const AttentionShape& shape, const AttentionParams& params, const 
 
 TileSizes flash_backward_tiles(int64_t head_dim, FusedKernel kernel) {
   require_fast_head_dim(head_dim, "flash_backward_tiles");
+  refuse_ladder_rung(kernel, "flash_backward_tiles");
   const bool wgmma = use_wgmma(kernel, head_dim, "flash_backward_tiles");
   return {kBwdBlockM, wgmma ? kHopperBwdBlockN : mma_sync_block_n(head_dim)};
 }
@@ -140,6 +141,7 @@ void flash_backward(const AttentionShape& shape, const AttentionOptions& options
                     const BackwardArgs& args, void* workspace, cudaStream_t stream,
                     FusedKernel kernel) {
   validate_fast_call(shape, options, dtype, "flash_backward");
+  refuse_ladder_rung(kernel, "flash_backward");
   validate_backward_args(args, dtype);
   require_device_pointer(workspace, "workspace", 16);
   AttentionParams params = make_params(options, shape);

@@ -2,6 +2,8 @@
 // d = 64 and 128: flash_fwd_hopper_kernel.cuh; mma.sync elsewhere: flash_fwd_kernel.cuh) and its
 // tile sizes, and dispatches on dtype, head dim and dropout (static_switch.hpp). Only the head
 // dims of kFastHeadDims are built.
+#include <type_traits>
+
 #include <flashlab/core/softmax_state.hpp>
 #include <flashlab/cuda/api.hpp>
 
@@ -74,19 +76,31 @@ void launch_mma_sync(const AttentionShape& shape, const FlashFwdParams<Elem>& p,
                 stream);
 }
 
-template <typename Elem, int kD, bool kDropout, bool kLogTiles>
+template <typename Elem, int kD, bool kDropout, bool kLogTiles, bool kPingpong = true,
+          bool kOverlap = true>
 void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cudaStream_t stream) {
   constexpr int kBlockN = HopperFwdTiles<kD, kDropout>::kBlockN;
   using Layout = HopperFwdLayout<kD, kBlockN>;
-  launch_kernel(flash_fwd_hopper_kernel<Elem, kD, kBlockN, kDropout, kLogTiles>, p,
-                forward_grid(shape, Layout::kBlockM), Layout::kThreads, Layout::kSmemBytes, stream);
+  launch_kernel(
+      flash_fwd_hopper_kernel<Elem, kD, kBlockN, kDropout, kLogTiles, kPingpong, kOverlap>, p,
+      forward_grid(shape, Layout::kBlockM), Layout::kThreads, Layout::kSmemBytes, stream);
 }
 
+// `kernel` picks a ladder rung (FusedKernel::WgmmaSerial, WgmmaPingpong) where the call is the
+// ladder's configuration (require_ladder_rung_built checked it); otherwise `wgmma` decides.
 template <typename Elem, int kD, bool kDropout, bool kLogTiles>
 void launch(const AttentionShape& shape, const FlashFwdParams<Elem>& p, bool wgmma,
-            cudaStream_t stream) {
-  if constexpr (has_wgmma_kernel(kD))
+            FusedKernel kernel, cudaStream_t stream) {
+  if constexpr (has_wgmma_kernel(kD)) {
+    constexpr DType kDType = std::is_same_v<Elem, __half> ? DType::F16 : DType::BF16;
+    if constexpr (ladder_rungs_built(kDType, kDropout) && !kLogTiles) {
+      if (kernel == FusedKernel::WgmmaSerial)
+        return launch_wgmma<Elem, kD, kDropout, false, false, false>(shape, p, stream);
+      if (kernel == FusedKernel::WgmmaPingpong)
+        return launch_wgmma<Elem, kD, kDropout, false, true, false>(shape, p, stream);
+    }
     if (wgmma) return launch_wgmma<Elem, kD, kDropout, kLogTiles>(shape, p, stream);
+  }
   launch_mma_sync<Elem, kD, kDropout, kLogTiles>(shape, p, stream);
 }
 
@@ -102,6 +116,7 @@ TileSizes tiles_of(bool wgmma) {
 
 TileSizes flash_forward_tiles(int64_t head_dim, bool dropout, FusedKernel kernel) {
   require_fast_head_dim(head_dim, "flash_forward_tiles");
+  require_ladder_rung_built(kernel, DType::F16, dropout, false, "flash_forward_tiles");
   const bool wgmma = use_wgmma(kernel, head_dim, "flash_forward_tiles");
   TileSizes tiles;
   switch_head_dim(head_dim, [&](auto d) {
@@ -120,6 +135,7 @@ void flash_forward(const AttentionShape& shape, const AttentionOptions& options,
   const bool log_tiles = args.tile_log != nullptr;
   if (log_tiles)
     require_tile_log_built(dtype, shape.head_dim, params.dropout.enabled, "flash_forward");
+  require_ladder_rung_built(kernel, dtype, params.dropout.enabled, log_tiles, "flash_forward");
   DeviceMask mask(options, stream);
   params.mask.block = mask.view();
   const bool wgmma = use_wgmma(kernel, shape.head_dim, "flash_forward");
@@ -131,8 +147,8 @@ void flash_forward(const AttentionShape& shape, const AttentionOptions& options,
       switch_bool(params.dropout.enabled, [&](auto drop) {
         constexpr bool kDropout = decltype(drop)::value;
         if constexpr (tile_log_built(decltype(elem)::dtype, kD, kDropout))
-          if (log_tiles) return launch<Elem, kD, kDropout, true>(shape, p, wgmma, stream);
-        launch<Elem, kD, kDropout, false>(shape, p, wgmma, stream);
+          if (log_tiles) return launch<Elem, kD, kDropout, true>(shape, p, wgmma, kernel, stream);
+        launch<Elem, kD, kDropout, false>(shape, p, wgmma, kernel, stream);
       });
     });
   });

@@ -46,8 +46,11 @@ struct HopperFwdLayout {
 };
 
 // d = 64 asks for two resident blocks (<= 128 registers; dropout's Philox state would spill),
-// d = 128 needs up to 255 registers for O and S. kLogTiles: as in flash_fwd_kernel.
-template <typename Elem, int kD, int kBlockN, bool kDropout, bool kLogTiles = false>
+// d = 128 needs up to 255 registers for O and S. kLogTiles: as in flash_fwd_kernel. kPingpong and
+// kOverlap switch off FA3 §3.1 and §3.2 for the lower rungs of the ladder (FusedKernel's
+// WgmmaSerial and WgmmaPingpong); the production kernel has both.
+template <typename Elem, int kD, int kBlockN, bool kDropout, bool kLogTiles = false,
+          bool kPingpong = true, bool kOverlap = true>
 __global__ void __launch_bounds__(256, kD <= 64 && !kDropout ? 2 : 1)
     flash_fwd_hopper_kernel(const FlashFwdParams<Elem> p) {
 #if FLASHLAB_WGMMA_ENABLED
@@ -88,16 +91,20 @@ __global__ void __launch_bounds__(256, kD <= 64 && !kDropout ? 2 : 1)
   // rather than both competing for the tensor cores at once.
   const int group = warp / 4;
   auto wait_turn = [&] {
-    if (group == 0)
-      ptx::named_barrier_sync<1, kThreads>();
-    else
-      ptx::named_barrier_sync<2, kThreads>();
+    if constexpr (kPingpong) {
+      if (group == 0)
+        ptx::named_barrier_sync<1, kThreads>();
+      else
+        ptx::named_barrier_sync<2, kThreads>();
+    }
   };
   auto pass_turn = [&] {
-    if (group == 0)
-      ptx::named_barrier_arrive<2, kThreads>();
-    else
-      ptx::named_barrier_arrive<1, kThreads>();
+    if constexpr (kPingpong) {
+      if (group == 0)
+        ptx::named_barrier_arrive<2, kThreads>();
+      else
+        ptx::named_barrier_arrive<1, kThreads>();
+    }
   };
 
   int j = qb.next_visible(p, 0);
@@ -134,7 +141,9 @@ __global__ void __launch_bounds__(256, kD <= 64 && !kDropout ? 2 : 1)
     if (it > 0) {
       multiply_pv(sV(1 - slot));  // O_i += P~_{i,j-1} V_{j-1} (FA2 Alg. 1 l. 10, previous tile)
       pass_turn();
-      wgmma::wait<1>();
+      // With the overlap, only S_ij must be done; without it the softmax waits for P V too.
+      constexpr int kProductsLeft = kOverlap ? 1 : 0;
+      wgmma::wait<kProductsLeft>();
     } else {
       pass_turn();
       wgmma::wait<0>();

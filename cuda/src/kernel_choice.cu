@@ -42,7 +42,7 @@ bool wgmma_runs_here() {
 
 bool use_wgmma(FusedKernel kernel, int64_t head_dim, const char* entry) {
   if (kernel == FusedKernel::MmaSync) return false;
-  if (kernel == FusedKernel::Wgmma) {
+  if (kernel == FusedKernel::Wgmma || is_ladder_rung(kernel)) {
     require(has_wgmma_kernel(head_dim),
             std::string(entry) + ": the wgmma kernel is built for head_dim " +
                 list_text(kWgmmaHeadDims) + ", not " + std::to_string(head_dim));
@@ -53,6 +53,20 @@ bool use_wgmma(FusedKernel kernel, int64_t head_dim, const char* entry) {
     return true;
   }
   return has_wgmma_kernel(head_dim) && wgmma_runs_here();
+}
+
+void require_ladder_rung_built(FusedKernel kernel, DType dtype, bool dropout, bool tile_log,
+                               const char* entry) {
+  require(!is_ladder_rung(kernel) || (ladder_rungs_built(dtype, dropout) && !tile_log),
+          std::string(entry) + ": FusedKernel " + to_string(kernel) +
+              " is built for fp16 without dropout or tile_log, not " + to_string(dtype) +
+              (dropout ? " with dropout" : "") + (tile_log ? " with tile_log" : ""));
+}
+
+void refuse_ladder_rung(FusedKernel kernel, const char* entry) {
+  require(!is_ladder_rung(kernel), std::string(entry) + ": FusedKernel " + to_string(kernel) +
+                                       " is a rung of the forward's ladder; the backward runs "
+                                       "Auto, Wgmma or MmaSync");
 }
 
 void require_tile_log_built(DType dtype, int64_t head_dim, bool dropout, const char* entry) {

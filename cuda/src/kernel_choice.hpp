@@ -27,6 +27,20 @@ constexpr bool tile_log_built(DType dtype, int64_t head_dim, bool dropout) {
   return dtype == DType::F16 && has_wgmma_kernel(head_dim) && !dropout;
 }
 
+// The forward's ladder rungs below Wgmma (FusedKernel::WgmmaSerial, WgmmaPingpong) are built for
+// fp16 without dropout and without a tile log: the ladder's configuration.
+constexpr bool is_ladder_rung(FusedKernel k) {
+  return k == FusedKernel::WgmmaSerial || k == FusedKernel::WgmmaPingpong;
+}
+constexpr bool ladder_rungs_built(DType dtype, bool dropout) {
+  return dtype == DType::F16 && !dropout;
+}
+// Throws, naming what is built, when a forward call asks for a ladder rung it does not have.
+void require_ladder_rung_built(FusedKernel kernel, DType dtype, bool dropout, bool tile_log,
+                               const char* entry);
+// Throws when a backward entry point asks for a ladder rung (the rungs are the forward's).
+void refuse_ladder_rung(FusedKernel kernel, const char* entry);
+
 // Throws, naming what is built, when a call asks for a tile log that tile_log_built refuses.
 void require_tile_log_built(DType dtype, int64_t head_dim, bool dropout, const char* entry);
 

@@ -70,7 +70,36 @@ void check_fast_forward(const std::vector<Case>& cases, std::mt19937_64& rng) {
       }
 }
 
+// The ladder's lower wgmma rungs (FusedKernel::WgmmaSerial, WgmmaPingpong) on the cases they are
+// built for: fp16, no dropout, head dims of the wgmma kernel.
+void check_ladder_rungs(const std::vector<Case>& cases, std::mt19937_64& rng) {
+  int checked = 0;
+  for (const Case& c : cases) {
+    if (c.dropout > 0 || (c.shape.head_dim != 64 && c.shape.head_dim != 128)) continue;
+    if (!cuda::wgmma_available(c.shape.head_dim)) {
+      MESSAGE("wgmma ladder rungs NOT tested for " << test::describe(c, DType::F16)
+                                                   << ": need an sm_90 GPU and a build for sm_90a");
+      continue;
+    }
+    for (cuda::FusedKernel kernel :
+         {cuda::FusedKernel::WgmmaSerial, cuda::FusedKernel::WgmmaPingpong}) {
+      INFO("kernel " << cuda::to_string(kernel));
+      check_forward(c, DType::F16, rng,
+                    [&](auto& shape, auto& options, const cuda::ForwardArgs& args) {
+                      cuda::flash_forward(shape, options, DType::F16, args, nullptr, kernel);
+                    });
+      ++checked;
+    }
+  }
+  MESSAGE(checked << " ladder-rung runs checked");
+}
+
 }  // namespace
+
+TEST_CASE("the wgmma forward's ladder rungs (serial, + pingpong) match the float64 reference") {
+  FLASHLAB_TEST_RNG(rng, "ladder rungs");
+  check_ladder_rungs(forward_cases(), rng);
+}
 
 TEST_CASE(
     "fast forward matches the float64 reference: odd N, seq_q != seq_k, every head dim, masks") {
@@ -120,8 +149,24 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
           cuda::flash_forward({1, 1, 64, 64, 32}, {}, DType::F16, ok, nullptr,
                               cuda::FusedKernel::Wgmma);
         }).find("wgmma kernel is built for head_dim 64, 128, not 32") != std::string::npos);
+  CHECK(test::error_of([&] {
+          cuda::flash_forward(shape, {}, DType::BF16, ok, nullptr,
+                              cuda::FusedKernel::WgmmaPingpong);
+        }).find("wgmma pingpong is built for fp16 without dropout or tile_log, not bf16") !=
+        std::string::npos);
+  AttentionOptions dropout;
+  dropout.dropout_p = 0.1;
+  CHECK(test::error_of([&] {
+          cuda::flash_forward(shape, dropout, DType::F16, ok, nullptr,
+                              cuda::FusedKernel::WgmmaSerial);
+        }).find("not fp16 with dropout") != std::string::npos);
   const cuda::BackwardArgs ok_bwd{buf.ptr,         buf.ptr, buf.ptr, buf.ptr, buf.ptr,
                                   lse.as<float>(), buf.ptr, buf.ptr, buf.ptr};
+  CHECK(test::error_of([&] {
+          cuda::flash_backward(shape, {}, DType::F16, ok_bwd, buf.ptr, nullptr,
+                               cuda::FusedKernel::WgmmaSerial);
+        }).find("flash_backward: FusedKernel wgmma serial is a rung of the forward's ladder") !=
+        std::string::npos);
   CHECK(test::error_of([&] {
           cuda::flash_backward({1, 1, 64, 64, 32}, {}, DType::F16, ok_bwd, buf.ptr, nullptr,
                                cuda::FusedKernel::Wgmma);
@@ -144,6 +189,10 @@ TEST_CASE("sanitizer: small forward cases of the fast and teaching kernels") {
                       {{1, 1, 33, 40, 256}, true},
                       {{1, 1, 20, 20, 32}},
                       {{1, 1, 65, 9, 96}, true}},
+                     rng);
+  check_ladder_rungs({{{1, 1, 70, 70, 128}, false, 0.0, "butterfly"},
+                      {{1, 1, 150, 150, 64}, true, 0.0, "random:0.4"},
+                      {{1, 1, 150, 260, 128}, true}},
                      rng);
   check_forward({{1, 2, 37, 29, 24}, true, 0.2}, DType::F32, rng,
                 [](auto& shape, auto& options, const cuda::ForwardArgs& args) {
