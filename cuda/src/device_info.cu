@@ -28,6 +28,14 @@ std::string to_string(FusedKernel k) {
       return "wgmma serial";
     case FusedKernel::WgmmaPingpong:
       return "wgmma pingpong";
+    case FusedKernel::WgmmaOverlap:
+      return "wgmma overlap";
+    case FusedKernel::WgmmaTma:
+      return "wgmma tma";
+    case FusedKernel::WgmmaWarpSpecialized:
+      return "wgmma warp-specialized";
+    case FusedKernel::WgmmaPersistent:
+      return "wgmma persistent";
   }
   return "unknown";
 }

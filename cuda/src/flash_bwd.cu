@@ -36,16 +36,16 @@ void launch_mma_sync(const AttentionShape& shape, const FlashBwdParams<Elem>& p,
                      cudaStream_t stream) {
   constexpr int kBlockN = mma_sync_block_n(kD);
   using Layout = MmaBwdLayout<kD, kBlockN>;
-  launch_kernel(flash_bwd_kernel<Elem, kD, kBlockN, kLogTiles>, p, backward_grid(shape, kBlockN),
-                Layout::kThreads, Layout::kSmemBytes, stream);
+  launch_kernel(flash_bwd_kernel<Elem, kD, kBlockN, kLogTiles>, backward_grid(shape, kBlockN),
+                Layout::kThreads, Layout::kSmemBytes, stream, p);
 }
 
 template <typename Elem, int kD, bool kDropout, bool kLogTiles>
 void launch_wgmma(const AttentionShape& shape, const FlashBwdParams<Elem>& p, cudaStream_t stream) {
   using Layout = HopperBwdLayout<kD>;
-  launch_kernel(flash_bwd_hopper_kernel<Elem, kD, kDropout, kLogTiles>, p,
-                backward_grid(shape, Layout::kBlockN), Layout::kThreads, Layout::kSmemBytes,
-                stream);
+  launch_kernel(flash_bwd_hopper_kernel<Elem, kD, kDropout, kLogTiles>,
+                backward_grid(shape, Layout::kBlockN), Layout::kThreads, Layout::kSmemBytes, stream,
+                p);
 }
 
 // The mma.sync kernel takes dropout as a run-time flag (its registers allow it), the wgmma kernel

@@ -2,6 +2,7 @@
 // d = 64 and 128: flash_fwd_hopper_kernel.cuh; mma.sync elsewhere: flash_fwd_kernel.cuh) and its
 // tile sizes, and dispatches on dtype, head dim and dropout (static_switch.hpp). Only the head
 // dims of kFastHeadDims are built.
+#include <algorithm>
 #include <type_traits>
 
 #include <flashlab/core/softmax_state.hpp>
@@ -13,6 +14,7 @@
 #include "flash_fwd_kernel.cuh"
 #include "kernel_choice.hpp"
 #include "static_switch.hpp"
+#include "tensor_map.hpp"
 #include "validate.hpp"
 
 namespace flashlab::cuda {
@@ -40,6 +42,21 @@ struct HopperFwdTiles {
   static constexpr int kBlockN = kD == 128 && !kDropout ? 128 : 64;
 };
 
+// Every rung of the ladder, as the int values switch_value dispatches on.
+constexpr int kFwdRungs[] = {int(FwdRung::Serial),          int(FwdRung::Pingpong),
+                             int(FwdRung::Overlap),         int(FwdRung::Tma),
+                             int(FwdRung::WarpSpecialized), int(FwdRung::Persistent)};
+
+// The rung of the ladder that FusedKernel::Wgmma (and Auto on Hopper) runs, the fastest measured
+// on the H200 (bench/results/ladder_tma_h200, fp16, N 2048 and 8192): at d = 128 the
+// warp-specialised kernel (1.17-1.24x over TMA alone, 561-575 TFLOP/s); at d = 64 TMA without a
+// producer, which keeps two blocks per SM (warp specialisation there: 0.88-0.93x). The persistent
+// rung was slower at both (0.82-0.95x) and stays a rung.
+template <int kD>
+constexpr FwdRung fwd_production_rung() {
+  return kD == 128 ? FwdRung::WarpSpecialized : FwdRung::Tma;
+}
+
 template <typename Elem>
 FlashFwdParams<Elem> kernel_params(const AttentionShape& shape, const AttentionParams& params,
                                    const ForwardArgs& args) {
@@ -52,6 +69,7 @@ FlashFwdParams<Elem> kernel_params(const AttentionShape& shape, const AttentionP
   p.seq_q = int(shape.seq_q);
   p.seq_k = int(shape.seq_k);
   p.heads = int(shape.heads);
+  p.batch_heads = int(shape.batch * shape.heads);
   p.scale_log2 = float(params.scale * kLog2e);
   p.mask = params.mask;
   p.dropout = params.dropout;
@@ -72,34 +90,66 @@ void launch_mma_sync(const AttentionShape& shape, const FlashFwdParams<Elem>& p,
   using Layout = MmaFwdLayout<kD, Tiles::kBlockM, Tiles::kBlockN>;
   launch_kernel(flash_fwd_kernel<Elem, kD, Tiles::kBlockM, Tiles::kBlockN, Tiles::kWarps, kDropout,
                                  kLogTiles>,
-                p, forward_grid(shape, Tiles::kBlockM), Tiles::kWarps * 32, Layout::kSmemBytes,
-                stream);
+                forward_grid(shape, Tiles::kBlockM), Tiles::kWarps * 32, Layout::kSmemBytes, stream,
+                p);
 }
 
-template <typename Elem, int kD, bool kDropout, bool kLogTiles, bool kPingpong = true,
-          bool kOverlap = true>
+template <typename Elem, int kD, bool kDropout, bool kLogTiles, FwdRung kRung>
 void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cudaStream_t stream) {
   constexpr int kBlockN = HopperFwdTiles<kD, kDropout>::kBlockN;
-  using Layout = HopperFwdLayout<kD, kBlockN>;
-  launch_kernel(
-      flash_fwd_hopper_kernel<Elem, kD, kBlockN, kDropout, kLogTiles, kPingpong, kOverlap>, p,
-      forward_grid(shape, Layout::kBlockM), Layout::kThreads, Layout::kSmemBytes, stream);
+  using Layout = HopperFwdLayout<kD, kBlockN, kRung>;
+  FwdTensorMaps maps{};
+  if constexpr (Layout::kTma) {
+    constexpr DType kDType = std::is_same_v<Elem, __half> ? DType::F16 : DType::BF16;
+    maps.q = make_tile_map(p.q, kDType, kD, p.seq_q, p.batch_heads, Layout::kBlockM);
+    maps.k = make_tile_map(p.k, kDType, kD, p.seq_k, p.batch_heads, kBlockN);
+    maps.v = make_tile_map(p.v, kDType, kD, p.seq_k, p.batch_heads, kBlockN);
+  }
+  dim3 grid = forward_grid(shape, Layout::kBlockM);
+  if constexpr (kRung >= FwdRung::Persistent)  // one block per SM, or fewer for small problems
+    grid = dim3(unsigned(std::min<int64_t>(int64_t(grid.x) * grid.y, multiprocessor_count())));
+  launch_kernel(flash_fwd_hopper_kernel<Elem, kD, kBlockN, kDropout, kLogTiles, kRung>, grid,
+                Layout::kThreads, Layout::kSmemBytes, stream, p, maps);
 }
 
-// `kernel` picks a ladder rung (FusedKernel::WgmmaSerial, WgmmaPingpong) where the call is the
-// ladder's configuration (require_ladder_rung_built checked it); otherwise `wgmma` decides.
+// The rung a ladder FusedKernel names (is_ladder_rung).
+constexpr FwdRung ladder_rung(FusedKernel kernel) {
+  switch (kernel) {
+    case FusedKernel::WgmmaSerial:
+      return FwdRung::Serial;
+    case FusedKernel::WgmmaPingpong:
+      return FwdRung::Pingpong;
+    case FusedKernel::WgmmaOverlap:
+      return FwdRung::Overlap;
+    case FusedKernel::WgmmaTma:
+      return FwdRung::Tma;
+    case FusedKernel::WgmmaWarpSpecialized:
+      return FwdRung::WarpSpecialized;
+    default:
+      return FwdRung::Persistent;
+  }
+}
+
+// `kernel` picks a ladder rung where the call is the ladder's configuration
+// (require_ladder_rung_built checked it); otherwise `wgmma` decides.
 template <typename Elem, int kD, bool kDropout, bool kLogTiles>
 void launch(const AttentionShape& shape, const FlashFwdParams<Elem>& p, bool wgmma,
             FusedKernel kernel, cudaStream_t stream) {
   if constexpr (has_wgmma_kernel(kD)) {
     constexpr DType kDType = std::is_same_v<Elem, __half> ? DType::F16 : DType::BF16;
     if constexpr (ladder_rungs_built(kDType, kDropout) && !kLogTiles) {
-      if (kernel == FusedKernel::WgmmaSerial)
-        return launch_wgmma<Elem, kD, kDropout, false, false, false>(shape, p, stream);
-      if (kernel == FusedKernel::WgmmaPingpong)
-        return launch_wgmma<Elem, kD, kDropout, false, true, false>(shape, p, stream);
+      if (is_ladder_rung(kernel)) {
+        bool launched = false;
+        switch_value<kFwdRungs>(int(ladder_rung(kernel)), [&](auto rung) {
+          launch_wgmma<Elem, kD, kDropout, false, FwdRung(decltype(rung)::value)>(shape, p, stream);
+          launched = true;
+        });
+        if (launched) return;
+      }
     }
-    if (wgmma) return launch_wgmma<Elem, kD, kDropout, kLogTiles>(shape, p, stream);
+    if (wgmma)
+      return launch_wgmma<Elem, kD, kDropout, kLogTiles, fwd_production_rung<kD>()>(shape, p,
+                                                                                    stream);
   }
   launch_mma_sync<Elem, kD, kDropout, kLogTiles>(shape, p, stream);
 }

@@ -20,6 +20,7 @@ struct FlashFwdParams {
   Elem* __restrict__ o;
   float* __restrict__ lse;
   int seq_q, seq_k, heads;
+  int batch_heads;   // batch x heads: the matrices of q, k, v
   float scale_log2;  // softmax scale * log2(e)
   MaskParams mask;
   DropoutParams dropout;
@@ -29,11 +30,12 @@ struct FlashFwdParams {
 
 namespace fwd {
 
-// Query block i = (gridDim.x - 1 - blockIdx.x) of head blockIdx.y (FA2 Alg. 1 l. 3), and the walk
-// over its key blocks j (the inner loop, FA2 Alg. 1 l. 6). The grid runs the heaviest causal
-// blocks first, so the short ones fill the tail of the launch. Which tiles are skipped or masked
-// is core's tile_visibility (its two halves, tile_any_visible and tile_all_visible), the rule the
-// simulator follows too.
+// Query block i of head bh (FA2 Alg. 1 l. 3), and the walk over its key blocks j (the inner loop,
+// FA2 Alg. 1 l. 6). A grid of one thread block per query block takes i = gridDim.x - 1 -
+// blockIdx.x, bh = blockIdx.y: the heaviest causal blocks first, so the short ones fill the tail
+// of the launch; a persistent kernel names the block it took from its own schedule. Which tiles
+// are skipped or masked is core's tile_visibility (its two halves, tile_any_visible and
+// tile_all_visible), the rule the simulator follows too.
 template <typename Elem, int kD, int kBlockM, int kBlockN>
 struct QueryBlock {
   int bh, batch, head;
@@ -42,10 +44,13 @@ struct QueryBlock {
   const Elem *q, *k, *v;  // this head's [seq, kD] tensors
 
   __device__ explicit QueryBlock(const FlashFwdParams<Elem>& p)
-      : bh(blockIdx.y),
+      : QueryBlock(p, int(gridDim.x - 1 - blockIdx.x), int(blockIdx.y)) {}
+
+  __device__ QueryBlock(const FlashFwdParams<Elem>& p, int block, int bh_)
+      : bh(bh_),
         batch(bh / p.heads),
         head(bh % p.heads),
-        row0((gridDim.x - 1 - blockIdx.x) * kBlockM),
+        row0(block * kBlockM),
         rows(min(kBlockM, p.seq_q - row0)),
         q(p.q + int64_t(bh) * p.seq_q * kD),
         k(p.k + int64_t(bh) * p.seq_k * kD),
@@ -56,9 +61,11 @@ struct QueryBlock {
   }
 
   // The first key block >= j with some visible score (FA1 Alg. 5 l. 8 skips the others), or j_end.
+  // kInlineScan: as in tile_any_visible (the kernels that use setmaxnreg need it).
+  template <bool kInlineScan = false>
   __device__ int next_visible(const FlashFwdParams<Elem>& p, int j) const {
-    while (j < j_end &&
-           !tile_any_visible(p.mask, row0, rows, j * kBlockN, min(kBlockN, p.seq_k - j * kBlockN)))
+    while (j < j_end && !tile_any_visible<kInlineScan>(p.mask, row0, rows, j * kBlockN,
+                                                       min(kBlockN, p.seq_k - j * kBlockN)))
       ++j;
     return j;
   }
@@ -74,10 +81,13 @@ struct QueryBlock {
 
   // Debug (ForwardArgs::tile_log; only the kernels built with kLogTiles call it): key block j
   // was computed, with or without the element mask.
-  __device__ void log_tile(const FlashFwdParams<Elem>& p, int j, bool element_mask) const {
-    if (threadIdx.x != 0) return;
+  // `writer`: true in one thread of the block (the first compute thread).
+  __device__ void log_tile(const FlashFwdParams<Elem>& p, int j, bool element_mask,
+                           bool writer) const {
+    if (!writer) return;
     const int n_blocks = (p.seq_k + kBlockN - 1) / kBlockN;
-    p.tile_log[(int64_t(bh) * gridDim.x + row0 / kBlockM) * n_blocks + j] =
+    const int query_blocks = (p.seq_q + kBlockM - 1) / kBlockM;
+    p.tile_log[(int64_t(bh) * query_blocks + row0 / kBlockM) * n_blocks + j] =
         element_mask ? kTileMasked : kTileComputed;
   }
 

@@ -27,163 +27,360 @@
 // "fused": this kernel is the default there).
 #pragma once
 
+#include <cuda.h>  // CUtensorMap
+
+#include <type_traits>
+
 #include "flash_fwd_common.cuh"
 #include "fwd_epilogue.cuh"
 #include "fwd_softmax.cuh"
+#include "tma.cuh"
 #include "wgmma.cuh"
 
 namespace flashlab::cuda {
 
-template <int kD, int kBlockN>
+// The rungs of the forward's ladder (docs/performance.md, "The ladder"), each adding one
+// technique to the rung below; every rung is this one kernel with the techniques above it
+// switched off at compile time.
+//   Serial:   the softmax of S_j waits for both products in flight; cp.async copies.
+//   Pingpong: the two warpgroups take turns to issue their products (FA3 §3.1).
+//   Overlap:  the softmax of S_j overlaps P_{j-1} V_{j-1} (FA3 §3.2).
+//   Tma:      one thread hands each tile to the copy engine (tma.cuh); mbarriers, not cp.async
+//             waits, say when it has landed.
+//   WarpSpecialized: a producer warpgroup issues every copy into a two-stage mbarrier pipeline
+//             and gives its registers to the two consumer warpgroups (setmaxnreg, FA3 §3.1); the
+//             consumers never wait for a whole block at __syncthreads.
+//   Persistent: one thread block per SM loops over (query block, head) work units, heaviest
+//             causal blocks first; the producer loads the next unit's Q and K while the consumers
+//             finish the current one.
+enum class FwdRung { Serial, Pingpong, Overlap, Tma, WarpSpecialized, Persistent };
+
+// The tensor maps of Q (boxes of 128 query rows), K and V (boxes of kBlockN key rows), built on
+// the host for the TMA rungs (tensor_map.hpp); the cp.async rungs receive and ignore them.
+struct FwdTensorMaps {
+  CUtensorMap q, k, v;
+};
+
+// The mbarriers of the TMA rungs: a tile is "full" when its bytes have landed, "empty" when the
+// eight consumer warps are done with it (the producer waits for that before refilling; the rung
+// without a producer uses __syncthreads instead). K_j and V_j share stage n % 2, n counting the
+// visible key blocks the thread block has processed.
+struct FwdBarriers {
+  uint64_t q_full, q_empty, k_full[2], k_empty[2], v_full[2], v_empty[2];
+};
+
+template <int kD, int kBlockN, FwdRung kRung = FwdRung::Overlap>
 struct HopperFwdLayout {
-  static constexpr int kBlockM = 128;  // two warpgroups x 64 rows
-  static constexpr int kThreads = 256;
+  static constexpr bool kTma = kRung >= FwdRung::Tma;
+  static constexpr bool kProducer = kRung >= FwdRung::WarpSpecialized;
+  static constexpr int kBlockM = 128;  // two consumer warpgroups x 64 rows
+  static constexpr int kConsumerThreads = 256;
+  static constexpr int kThreads = kConsumerThreads + (kProducer ? 128 : 0);
   static constexpr int kTileQ = kBlockM * kD, kTileKV = kBlockN * kD;  // elements
-  // Q, two K stages, two V stages, and 1 KiB to align the swizzled tiles to 1024 bytes.
-  static constexpr int kSmemBytes = (kTileQ + 4 * kTileKV) * 2 + 1024;
+  // Q, two K stages, two V stages, then the barriers; 1 KiB to align the swizzled tiles to 1024.
+  static constexpr int kTileBytes = (kTileQ + 4 * kTileKV) * 2;
+  static constexpr int kSmemBytes = kTileBytes + int(sizeof(FwdBarriers)) + 1024;
+  // setmaxnreg budgets (FA3's for two consumer warpgroups): 128 x 24 + 256 x 240 <= 64 Ki.
+  static constexpr int kProducerRegisters = 24, kConsumerRegisters = 240;
   static_assert(kD % 64 == 0, "the 128-byte swizzle needs whole 64-column panels");
   static_assert(kBlockN % 16 == 0 && kBlockN <= 128, "S_ij must fit one wgmma (N <= 128)");
 };
 
-// d = 64 asks for two resident blocks (<= 128 registers; dropout's Philox state would spill),
-// d = 128 needs up to 255 registers for O and S. kLogTiles: as in flash_fwd_kernel. kPingpong and
-// kOverlap switch off FA3 §3.1 and §3.2 for the lower rungs of the ladder (FusedKernel's
-// WgmmaSerial and WgmmaPingpong); the production kernel has both.
-template <typename Elem, int kD, int kBlockN, bool kDropout, bool kLogTiles = false,
-          bool kPingpong = true, bool kOverlap = true>
-__global__ void __launch_bounds__(256, kD <= 64 && !kDropout ? 2 : 1)
-    flash_fwd_hopper_kernel(const FlashFwdParams<Elem> p) {
+// The work units of a launch: one (query block, head) per thread block, or with Persistent a
+// strided walk over all of them, query blocks from the last (the longest causal rows) down, every
+// head of one query block before the next.
+template <typename Elem, int kD, int kBlockM, int kBlockN, bool kPersistent>
+struct FwdSchedule {
+  int unit, units, query_blocks;
+  __device__ explicit FwdSchedule(const FlashFwdParams<Elem>& p)
+      : unit(kPersistent ? int(blockIdx.x) : 0),
+        units(kPersistent ? (p.seq_q + kBlockM - 1) / kBlockM * p.batch_heads : 1),
+        query_blocks((p.seq_q + kBlockM - 1) / kBlockM) {}
+  __device__ bool more() const { return unit < units; }
+  __device__ void next() { unit += kPersistent ? int(gridDim.x) : 1; }
+  __device__ fwd::QueryBlock<Elem, kD, kBlockM, kBlockN> block(
+      const FlashFwdParams<Elem>& p) const {
+    if constexpr (kPersistent)
+      return fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>(p, query_blocks - 1 - unit / p.batch_heads,
+                                                         unit % p.batch_heads);
+    else
+      return fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>(p);
+  }
+};
+
+// Hands the copy engine the kRows x kD tile at row0 of matrix bh (kD / 64 boxes, one per swizzle
+// panel) and announces its bytes on `full`.
+template <int kRows, int kD, typename Elem>
+__device__ __forceinline__ void load_tile_tma(Elem* smem, const CUtensorMap& map, uint64_t* full,
+                                              int row0, int bh) {
+  tma::arrive_expect_bytes(full, kRows * kD * 2);
+#pragma unroll
+  for (int panel = 0; panel < kD / 64; ++panel)
+    tma::load_box(smem + panel * kRows * 64, &map, full, panel * 64, row0, bh);
+}
+
+// d = 64 without a producer asks for two resident blocks (<= 128 registers; dropout's Philox
+// state would spill), d = 128 needs up to 255 registers for O and S. kLogTiles: as in
+// flash_fwd_kernel. kRung: the techniques built in (FwdRung); the production kernel is
+// fwd_production_rung (flash_fwd.cu).
+template <typename Elem, int kD, int kBlockN, bool kDropout, bool kLogTiles, FwdRung kRung>
+__global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
+                                  kD <= 64 && !kDropout && kRung < FwdRung::WarpSpecialized ? 2 : 1)
+    flash_fwd_hopper_kernel(const FlashFwdParams<Elem> p,
+                            const __grid_constant__ FwdTensorMaps maps) {
 #if FLASHLAB_WGMMA_ENABLED
-  using Layout = HopperFwdLayout<kD, kBlockN>;
-  constexpr int kBlockM = Layout::kBlockM, kThreads = Layout::kThreads;
+  using Layout = HopperFwdLayout<kD, kBlockN, kRung>;
+  constexpr bool kPingpong = kRung >= FwdRung::Pingpong, kOverlap = kRung >= FwdRung::Overlap;
+  constexpr bool kTma = Layout::kTma, kProducer = Layout::kProducer;
+  constexpr bool kPersistent = kRung >= FwdRung::Persistent;
+  constexpr int kBlockM = Layout::kBlockM, kConsumers = Layout::kConsumerThreads;
   constexpr int kNTiles = kBlockN / 8, kDTiles = kD / 8, kPSteps = kBlockN / 16;
   extern __shared__ unsigned char smem_raw[];
-  Elem* const smem =
-      reinterpret_cast<Elem*>(smem_raw + ((1024 - ptx::smem_address(smem_raw) % 1024) % 1024));
-  Elem* const sQ = smem;
+  unsigned char* const smem_base = smem_raw + ((1024 - ptx::smem_address(smem_raw) % 1024) % 1024);
+  Elem* const sQ = reinterpret_cast<Elem*>(smem_base);
   auto sK = [&](int slot) { return sQ + Layout::kTileQ + slot * Layout::kTileKV; };
   auto sV = [&](int slot) { return sQ + Layout::kTileQ + (2 + slot) * Layout::kTileKV; };
   auto q_tile = [](int r, int c) { return wgmma::swizzled_offset<kBlockM>(r, c); };
   auto kv_tile = [](int r, int c) { return wgmma::swizzled_offset<kBlockN>(r, c); };
+  FwdBarriers* const bars = reinterpret_cast<FwdBarriers*>(smem_base + Layout::kTileBytes);
+  using Schedule = FwdSchedule<Elem, kD, kBlockM, kBlockN, kPersistent>;
 
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const fwd::QueryBlock<Elem, kD, kBlockM, kBlockN> qb(p);
-  // Warp w owns query rows 16 w .. 16 w + 15 of the block (rows 16 (w % 4) of warpgroup w / 4).
-  const int r_lo = qb.row0 + warp * 16 + lane / 4;
-  const Elem* const sQ_group = sQ + q_tile((warp / 4) * 64, 0);
+  if constexpr (kTma) {
+    if (threadIdx.x == 0) {
+      tma::barrier_init(&bars->q_full, 1);
+      tma::barrier_init(&bars->q_empty, kConsumers / 32);
+      for (int s = 0; s < 2; ++s) {
+        tma::barrier_init(&bars->k_full[s], 1);
+        tma::barrier_init(&bars->v_full[s], 1);
+        tma::barrier_init(&bars->k_empty[s], kConsumers / 32);
+        tma::barrier_init(&bars->v_empty[s], kConsumers / 32);
+      }
+      tma::make_barrier_inits_visible();
+      tma::prefetch_map(&maps.q);
+      tma::prefetch_map(&maps.k);
+      tma::prefetch_map(&maps.v);
+    }
+    __syncthreads();
+  }
 
-  // FA2 Alg. 1 l. 5: O_i = 0, l_i = 0, m_i = -inf, on chip.
-  float S[1][kNTiles][4] = {};
-  float O[1][kDTiles][4] = {};
-  uint32_t P[kPSteps][4] = {};  // A fragments of the previous tile's P~
-  float m[1][2] = {{-INFINITY, -INFINITY}}, l[1][2] = {{0.f, 0.f}}, rescale[1][2];
+  // The producer warpgroup (FA3 §3.1): one thread walks the same units and key blocks as the
+  // consumers and keeps the two stages full: Q, K_0, then K_{j+1} before V_j, the order in which
+  // the consumers use them. Each refill waits until the eight consumer warps released the stage.
+  // With a producer, threadIdx.x / 128 read from lane 0: ptxas then knows it is the same across
+  // the warp, and keeps the consumers' wgmma out of a "divergent path" (else it serialises them,
+  // C7520).
+  const int warpgroup =
+      kProducer ? __shfl_sync(0xffffffffu, int(threadIdx.x) / 128, 0) : int(threadIdx.x) / 128;
+  if constexpr (kProducer) {
+    if (warpgroup == 0) {
+      tma::shrink_registers<Layout::kProducerRegisters>();
+      if (threadIdx.x != 0) return;
+      int n = 0;      // visible key blocks loaded so far (stage n % 2, its (n / 2)-th fill)
+      int round = 0;  // units loaded so far
+      for (Schedule schedule(p); schedule.more(); schedule.next(), ++round) {
+        const auto qb = schedule.block(p);
+        tma::wait(&bars->q_empty, (round & 1) ^ 1);
+        load_tile_tma<kBlockM, kD>(sQ, maps.q, &bars->q_full, qb.row0, qb.bh);
+        auto load_kv = [&](const CUtensorMap& map, Elem* stage, uint64_t* full, uint64_t* empty,
+                           int j, int index) {
+          tma::wait(empty, ((index / 2) & 1) ^ 1);
+          load_tile_tma<kBlockN, kD>(stage, map, full, j * kBlockN, qb.bh);
+        };
+        int j = qb.template next_visible<kProducer>(p, 0);
+        if (j < qb.j_end)
+          load_kv(maps.k, sK(n % 2), &bars->k_full[n % 2], &bars->k_empty[n % 2], j, n);
+        for (; j < qb.j_end; ++n) {
+          const int j_next = qb.template next_visible<kProducer>(p, j + 1);
+          if (j_next < qb.j_end)
+            load_kv(maps.k, sK((n + 1) % 2), &bars->k_full[(n + 1) % 2],
+                    &bars->k_empty[(n + 1) % 2], j_next, n + 1);
+          load_kv(maps.v, sV(n % 2), &bars->v_full[n % 2], &bars->v_empty[n % 2], j, n);
+          j = j_next;
+        }
+      }
+      return;
+    }
+    tma::grow_registers<Layout::kConsumerRegisters>();
+  }
 
-  // O_i += P V_slot, one wgmma per 16 keys: B = V_j[16 keys][kD], MN-major, kD / 64 panels.
-  auto multiply_pv = [&](const Elem* sV_slot) {
-#pragma unroll
-    for (int kk = 0; kk < kPSteps; ++kk)
-      wgmma::mma_rs<Elem, kD>(O[0], P[kk],
-                              wgmma::descriptor(sV_slot + kv_tile(16 * kk, 0), kBlockN * 128), 1);
-    wgmma::commit();
-  };
+  const unsigned tid = threadIdx.x - (kProducer ? 128u : 0u);  // unsigned: / and % are shifts
+  const int warp = int(tid / 32), lane = int(tid % 32), group = warpgroup - (kProducer ? 1 : 0);
   // Pingpong (FA3 §3.1): the two warpgroups take turns to issue their products (named barrier
   // 1 + w opens warpgroup w's turn), so the softmax of one overlaps the products of the other
   // rather than both competing for the tensor cores at once.
-  const int group = warp / 4;
   auto wait_turn = [&] {
     if constexpr (kPingpong) {
       if (group == 0)
-        ptx::named_barrier_sync<1, kThreads>();
+        ptx::named_barrier_sync<1, kConsumers>();
       else
-        ptx::named_barrier_sync<2, kThreads>();
+        ptx::named_barrier_sync<2, kConsumers>();
     }
   };
   auto pass_turn = [&] {
     if constexpr (kPingpong) {
       if (group == 0)
-        ptx::named_barrier_arrive<2, kThreads>();
+        ptx::named_barrier_arrive<2, kConsumers>();
       else
-        ptx::named_barrier_arrive<1, kThreads>();
+        ptx::named_barrier_arrive<1, kConsumers>();
     }
   };
-
-  int j = qb.next_visible(p, 0);
-  // Q_i (FA2 Alg. 1 l. 4) and the first visible K_j (FA2 Alg. 1 l. 7), then the loop over j
-  // (FA2 Alg. 1 l. 6).
-  fwd::load_tile_async<kBlockM, kD, kThreads>(sQ, qb.q, qb.row0, p.seq_q, q_tile);
-  if (j < qb.j_end)
-    fwd::load_tile_async<kBlockN, kD, kThreads>(sK(0), qb.k, j * kBlockN, p.seq_k, kv_tile);
-  ptx::cp_async_commit();
-
-  if (group == 1) pass_turn();  // warpgroup 0 goes first
-  int it = 0;                   // iterations done = visible key blocks so far
-  for (; j < qb.j_end; ++it) {
-    const int slot = it % 2;
-    ptx::cp_async_wait<0>();
-    wgmma::fence_shared_for_async_proxy();
-    __syncthreads();  // K_j resident; every warp is through iteration it - 1
-    const int j_next = qb.next_visible(p, j + 1);
-    // V_j and the next visible K (FA2 Alg. 1 l. 7), each a whole iteration ahead of its use.
-    fwd::load_tile_async<kBlockN, kD, kThreads>(sV(slot), qb.v, j * kBlockN, p.seq_k, kv_tile);
-    if (j_next < qb.j_end)
-      fwd::load_tile_async<kBlockN, kD, kThreads>(sK(1 - slot), qb.k, j_next * kBlockN, p.seq_k,
-                                                  kv_tile);
-    ptx::cp_async_commit();
-
-    // S_ij = Q_i K_j^T (FA2 Alg. 1 l. 8), 16 columns of the head dim per wgmma.
-    wait_turn();
-    wgmma::fence();
-#pragma unroll
-    for (int kk = 0; kk < kD / 16; ++kk)
-      wgmma::mma_ss<Elem, kBlockN>(S[0], wgmma::descriptor(sQ_group + q_tile(0, 16 * kk)),
-                                   wgmma::descriptor(sK(slot) + kv_tile(0, 16 * kk)), kk > 0);
-    wgmma::commit();
-    if (it > 0) {
-      multiply_pv(sV(1 - slot));  // O_i += P~_{i,j-1} V_{j-1} (FA2 Alg. 1 l. 10, previous tile)
-      pass_turn();
-      // With the overlap, only S_ij must be done; without it the softmax waits for P V too.
-      constexpr int kProductsLeft = kOverlap ? 1 : 0;
-      wgmma::wait<kProductsLeft>();
-    } else {
-      pass_turn();
-      wgmma::wait<0>();
+  // A consumer warp is done with the stage `empty` guards (only the producer waits for it).
+  auto release = [&](uint64_t* empty) {
+    if constexpr (kProducer)
+      if (lane == 0) tma::arrive(empty);
+  };
+  // The copies the consumers issue themselves on the rungs without a producer: cp.async by every
+  // thread, or one TMA per tile by thread 0.
+  auto load_own = [&](Elem* smem, const Elem* gmem, const CUtensorMap& map, uint64_t* full,
+                      int row0, int seq, int bh, auto rows) {
+    constexpr int kRows = decltype(rows)::value;
+    if constexpr (!kTma) {
+      auto tile = [](int r, int c) { return wgmma::swizzled_offset<kRows>(r, c); };
+      fwd::load_tile_async<kRows, kD, kConsumers>(smem, gmem, row0, seq, tile);
+    } else if (tid == 0) {
+      load_tile_tma<kRows, kD>(smem, map, full, row0, bh);
     }
-    wgmma::pin(S[0]);
+  };
+  using QRows = std::integral_constant<int, kBlockM>;
+  using KVRows = std::integral_constant<int, kBlockN>;
 
-    // Softmax of S_ij (FA1 Alg. 2 l. 11's mask, then FA2 Alg. 1 l. 9) while the tensor cores run
-    // the product above.
-    const bool element_mask = qb.needs_element_mask(p, j);
-    if constexpr (kLogTiles) qb.log_tile(p, j, element_mask);
-    if (element_mask) fwd::mask_scores(S, p.mask, p.seq_q, p.seq_k, r_lo, j * kBlockN, lane);
-    fwd::softmax_update(S, m, l, rescale, p.scale_log2);
-    if constexpr (kDropout)
-      fwd::apply_dropout(S, p.dropout, p.keep_scale, qb.batch, qb.head, r_lo, j * kBlockN, lane);
-    wgmma::pin(S[0]);  // the softmax stays ahead of the wait (measured: else it sinks below)
-    wgmma::pin(l);
-    wgmma::pin(rescale);
+  // One work unit (query block i of one head); returns the visible key blocks it processed.
+  // Stages and barrier phases: K_j and V_j of the n-th visible key block of the thread block sit
+  // in stage n % 2 (its (n / 2)-th fill), n = n0 + it; Q_i of the round-th unit is Q's
+  // (round)-th fill. Both are 0 where a block has one unit.
+  auto run_unit = [&](const fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>& qb, int n0,
+                      int round) -> int {
+    // Warp w owns query rows 16 w .. 16 w + 15 of the block (rows 16 (w % 4) of warpgroup w / 4).
+    const int r_lo = qb.row0 + warp * 16 + lane / 4;
+    const Elem* const sQ_group = sQ + q_tile(group * 64, 0);
 
-    wgmma::wait<0>();
-    wgmma::pin(O[0]);
-    wgmma::pin(P);
-    fwd::rescale_output(O, rescale);  // FA2 Alg. 1 l. 10's rescale; P~ V comes next iteration
+    // FA2 Alg. 1 l. 5: O_i = 0, l_i = 0, m_i = -inf, on chip.
+    float S[1][kNTiles][4] = {};
+    float O[1][kDTiles][4] = {};
+    uint32_t P[kPSteps][4] = {};  // A fragments of the previous tile's P~
+    float m[1][2] = {{-INFINITY, -INFINITY}}, l[1][2] = {{0.f, 0.f}}, rescale[1][2];
+
+    // O_i += P V_stage, one wgmma per 16 keys: B = V_j[16 keys][kD], MN-major, kD / 64 panels.
+    auto multiply_pv = [&](const Elem* sV_stage) {
 #pragma unroll
-    for (int kk = 0; kk < kPSteps; ++kk) fwd::p_fragment<Elem>(S, 0, kk, P[kk]);
-    j = j_next;
-  }
+      for (int kk = 0; kk < kPSteps; ++kk)
+        wgmma::mma_rs<Elem, kD>(
+            O[0], P[kk], wgmma::descriptor(sV_stage + kv_tile(16 * kk, 0), kBlockN * 128), 1);
+      wgmma::commit();
+    };
 
-  if (group == 0) wait_turn();  // consumes warpgroup 1's last pass_turn
-  if (it > 0) {                 // the last tile's P V (FA2 Alg. 1 l. 10)
-    ptx::cp_async_wait<0>();
-    wgmma::fence_shared_for_async_proxy();
-    __syncthreads();  // its V is resident
-    wgmma::fence();
-    multiply_pv(sV((it - 1) % 2));
-    wgmma::wait<0>();
-    wgmma::pin(O[0]);
+    int j = qb.template next_visible<kProducer>(p, 0);
+    // Q_i (FA2 Alg. 1 l. 4) and the first visible K_j (FA2 Alg. 1 l. 7), then the loop over j
+    // (FA2 Alg. 1 l. 6).
+    if constexpr (!kProducer) {
+      load_own(sQ, qb.q, maps.q, &bars->q_full, qb.row0, p.seq_q, qb.bh, QRows{});
+      if (j < qb.j_end)
+        load_own(sK(0), qb.k, maps.k, &bars->k_full[0], j * kBlockN, p.seq_k, qb.bh, KVRows{});
+      if constexpr (!kTma) ptx::cp_async_commit();
+    }
+    if constexpr (kTma) tma::wait(&bars->q_full, round & 1);
+
+    if (group == 1) pass_turn();  // warpgroup 0 goes first
+    int it = 0;                   // iterations done = visible key blocks of this unit so far
+    for (; j < qb.j_end; ++it) {
+      const int n = n0 + it, stage = n % 2;
+      if constexpr (!kProducer) {
+        if constexpr (!kTma) {
+          ptx::cp_async_wait<0>();
+          wgmma::fence_shared_for_async_proxy();
+        }
+        __syncthreads();  // every warp is through iteration it - 1: its stages may be refilled
+      }
+      if constexpr (kTma) tma::wait(&bars->k_full[stage], (n / 2) & 1);
+      const int j_next = qb.template next_visible<kProducer>(p, j + 1);
+      // Without a producer: V_j and the next visible K (FA2 Alg. 1 l. 7), each a whole iteration
+      // ahead of its use. V_j goes to stage n % 2 (last read by P_{j-2} V_{j-2}), the next K to
+      // the other stage (last read by S_{j-1}).
+      if constexpr (!kProducer) {
+        load_own(sV(stage), qb.v, maps.v, &bars->v_full[stage], j * kBlockN, p.seq_k, qb.bh,
+                 KVRows{});
+        if (j_next < qb.j_end)
+          load_own(sK(1 - stage), qb.k, maps.k, &bars->k_full[1 - stage], j_next * kBlockN, p.seq_k,
+                   qb.bh, KVRows{});
+        if constexpr (!kTma) ptx::cp_async_commit();
+      }
+
+      // S_ij = Q_i K_j^T (FA2 Alg. 1 l. 8), 16 columns of the head dim per wgmma.
+      wait_turn();
+      wgmma::fence();
+#pragma unroll
+      for (int kk = 0; kk < kD / 16; ++kk)
+        wgmma::mma_ss<Elem, kBlockN>(S[0], wgmma::descriptor(sQ_group + q_tile(0, 16 * kk)),
+                                     wgmma::descriptor(sK(stage) + kv_tile(0, 16 * kk)), kk > 0);
+      wgmma::commit();
+      if (it > 0) {
+        if constexpr (kTma) tma::wait(&bars->v_full[1 - stage], ((n - 1) / 2) & 1);
+        multiply_pv(sV(1 - stage));  // O_i += P~_{i,j-1} V_{j-1} (FA2 Alg. 1 l. 10, previous tile)
+        pass_turn();
+        // With the overlap, only S_ij must be done; without it the softmax waits for P V too.
+        constexpr int kProductsLeft = kOverlap ? 1 : 0;
+        wgmma::wait<kProductsLeft>();
+      } else {
+        pass_turn();
+        wgmma::wait<0>();
+      }
+      wgmma::pin(S[0]);
+      // S_ij is done: K_j's stage (and after the last block, Q_i) may be refilled.
+      release(&bars->k_empty[stage]);
+      if (j_next >= qb.j_end) release(&bars->q_empty);
+
+      // Softmax of S_ij (FA1 Alg. 2 l. 11's mask, then FA2 Alg. 1 l. 9) while the tensor cores
+      // run the product above.
+      const bool element_mask = qb.needs_element_mask(p, j);
+      if constexpr (kLogTiles) qb.log_tile(p, j, element_mask, tid == 0);
+      if (element_mask) fwd::mask_scores(S, p.mask, p.seq_q, p.seq_k, r_lo, j * kBlockN, lane);
+      fwd::softmax_update(S, m, l, rescale, p.scale_log2);
+      if constexpr (kDropout)
+        fwd::apply_dropout(S, p.dropout, p.keep_scale, qb.batch, qb.head, r_lo, j * kBlockN, lane);
+      wgmma::pin(S[0]);  // the softmax stays ahead of the wait (measured: else it sinks below)
+      wgmma::pin(l);
+      wgmma::pin(rescale);
+
+      wgmma::wait<0>();
+      wgmma::pin(O[0]);
+      wgmma::pin(P);
+      if (it > 0) release(&bars->v_empty[1 - stage]);
+      fwd::rescale_output(O, rescale);  // FA2 Alg. 1 l. 10's rescale; P~ V comes next iteration
+#pragma unroll
+      for (int kk = 0; kk < kPSteps; ++kk) fwd::p_fragment<Elem>(S, 0, kk, P[kk]);
+      j = j_next;
+    }
+
+    if (group == 0) wait_turn();  // consumes warpgroup 1's last pass_turn
+    if (it > 0) {                 // the last tile's P V (FA2 Alg. 1 l. 10)
+      const int n = n0 + it, last = (n - 1) % 2;
+      if constexpr (kTma) {
+        tma::wait(&bars->v_full[last], ((n - 1) / 2) & 1);
+      } else {
+        ptx::cp_async_wait<0>();
+        wgmma::fence_shared_for_async_proxy();
+        __syncthreads();  // its V is resident
+      }
+      wgmma::fence();
+      multiply_pv(sV(last));
+      wgmma::wait<0>();
+      wgmma::pin(O[0]);
+      release(&bars->v_empty[last]);
+    } else {
+      release(&bars->q_empty);  // no visible key block: Q_i was never read
+    }
+    if constexpr (!kTma) ptx::cp_async_wait<0>();  // the Q copy is in flight if nothing was visible
+    // FA2 Alg. 1 l. 12–15: normalise O_i, L_i = m_i + log l_i, both written once.
+    fwd::store_output<Elem, kD>(O, m, l, qb.output(p), qb.logsumexp(p), p.seq_q, r_lo, lane);
+    return it;
+  };
+  if constexpr (kPersistent) {
+    int n0 = 0, round = 0;
+    for (Schedule schedule(p); schedule.more(); schedule.next(), ++round)
+      n0 += run_unit(schedule.block(p), n0, round);
+  } else {
+    run_unit(fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>(p), 0, 0);
   }
-  ptx::cp_async_wait<0>();  // the Q copy is still in flight when no key block was visible
-  // FA2 Alg. 1 l. 12–15: normalise O_i, L_i = m_i + log l_i, both written once.
-  fwd::store_output<Elem, kD>(O, m, l, qb.output(p), qb.logsumexp(p), p.seq_q, r_lo, lane);
 #endif
 }
 

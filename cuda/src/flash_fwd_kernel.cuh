@@ -122,7 +122,7 @@ __global__ void __launch_bounds__(kWarps * 32, 2) flash_fwd_kernel(const FlashFw
     // FA1 Alg. 2 l. 11); whole invisible tiles were skipped above. Then m_i, P~_ij, l_i (FA2 Alg. 1
     // FA2 Alg. 1 l. 9) and the rescale of O_i (FA2 Alg. 1 l. 10).
     const bool element_mask = qb.needs_element_mask(p, j);
-    if constexpr (kLogTiles) qb.log_tile(p, j, element_mask);
+    if constexpr (kLogTiles) qb.log_tile(p, j, element_mask, threadIdx.x == 0);
     if (element_mask) fwd::mask_scores(S, p.mask, p.seq_q, p.seq_k, r_lo, col0, lane);
     float rescale[kMTiles][2];
     fwd::softmax_update(S, m, l, rescale, p.scale_log2);

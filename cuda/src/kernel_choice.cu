@@ -88,6 +88,19 @@ void set_smem_limit_once(const void* kernel, int smem_bytes) {
   done.insert({kernel, device});
 }
 
+int multiprocessor_count() {
+  int device = 0;
+  FLASHLAB_CUDA_CHECK(cudaGetDevice(&device));
+  static std::mutex mutex;
+  static std::vector<int> counts;  // per device; 0 = not asked yet
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (size_t(device) >= counts.size()) counts.resize(size_t(device) + 1, 0);
+  if (counts[size_t(device)] == 0)
+    FLASHLAB_CUDA_CHECK(
+        cudaDeviceGetAttribute(&counts[size_t(device)], cudaDevAttrMultiProcessorCount, device));
+  return counts[size_t(device)];
+}
+
 bool wgmma_available(int64_t head_dim) {
   return has_wgmma_kernel(head_dim) && wgmma_runs_here();
 }

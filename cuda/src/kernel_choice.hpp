@@ -27,10 +27,12 @@ constexpr bool tile_log_built(DType dtype, int64_t head_dim, bool dropout) {
   return dtype == DType::F16 && has_wgmma_kernel(head_dim) && !dropout;
 }
 
-// The forward's ladder rungs below Wgmma (FusedKernel::WgmmaSerial, WgmmaPingpong) are built for
-// fp16 without dropout and without a tile log: the ladder's configuration.
+// The forward's ladder rungs (FusedKernel::WgmmaSerial ... WgmmaPersistent) are built for fp16
+// without dropout and without a tile log: the ladder's configuration.
 constexpr bool is_ladder_rung(FusedKernel k) {
-  return k == FusedKernel::WgmmaSerial || k == FusedKernel::WgmmaPingpong;
+  return k == FusedKernel::WgmmaSerial || k == FusedKernel::WgmmaPingpong ||
+         k == FusedKernel::WgmmaOverlap || k == FusedKernel::WgmmaTma ||
+         k == FusedKernel::WgmmaWarpSpecialized || k == FusedKernel::WgmmaPersistent;
 }
 constexpr bool ladder_rungs_built(DType dtype, bool dropout) {
   return dtype == DType::F16 && !dropout;
@@ -56,14 +58,18 @@ bool use_wgmma(FusedKernel kernel, int64_t head_dim, const char* entry);
 // once per kernel and device rather than with a runtime call before every launch.
 void set_smem_limit_once(const void* kernel, int smem_bytes);
 
-// Launches the kernel on grid x threads with smem_bytes of dynamic shared memory, checking every
-// step.
-template <typename Kernel, typename Params>
-void launch_kernel(Kernel kernel, const Params& p, dim3 grid, int threads, int smem_bytes,
-                   cudaStream_t stream) {
+// Launches the kernel on grid x threads with smem_bytes of dynamic shared memory and the given
+// arguments, checking every step.
+template <typename Kernel, typename... Args>
+void launch_kernel(Kernel kernel, dim3 grid, int threads, int smem_bytes, cudaStream_t stream,
+                   const Args&... args) {
   set_smem_limit_once(reinterpret_cast<const void*>(kernel), smem_bytes);
-  kernel<<<grid, threads, smem_bytes, stream>>>(p);
+  kernel<<<grid, threads, smem_bytes, stream>>>(args...);
   FLASHLAB_CUDA_CHECK_LAUNCH();
 }
+
+// The current device's streaming multiprocessors (the size of a persistent grid), asked once per
+// device.
+int multiprocessor_count();
 
 }  // namespace flashlab::cuda

@@ -48,6 +48,9 @@ std::string disagreement(const MaskParams& mask, int64_t row0, int64_t rows, int
   if (tile_any_visible(mask, int(row0), int(rows), int(col0), int(cols)) !=
       (want != TileVisibility::None))
     out += " tile_any_visible<int> disagrees;";
+  if (tile_any_visible<true>(mask, int(row0), int(rows), int(col0), int(cols)) !=
+      (want != TileVisibility::None))
+    out += " tile_any_visible<inline scan, int> disagrees;";
   if (tile_all_visible(mask, int(row0), int(rows), int(col0), int(cols)) !=
       (want == TileVisibility::Full))
     out += " tile_all_visible<int> disagrees;";

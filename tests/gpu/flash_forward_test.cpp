@@ -70,8 +70,8 @@ void check_fast_forward(const std::vector<Case>& cases, std::mt19937_64& rng) {
       }
 }
 
-// The ladder's lower wgmma rungs (FusedKernel::WgmmaSerial, WgmmaPingpong) on the cases they are
-// built for: fp16, no dropout, head dims of the wgmma kernel.
+// Every rung of the wgmma forward's ladder (FusedKernel::WgmmaSerial ... WgmmaPersistent) on the
+// cases they are built for: fp16, no dropout, head dims of the wgmma kernel.
 void check_ladder_rungs(const std::vector<Case>& cases, std::mt19937_64& rng) {
   int checked = 0;
   for (const Case& c : cases) {
@@ -82,7 +82,9 @@ void check_ladder_rungs(const std::vector<Case>& cases, std::mt19937_64& rng) {
       continue;
     }
     for (cuda::FusedKernel kernel :
-         {cuda::FusedKernel::WgmmaSerial, cuda::FusedKernel::WgmmaPingpong}) {
+         {cuda::FusedKernel::WgmmaSerial, cuda::FusedKernel::WgmmaPingpong,
+          cuda::FusedKernel::WgmmaOverlap, cuda::FusedKernel::WgmmaTma,
+          cuda::FusedKernel::WgmmaWarpSpecialized, cuda::FusedKernel::WgmmaPersistent}) {
       INFO("kernel " << cuda::to_string(kernel));
       check_forward(c, DType::F16, rng,
                     [&](auto& shape, auto& options, const cuda::ForwardArgs& args) {
@@ -96,9 +98,14 @@ void check_ladder_rungs(const std::vector<Case>& cases, std::mt19937_64& rng) {
 
 }  // namespace
 
-TEST_CASE("the wgmma forward's ladder rungs (serial, + pingpong) match the float64 reference") {
+TEST_CASE("the wgmma forward's ladder rungs (serial ... persistent) match the float64 reference") {
   FLASHLAB_TEST_RNG(rng, "ladder rungs");
-  check_ladder_rungs(forward_cases(), rng);
+  std::vector<Case> cases = forward_cases();
+  // More (query block, head) units than an H100/H200 has SMs (132): the persistent rung's blocks
+  // then take several units each, and its stages and barrier phases carry from one to the next.
+  cases.push_back({{3, 50, 300, 333, 64}, true});
+  cases.push_back({{2, 70, 200, 257, 128}, false, 0.0, "random:0.4"});
+  check_ladder_rungs(cases, rng);
 }
 
 TEST_CASE(
@@ -192,7 +199,8 @@ TEST_CASE("sanitizer: small forward cases of the fast and teaching kernels") {
                      rng);
   check_ladder_rungs({{{1, 1, 70, 70, 128}, false, 0.0, "butterfly"},
                       {{1, 1, 150, 150, 64}, true, 0.0, "random:0.4"},
-                      {{1, 1, 150, 260, 128}, true}},
+                      {{1, 1, 150, 260, 128}, true},
+                      {{1, 136, 10, 12, 64}, true}},  // 136 units: persistent blocks take two
                      rng);
   check_forward({{1, 2, 37, 29, 24}, true, 0.2}, DType::F32, rng,
                 [](auto& shape, auto& options, const cuda::ForwardArgs& args) {

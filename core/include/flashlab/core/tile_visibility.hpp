@@ -31,13 +31,12 @@ enum class TileVisibility : uint8_t {
 namespace detail {
 // Whether some on block of the layout has a visible score in rows [first_row, row_last] x columns
 // [col0, col_last] of the tile: the part of block row bi inside the tile ends at row
-// part_row_last, and under causal masking sees columns up to it only. Not inlined on the device:
-// the kernels call it only with a layout, and inlined its loop cost registers on every path.
+// part_row_last, and under causal masking sees columns up to it only.
 template <typename Index>
-FLASHLAB_HD_NOINLINE bool any_block_visible(const uint8_t* layout, int64_t col_blocks,
-                                            Index block_rows, Index block_cols, bool causal,
-                                            Index first_row, Index row_last, Index col0,
-                                            Index col_last) {
+FLASHLAB_HD bool any_block_visible_inline(const uint8_t* layout, int64_t col_blocks,
+                                          Index block_rows, Index block_cols, bool causal,
+                                          Index first_row, Index row_last, Index col0,
+                                          Index col_last) {
   for (Index bi = first_row / block_rows; bi <= row_last / block_rows; ++bi) {
     const Index block_end = (bi + 1) * block_rows - 1;
     const Index part_row_last = block_end < row_last ? block_end : row_last;
@@ -47,10 +46,22 @@ FLASHLAB_HD_NOINLINE bool any_block_visible(const uint8_t* layout, int64_t col_b
   }
   return false;
 }
+// The same, not inlined on the device: the kernels call it only with a layout, and inlined its
+// loop cost registers on every path.
+template <typename Index>
+FLASHLAB_HD_NOINLINE bool any_block_visible(const uint8_t* layout, int64_t col_blocks,
+                                            Index block_rows, Index block_cols, bool causal,
+                                            Index first_row, Index row_last, Index col0,
+                                            Index col_last) {
+  return any_block_visible_inline(layout, col_blocks, block_rows, block_cols, causal, first_row,
+                                  row_last, col0, col_last);
+}
 }  // namespace detail
 
-// True when some score of the tile is visible: the tile is not None.
-template <typename Index>
+// True when some score of the tile is visible: the tile is not None. kInlineScan inlines the scan
+// of a block-sparse layout: a kernel that moves registers between warpgroups (setmaxnreg) may not
+// call functions, which ptxas then refuses to compile (C7600).
+template <bool kInlineScan = false, typename Index>
 FLASHLAB_HD bool tile_any_visible(const MaskParams& mask, Index row0, Index rows, Index col0,
                                   Index cols) {
   if (rows <= 0 || cols <= 0) return false;
@@ -60,8 +71,14 @@ FLASHLAB_HD bool tile_any_visible(const MaskParams& mask, Index row0, Index rows
   if (b.layout == nullptr) return true;
   // Under causal masking the rows before col0 see no column of the tile.
   const Index first_row = mask.causal && col0 > row0 ? col0 : row0;
-  return detail::any_block_visible(b.layout, b.col_blocks, Index(b.block_rows), Index(b.block_cols),
-                                   mask.causal, first_row, row_last, col0, col_last);
+  if constexpr (kInlineScan)
+    return detail::any_block_visible_inline(b.layout, b.col_blocks, Index(b.block_rows),
+                                            Index(b.block_cols), mask.causal, first_row, row_last,
+                                            col0, col_last);
+  else
+    return detail::any_block_visible(b.layout, b.col_blocks, Index(b.block_rows),
+                                     Index(b.block_cols), mask.causal, first_row, row_last, col0,
+                                     col_last);
 }
 
 // True when every score of a non-empty tile is visible: the tile is Full.

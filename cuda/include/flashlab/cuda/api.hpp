@@ -64,12 +64,29 @@ void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& o
 // warpgroup instructions (FA3-style overlap of softmax and matrix products; bulk reductions of dQ
 // in the backward); asking for it where it cannot run throws. MmaSync: mma.sync tensor cores
 // (FA2), any sm_80+ GPU and every head dim of kFastHeadDims.
-// WgmmaSerial and WgmmaPingpong: the wgmma forward without some of its techniques, the lower rungs
-// of the kernel ladder (docs/performance.md, "The ladder"); forward only, fp16 without dropout.
-// WgmmaSerial: the softmax of S_j waits for both products in flight (S_j and P_{j-1} V_{j-1}) and
-// the two warpgroups issue their products at will; WgmmaPingpong adds their turns (FA3 §3.1);
-// Wgmma also overlaps the softmax with P V (FA3 §3.2).
-enum class FusedKernel { Auto, Wgmma, MmaSync, WgmmaSerial, WgmmaPingpong };
+// The rungs of the forward's kernel ladder (docs/performance.md, "The ladder"), each the wgmma
+// forward with the techniques above it switched off; forward only, fp16 without dropout:
+//   WgmmaSerial: the softmax of S_j waits for both products in flight (S_j and P_{j-1} V_{j-1})
+//     and the two warpgroups issue their products at will; cp.async copies.
+//   WgmmaPingpong: + the warpgroups take turns to issue their products (FA3 §3.1).
+//   WgmmaOverlap: + the softmax overlaps P V (FA3 §3.2).
+//   WgmmaTma: + tiles copied by the TMA engine, arrival signalled on mbarriers.
+//   WgmmaWarpSpecialized: + a producer warpgroup issues the copies, registers moved to the
+//     consumers (setmaxnreg, FA3 §3.1).
+//   WgmmaPersistent: + one thread block per SM looping over the work, heaviest first.
+// Wgmma is the rung the forward runs by default: WgmmaWarpSpecialized at d = 128, WgmmaTma at
+// d = 64 (fwd_production_rung in flash_fwd.cu, measured).
+enum class FusedKernel {
+  Auto,
+  Wgmma,
+  MmaSync,
+  WgmmaSerial,
+  WgmmaPingpong,
+  WgmmaOverlap,
+  WgmmaTma,
+  WgmmaWarpSpecialized,
+  WgmmaPersistent
+};
 std::string to_string(FusedKernel k);
 
 // True when FusedKernel::Wgmma can run for this head dim on the current GPU and build.
