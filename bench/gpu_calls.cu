@@ -64,6 +64,7 @@ struct Call {
   bool causal;
   std::string kernel;  // wgmma, mma.sync, cublas
   TileSizes tiles;
+  bool softmax_under_matmul = false;  // cuda::flash_forward_overlaps_softmax: "schedule"
 };
 
 // Rewritten after every call, so a run stopped at a time limit keeps what it did.
@@ -76,7 +77,8 @@ void write_manifest(const std::string& path, const std::string& gpu, int sms,
     out << "{\"call\":\"" << c.call << "\",\"B\":" << c.shape.batch << ",\"H\":" << c.shape.heads
         << ",\"N\":" << c.shape.seq_q << ",\"d\":" << c.shape.head_dim
         << ",\"causal\":" << (c.causal ? "true" : "false") << ",\"kernel\":\"" << c.kernel
-        << "\",\"Br\":" << c.tiles.block_rows << ",\"Bc\":" << c.tiles.block_cols << "}"
+        << "\",\"Br\":" << c.tiles.block_rows << ",\"Bc\":" << c.tiles.block_cols
+        << ",\"schedule\":\"" << (c.softmax_under_matmul ? "overlapped" : "serial") << "\"}"
         << (i + 1 < calls.size() ? ",\n" : "\n");
   }
   out << "]}\n";
@@ -142,20 +144,22 @@ int main(int argc, char** argv) {
                                     dq.ptr, dk.ptr,  dv.ptr};
         const std::string fused = cuda::wgmma_available(shape.head_dim) ? "wgmma" : "mma.sync";
         auto run = [&](const char* name, const std::string& kernel, TileSizes tiles,
-                       const std::function<void()>& fn) {
+                       const std::function<void()>& fn, bool softmax_under_matmul = false) {
           marker();
           fn();
           check(cudaGetLastError(), name);
           marker();
-          calls.push_back({name, shape, causal, kernel, tiles});
+          calls.push_back({name, shape, causal, kernel, tiles, softmax_under_matmul});
           write_manifest(manifest_path, gpu.name, gpu.sm_count, calls);
           std::printf("%-10s B=%lld H=%lld N=%lld d=%lld causal=%d\n", name, (long long)shape.batch,
                       (long long)shape.heads, (long long)shape.seq_q, (long long)shape.head_dim,
                       int(causal));
           std::fflush(stdout);
         };
-        run("fused_fwd", fused, cuda::flash_forward_tiles(shape.head_dim, false),
-            [&] { cuda::flash_forward(shape, options, cuda::DType::F16, fa); });
+        run(
+            "fused_fwd", fused, cuda::flash_forward_tiles(shape.head_dim, false),
+            [&] { cuda::flash_forward(shape, options, cuda::DType::F16, fa); },
+            cuda::flash_forward_overlaps_softmax(shape.head_dim, false));
         run("fused_bwd", fused, cuda::flash_backward_tiles(shape.head_dim),
             [&] { cuda::flash_backward(shape, options, cuda::DType::F16, ba, work.ptr); });
         const double naive_bytes =

@@ -43,6 +43,7 @@ const simulator::LaunchPrediction& main_launch(const simulator::Prediction& p) {
 // the simulator's launch name already does ("dQ_acc = (0) (memset)").
 std::string launch_label(const simulator::LaunchPrediction& l) {
   const std::string memset = " (memset)";
+  if (l.softmax_under_matmul) return l.name + " (softmax under matmul)";
   return l.kernel || l.name.ends_with(memset) ? l.name : l.name + memset;
 }
 
@@ -160,8 +161,9 @@ std::string model_breakdown(const CompareReport& report, const Palette& palette)
   }
   return "\nwhy: the performance model on " + report.problem.gpu.name +
          ", launch by launch (matmul, exp, other: the whole launch's work at the GPU's rates; "
-         "compute: the units scheduled on the SMs, the longest SM; a launch takes max(compute, "
-         "L2, DRAM) + launch cost)\n" +
+         "compute: the units scheduled on the SMs, the longest SM, each unit's matmul + exp + "
+         "other, or the longer of matmul and the rest where the kernel runs its softmax under its "
+         "matmuls; a launch takes max(compute, L2, DRAM) + launch cost)\n" +
          render(t, palette);
 }
 

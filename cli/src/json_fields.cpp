@@ -121,6 +121,7 @@ nlohmann::json to_json(const simulator::LaunchPrediction& l) {
           {"exp_seconds", l.exp_s},
           {"vector_seconds", l.vector_s},
           {"compute_seconds", l.compute_s},
+          {"softmax_under_matmul", l.softmax_under_matmul},
           {"l2_bytes", l.l2_bytes},
           {"l2_seconds", l.l2_s},
           {"dram_read_bytes", l.dram_read_bytes},

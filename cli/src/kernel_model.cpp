@@ -8,7 +8,7 @@ namespace flashlab::cli {
 
 KernelPrediction predict_kernel(KernelCall call, const AttentionShape& shape,
                                 const AttentionOptions& options, int element_bytes, TileSizes tiles,
-                                const simulator::GpuSpec& gpu) {
+                                const simulator::GpuSpec& gpu, bool softmax_under_matmul) {
   const bool fused = call == KernelCall::FusedForward || call == KernelCall::FusedBackward;
   const bool backward = call == KernelCall::FusedBackward || call == KernelCall::NaiveBackward;
   simulator::SimConfig c;
@@ -33,6 +33,8 @@ KernelPrediction predict_kernel(KernelCall call, const AttentionShape& shape,
     out.tiles = f.tiles;
     work = std::move(f.work);
   }
+  for (simulator::Launch& l : work.launches)
+    if (l.kernel) l.softmax_under_matmul = softmax_under_matmul;
   out.prediction = simulator::predict_runtime(work, gpu);
   out.kernels_only = simulator::kernels_only(out.prediction);
   return out;

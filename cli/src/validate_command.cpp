@@ -104,9 +104,15 @@ Row read_row(const nlohmann::json& r, const simulator::GpuSpec& gpu) {
   // GEMMs are cuBLAS's, whose tiles the model does not take.
   if (row.fused_ours()) row.tiles = {record_size(r, "Br"), record_size(r, "Bc")};
   if (row.call.rfind("torch", 0) == 0) row.tiles = torch_tiles(row);
+  // How the measured kernel scheduled its arithmetic (flashlab-gpu-calls writes it): "serial"
+  // (the default, and every kernel but our warp-specialised forward) or "overlapped".
+  const std::string schedule = r.value("schedule", "serial");
+  require(schedule == "serial" || schedule == "overlapped",
+          "schedule '" + schedule + "' is neither 'serial' nor 'overlapped'");
   AttentionOptions options;
   options.causal = row.causal;
-  row.model = predict_kernel(kinds[kind], row.shape, options, 2, row.tiles, gpu);
+  row.model =
+      predict_kernel(kinds[kind], row.shape, options, 2, row.tiles, gpu, schedule == "overlapped");
   return row;
 }
 

@@ -177,6 +177,21 @@ TileSizes flash_forward_tiles(int64_t head_dim, bool dropout, FusedKernel kernel
   return tiles;
 }
 
+bool flash_forward_overlaps_softmax(int64_t head_dim, bool dropout, FusedKernel kernel) {
+  require_fast_head_dim(head_dim, "flash_forward_overlaps_softmax");
+  require_ladder_rung_built(kernel, DType::F16, dropout, false, "flash_forward_overlaps_softmax");
+  if (!use_wgmma(kernel, head_dim, "flash_forward_overlaps_softmax")) return false;
+  bool overlaps = false;
+  switch_head_dim(head_dim, [&](auto d) {
+    if constexpr (has_wgmma_kernel(decltype(d)::value)) {
+      const FwdRung rung =
+          is_ladder_rung(kernel) ? ladder_rung(kernel) : fwd_production_rung<decltype(d)::value>();
+      overlaps = rung >= FwdRung::WarpSpecialized;
+    }
+  });
+  return overlaps;
+}
+
 void flash_forward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
                    const ForwardArgs& args, cudaStream_t stream, FusedKernel kernel) {
   validate_fast_call(shape, options, dtype, "flash_forward");

@@ -8,8 +8,10 @@
 //   Two warpgroups (8 warps) per block, 64 query rows each; every warp holds its 16 rows of
 //   S_ij, P_ij and O_i in registers, in the mma accumulator layout (fwd_softmax.cuh).
 // Memory: Q_i and two stages each of K_j and V_j in shared memory, 128-byte swizzled
-// (wgmma.cuh), filled by cp.async; wgmma reads Q and K straight from shared memory for
-// S = Q K^T, and P from registers with V from shared memory for O += P V.
+// (wgmma.cuh), filled by cp.async or, from the Tma rung on, by the TMA engine (tma.cuh); wgmma
+// reads Q and K straight from shared memory for S = Q K^T, and P from registers with V from
+// shared memory for O += P V. From the WarpSpecialized rung on, a third warpgroup only issues
+// the copies (FwdRung below).
 //
 // Iteration j issues S_j = Q_i K_j^T and O_i += P_{j-1} V_{j-1} back to back, waits for S_j only,
 // and runs the softmax of S_j (mask, max, exp, row sums, dropout) while the tensor cores still
@@ -18,13 +20,14 @@
 // the loop. The two warpgroups take turns issuing their products (FA3 §3.1, pingpong).
 //
 // Shared-memory stages: iteration j (in order of visited blocks) reads K slot j%2 and V slot
-// (j-1)%2. Its first barrier proves every warp finished iteration j-1, so it then copies V_j into
-// V slot j%2 (last read by P_{j-2} V_{j-2}) and K_{j+1} into K slot (j+1)%2 (last read by S_{j-1}):
-// each copy has a whole iteration to land.
+// (j-1)%2. Without a producer its first barrier proves every warp finished iteration j-1, so it
+// then copies V_j into V slot j%2 (last read by P_{j-2} V_{j-2}) and K_{j+1} into K slot (j+1)%2
+// (last read by S_{j-1}): each copy has a whole iteration to land. With a producer, mbarriers
+// replace that barrier: each warp releases a stage as soon as the product that read it is done.
 //
-// Test: tests/gpu/flash_forward_test.cpp (accuracy), tests/gpu/tile_skip_test.cpp (skipped
-// tiles). Benchmark: build/gpu/bench/flashlab-gpu-bench --dims 64,128 on an H100 or H200 (rows
-// "fused": this kernel is the default there).
+// Test: tests/gpu/flash_forward_test.cpp (accuracy, every rung), tests/gpu/tile_skip_test.cpp
+// (skipped tiles). Benchmark: build/gpu/bench/flashlab-gpu-bench --dims 64,128 on an H100 or
+// H200 (rows "fused": this kernel is the default there); --ladder times every rung.
 #pragma once
 
 #include <cuda.h>  // CUtensorMap

@@ -3,10 +3,13 @@
 // on request, and usage errors that point to the subcommand's own --help.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+
+#include <flashlab/cli/kernel_model.hpp>
 
 #include "cli_runner.hpp"
 
@@ -79,14 +82,18 @@ TEST_CASE("a bad record names the file and the record, counting from 1") {
     const char* says;
   };
   nlohmann::json zero_n = good, no_br = good, naive_zero_d = committed_record("naive_fwd");
+  nlohmann::json bad_schedule = good;
   zero_n["N"] = 0;
   no_br.erase("Br");
   naive_zero_d["d"] = 0;
+  bad_schedule["schedule"] = "fast";
   const Case cases[] = {
       {"N = 0", zero_n, "(fused_fwd): N must be a whole number between 1 and 2^30, got 0"},
       {"no Br", no_br, "(fused_fwd): no number 'Br'"},
       {"d = 0", naive_zero_d, "(naive_fwd): d must be a whole number between 1 and 2^30, got 0"},
       {"not an object", nlohmann::json(7), ": is not an object"},
+      {"unknown schedule", bad_schedule,
+       "(fused_fwd): schedule 'fast' is neither 'serial' nor 'overlapped'"},
   };
   for (const Case& c : cases) {
     INFO(c.what);
@@ -98,6 +105,36 @@ TEST_CASE("a bad record names the file and the record, counting from 1") {
     CHECK(r.err.find("'" + file + "', record 2 of 2") != std::string::npos);
     CHECK(r.err.find(c.says) != std::string::npos);
   }
+}
+
+TEST_CASE("an overlapped schedule is predicted faster, by at most the softmax's share") {
+  // The d = 128 forward at N = 2048 with our kernel's tiles, as validate predicts it for a record
+  // with "schedule": "serial" and with "overlapped" (kernel_model.hpp).
+  using flashlab::AttentionShape;
+  using flashlab::cli::KernelCall;
+  using flashlab::cli::KernelPrediction;
+  using flashlab::cli::predict_kernel;
+  namespace simulator = flashlab::simulator;
+  const AttentionShape shape{4, 16, 2048, 2048, 128};
+  const simulator::GpuSpec gpu = simulator::h200_sxm();
+  const KernelPrediction serial =
+      predict_kernel(KernelCall::FusedForward, shape, {}, 2, {128, 128}, gpu, false);
+  const KernelPrediction overlapped =
+      predict_kernel(KernelCall::FusedForward, shape, {}, 2, {128, 128}, gpu, true);
+  REQUIRE(serial.kernels_only.launches.size() == 1);
+  REQUIRE(overlapped.kernels_only.launches.size() == 1);
+  const simulator::LaunchPrediction& s = serial.kernels_only.launches[0];
+  const simulator::LaunchPrediction& o = overlapped.kernels_only.launches[0];
+  CHECK_FALSE(s.softmax_under_matmul);
+  CHECK(o.softmax_under_matmul);
+  // Same work and bytes. Every unit of this dense problem does the same work, so each unit's
+  // time, and the makespan, shrink by max(matmul, rest) / (matmul + rest) of the launch's terms.
+  CHECK(o.matmul_s == doctest::Approx(s.matmul_s));
+  CHECK(o.l2_bytes == s.l2_bytes);
+  const double matmul = s.matmul_s, rest = s.exp_s + s.vector_s;
+  CHECK(rest > 0);
+  CHECK(o.compute_s < s.compute_s);
+  CHECK(o.compute_s == doctest::Approx(s.compute_s * std::max(matmul, rest) / (matmul + rest)));
 }
 
 TEST_CASE("a measured file that holds an empty array is an error naming the file") {

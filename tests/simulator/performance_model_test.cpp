@@ -118,6 +118,27 @@ TEST_CASE("units go to the SM with the least work: makespan, idle SMs and the la
   CHECK(p.predicted_s == doctest::Approx(0.5));
 }
 
+TEST_CASE("a kernel that runs its softmax under its matmuls takes the longer, not the sum") {
+  const GpuSpec g = toy_gpu();  // one SM alone: 1 matmul FLOP/s, 1 exp/s, 1 other op/s
+  auto one_unit = [](int64_t matmul, int64_t exp, int64_t other, bool overlapped) {
+    WorkRecord w = compute_only({matmul});
+    w.launches[0].units[0].exp_ops = exp;
+    w.launches[0].units[0].other_flops = other;
+    w.launches[0].softmax_under_matmul = overlapped;
+    return w;
+  };
+  // 3 s of products, 1 s of exponentials, 1 s of other operations.
+  CHECK(predict_runtime(one_unit(3, 1, 1, false), g).launches[0].compute_s == doctest::Approx(5.0));
+  const Prediction p = predict_runtime(one_unit(3, 1, 1, true), g);
+  CHECK(p.launches[0].compute_s == doctest::Approx(3.0));
+  CHECK(p.launches[0].softmax_under_matmul);
+  // The softmax longer than the products: it is what the unit waits for.
+  CHECK(predict_runtime(one_unit(1, 2, 2, true), g).launches[0].compute_s == doctest::Approx(4.0));
+  // The work itself is the same either way: the terms of the whole launch do not change.
+  CHECK(p.launches[0].matmul_s == doctest::Approx(1.5));
+  CHECK(p.launches[0].exp_s == doctest::Approx(0.5));
+}
+
 TEST_CASE("memory bounds a launch when it takes longer than the compute") {
   GpuSpec g = toy_gpu();
   WorkRecord w = compute_only({1});

@@ -188,7 +188,7 @@ void Machine::close_unit() {
 void Machine::begin_launch(const char* name, bool kernel) {
   if (!working()) return;
   close_unit();
-  work_->launches.push_back({name, kernel, 0, {}});
+  work_->launches.push_back({name, kernel, 0, {}, false});
 }
 
 void Machine::begin_unit() {

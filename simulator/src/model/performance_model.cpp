@@ -42,13 +42,16 @@ int64_t units_per_sm(const Launch& l, const GpuSpec& g) {
 }
 
 // Seconds one unit's arithmetic takes with a whole SM to itself (one SM's share of the GPU's
-// rates), the three kinds of arithmetic one after another. Units resident on the same SM share
-// its rate, so an SM's time is the sum of its units' seconds.
-double unit_seconds(const UnitCost& u, const GpuSpec& g) {
+// rates): the three kinds of arithmetic one after another, or, when the kernel runs the softmax
+// while its tensor cores multiply, the longer of the products and the rest (the tensor cores and
+// the SFU/fp32 pipes are separate units of the SM). Units resident on the same SM share its
+// rate, so an SM's time is the sum of its units' seconds.
+double unit_seconds(const UnitCost& u, const GpuSpec& g, bool softmax_under_matmul) {
   const double share = double(g.sm_count);
   const GpuRates& r = g.sustained;
-  return share * (double(u.matmul_flops) / r.matmul_flops_per_s + double(u.exp_ops) / r.exp_per_s +
-                  double(u.other_flops) / r.vector_ops_per_s);
+  const double matmul = double(u.matmul_flops) / r.matmul_flops_per_s;
+  const double rest = double(u.exp_ops) / r.exp_per_s + double(u.other_flops) / r.vector_ops_per_s;
+  return share * (softmax_under_matmul ? std::max(matmul, rest) : matmul + rest);
 }
 
 // Greedy list scheduling in launch order: each next unit goes to the SM that has the least work
@@ -84,6 +87,7 @@ Prediction predict_runtime(const WorkRecord& work, const GpuSpec& g) {
     LaunchPrediction lp;
     lp.name = l.name;
     lp.kernel = l.kernel;
+    lp.softmax_under_matmul = l.softmax_under_matmul;
     lp.units = int64_t(l.units.size()) * work.heads;
     lp.units_per_sm = units_per_sm(l, g);
     const int64_t capacity = int64_t(g.sm_count) * lp.units_per_sm;
@@ -91,7 +95,7 @@ Prediction predict_runtime(const WorkRecord& work, const GpuSpec& g) {
     lp.waves = double(lp.units) / double(capacity);
     std::vector<double> seconds;
     for (const UnitCost& u : l.units) {
-      seconds.push_back(unit_seconds(u, g));
+      seconds.push_back(unit_seconds(u, g, l.softmax_under_matmul));
       const double h = double(work.heads);
       lp.matmul_s += h * double(u.matmul_flops) / r.matmul_flops_per_s;
       lp.exp_s += h * double(u.exp_ops) / r.exp_per_s;

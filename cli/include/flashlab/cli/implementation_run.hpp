@@ -46,6 +46,7 @@ struct PassRun {
   std::optional<simulator::Prediction> prediction;  // the performance model on the --gpu preset
   std::optional<double> measured_seconds;           // wall clock of the pass where it ran
   std::optional<TileSizes> tiles;
+  bool softmax_under_matmul = false;  // the kernel's schedule, for the model (kernel_model.hpp)
 };
 
 struct ImplementationRun {

@@ -24,8 +24,11 @@ struct KernelPrediction {
   TileSizes tiles;
 };
 
+// softmax_under_matmul: the kernel runs its softmax while its tensor cores multiply (our
+// warp-specialised forward, cuda::flash_forward_overlaps_softmax); the model then charges each
+// unit the longer of the two instead of their sum (Launch::softmax_under_matmul).
 KernelPrediction predict_kernel(KernelCall call, const AttentionShape& shape,
                                 const AttentionOptions& options, int element_bytes, TileSizes tiles,
-                                const simulator::GpuSpec& gpu);
+                                const simulator::GpuSpec& gpu, bool softmax_under_matmul = false);
 
 }  // namespace flashlab::cli

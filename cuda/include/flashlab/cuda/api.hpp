@@ -104,6 +104,12 @@ TileSizes flash_forward_tiles(int64_t head_dim, bool dropout,
                               FusedKernel kernel = FusedKernel::Auto);
 TileSizes flash_backward_tiles(int64_t head_dim, FusedKernel kernel = FusedKernel::Auto);
 
+// Whether the forward that runs for this head dim runs its softmax while its tensor cores multiply
+// (the warp-specialised rungs, FA3 §3.1): the simulator's performance model then charges the
+// longer of the two rather than their sum. Throws as flash_forward_tiles does.
+bool flash_forward_overlaps_softmax(int64_t head_dim, bool dropout,
+                                    FusedKernel kernel = FusedKernel::Auto);
+
 // Device bytes flash_backward needs as scratch for a shape: the fp32 dQ accumulator, D =
 // rowsum(dO∘O) and the logsumexp in base 2, for seq_q rounded up to a whole query block.
 int64_t flash_backward_workspace_bytes(const AttentionShape& shape);

@@ -43,6 +43,10 @@ struct Launch {
   bool kernel = true;           // false: a memset (no kernel; profilers' kernel rows omit it)
   int64_t unit_sram_bytes = 0;  // SRAM one unit holds at its peak: decides units per SM
   std::vector<UnitCost> units;
+  // The kernel that runs this launch keeps its tensor cores busy while it computes the softmax
+  // (a warp-specialised schedule: one warpgroup's products run under another's softmax, FA3
+  // §3.1); the algorithm does not decide this, the implementation does (cli's predict_kernel).
+  bool softmax_under_matmul = false;
 };
 
 struct WorkRecord {

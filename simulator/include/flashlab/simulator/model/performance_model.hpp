@@ -9,7 +9,10 @@
 //                side for the L2;
 //   compute      a unit's matmul FLOPs at the tensor-core rate + its exponentials at the SFU rate
 //                + its other operations at the fp32 rate, one SM's share of each (assumed NOT to
-//                overlap each other inside an SM: warps issue them in turn);
+//                overlap each other inside an SM: warps issue them in turn), or, for a launch
+//                whose kernel runs the softmax under the products (Launch::
+//                softmax_under_matmul, a warp-specialised kernel), the longer of the matmul
+//                and the rest;
 //   memory       the counted SRAM <-> HBM bytes travel between the SMs and the L2 (at the L2's
 //                bandwidth; reductions, FA2's dQ adds, at the rate its atomic units add fp32);
 //                the L2 (l2_cache.hpp) decides which reach DRAM (at DRAM bandwidth);
@@ -43,7 +46,8 @@ struct LaunchPrediction {
   // Compute: the sums over all units at the whole GPU's rates (what a perfectly balanced launch
   // would take), and the makespan of the units on the slots (what the schedule gives).
   double matmul_s = 0, exp_s = 0, vector_s = 0;
-  double compute_s = 0;  // makespan
+  double compute_s = 0;               // makespan
+  bool softmax_under_matmul = false;  // Launch::softmax_under_matmul: max, not sum, per unit
   // Memory.
   int64_t l2_bytes = 0;         // SRAM <-> L2 (the simulator's HBM bytes)
   int64_t l2_reduce_bytes = 0;  // of which reductions (FA2's dQ), at the L2's atomic rate
