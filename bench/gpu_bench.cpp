@@ -10,8 +10,9 @@
 // --ladder times, instead, each rung of the kernel ladder (docs/performance.md, "The ladder") on
 // the same inputs: the teaching kernel (FA1 Alg. 1 on fp32 CUDA cores), the mma.sync kernels (FA2
 // on sm_80 tensor cores), then the wgmma forward without and with its techniques (serial, +
-// pingpong between warpgroups, + softmax overlapped with P V) and the wgmma backward (bulk dQ
-// reductions), each as a fraction of the GEMM and as a speed-up over the rung below.
+// pingpong between warpgroups, + softmax overlapped with P V, + TMA copies, + a producer
+// warpgroup, + a persistent schedule) and the wgmma backward (bulk dQ reductions), each as a
+// fraction of the GEMM and as a speed-up over the rung below.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -353,7 +354,8 @@ int main(int argc, char** argv) {
                    "                          [--fp16-only | --bf16-only] [--naive-limit-gib 40]\n"
                    "                          [--ladder] [--json FILE]\n"
                    "  --ladder  time every rung of the kernel ladder instead (teaching, mma.sync,\n"
-                   "            wgmma), forward and backward; default --seqs 2048,8192\n"
+                   "            wgmma serial, +pingpong, +overlap, +tma, +warp-spec, +persistent;\n"
+                   "            backward: mma.sync, wgmma); default --seqs 2048,8192\n"
                    "example: flashlab-gpu-bench --seqs 2048,8192 --dims 128 --json out.json\n");
       return 2;
     }

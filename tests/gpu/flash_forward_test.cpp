@@ -161,12 +161,31 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
                               cuda::FusedKernel::WgmmaPingpong);
         }).find("wgmma pingpong is built for fp16 without dropout or tile_log, not bf16") !=
         std::string::npos);
+  // Which forwards run their softmax under their products (the model's schedule): the
+  // warp-specialised rungs, and the default at d = 128.
+  CHECK(test::error_of([&] {
+          cuda::flash_forward_overlaps_softmax(48, false);
+        }).find("head_dim 48 is not supported") != std::string::npos);
+  CHECK_FALSE(cuda::flash_forward_overlaps_softmax(128, false, cuda::FusedKernel::MmaSync));
+  if (cuda::wgmma_available(128)) {
+    CHECK(cuda::flash_forward_overlaps_softmax(128, false));
+    CHECK(cuda::flash_forward_overlaps_softmax(128, true));
+    CHECK_FALSE(cuda::flash_forward_overlaps_softmax(64, false));
+    CHECK_FALSE(cuda::flash_forward_overlaps_softmax(128, false, cuda::FusedKernel::WgmmaTma));
+    CHECK(cuda::flash_forward_overlaps_softmax(64, false, cuda::FusedKernel::WgmmaPersistent));
+  } else {
+    MESSAGE("flash_forward_overlaps_softmax's wgmma answers NOT tested: no sm_90 GPU here");
+  }
   AttentionOptions dropout;
   dropout.dropout_p = 0.1;
   CHECK(test::error_of([&] {
           cuda::flash_forward(shape, dropout, DType::F16, ok, nullptr,
                               cuda::FusedKernel::WgmmaSerial);
         }).find("not fp16 with dropout") != std::string::npos);
+  CHECK(test::error_of([&] {
+          cuda::flash_forward(shape, dropout, DType::F16, ok, nullptr,
+                              cuda::FusedKernel::WgmmaPersistent);
+        }).find("wgmma persistent is built for fp16 without dropout") != std::string::npos);
   const cuda::BackwardArgs ok_bwd{buf.ptr,         buf.ptr, buf.ptr, buf.ptr, buf.ptr,
                                   lse.as<float>(), buf.ptr, buf.ptr, buf.ptr};
   CHECK(test::error_of([&] {
