@@ -91,7 +91,9 @@ struct HopperFwdLayout {
 
 // The work units of a launch: one (query block, head) per thread block, or with Persistent a
 // strided walk over all of them, query blocks from the last (the longest causal rows) down, every
-// head of one query block before the next.
+// head of one query block before the next. Measured (ncu, docs/performance.md): that order puts
+// different heads' K and V in the L2 at once and loses their reuse; the grid keeps a head's query
+// blocks together.
 template <typename Elem, int kD, int kBlockM, int kBlockN, bool kPersistent>
 struct FwdSchedule {
   int unit, units, query_blocks;
