@@ -200,30 +200,6 @@ void run_rows(const Problem& p, const Inputs& in, bool backward, const GpuDevice
   guarded(rows.at(1), p, gpu, [&](ImplementationRun& r) { naive_row(p, in, backward, r); });
 }
 
-std::string version_text(int v) {  // 13000 -> "13.0"
-  return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10);
-}
-
-// Why no GPU is usable, said as what is true and what to do. The runtime reports a missing
-// driver as "driver version is insufficient", so the versions decide.
-std::string no_gpu_reason(cudaError_t status, const cuda::DeviceInfo& info) {
-  int driver = 0, runtime = 0;
-  cudaDriverGetVersion(&driver);
-  cudaRuntimeGetVersion(&runtime);
-  cudaGetLastError();
-  if (driver == 0)
-    return "no NVIDIA driver: the CUDA driver (libcuda.so.1) is not installed; install the NVIDIA "
-           "driver on a machine with an NVIDIA GPU";
-  if (driver < runtime)
-    return "NVIDIA driver too old: it supports CUDA " + version_text(driver) +
-           ", flashlab was built with CUDA " + version_text(runtime) +
-           "; update the driver (or build with an older CUDA Toolkit)";
-  if (status == cudaErrorNoDevice)
-    return "no CUDA device: the NVIDIA driver (CUDA " + version_text(driver) +
-           ") sees no GPU; check nvidia-smi and CUDA_VISIBLE_DEVICES";
-  return info.reason;
-}
-
 GpuDevice detect_gpu() {
   const cuda::DeviceInfo info = cuda::device_info();
   GpuDevice d;
@@ -233,11 +209,7 @@ GpuDevice detect_gpu() {
   d.compute_major = info.compute_major;
   d.compute_minor = info.compute_minor;
   d.memory_bytes = info.memory_bytes;
-  if (!info.available) {
-    int count = 0;
-    const cudaError_t status = cudaGetDeviceCount(&count);
-    d.reason = status == cudaSuccess && count > 0 ? info.reason : no_gpu_reason(status, info);
-  }
+  d.reason = info.reason;  // cuda::device_info says why none is usable
   return d;
 }
 

@@ -1,6 +1,9 @@
 // Names of dtypes and kernels, and what the GPU of this process is (for `flashlab info` and
 // skipping tests).
+#include <cuda_runtime.h>
 #include <flashlab/cuda/api.hpp>
+
+#include <string>
 
 namespace flashlab::cuda {
 
@@ -40,15 +43,41 @@ std::string to_string(FusedKernel k) {
   return "unknown";
 }
 
+namespace {
+
+std::string version_text(int v) {  // 13000 -> "13.0"
+  return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10);
+}
+
+// Why no GPU is usable, said as what is true and what to do. The runtime reports a missing
+// driver as "driver version is insufficient", so the versions decide.
+std::string no_gpu_reason(cudaError_t status) {
+  int driver = 0, runtime = 0;
+  cudaDriverGetVersion(&driver);
+  cudaRuntimeGetVersion(&runtime);
+  cudaGetLastError();
+  if (driver == 0)
+    return "no NVIDIA driver: the CUDA driver (libcuda.so.1) is not installed; install the NVIDIA "
+           "driver on a machine with an NVIDIA GPU";
+  if (driver < runtime)
+    return "NVIDIA driver too old: it supports CUDA " + version_text(driver) +
+           ", flashlab was built with CUDA " + version_text(runtime) +
+           "; update the driver (or build with an older CUDA Toolkit)";
+  if (status == cudaErrorNoDevice || status == cudaSuccess)
+    return "no CUDA device: the NVIDIA driver (CUDA " + version_text(driver) +
+           ") sees no GPU; check nvidia-smi and CUDA_VISIBLE_DEVICES";
+  return std::string("no usable CUDA device: ") + cudaGetErrorString(status);
+}
+
+}  // namespace
+
 DeviceInfo device_info() {
   DeviceInfo info;
   int count = 0;
   const cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess || count == 0) {
-    info.reason = status != cudaSuccess
-                      ? std::string("no usable CUDA device: ") + cudaGetErrorString(status)
-                      : "no CUDA device found";
     cudaGetLastError();  // clear the sticky-free error so later calls start clean
+    info.reason = no_gpu_reason(status);
     return info;
   }
   int device = 0;
