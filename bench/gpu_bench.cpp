@@ -229,6 +229,41 @@ void bench_kernels(Bench& bench, Problem& p, double naive_limit_gib) {
   bench.add(p, "naive", "fwdbwd", p.dtype, n_fwd + n_bwd, 3.5 * p.fwd_flops, naive_bytes);
 }
 
+// The rungs of the ladder above the teaching kernel, lowest first: the FusedKernel each one asks
+// for and the directions it has. The tables print these columns in this order.
+struct Rung {
+  const char* name;
+  cuda::FusedKernel kernel;
+  bool forward, backward;
+  const char* note;
+};
+constexpr Rung kLadder[] = {
+    {"mma.sync", cuda::FusedKernel::MmaSync, true, true, "FA2 on mma.sync tensor cores, cp.async"},
+    {"wgmma-serial", cuda::FusedKernel::WgmmaSerial, true, false,
+     "wgmma; the softmax waits for both products"},
+    {"+pingpong", cuda::FusedKernel::WgmmaPingpong, true, false,
+     "+ warpgroups take turns issuing (FA3 3.1)"},
+    {"+overlap", cuda::FusedKernel::WgmmaOverlap, true, false,
+     "+ softmax overlapped with PV (FA3 3.2)"},
+    {"+tma", cuda::FusedKernel::WgmmaTma, true, false, "+ TMA copies, mbarrier arrival"},
+    {"+warp-spec", cuda::FusedKernel::WgmmaWarpSpecialized, true, false,
+     "+ producer warpgroup, setmaxnreg (FA3 3.1)"},
+    {"+persistent", cuda::FusedKernel::WgmmaPersistent, true, false,
+     "+ one block per SM over all work, heaviest first"},
+    // The default forward is one of the rungs above (fwd_production_rung): not timed twice.
+    {"wgmma", cuda::FusedKernel::Wgmma, false, true, "the wgmma backward: bulk dQ adds"},
+};
+
+// The columns of one direction's ladder table: the rungs that have it (and, forward, the teaching
+// kernel first).
+std::vector<std::string> ladder_columns(bool backward) {
+  std::vector<std::string> names;
+  if (!backward) names.push_back("teaching");
+  for (const Rung& r : kLadder)
+    if (backward ? r.backward : r.forward) names.push_back(r.name);
+  return names;
+}
+
 // The rungs of the ladder on one problem, lowest first; each is timed on the same inputs.
 void bench_ladder(Bench& bench, Problem& p) {
   const int reps = p.shape.seq_q <= 2048 ? 30 : 10;
@@ -238,33 +273,13 @@ void bench_ladder(Bench& bench, Problem& p) {
         median_ms([&] { cuda::flash_forward_simple(p32.shape, p32.options, p32.fa); }, 1, 3);
     bench.add(p, "teaching", "fwd", DType::F32, t, p.fwd_flops, 0, "FA1 Alg. 1, fp32 CUDA cores");
   }
-  const struct {
-    const char* name;
-    cuda::FusedKernel kernel;
-    bool backward;  // the forward's ladder rungs have no backward; "wgmma" is the backward's top
-    const char* note;
-  } rungs[] = {
-      {"mma.sync", cuda::FusedKernel::MmaSync, true, "FA2 on mma.sync tensor cores, cp.async"},
-      {"wgmma-serial", cuda::FusedKernel::WgmmaSerial, false,
-       "wgmma; the softmax waits for both products"},
-      {"+pingpong", cuda::FusedKernel::WgmmaPingpong, false,
-       "+ warpgroups take turns issuing (FA3 3.1)"},
-      {"+overlap", cuda::FusedKernel::WgmmaOverlap, false,
-       "+ softmax overlapped with PV (FA3 3.2)"},
-      {"+tma", cuda::FusedKernel::WgmmaTma, false, "+ TMA copies, mbarrier arrival"},
-      {"+warp-spec", cuda::FusedKernel::WgmmaWarpSpecialized, false,
-       "+ producer warpgroup, setmaxnreg (FA3 3.1)"},
-      {"+persistent", cuda::FusedKernel::WgmmaPersistent, false,
-       "+ one block per SM over all work, heaviest first"},
-      {"wgmma", cuda::FusedKernel::Wgmma, true, "the default wgmma kernels; bwd: bulk dQ adds"},
-  };
-  for (const auto& rung : rungs) {
+  for (const Rung& rung : kLadder) {
     if (rung.kernel != cuda::FusedKernel::MmaSync && !cuda::wgmma_available(p.shape.head_dim)) {
-      bench.add(p, rung.name, "fwd", p.dtype, 0, 0, 0, "not run: no wgmma kernel here");
+      bench.add(p, rung.name, rung.forward ? "fwd" : "bwd", p.dtype, 0, 0, 0,
+                "not run: no wgmma kernel here");
       continue;
     }
-    // The default forward is one of the rungs above (kFwdProductionRung): not timed twice.
-    if (rung.kernel != cuda::FusedKernel::Wgmma) {
+    if (rung.forward) {
       const double t_fwd = median_ms(
           [&] { cuda::flash_forward(p.shape, p.options, p.dtype, p.fa, nullptr, rung.kernel); }, 5,
           reps);
@@ -385,10 +400,8 @@ int main(int argc, char** argv) {
           }
     write_json(bench.json_path, bench.records);
     if (ladder) {
-      print_ladder_table(bench.records, "fwd",
-                         {"teaching", "mma.sync", "wgmma-serial", "+pingpong", "+overlap", "+tma",
-                          "+warp-spec", "+persistent"});
-      print_ladder_table(bench.records, "bwd", {"mma.sync", "wgmma"});
+      print_ladder_table(bench.records, "fwd", ladder_columns(false));
+      print_ladder_table(bench.records, "bwd", ladder_columns(true));
     }
     std::printf("wrote %s (%zu records)\n", bench.json_path.c_str(), bench.records.size());
   } catch (const Error& e) {

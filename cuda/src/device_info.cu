@@ -1,9 +1,10 @@
 // Names of dtypes and kernels, and what the GPU of this process is (for `flashlab info` and
 // skipping tests).
 #include <cuda_runtime.h>
-#include <flashlab/cuda/api.hpp>
 
 #include <string>
+
+#include <flashlab/cuda/api.hpp>
 
 namespace flashlab::cuda {
 

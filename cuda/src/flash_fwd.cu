@@ -138,14 +138,12 @@ void launch(const AttentionShape& shape, const FlashFwdParams<Elem>& p, bool wgm
   if constexpr (has_wgmma_kernel(kD)) {
     constexpr DType kDType = std::is_same_v<Elem, __half> ? DType::F16 : DType::BF16;
     if constexpr (ladder_rungs_built(kDType, kDropout) && !kLogTiles) {
-      if (is_ladder_rung(kernel)) {
-        bool launched = false;
-        switch_value<kFwdRungs>(int(ladder_rung(kernel)), [&](auto rung) {
-          launch_wgmma<Elem, kD, kDropout, false, FwdRung(decltype(rung)::value)>(shape, p, stream);
-          launched = true;
-        });
-        if (launched) return;
-      }
+      if (is_ladder_rung(kernel) &&
+          switch_value<kFwdRungs>(int(ladder_rung(kernel)), [&](auto rung) {
+            launch_wgmma<Elem, kD, kDropout, false, FwdRung(decltype(rung)::value)>(shape, p,
+                                                                                    stream);
+          }))
+        return;
     }
     if (wgmma)
       return launch_wgmma<Elem, kD, kDropout, kLogTiles, fwd_production_rung<kD>()>(shape, p,

@@ -113,17 +113,6 @@ struct FwdSchedule {
   }
 };
 
-// Hands the copy engine the kRows x kD tile at row0 of matrix bh (kD / 64 boxes, one per swizzle
-// panel) and announces its bytes on `full`.
-template <int kRows, int kD, typename Elem>
-__device__ __forceinline__ void load_tile_tma(Elem* smem, const CUtensorMap& map, uint64_t* full,
-                                              int row0, int bh) {
-  tma::arrive_expect_bytes(full, kRows * kD * 2);
-#pragma unroll
-  for (int panel = 0; panel < kD / 64; ++panel)
-    tma::load_box(smem + panel * kRows * 64, &map, full, panel * 64, row0, bh);
-}
-
 // d = 64 without a producer asks for two resident blocks (<= 128 registers; dropout's Philox
 // state would spill), d = 128 needs up to 255 registers for O and S. kLogTiles: as in
 // flash_fwd_kernel. kRung: the techniques built in (FwdRung); the production kernel is
@@ -185,11 +174,11 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
       for (Schedule schedule(p); schedule.more(); schedule.next(), ++round) {
         const auto qb = schedule.block(p);
         tma::wait(&bars->q_empty, (round & 1) ^ 1);
-        load_tile_tma<kBlockM, kD>(sQ, maps.q, &bars->q_full, qb.row0, qb.bh);
+        tma::load_tile<kBlockM, kD>(sQ, maps.q, &bars->q_full, qb.row0, qb.bh);
         auto load_kv = [&](const CUtensorMap& map, Elem* stage, uint64_t* full, uint64_t* empty,
                            int j, int index) {
           tma::wait(empty, ((index / 2) & 1) ^ 1);
-          load_tile_tma<kBlockN, kD>(stage, map, full, j * kBlockN, qb.bh);
+          tma::load_tile<kBlockN, kD>(stage, map, full, j * kBlockN, qb.bh);
         };
         int j = qb.template next_visible<kProducer>(p, 0);
         if (j < qb.j_end)
@@ -243,7 +232,7 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
       auto tile = [](int r, int c) { return wgmma::swizzled_offset<kRows>(r, c); };
       fwd::load_tile_async<kRows, kD, kConsumers>(smem, gmem, row0, seq, tile);
     } else if (tid == 0) {
-      load_tile_tma<kRows, kD>(smem, map, full, row0, bh);
+      tma::load_tile<kRows, kD>(smem, map, full, row0, bh);
     }
   };
   using QRows = std::integral_constant<int, kBlockM>;

@@ -12,6 +12,8 @@
 // reused round after round. Compiled for sm_90a only, like wgmma.cuh.
 #pragma once
 
+#include <cuda.h>  // CUtensorMap
+
 #include <cstdint>
 
 #include "mma.cuh"
@@ -79,6 +81,18 @@ __device__ __forceinline__ void load_box(void* smem, const void* tensor_map, uin
       : "memory");
 #endif
 }
+// The kRows x kD tile of 16-bit elements at row0 of matrix `matrix`, in the 128-byte swizzled
+// layout of wgmma.cuh (kD / 64 boxes, one per 64-column panel, the map's boxes 64 columns x kRows
+// rows), with its bytes announced on `full` by the calling thread (one arrival).
+template <int kRows, int kD, typename Elem>
+__device__ __forceinline__ void load_tile(Elem* smem, const CUtensorMap& map, uint64_t* full,
+                                          int row0, int matrix) {
+  arrive_expect_bytes(full, kRows * kD * int(sizeof(Elem)));
+#pragma unroll
+  for (int panel = 0; panel < kD / 64; ++panel)
+    load_box(smem + panel * kRows * 64, &map, full, panel * 64, row0, matrix);
+}
+
 // Fetches the tensor map into the constant cache before its first use.
 __device__ __forceinline__ void prefetch_map(const void* tensor_map) {
 #if FLASHLAB_WGMMA_ENABLED
