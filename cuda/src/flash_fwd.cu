@@ -32,16 +32,6 @@ struct FwdTiles {
   static constexpr int kBlockN = kD >= 96 && kDropout ? 32 : 64;
 };
 
-// Tiles of the wgmma kernel: 128 query rows (two warpgroups). Keys per block, measured on the
-// H100: 128 at d = 128 (64 with dropout: 255 registers and spills at 128); 64 at d = 64, where
-// 126 registers let two blocks share an SM: 320 -> 338 TFLOP/s dense and 192 -> 241 causal at
-// N = 2048 against 128 keys and one block.
-template <int kD, bool kDropout>
-struct HopperFwdTiles {
-  static constexpr int kBlockM = HopperFwdLayout<kD, 128>::kBlockM;
-  static constexpr int kBlockN = kD == 128 && !kDropout ? 128 : 64;
-};
-
 // Every rung of the ladder, as the int values switch_value dispatches on.
 constexpr int kFwdRungs[] = {int(FwdRung::Serial),          int(FwdRung::Pingpong),
                              int(FwdRung::Overlap),         int(FwdRung::Tma),
@@ -56,6 +46,19 @@ template <int kD>
 constexpr FwdRung fwd_production_rung() {
   return kD == 128 ? FwdRung::WarpSpecialized : FwdRung::Tma;
 }
+
+// Tiles of the wgmma kernel per rung. Two warpgroups of 64 query rows; keys per block, measured
+// on the H100: 128 at d = 128 (64 with dropout: 255 registers and spills at 128); 64 at d = 64,
+// where 126 registers let two blocks share an SM: 320 -> 338 TFLOP/s dense and 192 -> 241 causal
+// at N = 2048 against 128 keys and one block. With a producer at d = 64 (one block per SM), three
+// warpgroups (192 query rows, FA3's) so that the block has 12 compute warps, with 64 keys: 128
+// would need more than setmaxnreg's 160 registers (ptxas spilled 232 bytes).
+template <int kD, bool kDropout, FwdRung kRung = fwd_production_rung<kD>()>
+struct HopperFwdTiles {
+  static constexpr int kGroups = kD == 64 && kRung >= FwdRung::WarpSpecialized ? 3 : 2;
+  static constexpr int kBlockM = 64 * kGroups;
+  static constexpr int kBlockN = kD == 128 && !kDropout ? 128 : 64;
+};
 
 template <typename Elem>
 FlashFwdParams<Elem> kernel_params(const AttentionShape& shape, const AttentionParams& params,
@@ -96,8 +99,9 @@ void launch_mma_sync(const AttentionShape& shape, const FlashFwdParams<Elem>& p,
 
 template <typename Elem, int kD, bool kDropout, bool kLogTiles, FwdRung kRung>
 void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cudaStream_t stream) {
-  constexpr int kBlockN = HopperFwdTiles<kD, kDropout>::kBlockN;
-  using Layout = HopperFwdLayout<kD, kBlockN, kRung>;
+  using Tiles = HopperFwdTiles<kD, kDropout, kRung>;
+  constexpr int kBlockN = Tiles::kBlockN;
+  using Layout = HopperFwdLayout<kD, kBlockN, kRung, Tiles::kGroups>;
   FwdTensorMaps maps{};
   if constexpr (Layout::kTma) {
     constexpr DType kDType = std::is_same_v<Elem, __half> ? DType::F16 : DType::BF16;
@@ -108,8 +112,9 @@ void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cu
   dim3 grid = forward_grid(shape, Layout::kBlockM);
   if constexpr (kRung >= FwdRung::Persistent)  // one block per SM, or fewer for small problems
     grid = dim3(unsigned(std::min<int64_t>(int64_t(grid.x) * grid.y, multiprocessor_count())));
-  launch_kernel(flash_fwd_hopper_kernel<Elem, kD, kBlockN, kDropout, kLogTiles, kRung>, grid,
-                Layout::kThreads, Layout::kSmemBytes, stream, p, maps);
+  launch_kernel(
+      flash_fwd_hopper_kernel<Elem, kD, kBlockN, kDropout, kLogTiles, kRung, Tiles::kGroups>, grid,
+      Layout::kThreads, Layout::kSmemBytes, stream, p, maps);
 }
 
 // The rung a ladder FusedKernel names (is_ladder_rung).

@@ -3,10 +3,11 @@
 // issued asynchronously so that the softmax of one tile overlaps a product (FA3 §3.2).
 //
 // Map to the paper:
-//   grid.x = query block i (Br = 128 rows, FA2 Alg. 1 l. 3), grid.y = (batch, head); loop j = key
-//   blocks (Bc rows, FA2 Alg. 1 l. 6).
-//   Two warpgroups (8 warps) per block, 64 query rows each; every warp holds its 16 rows of
-//   S_ij, P_ij and O_i in registers, in the mma accumulator layout (fwd_softmax.cuh).
+//   grid.x = query block i (Br = 64 x warpgroups rows, FA2 Alg. 1 l. 3), grid.y = (batch, head);
+//   loop j = key blocks (Bc rows, FA2 Alg. 1 l. 6).
+//   Two compute warpgroups (three in the d = 64 warp-specialised rungs) per block, 64 query rows
+//   each; every warp holds its 16 rows of S_ij, P_ij and O_i in registers, in the mma
+//   accumulator layout (fwd_softmax.cuh).
 // Memory: Q_i and two stages each of K_j and V_j in shared memory, 128-byte swizzled
 // (wgmma.cuh), filled by cp.async or, from the Tma rung on, by the TMA engine (tma.cuh); wgmma
 // reads Q and K straight from shared memory for S = Q K^T, and P from registers with V from
@@ -72,19 +73,24 @@ struct FwdBarriers {
   uint64_t q_full, q_empty, k_full[2], k_empty[2], v_full[2], v_empty[2];
 };
 
-template <int kD, int kBlockN, FwdRung kRung = FwdRung::Overlap>
+// kGroups consumer warpgroups of 64 query rows each: two, or three with a producer (FA3's d = 64
+// tiles: with a producer one block per SM must bring enough warps).
+template <int kD, int kBlockN, FwdRung kRung = FwdRung::Overlap, int kGroups = 2>
 struct HopperFwdLayout {
   static constexpr bool kTma = kRung >= FwdRung::Tma;
   static constexpr bool kProducer = kRung >= FwdRung::WarpSpecialized;
-  static constexpr int kBlockM = 128;  // two consumer warpgroups x 64 rows
-  static constexpr int kConsumerThreads = 256;
+  static constexpr int kBlockM = 64 * kGroups;
+  static constexpr int kConsumerThreads = 128 * kGroups;
   static constexpr int kThreads = kConsumerThreads + (kProducer ? 128 : 0);
   static constexpr int kTileQ = kBlockM * kD, kTileKV = kBlockN * kD;  // elements
   // Q, two K stages, two V stages, then the barriers; 1 KiB to align the swizzled tiles to 1024.
   static constexpr int kTileBytes = (kTileQ + 4 * kTileKV) * 2;
   static constexpr int kSmemBytes = kTileBytes + int(sizeof(FwdBarriers)) + 1024;
-  // setmaxnreg budgets (FA3's for two consumer warpgroups): 128 x 24 + 256 x 240 <= 64 Ki.
-  static constexpr int kProducerRegisters = 24, kConsumerRegisters = 240;
+  // setmaxnreg budgets (FA3's): 128 x 24 + 256 x 240 and 128 x 32 + 384 x 160 <= 64 Ki.
+  static constexpr int kProducerRegisters = kGroups == 2 ? 24 : 32;
+  static constexpr int kConsumerRegisters = kGroups == 2 ? 240 : 160;
+  static_assert(kGroups == 2 || (kGroups == 3 && kProducer),
+                "three consumer warpgroups are built with a producer only");
   static_assert(kD % 64 == 0, "the 128-byte swizzle needs whole 64-column panels");
   static_assert(kBlockN % 16 == 0 && kBlockN <= 128, "S_ij must fit one wgmma (N <= 128)");
 };
@@ -117,13 +123,14 @@ struct FwdSchedule {
 // state would spill), d = 128 needs up to 255 registers for O and S. kLogTiles: as in
 // flash_fwd_kernel. kRung: the techniques built in (FwdRung); the production kernel is
 // fwd_production_rung (flash_fwd.cu).
-template <typename Elem, int kD, int kBlockN, bool kDropout, bool kLogTiles, FwdRung kRung>
-__global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
+template <typename Elem, int kD, int kBlockN, bool kDropout, bool kLogTiles, FwdRung kRung,
+          int kGroups = 2>
+__global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::kThreads,
                                   kD <= 64 && !kDropout && kRung < FwdRung::WarpSpecialized ? 2 : 1)
     flash_fwd_hopper_kernel(const FlashFwdParams<Elem> p,
                             const __grid_constant__ FwdTensorMaps maps) {
 #if FLASHLAB_WGMMA_ENABLED
-  using Layout = HopperFwdLayout<kD, kBlockN, kRung>;
+  using Layout = HopperFwdLayout<kD, kBlockN, kRung, kGroups>;
   constexpr bool kPingpong = kRung >= FwdRung::Pingpong, kOverlap = kRung >= FwdRung::Overlap;
   constexpr bool kTma = Layout::kTma, kProducer = Layout::kProducer;
   constexpr bool kPersistent = kRung >= FwdRung::Persistent;
@@ -199,23 +206,28 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
 
   const unsigned tid = threadIdx.x - (kProducer ? 128u : 0u);  // unsigned: / and % are shifts
   const int warp = int(tid / 32), lane = int(tid % 32), group = warpgroup - (kProducer ? 1 : 0);
-  // Pingpong (FA3 §3.1): the two warpgroups take turns to issue their products (named barrier
-  // 1 + w opens warpgroup w's turn), so the softmax of one overlaps the products of the other
-  // rather than both competing for the tensor cores at once.
+  // Pingpong (FA3 §3.1): the warpgroups take turns to issue their products, round robin (named
+  // barrier 1 + w opens warpgroup w's turn: w waits on it, w - 1 arrives), so the softmax of one
+  // overlaps the products of another rather than all competing for the tensor cores at once.
+  // Each barrier counts the 128 threads that wait and the 128 that arrive.
   auto wait_turn = [&] {
     if constexpr (kPingpong) {
       if (group == 0)
-        ptx::named_barrier_sync<1, kConsumers>();
+        ptx::named_barrier_sync<1, 256>();
+      else if (group == 1)
+        ptx::named_barrier_sync<2, 256>();
       else
-        ptx::named_barrier_sync<2, kConsumers>();
+        ptx::named_barrier_sync<3, 256>();
     }
   };
   auto pass_turn = [&] {
     if constexpr (kPingpong) {
-      if (group == 0)
-        ptx::named_barrier_arrive<2, kConsumers>();
+      if (group == kGroups - 1)
+        ptx::named_barrier_arrive<1, 256>();
+      else if (group == 0)
+        ptx::named_barrier_arrive<2, 256>();
       else
-        ptx::named_barrier_arrive<1, kConsumers>();
+        ptx::named_barrier_arrive<3, 256>();
     }
   };
   // A consumer warp is done with the stage `empty` guards (only the producer waits for it).
@@ -274,8 +286,8 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
     }
     if constexpr (kTma) tma::wait(&bars->q_full, round & 1);
 
-    if (group == 1) pass_turn();  // warpgroup 0 goes first
-    int it = 0;                   // iterations done = visible key blocks of this unit so far
+    if (group == kGroups - 1) pass_turn();  // warpgroup 0 goes first
+    int it = 0;  // iterations done = visible key blocks of this unit so far
     for (; j < qb.j_end; ++it) {
       const int n = n0 + it, stage = n % 2;
       if constexpr (!kProducer) {
@@ -345,7 +357,7 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
       j = j_next;
     }
 
-    if (group == 0) wait_turn();  // consumes warpgroup 1's last pass_turn
+    if (group == 0) wait_turn();  // consumes the last warpgroup's last pass_turn
     if (it > 0) {                 // the last tile's P V (FA2 Alg. 1 l. 10)
       const int n = n0 + it, last = (n - 1) % 2;
       if constexpr (kTma) {
