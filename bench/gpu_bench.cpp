@@ -245,7 +245,7 @@ constexpr Rung kLadder[] = {
      "+ warpgroups take turns issuing (FA3 3.1)"},
     {"+overlap", cuda::FusedKernel::WgmmaOverlap, true, false,
      "+ softmax overlapped with PV (FA3 3.2)"},
-    {"+tma", cuda::FusedKernel::WgmmaTma, true, false, "+ TMA copies, mbarrier arrival"},
+    {"+tma", cuda::FusedKernel::WgmmaTma, true, true, "+ TMA copies, mbarrier arrival"},
     {"+warp-spec", cuda::FusedKernel::WgmmaWarpSpecialized, true, false,
      "+ producer warpgroup, setmaxnreg (FA3 3.1)"},
     {"+persistent", cuda::FusedKernel::WgmmaPersistent, true, false,

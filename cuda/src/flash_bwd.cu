@@ -3,6 +3,8 @@
 // runs the preprocess (D = rowsum(dO∘O), L in base 2), the main kernel over key blocks, then
 // dQ's conversion from its fp32 accumulator. Dtype, head dim and dropout are dispatched by
 // static_switch.hpp.
+#include <type_traits>
+
 #include <flashlab/core/softmax_state.hpp>
 #include <flashlab/cuda/api.hpp>
 
@@ -12,6 +14,7 @@
 #include "flash_bwd_kernel.cuh"
 #include "kernel_choice.hpp"
 #include "static_switch.hpp"
+#include "tensor_map.hpp"
 #include "validate.hpp"
 
 namespace flashlab::cuda {
@@ -40,21 +43,36 @@ void launch_mma_sync(const AttentionShape& shape, const FlashBwdParams<Elem>& p,
                 Layout::kThreads, Layout::kSmemBytes, stream, p);
 }
 
-template <typename Elem, int kD, bool kDropout, bool kLogTiles>
+template <typename Elem, int kD, bool kDropout, bool kLogTiles, bool kTma = false>
 void launch_wgmma(const AttentionShape& shape, const FlashBwdParams<Elem>& p, cudaStream_t stream) {
   using Layout = HopperBwdLayout<kD>;
-  launch_kernel(flash_bwd_hopper_kernel<Elem, kD, kDropout, kLogTiles>,
+  BwdTensorMaps maps{};
+  if constexpr (kTma) {
+    constexpr DType kDType = std::is_same_v<Elem, __half> ? DType::F16 : DType::BF16;
+    const int64_t matrices = shape.batch * shape.heads;
+    maps.q = make_tile_map(p.q, kDType, kD, p.seq_q, matrices, Layout::kBlockM);
+    maps.d_o = make_tile_map(p.d_o, kDType, kD, p.seq_q, matrices, Layout::kBlockM);
+    maps.k = make_tile_map(p.k, kDType, kD, p.seq_k, matrices, Layout::kBlockN);
+    maps.v = make_tile_map(p.v, kDType, kD, p.seq_k, matrices, Layout::kBlockN);
+  }
+  launch_kernel(flash_bwd_hopper_kernel<Elem, kD, kDropout, kLogTiles, kTma>,
                 backward_grid(shape, Layout::kBlockN), Layout::kThreads, Layout::kSmemBytes, stream,
-                p);
+                p, maps);
 }
 
 // The mma.sync kernel takes dropout as a run-time flag (its registers allow it), the wgmma kernel
-// as a template flag.
+// as a template flag. FusedKernel::WgmmaTma runs the backward's TMA rung where the call is the
+// ladder's configuration (require_ladder_rung_built checked it).
 template <typename Elem, int kD, bool kDropout, bool kLogTiles>
 void launch(const AttentionShape& shape, const FlashBwdParams<Elem>& p, bool wgmma,
-            cudaStream_t stream) {
-  if constexpr (has_wgmma_kernel(kD))
+            FusedKernel kernel, cudaStream_t stream) {
+  if constexpr (has_wgmma_kernel(kD)) {
+    constexpr DType kDType = std::is_same_v<Elem, __half> ? DType::F16 : DType::BF16;
+    if constexpr (ladder_rungs_built(kDType, kDropout) && !kLogTiles)
+      if (kernel == FusedKernel::WgmmaTma)
+        return launch_wgmma<Elem, kD, kDropout, false, true>(shape, p, stream);
     if (wgmma) return launch_wgmma<Elem, kD, kDropout, kLogTiles>(shape, p, stream);
+  }
   launch_mma_sync<Elem, kD, kLogTiles>(shape, p, stream);
 }
 
@@ -64,7 +82,7 @@ int64_t padded_seq_q(const AttentionShape& shape) {
 
 template <typename Tag>
 void run(Tag, const AttentionShape& shape, const AttentionParams& params, const BackwardArgs& args,
-         void* workspace, bool wgmma, cudaStream_t stream) {
+         void* workspace, bool wgmma, FusedKernel kernel, cudaStream_t stream) {
   using Elem = typename Tag::type;
   const int64_t padded_rows = shape.batch * shape.heads * padded_seq_q(shape);
   FlashBwdParams<Elem> p{};
@@ -102,8 +120,9 @@ void run(Tag, const AttentionShape& shape, const AttentionParams& params, const 
     switch_bool(params.dropout.enabled, [&](auto drop) {
       constexpr bool kDropout = decltype(drop)::value;
       if constexpr (tile_log_built(Tag::dtype, kD, kDropout))
-        if (p.tile_log != nullptr) return launch<Elem, kD, kDropout, true>(shape, p, wgmma, stream);
-      launch<Elem, kD, kDropout, false>(shape, p, wgmma, stream);
+        if (p.tile_log != nullptr)
+          return launch<Elem, kD, kDropout, true>(shape, p, wgmma, kernel, stream);
+      launch<Elem, kD, kDropout, false>(shape, p, wgmma, kernel, stream);
     });
   });
   const dim3 query_blocks(unsigned(p.padded_q / kBwdBlockM), unsigned(shape.batch * shape.heads));
@@ -147,10 +166,13 @@ void flash_backward(const AttentionShape& shape, const AttentionOptions& options
   AttentionParams params = make_params(options, shape);
   if (args.tile_log != nullptr)
     require_tile_log_built(dtype, shape.head_dim, params.dropout.enabled, "flash_backward");
+  require_ladder_rung_built(kernel, dtype, params.dropout.enabled, args.tile_log != nullptr,
+                            "flash_backward");
   DeviceMask mask(options, stream);
   params.mask.block = mask.view();
   const bool wgmma = use_wgmma(kernel, shape.head_dim, "flash_backward");
-  switch_dtype(dtype, [&](auto elem) { run(elem, shape, params, args, workspace, wgmma, stream); });
+  switch_dtype(
+      dtype, [&](auto elem) { run(elem, shape, params, args, workspace, wgmma, kernel, stream); });
 }
 
 }  // namespace flashlab::cuda

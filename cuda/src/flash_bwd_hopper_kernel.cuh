@@ -10,7 +10,10 @@
 //   across the whole loop (FA1 Alg. 4 l. 16 and 22) and are written once at the end
 //   (FA1 Alg. 4 l. 24).
 // Memory: K_j and V_j in shared memory for the whole loop, Q_i, dO_i, L_i and D_i in two stages
-// (the next block's copies land during this one), all 128-byte swizzled (wgmma.cuh).
+// (the next block's copies land during this one), all 128-byte swizzled (wgmma.cuh). The tiles
+// are copied by cp.async, or with kTma (the backward's TMA rung, FusedKernel::WgmmaTma) by the
+// copy engine (tma.cuh), one thread issuing each tile and mbarriers saying when it landed; L_i
+// and D_i (64 floats each) stay on cp.async.
 //
 // Iteration i:
 //   S^T = K_j Q_i^T and dP^T = V_j dO_i^T (FA1 Alg. 4 l. 11, 17): wgmma from shared memory; P is
@@ -30,15 +33,29 @@
 // this kernel is the default there).
 #pragma once
 
+#include <cuda.h>  // CUtensorMap
+
 #include "bulk_copy.cuh"
 #include "flash_bwd_common.cuh"
 #include "flash_fwd_common.cuh"
+#include "tma.cuh"
 #include "wgmma.cuh"
 
 namespace flashlab::cuda {
 
 // Keys per thread block of the wgmma backward, at every head dim: two warpgroups x 64.
 constexpr int kHopperBwdBlockN = 128;
+
+// The tensor maps of the TMA rung: Q and dO in boxes of kBwdBlockM rows, K and V of
+// kHopperBwdBlockN rows (tensor_map.hpp); the cp.async kernel receives and ignores them.
+struct BwdTensorMaps {
+  CUtensorMap q, d_o, k, v;
+};
+
+// The TMA rung's mbarriers: K_j and V_j landed; Q_i and dO_i of stage s landed.
+struct BwdBarriers {
+  uint64_t kv_full, q_full[2];
+};
 
 template <int kD>
 struct HopperBwdLayout {
@@ -48,16 +65,19 @@ struct HopperBwdLayout {
   static constexpr int kTileQ = kBlockM * kD, kTileK = kBlockN * kD;  // elements
   static constexpr int kTileS = kBlockN * kBlockM;                    // dS^T
   static constexpr int kDQFloats = kBlockM * kD;                      // dQ_i in fp32
-  // K, V, two stages of Q and dO, dS^T; dQ_i; two stages of L_i and D_i; 1 KiB to align the
-  // swizzled tiles to 1024 bytes.
-  static constexpr int kSmemBytes =
-      (2 * kTileK + 4 * kTileQ + kTileS) * 2 + kDQFloats * 4 + 4 * kBlockM * 4 + 1024;
+  // K, V, two stages of Q and dO, dS^T; dQ_i; two stages of L_i and D_i; the TMA rung's
+  // barriers; 1 KiB to align the swizzled tiles to 1024 bytes.
+  static constexpr int kBarrierOffset =
+      (2 * kTileK + 4 * kTileQ + kTileS) * 2 + kDQFloats * 4 + 4 * kBlockM * 4;  // bytes
+  static constexpr int kSmemBytes = kBarrierOffset + int(sizeof(BwdBarriers)) + 1024;
   static_assert(kD == 64 || kD == 128, "dK, dV and dQ fit wgmma's N for d = 64 and 128");
 };
 
-// kLogTiles: as in flash_bwd_kernel.
-template <typename Elem, int kD, bool kDropout, bool kLogTiles = false>
-__global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwdParams<Elem> p) {
+// kLogTiles: as in flash_bwd_kernel. kTma: the TMA rung (see Memory above).
+template <typename Elem, int kD, bool kDropout, bool kLogTiles = false, bool kTma = false>
+__global__ void __launch_bounds__(256, 1)
+    flash_bwd_hopper_kernel(const FlashBwdParams<Elem> p,
+                            const __grid_constant__ BwdTensorMaps maps) {
 #if FLASHLAB_WGMMA_ENABLED
   using Layout = HopperBwdLayout<kD>;
   constexpr int kBlockM = Layout::kBlockM, kBlockN = Layout::kBlockN, kThreads = Layout::kThreads;
@@ -83,17 +103,44 @@ __global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwd
   const int key_lo = kb.col0 + warp * 16 + lane / 4;  // this thread's keys: key_lo, key_lo + 8
   const int group_key0 = group * 64;                  // the group's first key row in the tiles
 
+  BwdBarriers* const bars = reinterpret_cast<BwdBarriers*>(reinterpret_cast<unsigned char*>(smem) +
+                                                           Layout::kBarrierOffset);
+  if constexpr (kTma) {
+    if (threadIdx.x == 0) {
+      // Two tiles per phase (K and V; Q_i and dO_i), each announced by its own arrival.
+      tma::barrier_init(&bars->kv_full, 2);
+      tma::barrier_init(&bars->q_full[0], 2);
+      tma::barrier_init(&bars->q_full[1], 2);
+      tma::make_barrier_inits_visible();
+    }
+    __syncthreads();
+  }
+
   auto load_query_block = [&](int i, int stage) {
-    fwd::load_tile_async<kBlockM, kD, kThreads>(sQ(stage), p.q + q_off, i * kBlockM, p.seq_q,
-                                                q_tile);
-    fwd::load_tile_async<kBlockM, kD, kThreads>(sdO(stage), p.d_o + q_off, i * kBlockM, p.seq_q,
-                                                q_tile);
+    if constexpr (kTma) {
+      if (threadIdx.x == 0) {
+        tma::load_tile<kBlockM, kD>(sQ(stage), maps.q, &bars->q_full[stage], i * kBlockM, kb.bh);
+        tma::load_tile<kBlockM, kD>(sdO(stage), maps.d_o, &bars->q_full[stage], i * kBlockM, kb.bh);
+      }
+    } else {
+      fwd::load_tile_async<kBlockM, kD, kThreads>(sQ(stage), p.q + q_off, i * kBlockM, p.seq_q,
+                                                  q_tile);
+      fwd::load_tile_async<kBlockM, kD, kThreads>(sdO(stage), p.d_o + q_off, i * kBlockM, p.seq_q,
+                                                  q_tile);
+    }
     kb.load_row_stats_async(p, i, sL(stage), sD(stage));
   };
 
   // K_j, V_j (FA1 Alg. 4 l. 7) and the first visible Q_i, dO_i, L_i, D_i (FA1 Alg. 4 l. 10).
-  fwd::load_tile_async<kBlockN, kD, kThreads>(sK, p.k + k_off, kb.col0, p.seq_k, k_tile);
-  fwd::load_tile_async<kBlockN, kD, kThreads>(sV, p.v + k_off, kb.col0, p.seq_k, k_tile);
+  if constexpr (kTma) {
+    if (threadIdx.x == 0) {
+      tma::load_tile<kBlockN, kD>(sK, maps.k, &bars->kv_full, kb.col0, kb.bh);
+      tma::load_tile<kBlockN, kD>(sV, maps.v, &bars->kv_full, kb.col0, kb.bh);
+    }
+  } else {
+    fwd::load_tile_async<kBlockN, kD, kThreads>(sK, p.k + k_off, kb.col0, p.seq_k, k_tile);
+    fwd::load_tile_async<kBlockN, kD, kThreads>(sV, p.v + k_off, kb.col0, p.seq_k, k_tile);
+  }
   int i = kb.next_visible(p, kb.i_begin);
   if (i < kb.n_qblocks) load_query_block(i, 0);
   ptx::cp_async_commit();
@@ -127,6 +174,10 @@ __global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwd
     ptx::cp_async_wait<0>();
     wgmma::fence_shared_for_async_proxy();
     __syncthreads();  // Q_i, dO_i, L_i, D_i resident; every warp is through iteration it - 1
+    if constexpr (kTma) {
+      if (it == 0) tma::wait(&bars->kv_full, 0);
+      tma::wait(&bars->q_full[stage], (it / 2) & 1);
+    }
     const int i_next = kb.next_visible(p, i + 1);
     if (i_next < kb.n_qblocks) {
       load_query_block(i_next, 1 - stage);
@@ -219,6 +270,7 @@ __global__ void __launch_bounds__(256, 1) flash_bwd_hopper_kernel(const FlashBwd
   }
   if (group_leader) ptx::bulk_wait_all<false>();
   ptx::cp_async_wait<0>();  // K_j, V_j copies are complete even if no query block was visible
+  if constexpr (kTma) tma::wait(&bars->kv_full, 0);
   bwd::store_dk_dv<Elem, kD, kD>(dK, dV, p, kb.bh, key_lo, 0, lane);  // FA1 Alg. 4 l. 24
 #endif
 }

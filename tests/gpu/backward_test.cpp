@@ -84,8 +84,12 @@ std::vector<Case> backward_cases() {
 // outputs and workspace for each run.
 void check_fused_backward(const std::vector<Case>& cases, std::mt19937_64& rng) {
   for (DType dtype : {DType::F16, DType::BF16})
-    for (const Case& c : cases)
-      for (cuda::FusedKernel kernel : test::fused_kernels_for(c)) {
+    for (const Case& c : cases) {
+      std::vector<cuda::FusedKernel> kernels = test::fused_kernels_for(c);
+      // The backward's TMA rung, built for the ladder's configuration: fp16 without dropout.
+      if (dtype == DType::F16 && c.dropout == 0 && cuda::wgmma_available(c.shape.head_dim))
+        kernels.push_back(cuda::FusedKernel::WgmmaTma);
+      for (cuda::FusedKernel kernel : kernels) {
         INFO(test::describe(c, dtype) << " kernel " << cuda::to_string(kernel));
         const Inputs in = draw(c, rng);
         DeviceProblem dev(c.shape, in, dtype);
@@ -97,6 +101,7 @@ void check_fused_backward(const std::vector<Case>& cases, std::mt19937_64& rng) 
         test::cuda_ok(cudaDeviceSynchronize(), "fused backward");
         check_gradients(c, dtype, in, dev);
       }
+    }
 }
 
 }  // namespace
