@@ -239,8 +239,8 @@ struct Rung {
 };
 constexpr Rung kLadder[] = {
     {"mma.sync", cuda::FusedKernel::MmaSync, true, true, "FA2 on mma.sync tensor cores, cp.async"},
-    {"wgmma-serial", cuda::FusedKernel::WgmmaSerial, true, false,
-     "wgmma; the softmax waits for both products"},
+    {"wgmma-serial", cuda::FusedKernel::WgmmaSerial, true, true,
+     "wgmma, cp.async copies; the forward's softmax waits for both products"},
     {"+pingpong", cuda::FusedKernel::WgmmaPingpong, true, false,
      "+ warpgroups take turns issuing (FA3 3.1)"},
     {"+overlap", cuda::FusedKernel::WgmmaOverlap, true, false,
@@ -250,8 +250,8 @@ constexpr Rung kLadder[] = {
      "+ producer warpgroup, setmaxnreg (FA3 3.1)"},
     {"+persistent", cuda::FusedKernel::WgmmaPersistent, true, false,
      "+ one block per SM over all work, heaviest first"},
-    // The default forward is one of the rungs above (fwd_production_rung): not timed twice.
-    {"wgmma", cuda::FusedKernel::Wgmma, false, true, "the wgmma backward: bulk dQ adds"},
+    // The default forward and backward are rungs above (fwd_production_rung; the backward's is
+    // +tma): not timed twice.
 };
 
 // The columns of one direction's ladder table: the rungs that have it (and, forward, the teaching
@@ -370,7 +370,7 @@ int main(int argc, char** argv) {
                    "                          [--ladder] [--json FILE]\n"
                    "  --ladder  time every rung of the kernel ladder instead (teaching, mma.sync,\n"
                    "            wgmma serial, +pingpong, +overlap, +tma, +warp-spec, +persistent;\n"
-                   "            backward: mma.sync, wgmma); default --seqs 2048,8192\n"
+                   "            backward: mma.sync, wgmma serial, +tma); default --seqs 2048,8192\n"
                    "example: flashlab-gpu-bench --seqs 2048,8192 --dims 128 --json out.json\n");
       return 2;
     }

@@ -61,17 +61,19 @@ void launch_wgmma(const AttentionShape& shape, const FlashBwdParams<Elem>& p, cu
 }
 
 // The mma.sync kernel takes dropout as a run-time flag (its registers allow it), the wgmma kernel
-// as a template flag. FusedKernel::WgmmaTma runs the backward's TMA rung where the call is the
-// ladder's configuration (require_ladder_rung_built checked it).
+// as a template flag. The wgmma backward copies its tiles by TMA (measured faster on the H200:
+// bench/results/ladder_next_h200); FusedKernel::WgmmaSerial runs the rung below it, the same
+// kernel on cp.async copies, where the call is the ladder's configuration
+// (require_ladder_rung_built checked it).
 template <typename Elem, int kD, bool kDropout, bool kLogTiles>
 void launch(const AttentionShape& shape, const FlashBwdParams<Elem>& p, bool wgmma,
             FusedKernel kernel, cudaStream_t stream) {
   if constexpr (has_wgmma_kernel(kD)) {
     constexpr DType kDType = std::is_same_v<Elem, __half> ? DType::F16 : DType::BF16;
     if constexpr (ladder_rungs_built(kDType, kDropout) && !kLogTiles)
-      if (kernel == FusedKernel::WgmmaTma)
-        return launch_wgmma<Elem, kD, kDropout, false, true>(shape, p, stream);
-    if (wgmma) return launch_wgmma<Elem, kD, kDropout, kLogTiles>(shape, p, stream);
+      if (kernel == FusedKernel::WgmmaSerial)
+        return launch_wgmma<Elem, kD, kDropout, false, false>(shape, p, stream);
+    if (wgmma) return launch_wgmma<Elem, kD, kDropout, kLogTiles, true>(shape, p, stream);
   }
   launch_mma_sync<Elem, kD, kLogTiles>(shape, p, stream);
 }

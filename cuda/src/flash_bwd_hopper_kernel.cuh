@@ -10,10 +10,11 @@
 //   across the whole loop (FA1 Alg. 4 l. 16 and 22) and are written once at the end
 //   (FA1 Alg. 4 l. 24).
 // Memory: K_j and V_j in shared memory for the whole loop, Q_i, dO_i, L_i and D_i in two stages
-// (the next block's copies land during this one), all 128-byte swizzled (wgmma.cuh). The tiles
-// are copied by cp.async, or with kTma (the backward's TMA rung, FusedKernel::WgmmaTma) by the
-// copy engine (tma.cuh), one thread issuing each tile and mbarriers saying when it landed; L_i
-// and D_i (64 floats each) stay on cp.async.
+// (the next block's copies land during this one), all 128-byte swizzled (wgmma.cuh). With kTma
+// (what FusedKernel::Wgmma runs) the copy engine copies the tiles (tma.cuh), one thread issuing
+// each tile and mbarriers saying when it landed; L_i and D_i (64 floats each) stay on cp.async.
+// Without it (the ladder's rung below, FusedKernel::WgmmaSerial) every thread copies its share by
+// cp.async.
 //
 // Iteration i:
 //   S^T = K_j Q_i^T and dP^T = V_j dO_i^T (FA1 Alg. 4 l. 11, 17): wgmma from shared memory; P is

@@ -102,6 +102,7 @@ void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cu
   using Tiles = HopperFwdTiles<kD, kDropout, kRung>;
   constexpr int kBlockN = Tiles::kBlockN;
   using Layout = HopperFwdLayout<kD, kBlockN, kRung, Tiles::kGroups>;
+  static_assert(Layout::kBlockM == Tiles::kBlockM, "flash_forward_tiles reports the kernel's rows");
   FwdTensorMaps maps{};
   if constexpr (Layout::kTma) {
     constexpr DType kDType = std::is_same_v<Elem, __half> ? DType::F16 : DType::BF16;

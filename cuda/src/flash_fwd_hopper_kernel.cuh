@@ -96,26 +96,40 @@ struct HopperFwdLayout {
 };
 
 // The work units of a launch: one (query block, head) per thread block, or with Persistent a
-// strided walk over all of them in the grid's order: every query block of one head, from the last
-// (the longest causal rows) down, before the next head, so that the blocks running at once share
-// their head's K and V in the L2 (walking every head of one query block first measured DRAM at
-// 82 % of its throughput against 11 %, docs/performance.md).
+// static walk over all of them, in rounds of gridDim.x units.
+//   Order: every query block of one head, the last (the longest causal rows) first, before the
+//   next head, so that the blocks running at once share their head's K and V in the L2 (walking
+//   every head of one query block first measured DRAM at 82 % of its throughput against 11 %,
+//   docs/performance.md; heaviest first across groups of heads holding 32 MiB of K and V measured
+//   0.86-0.98x of the head-by-head walk at d = 128, bench/results/ladder_s20_grouped_h200).
+//   Rounds: thread block b takes the round's b-th unit, or in odd rounds its (gridDim.x-1-b)-th
+//   (a snake), so that a block that took a heavy causal unit takes a light one next. A plain
+//   stride gives block b the same query block every round wherever gridDim.x is a multiple of the
+//   query blocks (measured 0.62x at d = 64, N = 2048, causal: 132 SMs, 11 query blocks).
 template <typename Elem, int kD, int kBlockM, int kBlockN, bool kPersistent>
 struct FwdSchedule {
-  int unit, units, query_blocks;
+  int round = 0, units, query_blocks;
   __device__ explicit FwdSchedule(const FlashFwdParams<Elem>& p)
-      : unit(kPersistent ? int(blockIdx.x) : 0),
-        units(kPersistent ? (p.seq_q + kBlockM - 1) / kBlockM * p.batch_heads : 1),
+      : units(kPersistent ? (p.seq_q + kBlockM - 1) / kBlockM * p.batch_heads : 1),
         query_blocks((p.seq_q + kBlockM - 1) / kBlockM) {}
-  __device__ bool more() const { return unit < units; }
-  __device__ void next() { unit += kPersistent ? int(gridDim.x) : 1; }
+  // The position in the order of this thread block's unit of this round.
+  __device__ int position() const {
+    if constexpr (!kPersistent) return round;
+    const int b = int(blockIdx.x), n = int(gridDim.x);
+    return round * n + ((round & 1) ? n - 1 - b : b);
+  }
+  // Only the last round can be short, so the first position past the end ends the walk.
+  __device__ bool more() const { return position() < units; }
+  __device__ void next() { ++round; }
   __device__ fwd::QueryBlock<Elem, kD, kBlockM, kBlockN> block(
       const FlashFwdParams<Elem>& p) const {
-    if constexpr (kPersistent)
-      return fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>(p, query_blocks - 1 - unit % query_blocks,
-                                                         unit / query_blocks);
-    else
+    if constexpr (kPersistent) {
+      const int pos = position();
+      return fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>(p, query_blocks - 1 - pos % query_blocks,
+                                                         pos / query_blocks);
+    } else {
       return fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>(p);
+    }
   }
 };
 
@@ -210,11 +224,13 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
   // barrier 1 + w opens warpgroup w's turn: w waits on it, w - 1 arrives), so the softmax of one
   // overlaps the products of another rather than all competing for the tensor cores at once.
   // Each barrier counts the 128 threads that wait and the 128 that arrive.
+  // With two warpgroups the third barrier is left out at compile time (group is a run-time value,
+  // so a three-way branch would stay in the two-group kernels' turn taking).
   auto wait_turn = [&] {
     if constexpr (kPingpong) {
       if (group == 0)
         ptx::named_barrier_sync<1, 256>();
-      else if (group == 1)
+      else if (kGroups == 2 || group == 1)
         ptx::named_barrier_sync<2, 256>();
       else
         ptx::named_barrier_sync<3, 256>();
@@ -222,10 +238,10 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
   };
   auto pass_turn = [&] {
     if constexpr (kPingpong) {
-      if (group == kGroups - 1)
-        ptx::named_barrier_arrive<1, 256>();
-      else if (group == 0)
+      if (group == 0)
         ptx::named_barrier_arrive<2, 256>();
+      else if (kGroups == 2 || group == 2)
+        ptx::named_barrier_arrive<1, 256>();
       else
         ptx::named_barrier_arrive<3, 256>();
     }

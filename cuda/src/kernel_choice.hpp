@@ -40,8 +40,9 @@ constexpr bool ladder_rungs_built(DType dtype, bool dropout) {
 // Throws, naming what is built, when a forward call asks for a ladder rung it does not have.
 void require_ladder_rung_built(FusedKernel kernel, DType dtype, bool dropout, bool tile_log,
                                const char* entry);
-// Throws when a backward entry point asks for a ladder rung other than WgmmaTma (the backward's
-// only rung above Wgmma's cp.async copies; the others are the forward's).
+// Throws when a backward entry point asks for a ladder rung other than WgmmaSerial (the wgmma
+// backward on cp.async copies) and WgmmaTma (the same on TMA, what Wgmma runs); the others are the
+// forward's.
 void refuse_ladder_rung(FusedKernel kernel, const char* entry);
 
 // Throws, naming what is built, when a call asks for a tile log that tile_log_built refuses.

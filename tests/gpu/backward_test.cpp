@@ -86,9 +86,10 @@ void check_fused_backward(const std::vector<Case>& cases, std::mt19937_64& rng) 
   for (DType dtype : {DType::F16, DType::BF16})
     for (const Case& c : cases) {
       std::vector<cuda::FusedKernel> kernels = test::fused_kernels_for(c);
-      // The backward's TMA rung, built for the ladder's configuration: fp16 without dropout.
+      // The wgmma backward on cp.async copies (the ladder's rung below Wgmma's TMA copies), built
+      // for the ladder's configuration: fp16 without dropout.
       if (dtype == DType::F16 && c.dropout == 0 && cuda::wgmma_available(c.shape.head_dim))
-        kernels.push_back(cuda::FusedKernel::WgmmaTma);
+        kernels.push_back(cuda::FusedKernel::WgmmaSerial);
       for (cuda::FusedKernel kernel : kernels) {
         INFO(test::describe(c, dtype) << " kernel " << cuda::to_string(kernel));
         const Inputs in = draw(c, rng);

@@ -105,6 +105,9 @@ TEST_CASE("the wgmma forward's ladder rungs (serial ... persistent) match the fl
   // then take several units each, and its stages and barrier phases carry from one to the next.
   cases.push_back({{3, 50, 300, 333, 64}, true});
   cases.push_back({{2, 70, 200, 257, 128}, false, 0.0, "random:0.4"});
+  // 150 units on 132 SMs: 18 blocks take a second unit in the reversed (odd) round of the
+  // persistent schedule, the last round short.
+  cases.push_back({{1, 150, 40, 70, 128}, true});
   check_ladder_rungs(cases, rng);
 }
 
@@ -190,8 +193,8 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
                                   lse.as<float>(), buf.ptr, buf.ptr, buf.ptr};
   CHECK(test::error_of([&] {
           cuda::flash_backward(shape, {}, DType::F16, ok_bwd, buf.ptr, nullptr,
-                               cuda::FusedKernel::WgmmaSerial);
-        }).find("flash_backward: FusedKernel wgmma serial is a rung of the forward's ladder") !=
+                               cuda::FusedKernel::WgmmaPingpong);
+        }).find("flash_backward: FusedKernel wgmma pingpong is a rung of the forward's ladder") !=
         std::string::npos);
   CHECK(test::error_of([&] {
           cuda::flash_backward({1, 1, 64, 64, 32}, {}, DType::F16, ok_bwd, buf.ptr, nullptr,

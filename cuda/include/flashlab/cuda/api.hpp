@@ -64,8 +64,10 @@ void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& o
 // warpgroup instructions (FA3-style overlap of softmax and matrix products; bulk reductions of dQ
 // in the backward); asking for it where it cannot run throws. MmaSync: mma.sync tensor cores
 // (FA2), any sm_80+ GPU and every head dim of kFastHeadDims.
-// The rungs of the forward's kernel ladder (docs/performance.md, "The ladder"), each the wgmma
-// forward with the techniques above it switched off; forward only, fp16 without dropout:
+// The rungs of the kernel ladder (docs/performance.md, "The ladder"), each the wgmma kernel with
+// the techniques above it switched off; fp16 without dropout; the backward has WgmmaSerial (its
+// wgmma kernel on cp.async copies) and WgmmaTma (the same on TMA, what its Wgmma runs), the
+// forward all of them:
 //   WgmmaSerial: the softmax of S_j waits for both products in flight (S_j and P_{j-1} V_{j-1})
 //     and the two warpgroups issue their products at will; cp.async copies.
 //   WgmmaPingpong: + the warpgroups take turns to issue their products (FA3 §3.1).
@@ -75,7 +77,7 @@ void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& o
 //     consumers (setmaxnreg, FA3 §3.1).
 //   WgmmaPersistent: + one thread block per SM looping over the work, heaviest first.
 // Wgmma is the rung the forward runs by default: WgmmaWarpSpecialized at d = 128, WgmmaTma at
-// d = 64 (fwd_production_rung in flash_fwd.cu, measured).
+// d = 64 (fwd_production_rung in flash_fwd.cu, measured); the backward's is WgmmaTma.
 enum class FusedKernel {
   Auto,
   Wgmma,
