@@ -10,21 +10,32 @@ mkdir -p "$LOGS"
 status=0
 # KERNELS picks which: a kernel name profiles its first launch; flash_fwd_hopper_kernel@RUNG
 # profiles that rung of the wgmma forward (all rungs are one kernel name). The ladder times each
-# wgmma rung with 5 warm-up launches and 30 timed ones at N <= 2048 (10 above) in the order
+# wgmma forward rung with 5 warm-up launches and 30 timed ones at N <= 2048 (10 above) in the order
 # serial, pingpong, overlap, tma, warp-spec, persistent, so rung r is launch 35 r (15 r) of that
-# kernel; each report names the template arguments of the launch it profiled (the rung is the
-# last one), to check. SEQS is one N here.
+# kernel. flash_bwd_hopper_kernel@RUNG does the same for the backward's rungs serial and tma
+# (3 warm-up launches each: rung r is launch 33 r, or 13 r). Each report names the template
+# arguments of the launch it profiled (the forward's rung is the last one, the backward's TMA
+# flag too), to check. SEQS is one N here.
 rung_index() {
   case $1 in serial) echo 0;; pingpong) echo 1;; overlap) echo 2;; tma) echo 3;;
              warp-spec) echo 4;; persistent) echo 5;; *) echo "unknown rung $1" >&2; return 1;; esac
 }
+bwd_rung_index() {
+  case $1 in serial) echo 0;; tma) echo 1;; *) echo "unknown backward rung $1" >&2; return 1;; esac
+}
 for item in ${KERNELS:-flash_fwd_simple_kernel flash_fwd_kernel flash_fwd_hopper_kernel@overlap \
                 flash_fwd_hopper_kernel@tma flash_fwd_hopper_kernel@warp-spec \
-                flash_fwd_hopper_kernel@persistent flash_bwd_kernel flash_bwd_hopper_kernel}; do
+                flash_fwd_hopper_kernel@persistent flash_bwd_kernel flash_bwd_hopper_kernel@serial \
+                flash_bwd_hopper_kernel@tma}; do
   kernel=${item%@*}
   skip=0
-  per_rung=$(( ${SEQS:-2048} <= 2048 ? 35 : 15 ))
-  if [[ $item == *@* ]]; then skip=$(( per_rung * $(rung_index "${item#*@}") )) || { status=1; continue; }; fi
+  if [[ $item == flash_bwd_hopper_kernel@* ]]; then
+    index=$(bwd_rung_index "${item#*@}") || { status=1; continue; }
+    skip=$(( $(( ${SEQS:-2048} <= 2048 ? 33 : 13 )) * index ))
+  elif [[ $item == *@* ]]; then
+    index=$(rung_index "${item#*@}") || { status=1; continue; }
+    skip=$(( $(( ${SEQS:-2048} <= 2048 ? 35 : 15 )) * index ))
+  fi
   ncu --clock-control none -k "$kernel" --launch-skip "$skip" -c 1 --section SpeedOfLight \
     --section ComputeWorkloadAnalysis --section WarpStateStats --section Occupancy \
     --section LaunchStats "$BUILD/bench/flashlab-gpu-bench" --ladder --fp16-only \
