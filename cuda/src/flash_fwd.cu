@@ -38,10 +38,11 @@ constexpr int kFwdRungs[] = {int(FwdRung::Serial),          int(FwdRung::Pingpon
                              int(FwdRung::WarpSpecialized), int(FwdRung::Persistent)};
 
 // The rung of the ladder that FusedKernel::Wgmma (and Auto on Hopper) runs, the fastest measured
-// on the H200 (bench/results/ladder_tma_h200, fp16, N 2048 and 8192): at d = 128 the
-// warp-specialised kernel (1.17-1.24x over TMA alone, 561-575 TFLOP/s); at d = 64 TMA without a
-// producer, which keeps two blocks per SM (warp specialisation there: 0.88-0.93x). The persistent
-// rung was slower at both (0.82-0.95x) and stays a rung.
+// on the H200 (bench/results/ladder_tma_h200 and v8_h200, fp16, N 2048 and 8192): at d = 128 the
+// warp-specialised kernel (1.12-1.24x over TMA alone, 454-575 TFLOP/s); at d = 64 TMA without a
+// producer, which keeps two blocks per SM (warp specialisation there: 0.88-0.93x with two
+// compute warpgroups, 0.91-1.03x with three). The persistent rung gains at one shape only
+// (0.93-1.06x over warp specialisation) and stays a rung.
 template <int kD>
 constexpr FwdRung fwd_production_rung() {
   return kD == 128 ? FwdRung::WarpSpecialized : FwdRung::Tma;
