@@ -11,8 +11,8 @@
 // the same inputs: the teaching kernel (FA1 Alg. 1 on fp32 CUDA cores), the mma.sync kernels (FA2
 // on sm_80 tensor cores), then the wgmma forward without and with its techniques (serial, +
 // pingpong between warpgroups, + softmax overlapped with P V, + TMA copies, + a producer
-// warpgroup, + a persistent schedule) and the wgmma backward (bulk dQ reductions), each as a
-// fraction of the GEMM and as a speed-up over the rung below.
+// warpgroup, + a persistent schedule) and the wgmma backward (bulk dQ reductions; serial, + TMA
+// copies), each as a fraction of the GEMM and as a speed-up over the rung below.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>

@@ -3,8 +3,6 @@
 // runs the preprocess (D = rowsum(dO∘O), L in base 2), the main kernel over key blocks, then
 // dQ's conversion from its fp32 accumulator. Dtype, head dim and dropout are dispatched by
 // static_switch.hpp.
-#include <type_traits>
-
 #include <flashlab/core/softmax_state.hpp>
 #include <flashlab/cuda/api.hpp>
 
@@ -48,7 +46,7 @@ void launch_wgmma(const AttentionShape& shape, const FlashBwdParams<Elem>& p, cu
   using Layout = HopperBwdLayout<kD>;
   BwdTensorMaps maps{};
   if constexpr (kTma) {
-    constexpr DType kDType = std::is_same_v<Elem, __half> ? DType::F16 : DType::BF16;
+    constexpr DType kDType = kDTypeOf<Elem>;
     const int64_t matrices = shape.batch * shape.heads;
     maps.q = make_tile_map(p.q, kDType, kD, p.seq_q, matrices, Layout::kBlockM);
     maps.d_o = make_tile_map(p.d_o, kDType, kD, p.seq_q, matrices, Layout::kBlockM);
@@ -69,8 +67,7 @@ template <typename Elem, int kD, bool kDropout, bool kLogTiles>
 void launch(const AttentionShape& shape, const FlashBwdParams<Elem>& p, bool wgmma,
             FusedKernel kernel, cudaStream_t stream) {
   if constexpr (has_wgmma_kernel(kD)) {
-    constexpr DType kDType = std::is_same_v<Elem, __half> ? DType::F16 : DType::BF16;
-    if constexpr (ladder_rungs_built(kDType, kDropout) && !kLogTiles)
+    if constexpr (ladder_rungs_built(kDTypeOf<Elem>, kDropout) && !kLogTiles)
       if (kernel == FusedKernel::WgmmaSerial)
         return launch_wgmma<Elem, kD, kDropout, false, false>(shape, p, stream);
     if (wgmma) return launch_wgmma<Elem, kD, kDropout, kLogTiles, true>(shape, p, stream);

@@ -3,7 +3,6 @@
 // tile sizes, and dispatches on dtype, head dim and dropout (static_switch.hpp). Only the head
 // dims of kFastHeadDims are built.
 #include <algorithm>
-#include <type_traits>
 
 #include <flashlab/core/softmax_state.hpp>
 #include <flashlab/cuda/api.hpp>
@@ -106,7 +105,7 @@ void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cu
   static_assert(Layout::kBlockM == Tiles::kBlockM, "flash_forward_tiles reports the kernel's rows");
   FwdTensorMaps maps{};
   if constexpr (Layout::kTma) {
-    constexpr DType kDType = std::is_same_v<Elem, __half> ? DType::F16 : DType::BF16;
+    constexpr DType kDType = kDTypeOf<Elem>;
     maps.q = make_tile_map(p.q, kDType, kD, p.seq_q, p.batch_heads, Layout::kBlockM);
     maps.k = make_tile_map(p.k, kDType, kD, p.seq_k, p.batch_heads, kBlockN);
     maps.v = make_tile_map(p.v, kDType, kD, p.seq_k, p.batch_heads, kBlockN);
@@ -143,8 +142,7 @@ template <typename Elem, int kD, bool kDropout, bool kLogTiles>
 void launch(const AttentionShape& shape, const FlashFwdParams<Elem>& p, bool wgmma,
             FusedKernel kernel, cudaStream_t stream) {
   if constexpr (has_wgmma_kernel(kD)) {
-    constexpr DType kDType = std::is_same_v<Elem, __half> ? DType::F16 : DType::BF16;
-    if constexpr (ladder_rungs_built(kDType, kDropout) && !kLogTiles) {
+    if constexpr (ladder_rungs_built(kDTypeOf<Elem>, kDropout) && !kLogTiles) {
       if (is_ladder_rung(kernel) &&
           switch_value<kFwdRungs>(int(ladder_rung(kernel)), [&](auto rung) {
             launch_wgmma<Elem, kD, kDropout, false, FwdRung(decltype(rung)::value)>(shape, p,

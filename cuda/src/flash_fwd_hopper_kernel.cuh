@@ -108,7 +108,8 @@ struct HopperFwdLayout {
 //   query blocks (measured 0.62x at d = 64, N = 2048, causal: 132 SMs, 11 query blocks).
 template <typename Elem, int kD, int kBlockM, int kBlockN, bool kPersistent>
 struct FwdSchedule {
-  int round = 0, units, query_blocks;
+  int round = 0;  // units walked so far: the Q buffer's fill and barrier phase
+  int units, query_blocks;
   __device__ explicit FwdSchedule(const FlashFwdParams<Elem>& p)
       : units(kPersistent ? (p.seq_q + kBlockM - 1) / kBlockM * p.batch_heads : 1),
         query_blocks((p.seq_q + kBlockM - 1) / kBlockM) {}
@@ -190,11 +191,10 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
     if (warpgroup == 0) {
       tma::shrink_registers<Layout::kProducerRegisters>();
       if (threadIdx.x != 0) return;
-      int n = 0;      // visible key blocks loaded so far (stage n % 2, its (n / 2)-th fill)
-      int round = 0;  // units loaded so far
-      for (Schedule schedule(p); schedule.more(); schedule.next(), ++round) {
+      int n = 0;  // visible key blocks loaded so far (stage n % 2, its (n / 2)-th fill)
+      for (Schedule schedule(p); schedule.more(); schedule.next()) {
         const auto qb = schedule.block(p);
-        tma::wait(&bars->q_empty, (round & 1) ^ 1);
+        tma::wait(&bars->q_empty, (schedule.round & 1) ^ 1);
         tma::load_tile<kBlockM, kD>(sQ, maps.q, &bars->q_full, qb.row0, qb.bh);
         auto load_kv = [&](const CUtensorMap& map, Elem* stage, uint64_t* full, uint64_t* empty,
                            int j, int index) {
@@ -397,9 +397,9 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
     return it;
   };
   if constexpr (kPersistent) {
-    int n0 = 0, round = 0;
-    for (Schedule schedule(p); schedule.more(); schedule.next(), ++round)
-      n0 += run_unit(schedule.block(p), n0, round);
+    int n0 = 0;
+    for (Schedule schedule(p); schedule.more(); schedule.next())
+      n0 += run_unit(schedule.block(p), n0, schedule.round);
   } else {
     run_unit(fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>(p), 0, 0);
   }

@@ -57,6 +57,10 @@ struct ElemTag {
   static constexpr DType dtype = kDType;
 };
 
+// The dtype of a tensor-core element type (ElemTag the other way round).
+template <typename T>
+inline constexpr DType kDTypeOf = std::is_same_v<T, __half> ? DType::F16 : DType::BF16;
+
 // f(ElemTag<__half, F16>{}) for fp16, f(ElemTag<__nv_bfloat16, BF16>{}) for bf16: the
 // tensor-core dtypes. Callers refuse fp32 first, as for switch_head_dim.
 template <typename F>
