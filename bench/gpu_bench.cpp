@@ -246,7 +246,7 @@ constexpr Rung kLadder[] = {
     {"+overlap", cuda::FusedKernel::WgmmaOverlap, true, false,
      "+ softmax overlapped with PV (FA3 3.2)"},
     {"+tma", cuda::FusedKernel::WgmmaTma, true, true, "+ TMA copies, mbarrier arrival"},
-    {"+warp-spec", cuda::FusedKernel::WgmmaWarpSpecialized, true, false,
+    {"+warp-spec", cuda::FusedKernel::WgmmaWarpSpecialized, true, true,
      "+ producer warpgroup, setmaxnreg (FA3 3.1)"},
     {"+persistent", cuda::FusedKernel::WgmmaPersistent, true, false,
      "+ one block per SM over all work, heaviest first"},
@@ -370,7 +370,8 @@ int main(int argc, char** argv) {
                    "                          [--ladder] [--json FILE]\n"
                    "  --ladder  time every rung of the kernel ladder instead (teaching, mma.sync,\n"
                    "            wgmma serial, +pingpong, +overlap, +tma, +warp-spec, +persistent;\n"
-                   "            backward: mma.sync, wgmma serial, +tma); default --seqs 2048,8192\n"
+                   "            backward: mma.sync, wgmma serial, +tma, +warp-spec); default "
+                   "--seqs 2048,8192\n"
                    "example: flashlab-gpu-bench --seqs 2048,8192 --dims 128 --json out.json\n");
       return 2;
     }

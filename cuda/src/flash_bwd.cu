@@ -41,9 +41,10 @@ void launch_mma_sync(const AttentionShape& shape, const FlashBwdParams<Elem>& p,
                 Layout::kThreads, Layout::kSmemBytes, stream, p);
 }
 
-template <typename Elem, int kD, bool kDropout, bool kLogTiles, bool kTma = false>
+template <typename Elem, int kD, bool kDropout, bool kLogTiles, bool kTma = false,
+          bool kProducer = false>
 void launch_wgmma(const AttentionShape& shape, const FlashBwdParams<Elem>& p, cudaStream_t stream) {
-  using Layout = HopperBwdLayout<kD>;
+  using Layout = HopperBwdLayout<kD, kProducer>;
   BwdTensorMaps maps{};
   if constexpr (kTma) {
     constexpr DType kDType = kDTypeOf<Elem>;
@@ -53,7 +54,7 @@ void launch_wgmma(const AttentionShape& shape, const FlashBwdParams<Elem>& p, cu
     maps.k = make_tile_map(p.k, kDType, kD, p.seq_k, matrices, Layout::kBlockN);
     maps.v = make_tile_map(p.v, kDType, kD, p.seq_k, matrices, Layout::kBlockN);
   }
-  launch_kernel(flash_bwd_hopper_kernel<Elem, kD, kDropout, kLogTiles, kTma>,
+  launch_kernel(flash_bwd_hopper_kernel<Elem, kD, kDropout, kLogTiles, kTma, kProducer>,
                 backward_grid(shape, Layout::kBlockN), Layout::kThreads, Layout::kSmemBytes, stream,
                 p, maps);
 }
@@ -61,15 +62,21 @@ void launch_wgmma(const AttentionShape& shape, const FlashBwdParams<Elem>& p, cu
 // The mma.sync kernel takes dropout as a run-time flag (its registers allow it), the wgmma kernel
 // as a template flag. The wgmma backward copies its tiles by TMA (measured faster on the H200:
 // bench/results/ladder_next_h200); FusedKernel::WgmmaSerial runs the rung below it, the same
-// kernel on cp.async copies, where the call is the ladder's configuration
-// (require_ladder_rung_built checked it).
+// kernel on cp.async copies, and FusedKernel::WgmmaWarpSpecialized the rung above it, a producer
+// warpgroup, where the call is the ladder's configuration (require_ladder_rung_built checked it).
+// FusedKernel::WgmmaTma is what Wgmma runs.
 template <typename Elem, int kD, bool kDropout, bool kLogTiles>
 void launch(const AttentionShape& shape, const FlashBwdParams<Elem>& p, bool wgmma,
             FusedKernel kernel, cudaStream_t stream) {
   if constexpr (has_wgmma_kernel(kD)) {
-    if constexpr (ladder_rungs_built(kDTypeOf<Elem>, kDropout) && !kLogTiles)
-      if (kernel == FusedKernel::WgmmaSerial)
-        return launch_wgmma<Elem, kD, kDropout, false, false>(shape, p, stream);
+    if constexpr (ladder_rungs_built(kDTypeOf<Elem>, kDropout) && !kLogTiles) switch (kernel) {
+        case FusedKernel::WgmmaSerial:
+          return launch_wgmma<Elem, kD, kDropout, false, false>(shape, p, stream);
+        case FusedKernel::WgmmaWarpSpecialized:
+          return launch_wgmma<Elem, kD, kDropout, false, true, true>(shape, p, stream);
+        default:
+          break;
+      }
     if (wgmma) return launch_wgmma<Elem, kD, kDropout, kLogTiles, true>(shape, p, stream);
   }
   launch_mma_sync<Elem, kD, kLogTiles>(shape, p, stream);

@@ -121,12 +121,12 @@ struct KeyBlock {
         i_begin(p.mask.causal ? col0 / kBwdBlockM : 0) {}
 
   // The first query block >= i with some visible score (FA1 Alg. 5 l. 8 skips the others), or
-  // n_qblocks.
-  template <typename Elem>
+  // n_qblocks. kInlineScan: as in tile_any_visible (the kernels that use setmaxnreg need it).
+  template <bool kInlineScan = false, typename Elem>
   __device__ int next_visible(const FlashBwdParams<Elem>& p, int i) const {
     while (i < n_qblocks &&
-           !tile_any_visible(p.mask, i * kBwdBlockM, min(kBwdBlockM, p.seq_q - i * kBwdBlockM),
-                             col0, cols))
+           !tile_any_visible<kInlineScan>(p.mask, i * kBwdBlockM,
+                                          min(kBwdBlockM, p.seq_q - i * kBwdBlockM), col0, cols))
       ++i;
     return i;
   }
@@ -141,10 +141,12 @@ struct KeyBlock {
   }
 
   // Debug (BackwardArgs::tile_log; only the kernels built with kLogTiles call it): query block i
-  // was computed, with or without the element mask.
+  // was computed, with or without the element mask. `writer`: true in one thread of the block
+  // (the first compute thread).
   template <typename Elem>
-  __device__ void log_tile(const FlashBwdParams<Elem>& p, int i, bool element_mask) const {
-    if (threadIdx.x != 0) return;
+  __device__ void log_tile(const FlashBwdParams<Elem>& p, int i, bool element_mask,
+                           bool writer) const {
+    if (!writer) return;
     p.tile_log[(int64_t(bh) * n_qblocks + i) * gridDim.x + blockIdx.x] =
         element_mask ? kTileMasked : kTileComputed;
   }

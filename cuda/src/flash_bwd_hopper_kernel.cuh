@@ -14,7 +14,13 @@
 // (what FusedKernel::Wgmma runs) the copy engine copies the tiles (tma.cuh), one thread issuing
 // each tile and mbarriers saying when it landed; L_i and D_i (64 floats each) stay on cp.async.
 // Without it (the ladder's rung below, FusedKernel::WgmmaSerial) every thread copies its share by
-// cp.async.
+// cp.async. With kProducer as well (the ladder's rung above, FusedKernel::WgmmaWarpSpecialized,
+// FA3 §3.1 applied to the backward) a third warpgroup only copies: one of its threads keeps the
+// two stages of Q_i, dO_i, L_i and D_i full (L and D by bulk copies too), waiting on an "empty"
+// mbarrier per stage that the compute warps release, and gives its registers to the two compute
+// warpgroups (setmaxnreg). The compute warpgroups then never meet the producer at a block-wide
+// barrier: they wait for the stage they need, exchange dS^T through two buffers (one barrier of
+// the 256 compute threads per iteration) and reuse dQ's buffer after their own bulk add read it.
 //
 // Iteration i:
 //   S^T = K_j Q_i^T and dP^T = V_j dO_i^T (FA1 Alg. 4 l. 11, 17): wgmma from shared memory; P is
@@ -53,35 +59,45 @@ struct BwdTensorMaps {
   CUtensorMap q, d_o, k, v;
 };
 
-// The TMA rung's mbarriers: K_j and V_j landed; Q_i and dO_i of stage s landed.
+// The TMA rungs' mbarriers: K_j and V_j landed; Q_i and dO_i (with a producer L_i and D_i too)
+// of stage s landed; with a producer, the eight compute warps are done with stage s.
 struct BwdBarriers {
-  uint64_t kv_full, q_full[2];
+  uint64_t kv_full, q_full[2], q_empty[2];
 };
 
-template <int kD>
+// kProducer: the warp-specialised rung (a third warpgroup copies; two dS^T buffers).
+template <int kD, bool kProducer = false>
 struct HopperBwdLayout {
   static constexpr int kBlockM = kBwdBlockM;  // queries per iteration
   static constexpr int kBlockN = kHopperBwdBlockN;
-  static constexpr int kThreads = 256;
+  static constexpr int kConsumerThreads = 256;
+  static constexpr int kThreads = kConsumerThreads + (kProducer ? 128 : 0);
+  static constexpr int kDSBuffers = kProducer ? 2 : 1;
   static constexpr int kTileQ = kBlockM * kD, kTileK = kBlockN * kD;  // elements
   static constexpr int kTileS = kBlockN * kBlockM;                    // dS^T
   static constexpr int kDQFloats = kBlockM * kD;                      // dQ_i in fp32
-  // K, V, two stages of Q and dO, dS^T; dQ_i; two stages of L_i and D_i; the TMA rung's
+  // K, V, two stages of Q and dO, dS^T; dQ_i; two stages of L_i and D_i; the TMA rungs'
   // barriers; 1 KiB to align the swizzled tiles to 1024 bytes.
   static constexpr int kBarrierOffset =
-      (2 * kTileK + 4 * kTileQ + kTileS) * 2 + kDQFloats * 4 + 4 * kBlockM * 4;  // bytes
+      (2 * kTileK + 4 * kTileQ + kDSBuffers * kTileS) * 2 + kDQFloats * 4 + 4 * kBlockM * 4;
   static constexpr int kSmemBytes = kBarrierOffset + int(sizeof(BwdBarriers)) + 1024;
+  // setmaxnreg budgets, as the forward's: 128 x 24 + 256 x 240 <= 64 Ki.
+  static constexpr int kProducerRegisters = 24, kConsumerRegisters = 240;
   static_assert(kD == 64 || kD == 128, "dK, dV and dQ fit wgmma's N for d = 64 and 128");
 };
 
-// kLogTiles: as in flash_bwd_kernel. kTma: the TMA rung (see Memory above).
-template <typename Elem, int kD, bool kDropout, bool kLogTiles = false, bool kTma = false>
-__global__ void __launch_bounds__(256, 1)
+// kLogTiles: as in flash_bwd_kernel. kTma: the TMA rung; kProducer: the warp-specialised rung
+// (see Memory above).
+template <typename Elem, int kD, bool kDropout, bool kLogTiles = false, bool kTma = false,
+          bool kProducer = false>
+__global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
     flash_bwd_hopper_kernel(const FlashBwdParams<Elem> p,
                             const __grid_constant__ BwdTensorMaps maps) {
 #if FLASHLAB_WGMMA_ENABLED
-  using Layout = HopperBwdLayout<kD>;
-  constexpr int kBlockM = Layout::kBlockM, kBlockN = Layout::kBlockN, kThreads = Layout::kThreads;
+  static_assert(!kProducer || kTma, "the producer copies by TMA");
+  using Layout = HopperBwdLayout<kD, kProducer>;
+  constexpr int kBlockM = Layout::kBlockM, kBlockN = Layout::kBlockN;
+  constexpr int kThreads = Layout::kConsumerThreads;  // the threads that copy by cp.async
   constexpr int kQTiles = kBlockM / 8, kQSteps = kBlockM / 16, kHalfD = kD / 2;
   extern __shared__ unsigned char smem_raw[];
   Elem* const smem =
@@ -90,32 +106,70 @@ __global__ void __launch_bounds__(256, 1)
   Elem* const sV = sK + Layout::kTileK;
   auto sQ = [&](int stage) { return sV + Layout::kTileK + stage * Layout::kTileQ; };
   auto sdO = [&](int stage) { return sV + Layout::kTileK + (2 + stage) * Layout::kTileQ; };
-  Elem* const sdS = sV + Layout::kTileK + 4 * Layout::kTileQ;  // dS^T: [key][query]
-  float* const sdQ = reinterpret_cast<float*>(sdS + Layout::kTileS);
+  Elem* const sdS = sV + Layout::kTileK + 4 * Layout::kTileQ;  // dS^T: [key][query], per buffer
+  float* const sdQ = reinterpret_cast<float*>(sdS + Layout::kDSBuffers * Layout::kTileS);
   auto sL = [&](int stage) { return sdQ + Layout::kDQFloats + stage * kBlockM; };
   auto sD = [&](int stage) { return sdQ + Layout::kDQFloats + (2 + stage) * kBlockM; };
   auto k_tile = [](int r, int c) { return wgmma::swizzled_offset<kBlockN>(r, c); };
   auto q_tile = [](int r, int c) { return wgmma::swizzled_offset<kBlockM>(r, c); };
 
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, group = warp / 4;
-  const bool group_leader = threadIdx.x % 128 == 0;  // issues the group's bulk reductions
   const bwd::KeyBlock<kBlockN> kb(p);
-  const int64_t q_off = int64_t(kb.bh) * p.seq_q * kD, k_off = int64_t(kb.bh) * p.seq_k * kD;
-  const int key_lo = kb.col0 + warp * 16 + lane / 4;  // this thread's keys: key_lo, key_lo + 8
-  const int group_key0 = group * 64;                  // the group's first key row in the tiles
-
   BwdBarriers* const bars = reinterpret_cast<BwdBarriers*>(reinterpret_cast<unsigned char*>(smem) +
                                                            Layout::kBarrierOffset);
   if constexpr (kTma) {
     if (threadIdx.x == 0) {
-      // Two tiles per phase (K and V; Q_i and dO_i), each announced by its own arrival.
+      // One arrival per tile (K and V; Q_i and dO_i, with a producer L_i and D_i too); with a
+      // producer one arrival per compute warp frees a stage.
       tma::barrier_init(&bars->kv_full, 2);
-      tma::barrier_init(&bars->q_full[0], 2);
-      tma::barrier_init(&bars->q_full[1], 2);
+      for (int s = 0; s < 2; ++s) {
+        tma::barrier_init(&bars->q_full[s], kProducer ? 4 : 2);
+        if constexpr (kProducer)
+          tma::barrier_init(&bars->q_empty[s], Layout::kConsumerThreads / 32);
+      }
       tma::make_barrier_inits_visible();
     }
     __syncthreads();
   }
+
+  // The producer warpgroup: one thread copies K_j and V_j, then walks the visible query blocks
+  // as the compute warps do and fills stage it % 2 with Q_i, dO_i, L_i and D_i once the compute
+  // warps released it. threadIdx.x / 128 read from lane 0 so that ptxas knows it is the same
+  // across the warp (as in the forward: else it serialises the consumers' wgmma, C7520).
+  if constexpr (kProducer) {
+    if (__shfl_sync(0xffffffffu, int(threadIdx.x) / 128, 0) == 0) {
+      tma::shrink_registers<Layout::kProducerRegisters>();
+      if (threadIdx.x != 0) return;
+      tma::load_tile<kBlockN, kD>(sK, maps.k, &bars->kv_full, kb.col0, kb.bh);
+      tma::load_tile<kBlockN, kD>(sV, maps.v, &bars->kv_full, kb.col0, kb.bh);
+      int it = 0;
+      for (int i = kb.template next_visible<true>(p, kb.i_begin); i < kb.n_qblocks;
+           i = kb.template next_visible<true>(p, i + 1), ++it) {
+        const int stage = it % 2;
+        tma::wait(&bars->q_empty[stage], ((it / 2) & 1) ^ 1);
+        tma::load_tile<kBlockM, kD>(sQ(stage), maps.q, &bars->q_full[stage], i * kBlockM, kb.bh);
+        tma::load_tile<kBlockM, kD>(sdO(stage), maps.d_o, &bars->q_full[stage], i * kBlockM, kb.bh);
+        const int64_t row = int64_t(kb.bh) * p.padded_q + i * kBlockM;
+        tma::load_bytes(sL(stage), p.L2 + row, kBlockM * 4, &bars->q_full[stage]);
+        tma::load_bytes(sD(stage), p.D + row, kBlockM * 4, &bars->q_full[stage]);
+      }
+      return;
+    }
+    tma::grow_registers<Layout::kConsumerRegisters>();
+  }
+
+  const unsigned tid = threadIdx.x - (kProducer ? 128u : 0u);  // unsigned: / and % are shifts
+  const int warp = int(tid / 32), lane = int(tid % 32), group = warp / 4;
+  const bool group_leader = tid % 128 == 0;  // issues the group's bulk reductions
+  const int64_t q_off = int64_t(kb.bh) * p.seq_q * kD, k_off = int64_t(kb.bh) * p.seq_k * kD;
+  const int key_lo = kb.col0 + warp * 16 + lane / 4;  // this thread's keys: key_lo, key_lo + 8
+  const int group_key0 = group * 64;                  // the group's first key row in the tiles
+  // This group's named barrier (1 or 2; 0 is __syncthreads), and the compute threads' (3).
+  auto group_sync = [&] {
+    if (group == 0)
+      ptx::named_barrier_sync<1, 128>();
+    else
+      ptx::named_barrier_sync<2, 128>();
+  };
 
   auto load_query_block = [&](int i, int stage) {
     if constexpr (kTma) {
@@ -132,19 +186,22 @@ __global__ void __launch_bounds__(256, 1)
     kb.load_row_stats_async(p, i, sL(stage), sD(stage));
   };
 
-  // K_j, V_j (FA1 Alg. 4 l. 7) and the first visible Q_i, dO_i, L_i, D_i (FA1 Alg. 4 l. 10).
-  if constexpr (kTma) {
-    if (threadIdx.x == 0) {
-      tma::load_tile<kBlockN, kD>(sK, maps.k, &bars->kv_full, kb.col0, kb.bh);
-      tma::load_tile<kBlockN, kD>(sV, maps.v, &bars->kv_full, kb.col0, kb.bh);
+  // K_j, V_j (FA1 Alg. 4 l. 7) and the first visible Q_i, dO_i, L_i, D_i (FA1 Alg. 4 l. 10),
+  // unless the producer copies them.
+  int i = kb.template next_visible<kProducer>(p, kb.i_begin);
+  if constexpr (!kProducer) {
+    if constexpr (kTma) {
+      if (threadIdx.x == 0) {
+        tma::load_tile<kBlockN, kD>(sK, maps.k, &bars->kv_full, kb.col0, kb.bh);
+        tma::load_tile<kBlockN, kD>(sV, maps.v, &bars->kv_full, kb.col0, kb.bh);
+      }
+    } else {
+      fwd::load_tile_async<kBlockN, kD, kThreads>(sK, p.k + k_off, kb.col0, p.seq_k, k_tile);
+      fwd::load_tile_async<kBlockN, kD, kThreads>(sV, p.v + k_off, kb.col0, p.seq_k, k_tile);
     }
-  } else {
-    fwd::load_tile_async<kBlockN, kD, kThreads>(sK, p.k + k_off, kb.col0, p.seq_k, k_tile);
-    fwd::load_tile_async<kBlockN, kD, kThreads>(sV, p.v + k_off, kb.col0, p.seq_k, k_tile);
+    if (i < kb.n_qblocks) load_query_block(i, 0);
+    ptx::cp_async_commit();
   }
-  int i = kb.next_visible(p, kb.i_begin);
-  if (i < kb.n_qblocks) load_query_block(i, 0);
-  ptx::cp_async_commit();
 
   // Descriptors of the tiles, built once (wgmma::advance steps through them). K-major: K and V
   // (this group's 64 keys) as A of S^T and dP^T, Q and dO as their B. MN-major (panel stride of
@@ -154,7 +211,7 @@ __global__ void __launch_bounds__(256, 1)
   const uint64_t q_desc = wgmma::descriptor(sQ(0)), do_desc = wgmma::descriptor(sdO(0));
   const uint64_t q_desc_mn = wgmma::descriptor(sQ(0), kBlockM * 128);
   const uint64_t do_desc_mn = wgmma::descriptor(sdO(0), kBlockM * 128);
-  const uint64_t ds_desc_mn = wgmma::descriptor(sdS, kBlockN * 128);
+  const uint64_t ds_desc_mn = wgmma::descriptor(sdS, kBlockN * 128);  // buffer 0
   const uint64_t k_desc_mn = wgmma::descriptor(sK + k_tile(0, group * kHalfD), kBlockN * 128);
 
   // acc = A B^T over the head dim, 16 columns per wgmma, as one group: A = this group's 64 keys of
@@ -171,18 +228,26 @@ __global__ void __launch_bounds__(256, 1)
   for (int it = 0; i < kb.n_qblocks; ++it) {     // FA1 Alg. 4 l. 9, visible blocks only
     const int stage = it % 2, row0 = i * kBlockM;
     const int stage_offset = stage * Layout::kTileQ;  // from stage 0 of Q or dO
-    if (group_leader) ptx::bulk_wait_all<true>();     // the last dQ reduction has read sdQ
-    ptx::cp_async_wait<0>();
-    wgmma::fence_shared_for_async_proxy();
-    __syncthreads();  // Q_i, dO_i, L_i, D_i resident; every warp is through iteration it - 1
-    if constexpr (kTma) {
+    const int ds_buffer = it % Layout::kDSBuffers;
+    if constexpr (kProducer) {
       if (it == 0) tma::wait(&bars->kv_full, 0);
-      tma::wait(&bars->q_full[stage], (it / 2) & 1);
+      tma::wait(&bars->q_full[stage], (it / 2) & 1);  // Q_i, dO_i, L_i, D_i resident
+    } else {
+      if (group_leader) ptx::bulk_wait_all<true>();  // the last dQ reduction has read sdQ
+      ptx::cp_async_wait<0>();
+      wgmma::fence_shared_for_async_proxy();
+      __syncthreads();  // Q_i, dO_i, L_i, D_i resident; every warp is through iteration it - 1
+      if constexpr (kTma) {
+        if (it == 0) tma::wait(&bars->kv_full, 0);
+        tma::wait(&bars->q_full[stage], (it / 2) & 1);
+      }
     }
-    const int i_next = kb.next_visible(p, i + 1);
-    if (i_next < kb.n_qblocks) {
-      load_query_block(i_next, 1 - stage);
-      ptx::cp_async_commit();
+    const int i_next = kb.template next_visible<kProducer>(p, i + 1);
+    if constexpr (!kProducer) {
+      if (i_next < kb.n_qblocks) {
+        load_query_block(i_next, 1 - stage);
+        ptx::cp_async_commit();
+      }
     }
 
     // S^T = K_j Q_i^T, then dP^T = V_j dO_i^T (FA1 Alg. 4 l. 11, 17), each its own group.
@@ -194,7 +259,7 @@ __global__ void __launch_bounds__(256, 1)
     wgmma::pin(ST);
     bwd::recompute_p(ST, p, sL(stage), lane);  // FA1 Alg. 4 l. 13
     const bool element_mask = kb.needs_element_mask(p, i);
-    if constexpr (kLogTiles) kb.log_tile(p, i, element_mask);
+    if constexpr (kLogTiles) kb.log_tile(p, i, element_mask, tid == 0);
     if (element_mask) bwd::mask_p(ST, p, key_lo, row0, lane);  // FA1 Alg. 4 l. 12
     wgmma::pin(ST);  // keeps the exponentials ahead of the wait, overlapping dP^T
     wgmma::wait<0>();
@@ -221,18 +286,24 @@ __global__ void __launch_bounds__(256, 1)
                               wgmma::advance(q_desc_mn, stage_offset + q_tile(16 * kk, 0)), 1);
     wgmma::commit();
 
-    // dS^T to shared memory for dQ (the previous dQ finished reading it before the barrier
-    // above): rows = keys, 16-bit pairs of consecutive queries.
+    // dS^T to shared memory for dQ: rows = keys, 16-bit pairs of consecutive queries. The dQ
+    // that last read this buffer is done: without a producer, the barrier at the top says so;
+    // with one (two buffers), the barrier below of the previous iteration, which both groups
+    // reach only after their dQ of the iteration before.
+    Elem* const ds = sdS + ds_buffer * Layout::kTileS;
     const int s_row = warp * 16 + lane / 4;
 #pragma unroll
     for (int t = 0; t < kQTiles; ++t) {
       const int q = t * 8 + (lane % 4) * 2;
-      *reinterpret_cast<uint32_t*>(sdS + k_tile(s_row, q)) = ptx::pack2<Elem>(dPT[t][0], dPT[t][1]);
-      *reinterpret_cast<uint32_t*>(sdS + k_tile(s_row + 8, q)) =
+      *reinterpret_cast<uint32_t*>(ds + k_tile(s_row, q)) = ptx::pack2<Elem>(dPT[t][0], dPT[t][1]);
+      *reinterpret_cast<uint32_t*>(ds + k_tile(s_row + 8, q)) =
           ptx::pack2<Elem>(dPT[t][2], dPT[t][3]);
     }
     wgmma::fence_shared_for_async_proxy();
-    __syncthreads();  // all of dS^T is written
+    if constexpr (kProducer)
+      ptx::named_barrier_sync<3, Layout::kConsumerThreads>();  // all of dS^T is written
+    else
+      __syncthreads();  // all of dS^T is written
 
     // dQ_i[:, g d/2 .. (g+1) d/2) = dS_ij K_j (FA1 Alg. 4 l. 21): A = dS (queries x keys) read
     // from dS^T, B = K_j, both MN-major; 16 keys per wgmma.
@@ -240,13 +311,20 @@ __global__ void __launch_bounds__(256, 1)
     wgmma::fence();
 #pragma unroll
     for (int kk = 0; kk < kBlockN / 16; ++kk)
-      wgmma::mma_ss<Elem, kHalfD, true>(dQ, wgmma::advance(ds_desc_mn, k_tile(16 * kk, 0)),
-                                        wgmma::advance(k_desc_mn, k_tile(16 * kk, 0)), kk > 0);
+      wgmma::mma_ss<Elem, kHalfD, true>(
+          dQ, wgmma::advance(ds_desc_mn, ds_buffer * Layout::kTileS + k_tile(16 * kk, 0)),
+          wgmma::advance(k_desc_mn, k_tile(16 * kk, 0)), kk > 0);
     wgmma::commit();
     wgmma::wait<0>();
     wgmma::pin(dQ);
     wgmma::pin(aP);
     wgmma::pin(adS);
+    if constexpr (kProducer) {
+      // dV and dK have read Q_i and dO_i, the softmax L_i and D_i: the stage is the producer's.
+      if (lane == 0) tma::arrive(&bars->q_empty[stage]);
+      if (group_leader) ptx::bulk_wait_all<true>();  // this group's last dQ add has read sdQ
+      group_sync();
+    }
 
     // dQ_i into shared memory in register order (bwd::dq_fragment_index), then one bulk add of
     // the group's contiguous half into the accumulator of block i.
@@ -255,10 +333,7 @@ __global__ void __launch_bounds__(256, 1)
     for (int v = 0; v < kHalfD / 8; ++v)
       sdQ_thread[v * 32] = make_float4(dQ[v][0], dQ[v][1], dQ[v][2], dQ[v][3]);
     wgmma::fence_shared_for_async_proxy();
-    if (group == 0)
-      ptx::named_barrier_sync<1, 128>();
-    else
-      ptx::named_barrier_sync<2, 128>();
+    group_sync();
     if (group_leader) {
       constexpr int kGroupFloats = kBlockM * kHalfD;
       float* const dst = p.dq_accum +

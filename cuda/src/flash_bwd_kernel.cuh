@@ -123,7 +123,7 @@ __global__ void __launch_bounds__(MmaBwdLayout<kD, kBlockN>::kThreads)
       // (FA1 Alg. 4 l. 12), then dropout and dS^T (FA1 Alg. 4 l. 14–15, 18, 20).
       bwd::recompute_p(ST, p, sL, lane);
       const bool element_mask = kb.needs_element_mask(p, i);
-      if constexpr (kLogTiles) kb.log_tile(p, i, element_mask);
+      if constexpr (kLogTiles) kb.log_tile(p, i, element_mask, threadIdx.x == 0);
       if (element_mask) bwd::mask_p(ST, p, key_lo, row0, lane);
       bwd::dropout_and_ds(ST, dPT, p, p.dropout.enabled, kb.batch, kb.head, key_lo, row0, sD, lane);
 

@@ -65,10 +65,10 @@ void require_ladder_rung_built(FusedKernel kernel, DType dtype, bool dropout, bo
 
 void refuse_ladder_rung(FusedKernel kernel, const char* entry) {
   require(!is_ladder_rung(kernel) || kernel == FusedKernel::WgmmaSerial ||
-              kernel == FusedKernel::WgmmaTma,
+              kernel == FusedKernel::WgmmaTma || kernel == FusedKernel::WgmmaWarpSpecialized,
           std::string(entry) + ": FusedKernel " + to_string(kernel) +
               " is a rung of the forward's ladder; the backward runs Auto, Wgmma, MmaSync, "
-              "WgmmaSerial or WgmmaTma");
+              "WgmmaSerial, WgmmaTma or WgmmaWarpSpecialized");
 }
 
 void require_tile_log_built(DType dtype, int64_t head_dim, bool dropout, const char* entry) {

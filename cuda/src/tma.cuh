@@ -93,6 +93,21 @@ __device__ __forceinline__ void load_tile(Elem* smem, const CUtensorMap& map, ui
     load_box(smem + panel * kRows * 64, &map, full, panel * 64, row0, matrix);
 }
 
+// Copies `bytes` (a multiple of 16; both addresses 16-byte aligned) of contiguous global memory
+// into shared memory with the copy engine, without a tensor map, and announces them on `bar` (one
+// arrival): for short rows such as a query block's L and D.
+__device__ __forceinline__ void load_bytes(void* smem, const void* global, uint32_t bytes,
+                                           uint64_t* bar) {
+  arrive_expect_bytes(bar, bytes);
+#if FLASHLAB_WGMMA_ENABLED
+  asm volatile(
+      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::
+          "r"(ptx::smem_address(smem)),
+      "l"(global), "r"(bytes), "r"(ptx::smem_address(bar))
+      : "memory");
+#endif
+}
+
 // Fetches the tensor map into the constant cache before its first use.
 __device__ __forceinline__ void prefetch_map(const void* tensor_map) {
 #if FLASHLAB_WGMMA_ENABLED
