@@ -109,6 +109,7 @@ void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cu
     maps.q = make_tile_map(p.q, kDType, kD, p.seq_q, p.batch_heads, Layout::kBlockM);
     maps.k = make_tile_map(p.k, kDType, kD, p.seq_k, p.batch_heads, kBlockN);
     maps.v = make_tile_map(p.v, kDType, kD, p.seq_k, p.batch_heads, kBlockN);
+    maps.o = make_tile_map(p.o, kDType, kD, p.seq_q, p.batch_heads, 64);
   }
   dim3 grid = forward_grid(shape, Layout::kBlockM);
   if constexpr (kRung >= FwdRung::Persistent)  // one block per SM, or fewer for small problems

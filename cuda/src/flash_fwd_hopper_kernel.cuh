@@ -35,6 +35,7 @@
 
 #include <type_traits>
 
+#include "bulk_copy.cuh"
 #include "flash_fwd_common.cuh"
 #include "fwd_epilogue.cuh"
 #include "fwd_softmax.cuh"
@@ -59,10 +60,11 @@ namespace flashlab::cuda {
 //             finish the current one.
 enum class FwdRung { Serial, Pingpong, Overlap, Tma, WarpSpecialized, Persistent };
 
-// The tensor maps of Q (boxes of 128 query rows), K and V (boxes of kBlockN key rows), built on
-// the host for the TMA rungs (tensor_map.hpp); the cp.async rungs receive and ignore them.
+// The tensor maps of Q (boxes of kBlockM query rows), K and V (boxes of kBlockN key rows) and O
+// (boxes of 64 rows, one warpgroup's), built on the host for the TMA rungs (tensor_map.hpp); the
+// cp.async rungs receive and ignore them.
 struct FwdTensorMaps {
-  CUtensorMap q, k, v;
+  CUtensorMap q, k, v, o;
 };
 
 // The mbarriers of the TMA rungs: a tile is "full" when its bytes have landed, "empty" when the
@@ -83,8 +85,11 @@ struct HopperFwdLayout {
   static constexpr int kConsumerThreads = 128 * kGroups;
   static constexpr int kThreads = kConsumerThreads + (kProducer ? 128 : 0);
   static constexpr int kTileQ = kBlockM * kD, kTileKV = kBlockN * kD;  // elements
-  // Q, two K stages, two V stages, then the barriers; 1 KiB to align the swizzled tiles to 1024.
-  static constexpr int kTileBytes = (kTileQ + 4 * kTileKV) * 2;
+  // O_i staged for its TMA store (the TMA rungs): its own buffer, as the producer may already be
+  // copying the next unit's Q_i into Q's.
+  static constexpr int kTileO = kTma ? kBlockM * kD : 0;
+  // Q, two K stages, two V stages, O, then the barriers; 1 KiB to align the swizzled tiles to 1024.
+  static constexpr int kTileBytes = (kTileQ + 4 * kTileKV + kTileO) * 2;
   static constexpr int kSmemBytes = kTileBytes + int(sizeof(FwdBarriers)) + 1024;
   // setmaxnreg budgets (FA3's): 128 x 24 + 256 x 240 and 128 x 32 + 384 x 160 <= 64 Ki.
   static constexpr int kProducerRegisters = kGroups == 2 ? 24 : 32;
@@ -156,6 +161,7 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
   Elem* const sQ = reinterpret_cast<Elem*>(smem_base);
   auto sK = [&](int slot) { return sQ + Layout::kTileQ + slot * Layout::kTileKV; };
   auto sV = [&](int slot) { return sQ + Layout::kTileQ + (2 + slot) * Layout::kTileKV; };
+  Elem* const sO = sQ + Layout::kTileQ + 4 * Layout::kTileKV;  // warpgroup g's 64 rows at g 64 kD
   auto q_tile = [](int r, int c) { return wgmma::swizzled_offset<kBlockM>(r, c); };
   auto kv_tile = [](int r, int c) { return wgmma::swizzled_offset<kBlockN>(r, c); };
   FwdBarriers* const bars = reinterpret_cast<FwdBarriers*>(smem_base + Layout::kTileBytes);
@@ -220,6 +226,16 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
 
   const unsigned tid = threadIdx.x - (kProducer ? 128u : 0u);  // unsigned: / and % are shifts
   const int warp = int(tid / 32), lane = int(tid % 32), group = warpgroup - (kProducer ? 1 : 0);
+  const bool group_leader = tid % 128 == 0;  // issues the warpgroup's TMA store of O_i
+  // The warpgroup's own named barrier for the epilogue: 4 + group (1 to 3 take the turns).
+  auto epilogue_sync = [&] {
+    if (group == 0)
+      ptx::named_barrier_sync<4, 128>();
+    else if (kGroups == 2 || group == 1)
+      ptx::named_barrier_sync<5, 128>();
+    else
+      ptx::named_barrier_sync<6, 128>();
+  };
   // Pingpong (FA3 §3.1): the warpgroups take turns to issue their products, round robin (named
   // barrier 1 + w opens warpgroup w's turn: w waits on it, w - 1 arrives), so the softmax of one
   // overlaps the products of another rather than all competing for the tensor cores at once.
@@ -392,8 +408,30 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
       release(&bars->q_empty);  // no visible key block: Q_i was never read
     }
     if constexpr (!kTma) ptx::cp_async_wait<0>();  // the Q copy is in flight if nothing was visible
-    // FA2 Alg. 1 l. 12–15: normalise O_i, L_i = m_i + log l_i, both written once.
-    fwd::store_output<Elem, kD>(O, m, l, qb.output(p), qb.logsumexp(p), p.seq_q, r_lo, lane);
+    // FA2 Alg. 1 l. 12–15: normalise O_i, L_i = m_i + log l_i, both written once. The TMA rungs
+    // stage the warpgroup's 64 rows of O_i in shared memory (the layout load_tile writes) and one
+    // thread hands them to the copy engine, which writes whole rows and drops those past seq_q;
+    // the others write each thread's pairs of O_i straight from registers.
+    if constexpr (kTma) {
+      Elem* const sO_group = sO + group * 64 * kD;
+      const int group_row0 = qb.row0 + group * 64;
+      if (group_leader) ptx::bulk_wait_all<true>();  // the last unit's store has read sO_group
+      epilogue_sync();
+      fwd::store_output<Elem, kD>(
+          O, m, l, qb.logsumexp(p), p.seq_q, r_lo, lane, [&](int row, int col, uint32_t pair) {
+            *reinterpret_cast<uint32_t*>(sO_group +
+                                         wgmma::swizzled_offset<64>(row - group_row0, col)) = pair;
+          });
+      wgmma::fence_shared_for_async_proxy();
+      epilogue_sync();  // the warpgroup's rows are in sO_group
+      if (group_leader && group_row0 < p.seq_q) {
+        tma::store_tile<64, kD>(maps.o, sO_group, group_row0, qb.bh);
+        ptx::bulk_commit();
+      }
+    } else {
+      fwd::store_output<Elem, kD>(O, m, l, qb.logsumexp(p), p.seq_q, r_lo, lane,
+                                  fwd::to_global<Elem, kD>(qb.output(p)));
+    }
     return it;
   };
   if constexpr (kPersistent) {
@@ -403,6 +441,8 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
   } else {
     run_unit(fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>(p), 0, 0);
   }
+  if constexpr (kTma)
+    if (group_leader) ptx::bulk_wait_all<true>();  // the copy engine has read sO before it goes
 #endif
 }
 

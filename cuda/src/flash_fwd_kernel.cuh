@@ -156,7 +156,8 @@ __global__ void __launch_bounds__(kWarps * 32, 2) flash_fwd_kernel(const FlashFw
   }
 
   // FA2 Alg. 1 l. 12–15: normalise O_i, L_i = m_i + log l_i, both written once.
-  fwd::store_output<Elem, kD>(O, m, l, qb.output(p), qb.logsumexp(p), p.seq_q, r_lo, lane);
+  fwd::store_output<Elem, kD>(O, m, l, qb.logsumexp(p), p.seq_q, r_lo, lane,
+                              fwd::to_global<Elem, kD>(qb.output(p)));
   ptx::cp_async_wait<0>();
 }
 

@@ -108,6 +108,30 @@ __device__ __forceinline__ void load_bytes(void* smem, const void* global, uint3
 #endif
 }
 
+// Copies the box of the tensor map whose origin is (column, row, matrix) from shared memory at
+// `smem` (laid out as load_box writes it) to global memory, in this thread's bulk async-group:
+// rows past the tensor's edges are not written. bulk_commit and bulk_wait_all<true>
+// (bulk_copy.cuh) close the group and wait until the copy engine has read `smem`.
+__device__ __forceinline__ void store_box(const void* tensor_map, const void* smem, int column,
+                                          int row, int matrix) {
+#if FLASHLAB_WGMMA_ENABLED
+  asm volatile(
+      "cp.async.bulk.tensor.3d.global.shared::cta.bulk_group [%0, {%2, %3, %4}], [%1];\n" ::"l"(
+          tensor_map),
+      "r"(ptx::smem_address(smem)), "r"(column), "r"(row), "r"(matrix)
+      : "memory");
+#endif
+}
+// Stores the kRows x kD tile laid out as load_tile writes it to rows row0.. of matrix `matrix`,
+// one box per 64-column panel.
+template <int kRows, int kD, typename Elem>
+__device__ __forceinline__ void store_tile(const CUtensorMap& map, const Elem* smem, int row0,
+                                           int matrix) {
+#pragma unroll
+  for (int panel = 0; panel < kD / 64; ++panel)
+    store_box(&map, smem + panel * kRows * 64, panel * 64, row0, matrix);
+}
+
 // Fetches the tensor map into the constant cache before its first use.
 __device__ __forceinline__ void prefetch_map(const void* tensor_map) {
 #if FLASHLAB_WGMMA_ENABLED
