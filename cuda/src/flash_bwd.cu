@@ -60,11 +60,12 @@ void launch_wgmma(const AttentionShape& shape, const FlashBwdParams<Elem>& p, cu
 }
 
 // The mma.sync kernel takes dropout as a run-time flag (its registers allow it), the wgmma kernel
-// as a template flag. The wgmma backward copies its tiles by TMA (measured faster on the H200:
-// bench/results/ladder_next_h200); FusedKernel::WgmmaSerial runs the rung below it, the same
-// kernel on cp.async copies, and FusedKernel::WgmmaWarpSpecialized the rung above it, a producer
-// warpgroup, where the call is the ladder's configuration (require_ladder_rung_built checked it).
-// FusedKernel::WgmmaTma is what Wgmma runs.
+// as a template flag. The wgmma backward runs warp-specialised by default: a producer warpgroup
+// copies the tiles by TMA (measured 1.09-1.14x over the same kernel without a producer on the
+// H200: bench/results/v9_h200). FusedKernel::WgmmaSerial (cp.async copies) and WgmmaTma (TMA
+// copies the compute warpgroups issue themselves) run the rungs below it, where the call is the
+// ladder's configuration (require_ladder_rung_built checked it); WgmmaWarpSpecialized is what
+// Wgmma runs.
 template <typename Elem, int kD, bool kDropout, bool kLogTiles>
 void launch(const AttentionShape& shape, const FlashBwdParams<Elem>& p, bool wgmma,
             FusedKernel kernel, cudaStream_t stream) {
@@ -72,12 +73,12 @@ void launch(const AttentionShape& shape, const FlashBwdParams<Elem>& p, bool wgm
     if constexpr (ladder_rungs_built(kDTypeOf<Elem>, kDropout) && !kLogTiles) switch (kernel) {
         case FusedKernel::WgmmaSerial:
           return launch_wgmma<Elem, kD, kDropout, false, false>(shape, p, stream);
-        case FusedKernel::WgmmaWarpSpecialized:
-          return launch_wgmma<Elem, kD, kDropout, false, true, true>(shape, p, stream);
+        case FusedKernel::WgmmaTma:
+          return launch_wgmma<Elem, kD, kDropout, false, true>(shape, p, stream);
         default:
           break;
       }
-    if (wgmma) return launch_wgmma<Elem, kD, kDropout, kLogTiles, true>(shape, p, stream);
+    if (wgmma) return launch_wgmma<Elem, kD, kDropout, kLogTiles, true, true>(shape, p, stream);
   }
   launch_mma_sync<Elem, kD, kLogTiles>(shape, p, stream);
 }

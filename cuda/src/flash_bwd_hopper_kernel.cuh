@@ -11,16 +11,16 @@
 //   (FA1 Alg. 4 l. 24).
 // Memory: K_j and V_j in shared memory for the whole loop, Q_i, dO_i, L_i and D_i in two stages
 // (the next block's copies land during this one), all 128-byte swizzled (wgmma.cuh). With kTma
-// (what FusedKernel::Wgmma runs) the copy engine copies the tiles (tma.cuh), one thread issuing
-// each tile and mbarriers saying when it landed; L_i and D_i (64 floats each) stay on cp.async.
-// Without it (the ladder's rung below, FusedKernel::WgmmaSerial) every thread copies its share by
-// cp.async. With kProducer as well (the ladder's rung above, FusedKernel::WgmmaWarpSpecialized,
-// FA3 §3.1 applied to the backward) a third warpgroup only copies: one of its threads keeps the
-// two stages of Q_i, dO_i, L_i and D_i full (L and D by bulk copies too), waiting on an "empty"
-// mbarrier per stage that the compute warps release, and gives its registers to the two compute
-// warpgroups (setmaxnreg). The compute warpgroups then never meet the producer at a block-wide
-// barrier: they wait for the stage they need, exchange dS^T through two buffers (one barrier of
-// the 256 compute threads per iteration) and reuse dQ's buffer after their own bulk add read it.
+// (the ladder's rung FusedKernel::WgmmaTma) the copy engine copies the tiles (tma.cuh), one thread
+// issuing each tile and mbarriers saying when it landed; L_i and D_i (64 floats each) stay on
+// cp.async. Without it (the rung below, FusedKernel::WgmmaSerial) every thread copies its share by
+// cp.async. With kProducer as well (what FusedKernel::Wgmma runs, FA3 §3.1 applied to the
+// backward) a third warpgroup only copies: one of its threads keeps the two stages of Q_i, dO_i,
+// L_i and D_i full (L and D by bulk copies too), waiting on an "empty" mbarrier per stage that the
+// compute warps release, and gives its registers to the two compute warpgroups (setmaxnreg). The
+// compute warpgroups then never meet the producer at a block-wide barrier: they wait for the stage
+// they need, exchange dS^T through two buffers (one barrier of the 256 compute threads per
+// iteration) and reuse dQ's buffer after their own bulk add read it.
 //
 // Iteration i:
 //   S^T = K_j Q_i^T and dP^T = V_j dO_i^T (FA1 Alg. 4 l. 11, 17): wgmma from shared memory; P is

@@ -41,8 +41,8 @@ constexpr bool ladder_rungs_built(DType dtype, bool dropout) {
 void require_ladder_rung_built(FusedKernel kernel, DType dtype, bool dropout, bool tile_log,
                                const char* entry);
 // Throws when a backward entry point asks for a ladder rung other than WgmmaSerial (the wgmma
-// backward on cp.async copies), WgmmaTma (the same on TMA, what Wgmma runs) and
-// WgmmaWarpSpecialized (+ a producer warpgroup); the others are the forward's.
+// backward on cp.async copies), WgmmaTma (the same on TMA) and WgmmaWarpSpecialized (+ a
+// producer warpgroup, what Wgmma runs); the others are the forward's.
 void refuse_ladder_rung(FusedKernel kernel, const char* entry);
 
 // Throws, naming what is built, when a call asks for a tile log that tile_log_built refuses.

@@ -66,8 +66,8 @@ void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& o
 // (FA2), any sm_80+ GPU and every head dim of kFastHeadDims.
 // The rungs of the kernel ladder (docs/performance.md, "The ladder"), each the wgmma kernel with
 // the techniques above it switched off; fp16 without dropout; the backward has WgmmaSerial (its
-// wgmma kernel on cp.async copies), WgmmaTma (the same on TMA, what its Wgmma runs) and
-// WgmmaWarpSpecialized, the forward all of them:
+// wgmma kernel on cp.async copies), WgmmaTma (the same on TMA) and WgmmaWarpSpecialized (what
+// its Wgmma runs), the forward all of them:
 //   WgmmaSerial: the softmax of S_j waits for both products in flight (S_j and P_{j-1} V_{j-1})
 //     and the two warpgroups issue their products at will; cp.async copies.
 //   WgmmaPingpong: + the warpgroups take turns to issue their products (FA3 §3.1).
@@ -77,7 +77,8 @@ void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& o
 //     consumers (setmaxnreg, FA3 §3.1).
 //   WgmmaPersistent: + one thread block per SM looping over the work, heaviest first.
 // Wgmma is the rung the forward runs by default: WgmmaWarpSpecialized at d = 128, WgmmaTma at
-// d = 64 (fwd_production_rung in flash_fwd.cu, measured); the backward's is WgmmaTma.
+// d = 64 (fwd_production_rung in flash_fwd.cu, measured); the backward's is
+// WgmmaWarpSpecialized, for every dtype, dropout and tile log.
 enum class FusedKernel {
   Auto,
   Wgmma,
