@@ -321,8 +321,8 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
     wgmma::pin(adS);
     if constexpr (kProducer) {
       // dV and dK have read Q_i and dO_i, the softmax L_i and D_i: the stage is the producer's.
-      // __syncwarp orders every lane's reads of L_i and D_i before lane 0's arrival (racecheck
-      // flagged the bulk copies into the stage otherwise: lanes need not be in step).
+      // __syncwarp orders every lane's reads of L_i and D_i before lane 0's arrival (the memory
+      // model does not order another lane's reads before it otherwise).
       __syncwarp();
       if (lane == 0) tma::arrive(&bars->q_empty[stage]);
       if (group_leader) ptx::bulk_wait_all<true>();  // this group's last dQ add has read sdQ
