@@ -151,12 +151,12 @@ struct KeyBlock {
         element_mask ? kTileMasked : kTileComputed;
   }
 
-  // Copies L (base 2) and D of query block i into shared memory: 16 chunks of 16 bytes each.
+  // Copies L (base 2) and D of query block i into shared memory: 16 chunks of 16 bytes each,
+  // one each for copying threads t = 0 .. 31.
   template <typename Elem>
-  __device__ void load_row_stats_async(const FlashBwdParams<Elem>& p, int i, float* sL,
-                                       float* sD) const {
+  __device__ void load_row_stats_async(const FlashBwdParams<Elem>& p, int i, float* sL, float* sD,
+                                       int t) const {
     constexpr int kChunks = kBwdBlockM / 4;
-    const int t = threadIdx.x;
     if (t >= 2 * kChunks) return;
     const int64_t row = int64_t(bh) * p.padded_q + i * kBwdBlockM + (t % kChunks) * 4;
     if (t < kChunks)

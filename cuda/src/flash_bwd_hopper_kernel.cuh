@@ -15,12 +15,14 @@
 // issuing each tile and mbarriers saying when it landed; L_i and D_i (64 floats each) stay on
 // cp.async. Without it (the rung below, FusedKernel::WgmmaSerial) every thread copies its share by
 // cp.async. With kProducer as well (what FusedKernel::Wgmma runs, FA3 §3.1 applied to the
-// backward) a third warpgroup only copies: one of its threads keeps the two stages of Q_i, dO_i,
-// L_i and D_i full (L and D by bulk copies too), waiting on an "empty" mbarrier per stage that the
-// compute warps release, and gives its registers to the two compute warpgroups (setmaxnreg). The
-// compute warpgroups then never meet the producer at a block-wide barrier: they wait for the stage
-// they need, exchange dS^T through two buffers (one barrier of the 256 compute threads per
-// iteration) and reuse dQ's buffer after their own bulk add read it.
+// backward) a third warpgroup only copies: one of its threads keeps the two stages of Q_i and
+// dO_i full, waiting on an "empty" mbarrier per stage that the compute warps release (they copy
+// L_i and D_i themselves by cp.async: racecheck cannot order bulk copies into a buffer its
+// threads read, so those copies would be reported as races), and gives its registers to the two
+// compute warpgroups (setmaxnreg). The compute warpgroups then never meet the producer at a
+// block-wide barrier: they wait for the stage they need, exchange dS^T through two buffers (one
+// barrier of the 256 compute threads per iteration) and reuse dQ's buffer after their own bulk add
+// read it.
 //
 // Iteration i:
 //   S^T = K_j Q_i^T and dP^T = V_j dO_i^T (FA1 Alg. 4 l. 11, 17): wgmma from shared memory; P is
@@ -59,8 +61,8 @@ struct BwdTensorMaps {
   CUtensorMap q, d_o, k, v;
 };
 
-// The TMA rungs' mbarriers: K_j and V_j landed; Q_i and dO_i (with a producer L_i and D_i too)
-// of stage s landed; with a producer, the eight compute warps are done with stage s.
+// The TMA rungs' mbarriers: K_j and V_j landed; Q_i and dO_i of stage s landed; with a producer,
+// the eight compute warps are done with stage s.
 struct BwdBarriers {
   uint64_t kv_full, q_full[2], q_empty[2];
 };
@@ -118,11 +120,11 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
                                                            Layout::kBarrierOffset);
   if constexpr (kTma) {
     if (threadIdx.x == 0) {
-      // One arrival per tile (K and V; Q_i and dO_i, with a producer L_i and D_i too); with a
-      // producer one arrival per compute warp frees a stage.
+      // One arrival per tile (K and V; Q_i and dO_i); with a producer one arrival per compute
+      // warp frees a stage.
       tma::barrier_init(&bars->kv_full, 2);
       for (int s = 0; s < 2; ++s) {
-        tma::barrier_init(&bars->q_full[s], kProducer ? 4 : 2);
+        tma::barrier_init(&bars->q_full[s], 2);
         if constexpr (kProducer)
           tma::barrier_init(&bars->q_empty[s], Layout::kConsumerThreads / 32);
       }
@@ -132,8 +134,8 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
   }
 
   // The producer warpgroup: one thread copies K_j and V_j, then walks the visible query blocks
-  // as the compute warps do and fills stage it % 2 with Q_i, dO_i, L_i and D_i once the compute
-  // warps released it. threadIdx.x / 128 read from lane 0 so that ptxas knows it is the same
+  // as the compute warps do and fills stage it % 2 with Q_i and dO_i once the compute warps
+  // released it. threadIdx.x / 128 read from lane 0 so that ptxas knows it is the same
   // across the warp (as in the forward: else it serialises the consumers' wgmma, C7520).
   if constexpr (kProducer) {
     if (__shfl_sync(0xffffffffu, int(threadIdx.x) / 128, 0) == 0) {
@@ -148,9 +150,6 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
         tma::wait(&bars->q_empty[stage], ((it / 2) & 1) ^ 1);
         tma::load_tile<kBlockM, kD>(sQ(stage), maps.q, &bars->q_full[stage], i * kBlockM, kb.bh);
         tma::load_tile<kBlockM, kD>(sdO(stage), maps.d_o, &bars->q_full[stage], i * kBlockM, kb.bh);
-        const int64_t row = int64_t(kb.bh) * p.padded_q + i * kBlockM;
-        tma::load_bytes(sL(stage), p.L2 + row, kBlockM * 4, &bars->q_full[stage]);
-        tma::load_bytes(sD(stage), p.D + row, kBlockM * 4, &bars->q_full[stage]);
       }
       return;
     }
@@ -183,7 +182,7 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
       fwd::load_tile_async<kBlockM, kD, kThreads>(sdO(stage), p.d_o + q_off, i * kBlockM, p.seq_q,
                                                   q_tile);
     }
-    kb.load_row_stats_async(p, i, sL(stage), sD(stage));
+    kb.load_row_stats_async(p, i, sL(stage), sD(stage), int(threadIdx.x));
   };
 
   // K_j, V_j (FA1 Alg. 4 l. 7) and the first visible Q_i, dO_i, L_i, D_i (FA1 Alg. 4 l. 10),
@@ -201,6 +200,13 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
     }
     if (i < kb.n_qblocks) load_query_block(i, 0);
     ptx::cp_async_commit();
+  } else if (i < kb.n_qblocks) {
+    // The compute threads copy L_i and D_i themselves (cp.async, 512 bytes), each block's during
+    // the one before it, resident for all of them after the next barrier of the 256.
+    kb.load_row_stats_async(p, i, sL(0), sD(0), int(tid));
+    ptx::cp_async_commit();
+    ptx::cp_async_wait<0>();
+    ptx::named_barrier_sync<3, Layout::kConsumerThreads>();
   }
 
   // Descriptors of the tiles, built once (wgmma::advance steps through them). K-major: K and V
@@ -231,7 +237,7 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
     const int ds_buffer = it % Layout::kDSBuffers;
     if constexpr (kProducer) {
       if (it == 0) tma::wait(&bars->kv_full, 0);
-      tma::wait(&bars->q_full[stage], (it / 2) & 1);  // Q_i, dO_i, L_i, D_i resident
+      tma::wait(&bars->q_full[stage], (it / 2) & 1);  // Q_i, dO_i resident
     } else {
       if (group_leader) ptx::bulk_wait_all<true>();  // the last dQ reduction has read sdQ
       ptx::cp_async_wait<0>();
@@ -243,11 +249,12 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
       }
     }
     const int i_next = kb.template next_visible<kProducer>(p, i + 1);
-    if constexpr (!kProducer) {
-      if (i_next < kb.n_qblocks) {
+    if (i_next < kb.n_qblocks) {
+      if constexpr (kProducer)  // the other stage's readers all passed the last barrier of the 256
+        kb.load_row_stats_async(p, i_next, sL(1 - stage), sD(1 - stage), int(tid));
+      else
         load_query_block(i_next, 1 - stage);
-        ptx::cp_async_commit();
-      }
+      ptx::cp_async_commit();
     }
 
     // S^T = K_j Q_i^T, then dP^T = V_j dO_i^T (FA1 Alg. 4 l. 11, 17), each its own group.
@@ -300,10 +307,12 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
           ptx::pack2<Elem>(dPT[t][2], dPT[t][3]);
     }
     wgmma::fence_shared_for_async_proxy();
-    if constexpr (kProducer)
+    if constexpr (kProducer) {
+      ptx::cp_async_wait<0>();  // L and D of the next block: resident after the barrier
       ptx::named_barrier_sync<3, Layout::kConsumerThreads>();  // all of dS^T is written
-    else
+    } else {
       __syncthreads();  // all of dS^T is written
+    }
 
     // dQ_i[:, g d/2 .. (g+1) d/2) = dS_ij K_j (FA1 Alg. 4 l. 21): A = dS (queries x keys) read
     // from dS^T, B = K_j, both MN-major; 16 keys per wgmma.
@@ -320,10 +329,7 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
     wgmma::pin(aP);
     wgmma::pin(adS);
     if constexpr (kProducer) {
-      // dV and dK have read Q_i and dO_i, the softmax L_i and D_i: the stage is the producer's.
-      // __syncwarp orders every lane's reads of L_i and D_i before lane 0's arrival (the memory
-      // model does not order another lane's reads before it otherwise).
-      __syncwarp();
+      // dV and dK have read Q_i and dO_i: the stage's Q and dO are the producer's.
       if (lane == 0) tma::arrive(&bars->q_empty[stage]);
       if (group_leader) ptx::bulk_wait_all<true>();  // this group's last dQ add has read sdQ
       group_sync();

@@ -82,7 +82,7 @@ __global__ void __launch_bounds__(MmaBwdLayout<kD, kBlockN>::kThreads)
   auto load_query_block = [&](int i) {
     fwd::load_tile_async<kBlockM, kD, kThreads>(sQ, p.q + q_off, i * kBlockM, p.seq_q, padded);
     fwd::load_tile_async<kBlockM, kD, kThreads>(sdO, p.d_o + q_off, i * kBlockM, p.seq_q, padded);
-    kb.load_row_stats_async(p, i, sL, sD);
+    kb.load_row_stats_async(p, i, sL, sD, int(threadIdx.x));
     ptx::cp_async_commit();
   };
 

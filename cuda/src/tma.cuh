@@ -93,34 +93,6 @@ __device__ __forceinline__ void load_tile(Elem* smem, const CUtensorMap& map, ui
     load_box(smem + panel * kRows * 64, &map, full, panel * 64, row0, matrix);
 }
 
-// Announces `bytes` more that copies of this phase will deliver, without arriving.
-__device__ __forceinline__ void expect_bytes(uint64_t* bar, uint32_t bytes) {
-#if FLASHLAB_WGMMA_ENABLED
-  asm volatile(
-      "mbarrier.expect_tx.relaxed.cta.shared::cta.b64 [%0], %1;\n" ::"r"(ptx::smem_address(bar)),
-      "r"(bytes)
-      : "memory");
-#endif
-}
-
-// Copies `bytes` (a multiple of 16; both addresses 16-byte aligned) of contiguous global memory
-// into shared memory with the copy engine, without a tensor map, and announces them on `bar` (one
-// arrival): for short rows such as a query block's L and D. The arrival comes after the copy is
-// issued (the bytes are announced before it): compute-sanitizer's racecheck orders the copy's
-// writes before the readers' wait only then (it flagged every read of L and D the other way).
-__device__ __forceinline__ void load_bytes(void* smem, const void* global, uint32_t bytes,
-                                           uint64_t* bar) {
-  expect_bytes(bar, bytes);
-#if FLASHLAB_WGMMA_ENABLED
-  asm volatile(
-      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::
-          "r"(ptx::smem_address(smem)),
-      "l"(global), "r"(bytes), "r"(ptx::smem_address(bar))
-      : "memory");
-#endif
-  arrive(bar);
-}
-
 // Copies the box of the tensor map whose origin is (column, row, matrix) from shared memory at
 // `smem` (laid out as load_box writes it) to global memory, in this thread's bulk async-group:
 // rows past the tensor's edges are not written. bulk_commit and bulk_wait_all<true>
