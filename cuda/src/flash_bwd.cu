@@ -61,7 +61,7 @@ void launch_wgmma(const AttentionShape& shape, const FlashBwdParams<Elem>& p, cu
 
 // The mma.sync kernel takes dropout as a run-time flag (its registers allow it), the wgmma kernel
 // as a template flag. The wgmma backward runs warp-specialised by default: a producer warpgroup
-// copies the tiles by TMA (measured 1.09-1.14x over the same kernel without a producer on the
+// copies the tiles by TMA (measured 1.09-1.16x over the same kernel without a producer on the
 // H200: bench/results/v9_h200). FusedKernel::WgmmaSerial (cp.async copies) and WgmmaTma (TMA
 // copies the compute warpgroups issue themselves) run the rungs below it, where the call is the
 // ladder's configuration (require_ladder_rung_built checked it); WgmmaWarpSpecialized is what
