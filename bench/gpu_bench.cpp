@@ -251,7 +251,7 @@ constexpr Rung kLadder[] = {
     {"+persistent", cuda::FusedKernel::WgmmaPersistent, true, false,
      "+ one block per SM over all work, heaviest first"},
     // The default forward and backward are rungs above (fwd_production_rung; the backward's is
-    // +tma): not timed twice.
+    // +warp-spec): not timed twice.
 };
 
 // The columns of one direction's ladder table: the rungs that have it (and, forward, the teaching
