@@ -111,12 +111,22 @@ void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cu
     maps.v = make_tile_map(p.v, kDType, kD, p.seq_k, p.batch_heads, kBlockN);
     maps.o = make_tile_map(p.o, kDType, kD, p.seq_q, p.batch_heads, 64);
   }
-  dim3 grid = forward_grid(shape, Layout::kBlockM);
-  if constexpr (kRung >= FwdRung::Persistent)  // one block per SM, or fewer for small problems
-    grid = dim3(unsigned(std::min<int64_t>(int64_t(grid.x) * grid.y, multiprocessor_count())));
-  launch_kernel(
-      flash_fwd_hopper_kernel<Elem, kD, kBlockN, kDropout, kLogTiles, kRung, Tiles::kGroups>, grid,
-      Layout::kThreads, Layout::kSmemBytes, stream, p, maps);
+  auto kernel =
+      flash_fwd_hopper_kernel<Elem, kD, kBlockN, kDropout, kLogTiles, kRung, Tiles::kGroups>;
+  const dim3 grid = forward_grid(shape, Layout::kBlockM);
+  if constexpr (kRung >= FwdRung::Persistent) {
+    // One block per SM (or fewer for small problems), drawing units from a counter of its own:
+    // allocated, zeroed and freed in stream order, so launches on other streams never share it.
+    FlashFwdParams<Elem> persistent = p;
+    FLASHLAB_CUDA_CHECK(cudaMallocAsync(&persistent.work_counter, sizeof(int), stream));
+    FLASHLAB_CUDA_CHECK(cudaMemsetAsync(persistent.work_counter, 0, sizeof(int), stream));
+    launch_kernel(
+        kernel, dim3(unsigned(std::min<int64_t>(int64_t(grid.x) * grid.y, multiprocessor_count()))),
+        Layout::kThreads, Layout::kSmemBytes, stream, persistent, maps);
+    FLASHLAB_CUDA_CHECK(cudaFreeAsync(persistent.work_counter, stream));
+  } else {
+    launch_kernel(kernel, grid, Layout::kThreads, Layout::kSmemBytes, stream, p, maps);
+  }
 }
 
 // The rung a ladder FusedKernel names (is_ladder_rung).

@@ -26,6 +26,7 @@ struct FlashFwdParams {
   DropoutParams dropout;
   float keep_scale;
   uint8_t* __restrict__ tile_log;  // ForwardArgs::tile_log, read only by kLogTiles kernels
+  int* work_counter;               // the persistent rung's next unit, 0 at launch (flash_fwd.cu)
 };
 
 namespace fwd {

@@ -73,7 +73,15 @@ struct FwdTensorMaps {
 // visible key blocks the thread block has processed.
 struct FwdBarriers {
   uint64_t q_full, q_empty, k_full[2], k_empty[2], v_full[2], v_empty[2];
+  int unit;  // Persistent: the unit the producer claimed for this round (kUnitFull publishes it)
 };
+
+// The persistent rung hands each claimed unit from the producer's first warp to the consumers
+// through `FwdBarriers::unit` between two named barriers (racecheck follows those, not a hand-off
+// ordered by mbarriers): kUnitFull, the unit is written (the producer warp arrives, the consumers
+// wait); kUnitEmpty, every consumer has read it (the consumers arrive, the producer warp waits
+// before it writes the next). 1-3 take the pingpong turns, 4-6 the epilogues.
+constexpr int kUnitFull = 7, kUnitEmpty = 8;
 
 // kGroups consumer warpgroups of 64 query rows each: two, or three with a producer (FA3's d = 64
 // tiles: with a producer one block per SM must bring enough warps).
@@ -91,51 +99,42 @@ struct HopperFwdLayout {
   // Q, two K stages, two V stages, O, then the barriers; 1 KiB to align the swizzled tiles to 1024.
   static constexpr int kTileBytes = (kTileQ + 4 * kTileKV + kTileO) * 2;
   static constexpr int kSmemBytes = kTileBytes + int(sizeof(FwdBarriers)) + 1024;
-  // setmaxnreg budgets (FA3's): 128 x 24 + 256 x 240 and 128 x 32 + 384 x 160 <= 64 Ki.
-  static constexpr int kProducerRegisters = kGroups == 2 ? 24 : 32;
-  static constexpr int kConsumerRegisters = kGroups == 2 ? 240 : 160;
+  // setmaxnreg budgets (FA3's): 128 x 24 + 256 x 240 and 128 x 32 + 384 x 160 <= 64 Ki. The
+  // persistent producer also claims units (an atomicAdd), which spilled at 24: with two consumer
+  // warpgroups it takes 32 and they 232 (no spill either), 128 x 32 + 256 x 232 <= 64 Ki.
+  static constexpr bool kClaims = kRung >= FwdRung::Persistent;
+  static constexpr int kProducerRegisters = kGroups == 2 && !kClaims ? 24 : 32;
+  static constexpr int kConsumerRegisters = kGroups == 3 ? 160 : kClaims ? 232 : 240;
   static_assert(kGroups == 2 || (kGroups == 3 && kProducer),
                 "three consumer warpgroups are built with a producer only");
   static_assert(kD % 64 == 0, "the 128-byte swizzle needs whole 64-column panels");
   static_assert(kBlockN % 16 == 0 && kBlockN <= 128, "S_ij must fit one wgmma (N <= 128)");
 };
 
-// The work units of a launch: one (query block, head) per thread block, or with Persistent a
-// static walk over all of them, in rounds of gridDim.x units.
-//   Order: every query block of one head, the last (the longest causal rows) first, before the
-//   next head, so that the blocks running at once share their head's K and V in the L2 (walking
-//   every head of one query block first measured DRAM at 82 % of its throughput against 11 %,
-//   docs/performance.md; heaviest first across groups of heads holding 32 MiB of K and V measured
-//   0.86-0.98x of the head-by-head walk at d = 128, bench/results/ladder_s20_grouped_h200).
-//   Rounds: thread block b takes the round's b-th unit, or in odd rounds its (gridDim.x-1-b)-th
-//   (a snake), so that a block that took a heavy causal unit takes a light one next. A plain
-//   stride gives block b the same query block every round wherever gridDim.x is a multiple of the
-//   query blocks (measured 0.62x at d = 64, N = 2048, causal: 132 SMs, 11 query blocks).
-template <typename Elem, int kD, int kBlockM, int kBlockN, bool kPersistent>
-struct FwdSchedule {
-  int round = 0;  // units walked so far: the Q buffer's fill and barrier phase
-  int units, query_blocks;
-  __device__ explicit FwdSchedule(const FlashFwdParams<Elem>& p)
-      : units(kPersistent ? (p.seq_q + kBlockM - 1) / kBlockM * p.batch_heads : 1),
-        query_blocks((p.seq_q + kBlockM - 1) / kBlockM) {}
-  // The position in the order of this thread block's unit of this round.
-  __device__ int position() const {
-    if constexpr (!kPersistent) return round;
-    const int b = int(blockIdx.x), n = int(gridDim.x);
-    return round * n + ((round & 1) ? n - 1 - b : b);
+// The work units of the persistent rung, taken one at a time from a counter in HBM (a dynamic
+// tile scheduler, FA3's): the producer of a thread block claims the next unit when its consumers
+// are done with the last one's Q, so a block that drew a light causal unit draws again sooner
+// and no static order decides the last wave.
+//   Order of the units: every query block of one head, the last (the longest causal rows) first,
+//   before the next head, so that the units running at once share their head's K and V in the L2
+//   (walking every head of one query block first measured DRAM at 82 % of its throughput
+//   against 11 %, docs/performance.md). Static walks measured: a plain stride 0.62x at d = 64,
+//   N = 2048, causal (132 SMs, a multiple of its 11 query blocks), a snake 0.93-1.06x
+//   (bench/results/v8_h200).
+// Stateless (read from the launch parameters when needed): registers are the consumers' limit.
+template <typename Elem, int kD, int kBlockM, int kBlockN>
+struct FwdUnits {
+  static __device__ int query_blocks(const FlashFwdParams<Elem>& p) {
+    return (p.seq_q + kBlockM - 1) / kBlockM;
   }
-  // Only the last round can be short, so the first position past the end ends the walk.
-  __device__ bool more() const { return position() < units; }
-  __device__ void next() { ++round; }
-  __device__ fwd::QueryBlock<Elem, kD, kBlockM, kBlockN> block(
-      const FlashFwdParams<Elem>& p) const {
-    if constexpr (kPersistent) {
-      const int pos = position();
-      return fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>(p, query_blocks - 1 - pos % query_blocks,
-                                                         pos / query_blocks);
-    } else {
-      return fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>(p);
-    }
+  static __device__ int count(const FlashFwdParams<Elem>& p) {
+    return query_blocks(p) * p.batch_heads;
+  }
+  static __device__ fwd::QueryBlock<Elem, kD, kBlockM, kBlockN> block(const FlashFwdParams<Elem>& p,
+                                                                      int unit) {
+    const int blocks = query_blocks(p);
+    return fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>(p, blocks - 1 - unit % blocks,
+                                                       unit / blocks);
   }
 };
 
@@ -165,7 +164,7 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
   auto q_tile = [](int r, int c) { return wgmma::swizzled_offset<kBlockM>(r, c); };
   auto kv_tile = [](int r, int c) { return wgmma::swizzled_offset<kBlockN>(r, c); };
   FwdBarriers* const bars = reinterpret_cast<FwdBarriers*>(smem_base + Layout::kTileBytes);
-  using Schedule = FwdSchedule<Elem, kD, kBlockM, kBlockN, kPersistent>;
+  using Units = FwdUnits<Elem, kD, kBlockM, kBlockN>;
 
   if constexpr (kTma) {
     if (threadIdx.x == 0) {
@@ -196,11 +195,12 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
   if constexpr (kProducer) {
     if (warpgroup == 0) {
       tma::shrink_registers<Layout::kProducerRegisters>();
-      if (threadIdx.x != 0) return;
+      // One thread copies; with the persistent rung its whole warp takes part in the hand-off
+      // of each unit (named barriers count whole warps).
+      if (threadIdx.x >= (kPersistent ? 32u : 1u)) return;
       int n = 0;  // visible key blocks loaded so far (stage n % 2, its (n / 2)-th fill)
-      for (Schedule schedule(p); schedule.more(); schedule.next()) {
-        const auto qb = schedule.block(p);
-        tma::wait(&bars->q_empty, (schedule.round & 1) ^ 1);
+      // Q_i of one unit (its buffer is free), then its visible K_j and V_j.
+      auto load_unit = [&](const fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>& qb) {
         tma::load_tile<kBlockM, kD>(sQ, maps.q, &bars->q_full, qb.row0, qb.bh);
         auto load_kv = [&](const CUtensorMap& map, Elem* stage, uint64_t* full, uint64_t* empty,
                            int j, int index) {
@@ -218,6 +218,29 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
           load_kv(maps.v, sV(n % 2), &bars->v_full[n % 2], &bars->v_empty[n % 2], j, n);
           j = j_next;
         }
+      };
+      if constexpr (kPersistent) {
+        // Claims units until they run out: lane 0 takes the next from the counter once the
+        // consumers are done with the last one's Q, writes it where they read it once they read
+        // the last, and copies its tiles. The claim past the end tells them to stop.
+        constexpr int kHandOff = Layout::kConsumerThreads + 32;
+        for (int round = 0;; ++round) {
+          int unit = 0;
+          if (threadIdx.x == 0) {
+            tma::wait(&bars->q_empty, (round & 1) ^ 1);  // the consumers are done with Q
+            unit = atomicAdd(p.work_counter, 1);
+          }
+          __syncwarp();
+          if (round > 0) ptx::named_barrier_sync<kUnitEmpty, kHandOff>();
+          if (threadIdx.x == 0) bars->unit = unit;
+          ptx::named_barrier_arrive<kUnitFull, kHandOff>();
+          unit = __shfl_sync(0xffffffffu, unit, 0);
+          if (unit >= Units::count(p)) break;
+          if (threadIdx.x == 0) load_unit(Units::block(p, unit));
+          __syncwarp();
+        }
+      } else {
+        load_unit(fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>(p));  // Q's first fill: no wait
       }
       return;
     }
@@ -435,9 +458,16 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
     return it;
   };
   if constexpr (kPersistent) {
+    // Each round's unit, as the producer claimed it: read between the two named barriers.
+    constexpr int kHandOff = Layout::kConsumerThreads + 32;
     int n0 = 0;
-    for (Schedule schedule(p); schedule.more(); schedule.next())
-      n0 += run_unit(schedule.block(p), n0, schedule.round);
+    for (int round = 0;; ++round) {
+      ptx::named_barrier_sync<kUnitFull, kHandOff>();
+      const int unit = bars->unit;
+      if (unit >= Units::count(p)) break;
+      ptx::named_barrier_arrive<kUnitEmpty, kHandOff>();
+      n0 += run_unit(Units::block(p, unit), n0, round);
+    }
   } else {
     run_unit(fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>(p), 0, 0);
   }
