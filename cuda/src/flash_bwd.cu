@@ -70,7 +70,7 @@ template <typename Elem, int kD, bool kDropout, bool kLogTiles>
 void launch(const AttentionShape& shape, const FlashBwdParams<Elem>& p, bool wgmma,
             FusedKernel kernel, cudaStream_t stream) {
   if constexpr (has_wgmma_kernel(kD)) {
-    if constexpr (ladder_rungs_built(kDTypeOf<Elem>, kDropout) && !kLogTiles) switch (kernel) {
+    if constexpr (ladder_rungs_built(kDropout) && !kLogTiles) switch (kernel) {
         case FusedKernel::WgmmaSerial:
           return launch_wgmma<Elem, kD, kDropout, false, false>(shape, p, stream);
         case FusedKernel::WgmmaTma:
@@ -173,7 +173,7 @@ void flash_backward(const AttentionShape& shape, const AttentionOptions& options
   AttentionParams params = make_params(options, shape);
   if (args.tile_log != nullptr)
     require_tile_log_built(dtype, shape.head_dim, params.dropout.enabled, "flash_backward");
-  require_ladder_rung_built(kernel, dtype, params.dropout.enabled, args.tile_log != nullptr,
+  require_ladder_rung_built(kernel, params.dropout.enabled, args.tile_log != nullptr,
                             "flash_backward");
   DeviceMask mask(options, stream);
   params.mask.block = mask.view();

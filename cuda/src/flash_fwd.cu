@@ -153,7 +153,7 @@ template <typename Elem, int kD, bool kDropout, bool kLogTiles>
 void launch(const AttentionShape& shape, const FlashFwdParams<Elem>& p, bool wgmma,
             FusedKernel kernel, cudaStream_t stream) {
   if constexpr (has_wgmma_kernel(kD)) {
-    if constexpr (ladder_rungs_built(kDTypeOf<Elem>, kDropout) && !kLogTiles) {
+    if constexpr (ladder_rungs_built(kDropout) && !kLogTiles) {
       if (is_ladder_rung(kernel) &&
           switch_value<kFwdRungs>(int(ladder_rung(kernel)), [&](auto rung) {
             launch_wgmma<Elem, kD, kDropout, false, FwdRung(decltype(rung)::value)>(shape, p,
@@ -180,7 +180,7 @@ TileSizes tiles_of(bool wgmma) {
 
 TileSizes flash_forward_tiles(int64_t head_dim, bool dropout, FusedKernel kernel) {
   require_fast_head_dim(head_dim, "flash_forward_tiles");
-  require_ladder_rung_built(kernel, DType::F16, dropout, false, "flash_forward_tiles");
+  require_ladder_rung_built(kernel, dropout, false, "flash_forward_tiles");
   const bool wgmma = use_wgmma(kernel, head_dim, "flash_forward_tiles");
   TileSizes tiles;
   switch_head_dim(head_dim, [&](auto d) {
@@ -193,7 +193,7 @@ TileSizes flash_forward_tiles(int64_t head_dim, bool dropout, FusedKernel kernel
 
 bool flash_forward_overlaps_softmax(int64_t head_dim, bool dropout, FusedKernel kernel) {
   require_fast_head_dim(head_dim, "flash_forward_overlaps_softmax");
-  require_ladder_rung_built(kernel, DType::F16, dropout, false, "flash_forward_overlaps_softmax");
+  require_ladder_rung_built(kernel, dropout, false, "flash_forward_overlaps_softmax");
   if (!use_wgmma(kernel, head_dim, "flash_forward_overlaps_softmax")) return false;
   bool overlaps = false;
   switch_head_dim(head_dim, [&](auto d) {
@@ -214,7 +214,7 @@ void flash_forward(const AttentionShape& shape, const AttentionOptions& options,
   const bool log_tiles = args.tile_log != nullptr;
   if (log_tiles)
     require_tile_log_built(dtype, shape.head_dim, params.dropout.enabled, "flash_forward");
-  require_ladder_rung_built(kernel, dtype, params.dropout.enabled, log_tiles, "flash_forward");
+  require_ladder_rung_built(kernel, params.dropout.enabled, log_tiles, "flash_forward");
   DeviceMask mask(options, stream);
   params.mask.block = mask.view();
   const bool wgmma = use_wgmma(kernel, shape.head_dim, "flash_forward");

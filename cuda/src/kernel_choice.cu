@@ -55,12 +55,11 @@ bool use_wgmma(FusedKernel kernel, int64_t head_dim, const char* entry) {
   return has_wgmma_kernel(head_dim) && wgmma_runs_here();
 }
 
-void require_ladder_rung_built(FusedKernel kernel, DType dtype, bool dropout, bool tile_log,
-                               const char* entry) {
-  require(!is_ladder_rung(kernel) || (ladder_rungs_built(dtype, dropout) && !tile_log),
+void require_ladder_rung_built(FusedKernel kernel, bool dropout, bool tile_log, const char* entry) {
+  require(!is_ladder_rung(kernel) || (ladder_rungs_built(dropout) && !tile_log),
           std::string(entry) + ": FusedKernel " + to_string(kernel) +
-              " is built for fp16 without dropout or tile_log, not " + to_string(dtype) +
-              (dropout ? " with dropout" : "") + (tile_log ? " with tile_log" : ""));
+              " is built without dropout or tile_log, not with " +
+              (dropout ? (tile_log ? "dropout and tile_log" : "dropout") : "tile_log"));
 }
 
 void refuse_ladder_rung(FusedKernel kernel, const char* entry) {

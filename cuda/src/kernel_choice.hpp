@@ -27,19 +27,18 @@ constexpr bool tile_log_built(DType dtype, int64_t head_dim, bool dropout) {
   return dtype == DType::F16 && has_wgmma_kernel(head_dim) && !dropout;
 }
 
-// The forward's ladder rungs (FusedKernel::WgmmaSerial ... WgmmaPersistent) are built for fp16
+// The ladder rungs (FusedKernel::WgmmaSerial ... WgmmaPersistent) are built for fp16 and bf16
 // without dropout and without a tile log: the ladder's configuration.
 constexpr bool is_ladder_rung(FusedKernel k) {
   return k == FusedKernel::WgmmaSerial || k == FusedKernel::WgmmaPingpong ||
          k == FusedKernel::WgmmaOverlap || k == FusedKernel::WgmmaTma ||
          k == FusedKernel::WgmmaWarpSpecialized || k == FusedKernel::WgmmaPersistent;
 }
-constexpr bool ladder_rungs_built(DType dtype, bool dropout) {
-  return dtype == DType::F16 && !dropout;
+constexpr bool ladder_rungs_built(bool dropout) {
+  return !dropout;
 }
 // Throws, naming what is built, when a forward call asks for a ladder rung it does not have.
-void require_ladder_rung_built(FusedKernel kernel, DType dtype, bool dropout, bool tile_log,
-                               const char* entry);
+void require_ladder_rung_built(FusedKernel kernel, bool dropout, bool tile_log, const char* entry);
 // Throws when a backward entry point asks for a ladder rung other than WgmmaSerial (the wgmma
 // backward on cp.async copies), WgmmaTma (the same on TMA) and WgmmaWarpSpecialized (+ a
 // producer warpgroup, what Wgmma runs); the others are the forward's.

@@ -65,8 +65,8 @@ void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& o
 // in the backward); asking for it where it cannot run throws. MmaSync: mma.sync tensor cores
 // (FA2), any sm_80+ GPU and every head dim of kFastHeadDims.
 // The rungs of the kernel ladder (docs/performance.md, "The ladder"), each the wgmma kernel with
-// the techniques above it switched off; fp16 without dropout; the backward has WgmmaSerial (its
-// wgmma kernel on cp.async copies), WgmmaTma (the same on TMA) and WgmmaWarpSpecialized (what
+// the techniques above it switched off; fp16 or bf16 without dropout; the backward has WgmmaSerial
+// (its wgmma kernel on cp.async copies), WgmmaTma (the same on TMA) and WgmmaWarpSpecialized (what
 // its Wgmma runs), the forward all of them:
 //   WgmmaSerial: the softmax of S_j waits for both products in flight (S_j and P_{j-1} V_{j-1})
 //     and the two warpgroups issue their products at will; cp.async copies.
