@@ -186,7 +186,7 @@ void bench_kernels(Bench& bench, Problem& p, double naive_limit_gib) {
   const double t_fwd =
       median_ms([&] { cuda::flash_forward(p.shape, p.options, p.dtype, p.fa); }, 5, reps);
   bench.add(p, "fused", "fwd", p.dtype, t_fwd, p.fwd_flops, fwd_extra);
-  if (cuda::wgmma_available(p.shape.head_dim)) {  // the portable kernel too, same run
+  if (cuda::wgmma_forward_available(p.shape.head_dim)) {  // the portable kernel too, same run
     const double t = median_ms(
         [&] {
           cuda::flash_forward(p.shape, p.options, p.dtype, p.fa, nullptr,
@@ -198,7 +198,7 @@ void bench_kernels(Bench& bench, Problem& p, double naive_limit_gib) {
   const double t_bwd = median_ms(
       [&] { cuda::flash_backward(p.shape, p.options, p.dtype, p.ba, p.work.ptr); }, 3, reps);
   bench.add(p, "fused", "bwd", p.dtype, t_bwd, 2.5 * p.fwd_flops, bwd_extra);
-  if (cuda::wgmma_available(p.shape.head_dim)) {
+  if (cuda::wgmma_backward_available(p.shape.head_dim)) {
     const double t = median_ms(
         [&] {
           cuda::flash_backward(p.shape, p.options, p.dtype, p.ba, p.work.ptr, nullptr,
@@ -274,7 +274,8 @@ void bench_ladder(Bench& bench, Problem& p) {
     bench.add(p, "teaching", "fwd", DType::F32, t, p.fwd_flops, 0, "FA1 Alg. 1, fp32 CUDA cores");
   }
   for (const Rung& rung : kLadder) {
-    if (rung.kernel != cuda::FusedKernel::MmaSync && !cuda::wgmma_available(p.shape.head_dim)) {
+    if (rung.kernel != cuda::FusedKernel::MmaSync &&
+        !cuda::wgmma_backward_available(p.shape.head_dim)) {  // the ladder's head dims
       bench.add(p, rung.name, rung.forward ? "fwd" : "bwd", p.dtype, 0, 0, 0,
                 "not run: no wgmma kernel here");
       continue;

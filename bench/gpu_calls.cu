@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
         const cuda::BackwardArgs ba{q.ptr,  k.ptr,   v.ptr,
                                     o.ptr,  d_o.ptr, static_cast<const float*>(lse.ptr),
                                     dq.ptr, dk.ptr,  dv.ptr};
-        const std::string fused = cuda::wgmma_available(shape.head_dim) ? "wgmma" : "mma.sync";
+        auto kernel_name = [](bool wgmma) { return std::string(wgmma ? "wgmma" : "mma.sync"); };
         auto run = [&](const char* name, const std::string& kernel, TileSizes tiles,
                        const std::function<void()>& fn, bool softmax_under_matmul = false) {
           marker();
@@ -157,10 +157,12 @@ int main(int argc, char** argv) {
           std::fflush(stdout);
         };
         run(
-            "fused_fwd", fused, cuda::flash_forward_tiles(shape.head_dim, false),
+            "fused_fwd", kernel_name(cuda::wgmma_forward_available(shape.head_dim)),
+            cuda::flash_forward_tiles(shape.head_dim, false),
             [&] { cuda::flash_forward(shape, options, cuda::DType::F16, fa); },
             cuda::flash_forward_overlaps_softmax(shape.head_dim, false));
-        run("fused_bwd", fused, cuda::flash_backward_tiles(shape.head_dim),
+        run("fused_bwd", kernel_name(cuda::wgmma_backward_available(shape.head_dim)),
+            cuda::flash_backward_tiles(shape.head_dim),
             [&] { cuda::flash_backward(shape, options, cuda::DType::F16, ba, work.ptr); });
         const double naive_bytes =
             double(cuda::naive_workspace_bytes(shape, cuda::DType::F16, true));

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One call on the lent GPU (../shared/GPU.md): the GPU tests, compute-sanitizer (memcheck and
-# racecheck) on small cases of every kernel, then the benchmark against PyTorch, table last.
+# racecheck) on small cases of every kernel, then the benchmark against PyTorch, table last, and
+# its summary against issue 16's targets (bench/summarize_bench.py, bench_summary.md).
 # Run from the repository root with a build folder made by the `gpu` preset (or BUILD=...):
 #   bench/run_gpu_check.sh [tests|sanitize|bench|ladder|all] ; logs go to $OUT (or ./gpu-logs).
 # `ladder` (not part of `all`) times every rung of the kernel ladder, fp16 (BENCH_ARGS=--bf16-only
@@ -33,6 +34,8 @@ if [[ $what == bench || $what == all ]]; then
   tail -3 "$LOGS/bench_ours.log"
   python3 bench/sdpa_compare.py "$LOGS/ours.json" ${TORCH_ARGS:-} --markdown "$LOGS/bench_table.md" --json "$LOGS/bench_all.json" \
     2> "$LOGS/bench_torch.err" || status=1
+  python3 bench/summarize_bench.py "$LOGS/bench_all.json" --below 1.0 --markdown "$LOGS/bench_summary.md" \
+    > /dev/null || status=1
 fi
 if [[ $what == ladder ]]; then
   echo "=== ladder"

@@ -69,8 +69,8 @@ void launch_wgmma(const AttentionShape& shape, const FlashBwdParams<Elem>& p, cu
 template <typename Elem, int kD, bool kDropout, bool kLogTiles>
 void launch(const AttentionShape& shape, const FlashBwdParams<Elem>& p, bool wgmma,
             FusedKernel kernel, cudaStream_t stream) {
-  if constexpr (has_wgmma_kernel(kD)) {
-    if constexpr (ladder_rungs_built(kDropout) && !kLogTiles) switch (kernel) {
+  if constexpr (has_wgmma_backward(kD)) {
+    if constexpr (ladder_rungs_built(kD, kDropout) && !kLogTiles) switch (kernel) {
         case FusedKernel::WgmmaSerial:
           return launch_wgmma<Elem, kD, kDropout, false, false>(shape, p, stream);
         case FusedKernel::WgmmaTma:
@@ -143,7 +143,7 @@ void run(Tag, const AttentionShape& shape, const AttentionParams& params, const 
 TileSizes flash_backward_tiles(int64_t head_dim, FusedKernel kernel) {
   require_fast_head_dim(head_dim, "flash_backward_tiles");
   refuse_ladder_rung(kernel, "flash_backward_tiles");
-  const bool wgmma = use_wgmma(kernel, head_dim, "flash_backward_tiles");
+  const bool wgmma = use_wgmma(kernel, Pass::Backward, head_dim, "flash_backward_tiles");
   return {kBwdBlockM, wgmma ? kHopperBwdBlockN : mma_sync_block_n(head_dim)};
 }
 
@@ -173,11 +173,11 @@ void flash_backward(const AttentionShape& shape, const AttentionOptions& options
   AttentionParams params = make_params(options, shape);
   if (args.tile_log != nullptr)
     require_tile_log_built(dtype, shape.head_dim, params.dropout.enabled, "flash_backward");
-  require_ladder_rung_built(kernel, params.dropout.enabled, args.tile_log != nullptr,
-                            "flash_backward");
+  require_ladder_rung_built(kernel, shape.head_dim, params.dropout.enabled,
+                            args.tile_log != nullptr, "flash_backward");
   DeviceMask mask(options, stream);
   params.mask.block = mask.view();
-  const bool wgmma = use_wgmma(kernel, shape.head_dim, "flash_backward");
+  const bool wgmma = use_wgmma(kernel, Pass::Backward, shape.head_dim, "flash_backward");
   switch_dtype(
       dtype, [&](auto elem) { run(elem, shape, params, args, workspace, wgmma, kernel, stream); });
 }

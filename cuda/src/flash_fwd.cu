@@ -42,9 +42,10 @@ constexpr int kFwdRungs[] = {int(FwdRung::Serial),          int(FwdRung::Pingpon
 // producer, which keeps two blocks per SM (warp specialisation there: 0.88-0.93x with two
 // compute warpgroups, 0.91-1.03x with three). The persistent rung gains at one shape only
 // (0.93-1.06x over warp specialisation) and stays a rung.
+// d = 256 takes the d = 128 choice (not measured yet: it has no ladder).
 template <int kD>
 constexpr FwdRung fwd_production_rung() {
-  return kD == 128 ? FwdRung::WarpSpecialized : FwdRung::Tma;
+  return kD >= 128 ? FwdRung::WarpSpecialized : FwdRung::Tma;
 }
 
 // Tiles of the wgmma kernel per rung. Two warpgroups of 64 query rows; keys per block, measured
@@ -152,8 +153,8 @@ constexpr FwdRung ladder_rung(FusedKernel kernel) {
 template <typename Elem, int kD, bool kDropout, bool kLogTiles>
 void launch(const AttentionShape& shape, const FlashFwdParams<Elem>& p, bool wgmma,
             FusedKernel kernel, cudaStream_t stream) {
-  if constexpr (has_wgmma_kernel(kD)) {
-    if constexpr (ladder_rungs_built(kDropout) && !kLogTiles) {
+  if constexpr (has_wgmma_forward(kD)) {
+    if constexpr (ladder_rungs_built(kD, kDropout) && !kLogTiles) {
       if (is_ladder_rung(kernel) &&
           switch_value<kFwdRungs>(int(ladder_rung(kernel)), [&](auto rung) {
             launch_wgmma<Elem, kD, kDropout, false, FwdRung(decltype(rung)::value)>(shape, p,
@@ -170,7 +171,7 @@ void launch(const AttentionShape& shape, const FlashFwdParams<Elem>& p, bool wgm
 
 template <int kD, bool kDropout>
 TileSizes tiles_of(bool wgmma) {
-  if constexpr (has_wgmma_kernel(kD))
+  if constexpr (has_wgmma_forward(kD))
     if (wgmma)
       return {HopperFwdTiles<kD, kDropout>::kBlockM, HopperFwdTiles<kD, kDropout>::kBlockN};
   return {FwdTiles<kD, kDropout>::kBlockM, FwdTiles<kD, kDropout>::kBlockN};
@@ -180,8 +181,8 @@ TileSizes tiles_of(bool wgmma) {
 
 TileSizes flash_forward_tiles(int64_t head_dim, bool dropout, FusedKernel kernel) {
   require_fast_head_dim(head_dim, "flash_forward_tiles");
-  require_ladder_rung_built(kernel, dropout, false, "flash_forward_tiles");
-  const bool wgmma = use_wgmma(kernel, head_dim, "flash_forward_tiles");
+  require_ladder_rung_built(kernel, head_dim, dropout, false, "flash_forward_tiles");
+  const bool wgmma = use_wgmma(kernel, Pass::Forward, head_dim, "flash_forward_tiles");
   TileSizes tiles;
   switch_head_dim(head_dim, [&](auto d) {
     switch_bool(dropout, [&](auto drop) {
@@ -193,11 +194,11 @@ TileSizes flash_forward_tiles(int64_t head_dim, bool dropout, FusedKernel kernel
 
 bool flash_forward_overlaps_softmax(int64_t head_dim, bool dropout, FusedKernel kernel) {
   require_fast_head_dim(head_dim, "flash_forward_overlaps_softmax");
-  require_ladder_rung_built(kernel, dropout, false, "flash_forward_overlaps_softmax");
-  if (!use_wgmma(kernel, head_dim, "flash_forward_overlaps_softmax")) return false;
+  require_ladder_rung_built(kernel, head_dim, dropout, false, "flash_forward_overlaps_softmax");
+  if (!use_wgmma(kernel, Pass::Forward, head_dim, "flash_forward_overlaps_softmax")) return false;
   bool overlaps = false;
   switch_head_dim(head_dim, [&](auto d) {
-    if constexpr (has_wgmma_kernel(decltype(d)::value)) {
+    if constexpr (has_wgmma_forward(decltype(d)::value)) {
       const FwdRung rung =
           is_ladder_rung(kernel) ? ladder_rung(kernel) : fwd_production_rung<decltype(d)::value>();
       overlaps = rung >= FwdRung::WarpSpecialized;
@@ -214,10 +215,11 @@ void flash_forward(const AttentionShape& shape, const AttentionOptions& options,
   const bool log_tiles = args.tile_log != nullptr;
   if (log_tiles)
     require_tile_log_built(dtype, shape.head_dim, params.dropout.enabled, "flash_forward");
-  require_ladder_rung_built(kernel, params.dropout.enabled, log_tiles, "flash_forward");
+  require_ladder_rung_built(kernel, shape.head_dim, params.dropout.enabled, log_tiles,
+                            "flash_forward");
   DeviceMask mask(options, stream);
   params.mask.block = mask.view();
-  const bool wgmma = use_wgmma(kernel, shape.head_dim, "flash_forward");
+  const bool wgmma = use_wgmma(kernel, Pass::Forward, shape.head_dim, "flash_forward");
   switch_dtype(dtype, [&](auto elem) {
     using Elem = typename decltype(elem)::type;
     const FlashFwdParams<Elem> p = kernel_params<Elem>(shape, params, args);

@@ -95,7 +95,9 @@ struct HopperFwdLayout {
   static constexpr int kTileQ = kBlockM * kD, kTileKV = kBlockN * kD;  // elements
   // O_i staged for its TMA store (the TMA rungs): its own buffer, as the producer may already be
   // copying the next unit's Q_i into Q's.
-  static constexpr int kTileO = kTma ? kBlockM * kD : 0;
+  // At d = 256 Q and two stages of K and V take 192 KiB: O_i leaves from registers there.
+  static constexpr bool kStoreByTma = kTma && kD <= 128;
+  static constexpr int kTileO = kStoreByTma ? kBlockM * kD : 0;
   // Q, two K stages, two V stages, O, then the barriers; 1 KiB to align the swizzled tiles to 1024.
   static constexpr int kTileBytes = (kTileQ + 4 * kTileKV + kTileO) * 2;
   static constexpr int kSmemBytes = kTileBytes + int(sizeof(FwdBarriers)) + 1024;
@@ -321,12 +323,17 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
     uint32_t P[kPSteps][4] = {};  // A fragments of the previous tile's P~
     float m[1][2] = {{-INFINITY, -INFINITY}}, l[1][2] = {{0.f, 0.f}}, rescale[1][2];
 
-    // O_i += P V_stage, one wgmma per 16 keys: B = V_j[16 keys][kD], MN-major, kD / 64 panels.
+    // O_i += P V_stage, one wgmma per 16 keys and 128 columns (wgmma's N): B = V_j[16 keys][kD],
+    // MN-major, kD / 64 panels.
     auto multiply_pv = [&](const Elem* sV_stage) {
+      constexpr int kN = kD < 128 ? kD : 128;
 #pragma unroll
       for (int kk = 0; kk < kPSteps; ++kk)
-        wgmma::mma_rs<Elem, kD>(
-            O[0], P[kk], wgmma::descriptor(sV_stage + kv_tile(16 * kk, 0), kBlockN * 128), 1);
+#pragma unroll
+        for (int c = 0; c < kD; c += kN)
+          wgmma::mma_rs<Elem, kN>(*reinterpret_cast<float(*)[kN / 8][4]>(&O[0][c / 8]), P[kk],
+                                  wgmma::descriptor(sV_stage + kv_tile(16 * kk, c), kBlockN * 128),
+                                  1);
       wgmma::commit();
     };
 
@@ -435,7 +442,7 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
     // stage the warpgroup's 64 rows of O_i in shared memory (the layout load_tile writes) and one
     // thread hands them to the copy engine, which writes whole rows and drops those past seq_q;
     // the others write each thread's pairs of O_i straight from registers.
-    if constexpr (kTma) {
+    if constexpr (Layout::kStoreByTma) {
       Elem* const sO_group = sO + group * 64 * kD;
       const int group_row0 = qb.row0 + group * 64;
       if (group_leader) ptx::bulk_wait_all<true>();  // the last unit's store has read sO_group
@@ -471,7 +478,7 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
   } else {
     run_unit(fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>(p), 0, 0);
   }
-  if constexpr (kTma)
+  if constexpr (Layout::kStoreByTma)
     if (group_leader) ptx::bulk_wait_all<true>();  // the copy engine has read sO before it goes
 #endif
 }

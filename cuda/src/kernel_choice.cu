@@ -40,26 +40,31 @@ bool wgmma_runs_here() {
 #endif
 }
 
-bool use_wgmma(FusedKernel kernel, int64_t head_dim, const char* entry) {
+bool use_wgmma(FusedKernel kernel, Pass pass, int64_t head_dim, const char* entry) {
   if (kernel == FusedKernel::MmaSync) return false;
+  const bool built =
+      pass == Pass::Forward ? has_wgmma_forward(head_dim) : has_wgmma_backward(head_dim);
   if (kernel == FusedKernel::Wgmma || is_ladder_rung(kernel)) {
-    require(has_wgmma_kernel(head_dim),
-            std::string(entry) + ": the wgmma kernel is built for head_dim " +
-                list_text(kWgmmaHeadDims) + ", not " + std::to_string(head_dim));
+    require(built, std::string(entry) + ": the wgmma kernel is built for head_dim " +
+                       (pass == Pass::Forward ? list_text(kWgmmaForwardHeadDims)
+                                              : list_text(kWgmmaBackwardHeadDims)) +
+                       ", not " + std::to_string(head_dim));
     require(wgmma_runs_here(),
             std::string(entry) +
                 ": the wgmma kernel needs a compute capability 9.0 GPU "
                 "(H100/H200) and a build for sm_90a (CMAKE_CUDA_ARCHITECTURES=90a)");
     return true;
   }
-  return has_wgmma_kernel(head_dim) && wgmma_runs_here();
+  return built && wgmma_runs_here();
 }
 
-void require_ladder_rung_built(FusedKernel kernel, bool dropout, bool tile_log, const char* entry) {
-  require(!is_ladder_rung(kernel) || (ladder_rungs_built(dropout) && !tile_log),
-          std::string(entry) + ": FusedKernel " + to_string(kernel) +
-              " is built without dropout or tile_log, not with " +
-              (dropout ? (tile_log ? "dropout and tile_log" : "dropout") : "tile_log"));
+void require_ladder_rung_built(FusedKernel kernel, int64_t head_dim, bool dropout, bool tile_log,
+                               const char* entry) {
+  require(!is_ladder_rung(kernel) || (ladder_rungs_built(head_dim, dropout) && !tile_log),
+          std::string(entry) + ": FusedKernel " + to_string(kernel) + " is built at head_dim " +
+              list_text(kLadderHeadDims) + " without dropout or tile_log, not at head_dim " +
+              std::to_string(head_dim) + (dropout ? " with dropout" : "") +
+              (tile_log ? " with tile_log" : ""));
 }
 
 void refuse_ladder_rung(FusedKernel kernel, const char* entry) {
@@ -73,7 +78,7 @@ void refuse_ladder_rung(FusedKernel kernel, const char* entry) {
 void require_tile_log_built(DType dtype, int64_t head_dim, bool dropout, const char* entry) {
   require(tile_log_built(dtype, head_dim, dropout),
           std::string(entry) + ": tile_log is recorded for fp16 without dropout at head_dim " +
-              list_text(kWgmmaHeadDims) + " only, not for " + to_string(dtype) + " at head_dim " +
+              list_text(kLadderHeadDims) + " only, not for " + to_string(dtype) + " at head_dim " +
               std::to_string(head_dim) + (dropout ? " with dropout" : ""));
 }
 
@@ -102,8 +107,12 @@ int multiprocessor_count() {
   return counts[size_t(device)];
 }
 
-bool wgmma_available(int64_t head_dim) {
-  return has_wgmma_kernel(head_dim) && wgmma_runs_here();
+bool wgmma_forward_available(int64_t head_dim) {
+  return has_wgmma_forward(head_dim) && wgmma_runs_here();
+}
+
+bool wgmma_backward_available(int64_t head_dim) {
+  return has_wgmma_backward(head_dim) && wgmma_runs_here();
 }
 
 }  // namespace flashlab::cuda

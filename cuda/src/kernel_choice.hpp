@@ -10,35 +10,49 @@
 
 namespace flashlab::cuda {
 
-// Head dims that have a wgmma kernel (forward and backward): their tiles fit wgmma's N.
-inline constexpr int kWgmmaHeadDims[] = {64, 128};
+// Head dims that have a wgmma kernel, per direction. The forward's: its O_i takes d / 2 registers
+// per thread (128 at d = 256) and its tiles 192 KiB at d = 256; the backward's dK, dV and dQ fit
+// wgmma's N at d = 64 and 128 only. A head dim that is not a multiple of 64 (96) would need
+// another swizzle than the 128-byte one of whole 64-column panels.
+inline constexpr int kWgmmaForwardHeadDims[] = {64, 128, 256};
+inline constexpr int kWgmmaBackwardHeadDims[] = {64, 128};
+// The head dims of the ladder's rungs and of the debug kernels that record their tiles.
+inline constexpr int kLadderHeadDims[] = {64, 128};
 
-constexpr bool has_wgmma_kernel(int64_t head_dim) {
-  for (int d : kWgmmaHeadDims)
+template <size_t kCount>
+constexpr bool listed(const int (&head_dims)[kCount], int64_t head_dim) {
+  for (int d : head_dims)
     if (head_dim == d) return true;
   return false;
 }
-
-// The debug kernels that record the tiles they visit (ForwardArgs::tile_log) are built for fp16
-// without dropout at the head dims of the wgmma kernels, so that a test sees both kernels of each
-// direction; the production kernels stay as they are (the record is a template flag, not a branch
-// in every kernel).
-constexpr bool tile_log_built(DType dtype, int64_t head_dim, bool dropout) {
-  return dtype == DType::F16 && has_wgmma_kernel(head_dim) && !dropout;
+constexpr bool has_wgmma_forward(int64_t head_dim) {
+  return listed(kWgmmaForwardHeadDims, head_dim);
+}
+constexpr bool has_wgmma_backward(int64_t head_dim) {
+  return listed(kWgmmaBackwardHeadDims, head_dim);
 }
 
-// The ladder rungs (FusedKernel::WgmmaSerial ... WgmmaPersistent) are built for fp16 and bf16
-// without dropout and without a tile log: the ladder's configuration.
+// The debug kernels that record the tiles they visit (ForwardArgs::tile_log) are built for fp16
+// without dropout at the ladder's head dims, so that a test sees both kernels of each direction;
+// the production kernels stay as they are (the record is a template flag, not a branch in every
+// kernel).
+constexpr bool tile_log_built(DType dtype, int64_t head_dim, bool dropout) {
+  return dtype == DType::F16 && listed(kLadderHeadDims, head_dim) && !dropout;
+}
+
+// The ladder rungs (FusedKernel::WgmmaSerial ... WgmmaPersistent) are built for fp16 and bf16 at
+// the ladder's head dims without dropout and without a tile log: the ladder's configuration.
 constexpr bool is_ladder_rung(FusedKernel k) {
   return k == FusedKernel::WgmmaSerial || k == FusedKernel::WgmmaPingpong ||
          k == FusedKernel::WgmmaOverlap || k == FusedKernel::WgmmaTma ||
          k == FusedKernel::WgmmaWarpSpecialized || k == FusedKernel::WgmmaPersistent;
 }
-constexpr bool ladder_rungs_built(bool dropout) {
-  return !dropout;
+constexpr bool ladder_rungs_built(int64_t head_dim, bool dropout) {
+  return listed(kLadderHeadDims, head_dim) && !dropout;
 }
-// Throws, naming what is built, when a forward call asks for a ladder rung it does not have.
-void require_ladder_rung_built(FusedKernel kernel, bool dropout, bool tile_log, const char* entry);
+// Throws, naming what is built, when a call asks for a ladder rung it does not have.
+void require_ladder_rung_built(FusedKernel kernel, int64_t head_dim, bool dropout, bool tile_log,
+                               const char* entry);
 // Throws when a backward entry point asks for a ladder rung other than WgmmaSerial (the wgmma
 // backward on cp.async copies), WgmmaTma (the same on TMA) and WgmmaWarpSpecialized (+ a
 // producer warpgroup, what Wgmma runs); the others are the forward's.
@@ -53,7 +67,8 @@ bool wgmma_runs_here();
 
 // Resolves FusedKernel::Auto for `entry` (flash_forward, flash_backward); asking for the wgmma
 // kernel where it cannot run throws, naming why.
-bool use_wgmma(FusedKernel kernel, int64_t head_dim, const char* entry);
+enum class Pass { Forward, Backward };
+bool use_wgmma(FusedKernel kernel, Pass pass, int64_t head_dim, const char* entry);
 
 // Raises the limit on dynamic shared memory of `kernel` to smem_bytes on the current device,
 // once per kernel and device rather than with a runtime call before every launch.

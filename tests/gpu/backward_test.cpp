@@ -85,11 +85,12 @@ std::vector<Case> backward_cases() {
 void check_fused_backward(const std::vector<Case>& cases, std::mt19937_64& rng) {
   for (DType dtype : {DType::F16, DType::BF16})
     for (const Case& c : cases) {
-      std::vector<cuda::FusedKernel> kernels = test::fused_kernels_for(c);
+      std::vector<cuda::FusedKernel> kernels =
+          test::fused_kernels_for(c, test::Direction::Backward);
       // The wgmma backward's ladder rungs below Wgmma's producer warpgroup: on cp.async copies,
       // and on TMA copies the compute warps issue; built for the ladder's configuration, without
       // dropout.
-      if (c.dropout == 0 && cuda::wgmma_available(c.shape.head_dim)) {
+      if (c.dropout == 0 && cuda::wgmma_backward_available(c.shape.head_dim)) {
         kernels.push_back(cuda::FusedKernel::WgmmaSerial);
         kernels.push_back(cuda::FusedKernel::WgmmaTma);
       }

@@ -61,7 +61,7 @@ std::vector<Case> forward_cases() {
 void check_fast_forward(const std::vector<Case>& cases, std::mt19937_64& rng) {
   for (DType dtype : {DType::F16, DType::BF16})
     for (const Case& c : cases)
-      for (cuda::FusedKernel kernel : test::fused_kernels_for(c)) {
+      for (cuda::FusedKernel kernel : test::fused_kernels_for(c, test::Direction::Forward)) {
         INFO("kernel " << cuda::to_string(kernel));
         check_forward(c, dtype, rng,
                       [&](auto& shape, auto& options, const cuda::ForwardArgs& args) {
@@ -71,12 +71,12 @@ void check_fast_forward(const std::vector<Case>& cases, std::mt19937_64& rng) {
 }
 
 // Every rung of the wgmma forward's ladder (FusedKernel::WgmmaSerial ... WgmmaPersistent) on the
-// cases they are built for: fp16 and bf16, no dropout, head dims of the wgmma kernel.
+// cases they are built for: fp16 and bf16, no dropout, the ladder's head dims (64 and 128).
 void check_ladder_rungs(const std::vector<Case>& cases, std::mt19937_64& rng) {
   int checked = 0;
   for (const Case& c : cases) {
     if (c.dropout > 0 || (c.shape.head_dim != 64 && c.shape.head_dim != 128)) continue;
-    if (!cuda::wgmma_available(c.shape.head_dim)) {
+    if (!cuda::wgmma_forward_available(c.shape.head_dim)) {
       MESSAGE("wgmma ladder rungs NOT tested for " << test::describe(c, DType::F16)
                                                    << ": need an sm_90 GPU and a build for sm_90a");
       continue;
@@ -159,19 +159,25 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
   CHECK(test::error_of([&] {
           cuda::flash_forward({1, 1, 64, 64, 32}, {}, DType::F16, ok, nullptr,
                               cuda::FusedKernel::Wgmma);
-        }).find("wgmma kernel is built for head_dim 64, 128, not 32") != std::string::npos);
+        }).find("wgmma kernel is built for head_dim 64, 128, 256, not 32") != std::string::npos);
+  CHECK(test::error_of([&] {
+          cuda::flash_forward({1, 1, 64, 64, 256}, {}, DType::F16, ok, nullptr,
+                              cuda::FusedKernel::WgmmaTma);
+        }).find("is built at head_dim 64, 128 without dropout or tile_log, not at head_dim 256") !=
+        std::string::npos);
   // Which forwards run their softmax under their products (the model's schedule): the
   // warp-specialised rungs, and the default at d = 128.
   CHECK(test::error_of([&] {
           cuda::flash_forward_overlaps_softmax(48, false);
         }).find("head_dim 48 is not supported") != std::string::npos);
   CHECK_FALSE(cuda::flash_forward_overlaps_softmax(128, false, cuda::FusedKernel::MmaSync));
-  if (cuda::wgmma_available(128)) {
+  if (cuda::wgmma_forward_available(128)) {
     CHECK(cuda::flash_forward_overlaps_softmax(128, false));
     CHECK(cuda::flash_forward_overlaps_softmax(128, true));
     CHECK_FALSE(cuda::flash_forward_overlaps_softmax(64, false));
     CHECK_FALSE(cuda::flash_forward_overlaps_softmax(128, false, cuda::FusedKernel::WgmmaTma));
     CHECK(cuda::flash_forward_overlaps_softmax(64, false, cuda::FusedKernel::WgmmaPersistent));
+    CHECK(cuda::flash_forward_overlaps_softmax(256, false));  // warp-specialised, as d = 128
   } else {
     MESSAGE("flash_forward_overlaps_softmax's wgmma answers NOT tested: no sm_90 GPU here");
   }
@@ -180,12 +186,14 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
   CHECK(test::error_of([&] {
           cuda::flash_forward(shape, dropout, DType::F16, ok, nullptr,
                               cuda::FusedKernel::WgmmaSerial);
-        }).find("wgmma serial is built without dropout or tile_log, not with dropout") !=
-        std::string::npos);
+        })
+            .find("wgmma serial is built at head_dim 64, 128 without dropout or tile_log, not at "
+                  "head_dim 64 with dropout") != std::string::npos);
   CHECK(test::error_of([&] {
           cuda::flash_forward(shape, dropout, DType::F16, ok, nullptr,
                               cuda::FusedKernel::WgmmaPersistent);
-        }).find("wgmma persistent is built without dropout") != std::string::npos);
+        }).find("wgmma persistent is built at head_dim 64, 128 without dropout") !=
+        std::string::npos);
   const cuda::BackwardArgs ok_bwd{buf.ptr,         buf.ptr, buf.ptr, buf.ptr, buf.ptr,
                                   lse.as<float>(), buf.ptr, buf.ptr, buf.ptr};
   CHECK(test::error_of([&] {
