@@ -17,7 +17,9 @@ Exit status: 0 printed, 1 unreadable or malformed input, 2 bad usage."""
 import argparse
 import json
 import math
+import os
 import sys
+import tempfile
 
 MODES = ("fwd", "bwd", "fwdbwd")
 KEYS = ("mode", "dtype", "d", "N", "causal", "fused", "fa2", "cudnn", "gemm", "fused_pct_gemm",
@@ -140,9 +142,6 @@ def summary(records, against=None, n_gemm=8192, below=None):
 
 def self_test():
     """The summary of a small table whose figures are worked out by hand, and the refusals."""
-    import os
-    import tempfile
-
     def row(mode, d, n, causal, fused, fa2, cudnn, gemm=800.0):
         return {"mode": mode, "dtype": "fp16", "d": d, "N": n, "causal": causal, "fused": fused,
                 "fa2": fa2, "cudnn": cudnn, "gemm": gemm, "fused_pct_gemm": 100 * fused / gemm,

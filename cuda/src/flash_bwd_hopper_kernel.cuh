@@ -99,7 +99,7 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
   static_assert(!kProducer || kTma, "the producer copies by TMA");
   using Layout = HopperBwdLayout<kD, kProducer>;
   constexpr int kBlockM = Layout::kBlockM, kBlockN = Layout::kBlockN;
-  constexpr int kThreads = Layout::kConsumerThreads;  // the threads that copy by cp.async
+  constexpr int kCopyThreads = Layout::kConsumerThreads;  // the threads that copy by cp.async
   constexpr int kQTiles = kBlockM / 8, kQSteps = kBlockM / 16, kHalfD = kD / 2;
   extern __shared__ unsigned char smem_raw[];
   Elem* const smem =
@@ -177,12 +177,12 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
         tma::load_tile<kBlockM, kD>(sdO(stage), maps.d_o, &bars->q_full[stage], i * kBlockM, kb.bh);
       }
     } else {
-      fwd::load_tile_async<kBlockM, kD, kThreads>(sQ(stage), p.q + q_off, i * kBlockM, p.seq_q,
-                                                  q_tile);
-      fwd::load_tile_async<kBlockM, kD, kThreads>(sdO(stage), p.d_o + q_off, i * kBlockM, p.seq_q,
-                                                  q_tile);
+      fwd::load_tile_async<kBlockM, kD, kCopyThreads>(sQ(stage), p.q + q_off, i * kBlockM, p.seq_q,
+                                                      q_tile);
+      fwd::load_tile_async<kBlockM, kD, kCopyThreads>(sdO(stage), p.d_o + q_off, i * kBlockM,
+                                                      p.seq_q, q_tile);
     }
-    kb.load_row_stats_async(p, i, sL(stage), sD(stage), int(threadIdx.x));
+    kb.load_row_stats_async(p, i, sL(stage), sD(stage), int(tid));
   };
 
   // K_j, V_j (FA1 Alg. 4 l. 7) and the first visible Q_i, dO_i, L_i, D_i (FA1 Alg. 4 l. 10),
@@ -195,8 +195,8 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
         tma::load_tile<kBlockN, kD>(sV, maps.v, &bars->kv_full, kb.col0, kb.bh);
       }
     } else {
-      fwd::load_tile_async<kBlockN, kD, kThreads>(sK, p.k + k_off, kb.col0, p.seq_k, k_tile);
-      fwd::load_tile_async<kBlockN, kD, kThreads>(sV, p.v + k_off, kb.col0, p.seq_k, k_tile);
+      fwd::load_tile_async<kBlockN, kD, kCopyThreads>(sK, p.k + k_off, kb.col0, p.seq_k, k_tile);
+      fwd::load_tile_async<kBlockN, kD, kCopyThreads>(sV, p.v + k_off, kb.col0, p.seq_k, k_tile);
     }
     if (i < kb.n_qblocks) load_query_block(i, 0);
     ptx::cp_async_commit();

@@ -140,6 +140,19 @@ struct FwdUnits {
   }
 };
 
+// Waits at warpgroup `group`'s own named barrier, kFirst + group, of kCount threads. With two
+// warpgroups the third barrier is left out at compile time (group is a run-time value, so a
+// three-way branch would stay in the two-group kernels).
+template <int kFirst, int kCount, int kGroups>
+__device__ __forceinline__ void group_barrier_sync(int group) {
+  if (group == 0)
+    ptx::named_barrier_sync<kFirst, kCount>();
+  else if (kGroups == 2 || group == 1)
+    ptx::named_barrier_sync<kFirst + 1, kCount>();
+  else
+    ptx::named_barrier_sync<kFirst + 2, kCount>();
+}
+
 // d = 64 without a producer asks for two resident blocks (<= 128 registers; dropout's Philox
 // state would spill), d = 128 needs up to 255 registers for O and S. kLogTiles: as in
 // flash_fwd_kernel. kRung: the techniques built in (FwdRung); the production kernel is
@@ -253,29 +266,14 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
   const int warp = int(tid / 32), lane = int(tid % 32), group = warpgroup - (kProducer ? 1 : 0);
   const bool group_leader = tid % 128 == 0;  // issues the warpgroup's TMA store of O_i
   // The warpgroup's own named barrier for the epilogue: 4 + group (1 to 3 take the turns).
-  auto epilogue_sync = [&] {
-    if (group == 0)
-      ptx::named_barrier_sync<4, 128>();
-    else if (kGroups == 2 || group == 1)
-      ptx::named_barrier_sync<5, 128>();
-    else
-      ptx::named_barrier_sync<6, 128>();
-  };
+  auto epilogue_sync = [&] { group_barrier_sync<4, 128, kGroups>(group); };
   // Pingpong (FA3 §3.1): the warpgroups take turns to issue their products, round robin (named
   // barrier 1 + w opens warpgroup w's turn: w waits on it, w - 1 arrives), so the softmax of one
   // overlaps the products of another rather than all competing for the tensor cores at once.
-  // Each barrier counts the 128 threads that wait and the 128 that arrive.
-  // With two warpgroups the third barrier is left out at compile time (group is a run-time value,
-  // so a three-way branch would stay in the two-group kernels' turn taking).
+  // Each barrier counts the 128 threads that wait and the 128 that arrive; with two warpgroups
+  // the third is left out at compile time, as in group_barrier_sync.
   auto wait_turn = [&] {
-    if constexpr (kPingpong) {
-      if (group == 0)
-        ptx::named_barrier_sync<1, 256>();
-      else if (kGroups == 2 || group == 1)
-        ptx::named_barrier_sync<2, 256>();
-      else
-        ptx::named_barrier_sync<3, 256>();
-    }
+    if constexpr (kPingpong) group_barrier_sync<1, 256, kGroups>(group);
   };
   auto pass_turn = [&] {
     if constexpr (kPingpong) {
