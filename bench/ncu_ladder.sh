@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Nsight Compute on one launch of every rung of the kernel ladder (docs/performance.md, "The
-# ladder"): speed of light, pipe utilisation, warp stalls, occupancy and launch figures, one text
-# report per kernel in $OUT (or ./gpu-logs). Run on the GPU from the repository root with a build
-# made by the `gpu` preset (or BUILD=...). SEQS and DIMS pick the shape (default N 2048, d 128).
+# ladder"): speed of light, pipe utilisation, warp stalls (every stall reason's cycles per issued
+# instruction), occupancy and launch figures, one text report per kernel in $OUT (or
+# ./gpu-logs). Run on the GPU from the repository root with a build made by the `gpu` preset (or
+# BUILD=...). SEQS and DIMS pick the shape (default N 2048, d 128).
 set -uo pipefail
 BUILD=${BUILD:-build/gpu}
 LOGS=${OUT:-gpu-logs}
@@ -37,9 +38,14 @@ for item in ${KERNELS:-flash_fwd_simple_kernel flash_fwd_kernel flash_fwd_hopper
     index=$(rung_index "${item#*@}") || { status=1; continue; }
     skip=$(( $(( ${SEQS:-2048} <= 2048 ? 35 : 15 )) * index ))
   fi
+  # The sections print a stall reason only when one dominates; the metrics below list them all
+  # (cycles a warp spends in each state per issued instruction; they sum to "Warp Cycles Per
+  # Issued Instruction"), so a report says what the cycles between issues are spent on.
   ncu --clock-control none -k "$kernel" --launch-skip "$skip" -c 1 --section SpeedOfLight \
     --section ComputeWorkloadAnalysis --section WarpStateStats --section Occupancy \
-    --section LaunchStats "$BUILD/bench/flashlab-gpu-bench" --ladder --fp16-only \
+    --section LaunchStats \
+    --metrics 'regex:^smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio$' \
+    "$BUILD/bench/flashlab-gpu-bench" --ladder --fp16-only \
     --seqs "${SEQS:-2048}" --dims "${DIMS:-128}" --json "$LOGS/ladder_ncu_run.json" \
     > "$LOGS/ncu_${item/@/_}.txt" 2>&1 && echo "$item: profiled" || { echo "$item: FAILED"; status=1; }
 done
