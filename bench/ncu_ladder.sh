@@ -25,6 +25,14 @@ bwd_rung_index() {
   case $1 in serial) echo 0;; tma) echo 1;; warp-spec) echo 2;;
              *) echo "unknown backward rung $1" >&2; return 1;; esac
 }
+# The sections print a stall reason only when one dominates and name the busiest pipe only; these
+# metrics add the tensor, XU (ex2: the softmax's exponentials), FMA and ALU pipes' utilisation and
+# every stall reason (cycles a warp spends in it per issued instruction; they sum to "Warp Cycles
+# Per Issued Instruction").
+active=avg.pct_of_peak_sustained_active
+metrics=sm__pipe_tensor_cycles_active.$active,sm__inst_executed_pipe_xu.$active
+metrics=$metrics,sm__inst_executed_pipe_fma.$active,sm__inst_executed_pipe_alu.$active
+metrics=$metrics,'regex:^smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio$'
 for item in ${KERNELS:-flash_fwd_simple_kernel flash_fwd_kernel flash_fwd_hopper_kernel@overlap \
                 flash_fwd_hopper_kernel@tma flash_fwd_hopper_kernel@warp-spec \
                 flash_fwd_hopper_kernel@persistent flash_bwd_kernel flash_bwd_hopper_kernel@serial \
@@ -38,13 +46,9 @@ for item in ${KERNELS:-flash_fwd_simple_kernel flash_fwd_kernel flash_fwd_hopper
     index=$(rung_index "${item#*@}") || { status=1; continue; }
     skip=$(( $(( ${SEQS:-2048} <= 2048 ? 35 : 15 )) * index ))
   fi
-  # The sections print a stall reason only when one dominates; the metrics below list them all
-  # (cycles a warp spends in each state per issued instruction; they sum to "Warp Cycles Per
-  # Issued Instruction"), so a report says what the cycles between issues are spent on.
   ncu --clock-control none -k "$kernel" --launch-skip "$skip" -c 1 --section SpeedOfLight \
     --section ComputeWorkloadAnalysis --section WarpStateStats --section Occupancy \
-    --section LaunchStats \
-    --metrics 'regex:^smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio$' \
+    --section LaunchStats --metrics "$metrics" \
     "$BUILD/bench/flashlab-gpu-bench" --ladder --fp16-only \
     --seqs "${SEQS:-2048}" --dims "${DIMS:-128}" --json "$LOGS/ladder_ncu_run.json" \
     > "$LOGS/ncu_${item/@/_}.txt" 2>&1 && echo "$item: profiled" || { echo "$item: FAILED"; status=1; }
