@@ -249,7 +249,9 @@ constexpr Rung kLadder[] = {
     {"+warp-spec", cuda::FusedKernel::WgmmaWarpSpecialized, true, true,
      "+ producer warpgroup, setmaxnreg (FA3 3.1)"},
     {"+persistent", cuda::FusedKernel::WgmmaPersistent, true, false,
-     "+ one block per SM over all work, heaviest first"},
+     "+ one block per SM over all work, heaviest first, static snake order"},
+    {"+dynamic", cuda::FusedKernel::WgmmaPersistentDynamic, true, false,
+     "persistent, units drawn from a counter (FA3's scheduler) instead of the snake"},
     // The default forward and backward are rungs above (fwd_production_rung; the backward's is
     // +warp-spec): not timed twice.
 };

@@ -40,6 +40,8 @@ std::string to_string(FusedKernel k) {
       return "wgmma warp-specialized";
     case FusedKernel::WgmmaPersistent:
       return "wgmma persistent";
+    case FusedKernel::WgmmaPersistentDynamic:
+      return "wgmma persistent dynamic";
   }
   return "unknown";
 }

@@ -32,9 +32,10 @@ struct FwdTiles {
 };
 
 // Every rung of the ladder, as the int values switch_value dispatches on.
-constexpr int kFwdRungs[] = {int(FwdRung::Serial),          int(FwdRung::Pingpong),
-                             int(FwdRung::Overlap),         int(FwdRung::Tma),
-                             int(FwdRung::WarpSpecialized), int(FwdRung::Persistent)};
+constexpr int kFwdRungs[] = {int(FwdRung::Serial),           int(FwdRung::Pingpong),
+                             int(FwdRung::Overlap),          int(FwdRung::Tma),
+                             int(FwdRung::WarpSpecialized),  int(FwdRung::Persistent),
+                             int(FwdRung::PersistentDynamic)};
 
 // The rung of the ladder that FusedKernel::Wgmma (and Auto on Hopper) runs, the fastest measured
 // on the H200 (bench/results/ladder_tma_h200 and v8_h200, fp16, N 2048 and 8192): at d = 128 the
@@ -116,15 +117,20 @@ void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cu
       flash_fwd_hopper_kernel<Elem, kD, kBlockN, kDropout, kLogTiles, kRung, Tiles::kGroups>;
   const dim3 grid = forward_grid(shape, Layout::kBlockM);
   if constexpr (kRung >= FwdRung::Persistent) {
-    // One block per SM (or fewer for small problems), drawing units from a counter of its own:
-    // allocated, zeroed and freed in stream order, so launches on other streams never share it.
+    // One block per SM (or fewer for small problems). The dynamic scheduler's blocks draw units
+    // from a counter of their own: allocated, zeroed and freed in stream order, so launches on
+    // other streams never share it.
+    const dim3 persistent_grid(
+        unsigned(std::min<int64_t>(int64_t(grid.x) * grid.y, multiprocessor_count())));
     FlashFwdParams<Elem> persistent = p;
-    FLASHLAB_CUDA_CHECK(cudaMallocAsync(&persistent.work_counter, sizeof(int), stream));
-    FLASHLAB_CUDA_CHECK(cudaMemsetAsync(persistent.work_counter, 0, sizeof(int), stream));
-    launch_kernel(
-        kernel, dim3(unsigned(std::min<int64_t>(int64_t(grid.x) * grid.y, multiprocessor_count()))),
-        Layout::kThreads, Layout::kSmemBytes, stream, persistent, maps);
-    FLASHLAB_CUDA_CHECK(cudaFreeAsync(persistent.work_counter, stream));
+    if constexpr (Layout::kClaims) {
+      FLASHLAB_CUDA_CHECK(cudaMallocAsync(&persistent.work_counter, sizeof(int), stream));
+      FLASHLAB_CUDA_CHECK(cudaMemsetAsync(persistent.work_counter, 0, sizeof(int), stream));
+    }
+    launch_kernel(kernel, persistent_grid, Layout::kThreads, Layout::kSmemBytes, stream, persistent,
+                  maps);
+    if constexpr (Layout::kClaims)
+      FLASHLAB_CUDA_CHECK(cudaFreeAsync(persistent.work_counter, stream));
   } else {
     launch_kernel(kernel, grid, Layout::kThreads, Layout::kSmemBytes, stream, p, maps);
   }
@@ -143,8 +149,10 @@ constexpr FwdRung ladder_rung(FusedKernel kernel) {
       return FwdRung::Tma;
     case FusedKernel::WgmmaWarpSpecialized:
       return FwdRung::WarpSpecialized;
-    default:
+    case FusedKernel::WgmmaPersistent:
       return FwdRung::Persistent;
+    default:
+      return FwdRung::PersistentDynamic;
   }
 }
 

@@ -56,9 +56,18 @@ namespace flashlab::cuda {
 //             and gives its registers to the two consumer warpgroups (setmaxnreg, FA3 §3.1); the
 //             consumers never wait for a whole block at __syncthreads.
 //   Persistent: one thread block per SM loops over (query block, head) work units, heaviest
-//             causal blocks first; the producer loads the next unit's Q and K while the consumers
-//             finish the current one.
-enum class FwdRung { Serial, Pingpong, Overlap, Tma, WarpSpecialized, Persistent };
+//             causal blocks first, in a static order (FwdUnits::static_unit); the producer loads
+//             the next unit's Q and K while the consumers finish the current one.
+//   PersistentDynamic: the same, each unit drawn from a counter in HBM (FA3's tile scheduler).
+enum class FwdRung {
+  Serial,
+  Pingpong,
+  Overlap,
+  Tma,
+  WarpSpecialized,
+  Persistent,
+  PersistentDynamic
+};
 
 // The tensor maps of Q (boxes of kBlockM query rows), K and V (boxes of kBlockN key rows) and O
 // (boxes of 64 rows, one warpgroup's), built on the host for the TMA rungs (tensor_map.hpp); the
@@ -73,7 +82,7 @@ struct FwdTensorMaps {
 // visible key blocks the thread block has processed.
 struct FwdBarriers {
   uint64_t q_full, q_empty, k_full[2], k_empty[2], v_full[2], v_empty[2];
-  int unit;  // Persistent: the unit the producer claimed for this round (kUnitFull publishes it)
+  int unit;  // PersistentDynamic: the unit the producer claimed this round (kUnitFull publishes)
 };
 
 // The persistent rung hands each claimed unit from the producer's first warp to the consumers
@@ -102,9 +111,9 @@ struct HopperFwdLayout {
   static constexpr int kTileBytes = (kTileQ + 4 * kTileKV + kTileO) * 2;
   static constexpr int kSmemBytes = kTileBytes + int(sizeof(FwdBarriers)) + 1024;
   // setmaxnreg budgets (FA3's): 128 x 24 + 256 x 240 and 128 x 32 + 384 x 160 <= 64 Ki. The
-  // persistent producer also claims units (an atomicAdd), which spilled at 24: with two consumer
-  // warpgroups it takes 32 and they 232 (no spill either), 128 x 32 + 256 x 232 <= 64 Ki.
-  static constexpr bool kClaims = kRung >= FwdRung::Persistent;
+  // dynamic scheduler's producer also claims units (an atomicAdd), which spilled at 24: with two
+  // consumer warpgroups it takes 32 and they 232 (no spill either), 128 x 32 + 256 x 232 <= 64 Ki.
+  static constexpr bool kClaims = kRung == FwdRung::PersistentDynamic;
   static constexpr int kProducerRegisters = kGroups == 2 && !kClaims ? 24 : 32;
   static constexpr int kConsumerRegisters = kGroups == 3 ? 160 : kClaims ? 232 : 240;
   static_assert(kGroups == 2 || (kGroups == 3 && kProducer),
@@ -113,10 +122,11 @@ struct HopperFwdLayout {
   static_assert(kBlockN % 16 == 0 && kBlockN <= 128, "S_ij must fit one wgmma (N <= 128)");
 };
 
-// The work units of the persistent rung, taken one at a time from a counter in HBM (a dynamic
-// tile scheduler, FA3's): the producer of a thread block claims the next unit when its consumers
-// are done with the last one's Q, so a block that drew a light causal unit draws again sooner
-// and no static order decides the last wave.
+// The work units of the persistent rungs, in rounds of one unit per thread block. Persistent walks
+// them in a static order (static_unit); PersistentDynamic takes them one at a time from a counter
+// in HBM (a dynamic tile scheduler, FA3's): the producer of a thread block claims the next unit
+// when its consumers are done with the last one's Q, so a block that drew a light causal unit
+// draws again sooner and no static order decides the last wave.
 //   Order of the units: every query block of one head, the last (the longest causal rows) first,
 //   before the next head, so that the units running at once share their head's K and V in the L2
 //   (walking every head of one query block first measured DRAM at 82 % of its throughput
@@ -131,6 +141,15 @@ struct FwdUnits {
   }
   static __device__ int count(const FlashFwdParams<Elem>& p) {
     return query_blocks(p) * p.batch_heads;
+  }
+  // The static walk: thread block b takes the round's b-th unit, or in odd rounds its
+  // (gridDim.x-1-b)-th (a snake), so that a block that took a heavy causal unit takes a light one
+  // next; a plain stride gives block b the same query block every round wherever gridDim.x is a
+  // multiple of the query blocks (measured 0.62x at d = 64, N = 2048, causal). Only the last
+  // round can be short, so the first unit past the end ends the walk.
+  static __device__ int static_unit(int round) {
+    const int b = int(blockIdx.x), n = int(gridDim.x);
+    return round * n + ((round & 1) ? n - 1 - b : b);
   }
   static __device__ fwd::QueryBlock<Elem, kD, kBlockM, kBlockN> block(const FlashFwdParams<Elem>& p,
                                                                       int unit) {
@@ -210,9 +229,9 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
   if constexpr (kProducer) {
     if (warpgroup == 0) {
       tma::shrink_registers<Layout::kProducerRegisters>();
-      // One thread copies; with the persistent rung its whole warp takes part in the hand-off
+      // One thread copies; with the dynamic scheduler its whole warp takes part in the hand-off
       // of each unit (named barriers count whole warps).
-      if (threadIdx.x >= (kPersistent ? 32u : 1u)) return;
+      if (threadIdx.x >= (Layout::kClaims ? 32u : 1u)) return;
       int n = 0;  // visible key blocks loaded so far (stage n % 2, its (n / 2)-th fill)
       // Q_i of one unit (its buffer is free), then its visible K_j and V_j.
       auto load_unit = [&](const fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>& qb) {
@@ -234,7 +253,7 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
           j = j_next;
         }
       };
-      if constexpr (kPersistent) {
+      if constexpr (Layout::kClaims) {
         // Claims units until they run out: lane 0 takes the next from the counter once the
         // consumers are done with the last one's Q, writes it where they read it once they read
         // the last, and copies its tiles. The claim past the end tells them to stop.
@@ -253,6 +272,11 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
           if (unit >= Units::count(p)) break;
           if (threadIdx.x == 0) load_unit(Units::block(p, unit));
           __syncwarp();
+        }
+      } else if constexpr (kPersistent) {
+        for (int round = 0; Units::static_unit(round) < Units::count(p); ++round) {
+          tma::wait(&bars->q_empty, (round & 1) ^ 1);  // the consumers are done with Q
+          load_unit(Units::block(p, Units::static_unit(round)));
         }
       } else {
         load_unit(fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>(p));  // Q's first fill: no wait
@@ -462,7 +486,7 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
     }
     return it;
   };
-  if constexpr (kPersistent) {
+  if constexpr (Layout::kClaims) {
     // Each round's unit, as the producer claimed it: read between the two named barriers.
     constexpr int kHandOff = Layout::kConsumerThreads + 32;
     int n0 = 0;
@@ -473,6 +497,10 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
       ptx::named_barrier_arrive<kUnitEmpty, kHandOff>();
       n0 += run_unit(Units::block(p, unit), n0, round);
     }
+  } else if constexpr (kPersistent) {
+    int n0 = 0;
+    for (int round = 0; Units::static_unit(round) < Units::count(p); ++round)
+      n0 += run_unit(Units::block(p, Units::static_unit(round)), n0, round);
   } else {
     run_unit(fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>(p), 0, 0);
   }

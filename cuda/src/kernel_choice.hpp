@@ -40,12 +40,14 @@ constexpr bool tile_log_built(DType dtype, int64_t head_dim, bool dropout) {
   return dtype == DType::F16 && listed(kLadderHeadDims, head_dim) && !dropout;
 }
 
-// The ladder rungs (FusedKernel::WgmmaSerial ... WgmmaPersistent) are built for fp16 and bf16 at
-// the ladder's head dims without dropout and without a tile log: the ladder's configuration.
+// The ladder rungs (FusedKernel::WgmmaSerial ... WgmmaPersistentDynamic) are built for fp16 and
+// bf16 at the ladder's head dims without dropout and without a tile log: the ladder's
+// configuration.
 constexpr bool is_ladder_rung(FusedKernel k) {
   return k == FusedKernel::WgmmaSerial || k == FusedKernel::WgmmaPingpong ||
          k == FusedKernel::WgmmaOverlap || k == FusedKernel::WgmmaTma ||
-         k == FusedKernel::WgmmaWarpSpecialized || k == FusedKernel::WgmmaPersistent;
+         k == FusedKernel::WgmmaWarpSpecialized || k == FusedKernel::WgmmaPersistent ||
+         k == FusedKernel::WgmmaPersistentDynamic;
 }
 constexpr bool ladder_rungs_built(int64_t head_dim, bool dropout) {
   return listed(kLadderHeadDims, head_dim) && !dropout;

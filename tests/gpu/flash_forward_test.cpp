@@ -70,8 +70,8 @@ void check_fast_forward(const std::vector<Case>& cases, std::mt19937_64& rng) {
       }
 }
 
-// Every rung of the wgmma forward's ladder (FusedKernel::WgmmaSerial ... WgmmaPersistent) on the
-// cases they are built for: fp16 and bf16, no dropout, the ladder's head dims (64 and 128).
+// Every rung of the wgmma forward's ladder (FusedKernel::WgmmaSerial ... WgmmaPersistentDynamic) on
+// the cases they are built for: fp16 and bf16, no dropout, the ladder's head dims (64 and 128).
 void check_ladder_rungs(const std::vector<Case>& cases, std::mt19937_64& rng) {
   int checked = 0;
   for (const Case& c : cases) {
@@ -85,7 +85,8 @@ void check_ladder_rungs(const std::vector<Case>& cases, std::mt19937_64& rng) {
       for (cuda::FusedKernel kernel :
            {cuda::FusedKernel::WgmmaSerial, cuda::FusedKernel::WgmmaPingpong,
             cuda::FusedKernel::WgmmaOverlap, cuda::FusedKernel::WgmmaTma,
-            cuda::FusedKernel::WgmmaWarpSpecialized, cuda::FusedKernel::WgmmaPersistent}) {
+            cuda::FusedKernel::WgmmaWarpSpecialized, cuda::FusedKernel::WgmmaPersistent,
+            cuda::FusedKernel::WgmmaPersistentDynamic}) {
         INFO("kernel " << cuda::to_string(kernel));
         check_forward(c, dtype, rng,
                       [&](auto& shape, auto& options, const cuda::ForwardArgs& args) {
@@ -177,6 +178,8 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
     CHECK_FALSE(cuda::flash_forward_overlaps_softmax(64, false));
     CHECK_FALSE(cuda::flash_forward_overlaps_softmax(128, false, cuda::FusedKernel::WgmmaTma));
     CHECK(cuda::flash_forward_overlaps_softmax(64, false, cuda::FusedKernel::WgmmaPersistent));
+    CHECK(cuda::flash_forward_overlaps_softmax(128, false,
+                                               cuda::FusedKernel::WgmmaPersistentDynamic));
     CHECK(cuda::flash_forward_overlaps_softmax(256, false));  // warp-specialised, as d = 128
   } else {
     MESSAGE("flash_forward_overlaps_softmax's wgmma answers NOT tested: no sm_90 GPU here");

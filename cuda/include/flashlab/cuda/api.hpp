@@ -76,7 +76,10 @@ void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& o
 //   WgmmaTma: + tiles copied by the TMA engine, arrival signalled on mbarriers.
 //   WgmmaWarpSpecialized: + a producer warpgroup issues the copies, registers moved to the
 //     consumers (setmaxnreg, FA3 §3.1).
-//   WgmmaPersistent: + one thread block per SM looping over the work, heaviest first.
+//   WgmmaPersistent: + one thread block per SM looping over the work, heaviest first, in a
+//     static order (a snake over the blocks).
+//   WgmmaPersistentDynamic: the same, each block drawing its next unit from a counter (FA3's
+//     dynamic tile scheduler).
 // Wgmma is the rung the forward runs by default: WgmmaWarpSpecialized at d = 128, WgmmaTma at
 // d = 64 (fwd_production_rung in flash_fwd.cu, measured); the backward's is
 // WgmmaWarpSpecialized, for every dtype, dropout and tile log.
@@ -89,7 +92,8 @@ enum class FusedKernel {
   WgmmaOverlap,
   WgmmaTma,
   WgmmaWarpSpecialized,
-  WgmmaPersistent
+  WgmmaPersistent,
+  WgmmaPersistentDynamic
 };
 std::string to_string(FusedKernel k);
 
