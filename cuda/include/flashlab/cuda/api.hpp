@@ -116,7 +116,8 @@ bool flash_forward_overlaps_softmax(int64_t head_dim, bool dropout,
                                     FusedKernel kernel = FusedKernel::Auto);
 
 // Device bytes flash_backward needs as scratch for a shape: the fp32 dQ accumulator, D =
-// rowsum(dO∘O) and the logsumexp in base 2, for seq_q rounded up to a whole query block.
+// rowsum(dO∘O) and the logsumexp in base 2, for seq_q rounded up to a whole query block (and, at
+// head dim 96, for the 128 columns of the wgmma kernel's accumulator, whichever kernel runs).
 int64_t flash_backward_workspace_bytes(const AttentionShape& shape);
 
 // Whether flash_backward (FusedKernel::Auto) runs a call of this shape, options and dtype in this
