@@ -1,5 +1,5 @@
 // Launches the fast fused backward: validates the call, picks the kernel (wgmma on Hopper for
-// d = 64 and 128: flash_bwd_hopper_kernel.cuh; mma.sync elsewhere: flash_bwd_kernel.cuh), and
+// d = 64, 96 and 128: flash_bwd_hopper_kernel.cuh; mma.sync elsewhere: flash_bwd_kernel.cuh), and
 // runs the preprocess (D = rowsum(dO∘O), L in base 2), the main kernel over key blocks, then
 // dQ's conversion from its fp32 accumulator. Dtype, head dim and dropout are dispatched by
 // static_switch.hpp.
@@ -41,10 +41,14 @@ void launch_mma_sync(const AttentionShape& shape, const FlashBwdParams<Elem>& p,
                 Layout::kThreads, Layout::kSmemBytes, stream, p);
 }
 
+// kD: the tensors' head dim; the kernel's is wgmma_kernel_head_dim(kD): d = 96 runs the d = 128
+// kernel on tiles TMA pads with zero columns, which add nothing to S and dP, give dK, dV and dQ
+// zero columns there, and are not stored (store_dk_dv, convert_dq_kernel).
 template <typename Elem, int kD, bool kDropout, bool kLogTiles, bool kTma = false,
           bool kProducer = false>
 void launch_wgmma(const AttentionShape& shape, const FlashBwdParams<Elem>& p, cudaStream_t stream) {
-  using Layout = HopperBwdLayout<kD, kProducer>;
+  constexpr int kKernelD = wgmma_kernel_head_dim(kD);
+  using Layout = HopperBwdLayout<kKernelD, kProducer>;
   BwdTensorMaps maps{};
   if constexpr (kTma) {
     constexpr DType kDType = kDTypeOf<Elem>;
@@ -54,7 +58,7 @@ void launch_wgmma(const AttentionShape& shape, const FlashBwdParams<Elem>& p, cu
     maps.k = make_tile_map(p.k, kDType, kD, p.seq_k, matrices, Layout::kBlockN);
     maps.v = make_tile_map(p.v, kDType, kD, p.seq_k, matrices, Layout::kBlockN);
   }
-  launch_kernel(flash_bwd_hopper_kernel<Elem, kD, kDropout, kLogTiles, kTma, kProducer>,
+  launch_kernel(flash_bwd_hopper_kernel<Elem, kKernelD, kDropout, kLogTiles, kTma, kProducer, kD>,
                 backward_grid(shape, Layout::kBlockN), Layout::kThreads, Layout::kSmemBytes, stream,
                 p, maps);
 }
@@ -87,6 +91,13 @@ int64_t padded_seq_q(const AttentionShape& shape) {
   return (shape.seq_q + kBwdBlockM - 1) / kBwdBlockM * kBwdBlockM;
 }
 
+// Columns of dQ's fp32 accumulator: the wgmma kernel's head dim where it runs, which is larger
+// than d where d is padded (96 -> 128). The workspace is sized for the larger whichever kernel
+// runs, so that its size does not depend on the GPU.
+int64_t dq_accum_columns(int64_t head_dim, bool wgmma) {
+  return wgmma && has_wgmma_backward(head_dim) ? wgmma_kernel_head_dim(int(head_dim)) : head_dim;
+}
+
 template <typename Tag>
 void run(Tag, const AttentionShape& shape, const AttentionParams& params, const BackwardArgs& args,
          void* workspace, bool wgmma, FusedKernel kernel, cudaStream_t stream) {
@@ -103,7 +114,8 @@ void run(Tag, const AttentionShape& shape, const AttentionParams& params, const 
   p.dk = static_cast<Elem*>(args.dk);
   p.dv = static_cast<Elem*>(args.dv);
   p.dq_accum = static_cast<float*>(workspace);
-  p.D = p.dq_accum + padded_rows * shape.head_dim;
+  p.dq_accum_d = int(dq_accum_columns(shape.head_dim, wgmma));
+  p.D = p.dq_accum + padded_rows * p.dq_accum_d;
   p.L2 = p.D + padded_rows;
   p.seq_q = int(shape.seq_q);
   p.seq_k = int(shape.seq_k);
@@ -118,7 +130,7 @@ void run(Tag, const AttentionShape& shape, const AttentionParams& params, const 
   p.tile_log = args.tile_log;
 
   FLASHLAB_CUDA_CHECK(
-      cudaMemsetAsync(p.dq_accum, 0, size_t(padded_rows * shape.head_dim) * sizeof(float), stream));
+      cudaMemsetAsync(p.dq_accum, 0, size_t(padded_rows * p.dq_accum_d) * sizeof(float), stream));
   bwd::preprocess_kernel<Elem>
       <<<unsigned((padded_rows * 32 + 255) / 256), 256, 0, stream>>>(p, padded_rows);
   FLASHLAB_CUDA_CHECK_LAUNCH();
@@ -159,8 +171,8 @@ bool flash_backward_supports(const AttentionShape& shape, const AttentionOptions
 }
 
 int64_t flash_backward_workspace_bytes(const AttentionShape& shape) {
-  return shape.batch * shape.heads * padded_seq_q(shape) * (shape.head_dim + 2) *
-         int64_t(sizeof(float));
+  return shape.batch * shape.heads * padded_seq_q(shape) *
+         (dq_accum_columns(shape.head_dim, true) + 2) * int64_t(sizeof(float));
 }
 
 void flash_backward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,

@@ -38,10 +38,11 @@ struct FlashBwdParams {
   Elem* __restrict__ dk;
   Elem* __restrict__ dv;
   Elem* __restrict__ dq;
-  float* __restrict__ dq_accum;  // fp32 [batch * heads][padded_q][d], zeroed before the kernel
+  float* __restrict__ dq_accum;  // fp32 [batch * heads][padded_q][dq_accum_d], zeroed before
   float* __restrict__ D;         // fp32 [batch * heads][padded_q]: rowsum(dO ∘ O), 0 on padding
   float* __restrict__ L2;        // fp32 [batch * heads][padded_q]: logsumexp * log2 e, or +inf
   int seq_q, seq_k, padded_q, heads, d;
+  int dq_accum_d;  // columns of dQ's accumulator: d, or the wgmma kernel's padded head dim
   float scale, scale_log2;
   MaskParams mask;
   DropoutParams dropout;
@@ -88,15 +89,17 @@ __global__ void preprocess_kernel(const FlashBwdParams<Elem> p, int64_t padded_r
 
 // dQ = scale * dQ_accum, converted to the element type, from either accumulator layout. One thread
 // block per query block (blockIdx.x) of head blockIdx.y: the block's offsets are computed once,
-// and each element needs one 32-bit division by d.
+// and each element needs one 32-bit division by d. The wgmma kernel's accumulator can have more
+// columns than dQ (dq_accum_d: d = 96 runs the d = 128 kernel); those are not read.
 template <typename Elem>
 __global__ void convert_dq_kernel(const FlashBwdParams<Elem> p, DqLayout layout) {
   const int row0 = blockIdx.x * kBwdBlockM, rows = min(kBwdBlockM, p.seq_q - row0);
   const int64_t bh = blockIdx.y;
-  const float* accum = p.dq_accum + (bh * p.padded_q + row0) * p.d;
+  const float* accum = p.dq_accum + (bh * p.padded_q + row0) * p.dq_accum_d;
   Elem* dq = p.dq + (bh * p.seq_q + row0) * p.d;
   for (int x = threadIdx.x; x < rows * p.d; x += blockDim.x) {
-    const int within = layout == DqLayout::RowMajor ? x : dq_fragment_index(x / p.d, x % p.d, p.d);
+    const int within =
+        layout == DqLayout::RowMajor ? x : dq_fragment_index(x / p.d, x % p.d, p.dq_accum_d);
     dq[x] = Elem(accum[within] * p.scale);
   }
 }
@@ -245,8 +248,10 @@ __device__ __forceinline__ void a_fragment(const float (&acc)[kTiles][4], int kk
 }
 
 // FA1 Alg. 4 l. 24: this thread's rows of dK_j (times the softmax scale of S = tau Q K^T) and
-// dV_j, keys key_lo and key_lo + 8, columns [c0, c0 + kCols) of the head dim, to HBM.
-template <typename Elem, int kD, int kCols>
+// dV_j, keys key_lo and key_lo + 8, columns [c0, c0 + kCols) of the head dim, to HBM. Rows are
+// kStoredD long: a kernel built for a larger kD (d = 96 runs the d = 128 wgmma kernel on
+// zero-padded tiles) does not store the padding's columns.
+template <typename Elem, int kD, int kCols, int kStoredD = kD>
 __device__ __forceinline__ void store_dk_dv(const float (&dK)[kCols / 8][4],
                                             const float (&dV)[kCols / 8][4],
                                             const FlashBwdParams<Elem>& p, int bh, int key_lo,
@@ -255,9 +260,11 @@ __device__ __forceinline__ void store_dk_dv(const float (&dK)[kCols / 8][4],
   for (int r = 0; r < 2; ++r) {
     const int key = key_lo + r * 8;
     if (key >= p.seq_k) continue;
-    const int64_t base = (int64_t(bh) * p.seq_k + key) * kD + c0 + (lane % 4) * 2;
+    const int64_t base = (int64_t(bh) * p.seq_k + key) * kStoredD + c0 + (lane % 4) * 2;
 #pragma unroll
     for (int t = 0; t < kCols / 8; ++t) {
+      if constexpr (kStoredD < kD)
+        if (c0 + (lane % 4) * 2 + t * 8 >= kStoredD) continue;
       *reinterpret_cast<uint32_t*>(p.dk + base + t * 8) =
           ptx::pack2<Elem>(dK[t][2 * r] * p.scale, dK[t][2 * r + 1] * p.scale);
       *reinterpret_cast<uint32_t*>(p.dv + base + t * 8) =

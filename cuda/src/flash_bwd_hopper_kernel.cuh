@@ -89,14 +89,16 @@ struct HopperBwdLayout {
 };
 
 // kLogTiles: as in flash_bwd_kernel. kTma: the TMA rung; kProducer: the warp-specialised rung
-// (see Memory above).
+// (see Memory above). kStoredD: the tensors' head dim where it is smaller than kD (96 on the
+// d = 128 kernel: TMA pads the tiles with zero columns, and dK and dV keep kStoredD columns).
 template <typename Elem, int kD, bool kDropout, bool kLogTiles = false, bool kTma = false,
-          bool kProducer = false>
+          bool kProducer = false, int kStoredD = kD>
 __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
     flash_bwd_hopper_kernel(const FlashBwdParams<Elem> p,
                             const __grid_constant__ BwdTensorMaps maps) {
 #if FLASHLAB_WGMMA_ENABLED
   static_assert(!kProducer || kTma, "the producer copies by TMA");
+  static_assert(kStoredD == kD || kTma, "padded tiles need TMA copies (zero columns past d)");
   using Layout = HopperBwdLayout<kD, kProducer>;
   constexpr int kBlockM = Layout::kBlockM, kBlockN = Layout::kBlockN;
   constexpr int kCopyThreads = Layout::kConsumerThreads;  // the threads that copy by cp.async
@@ -356,7 +358,7 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
   if (group_leader) ptx::bulk_wait_all<false>();
   ptx::cp_async_wait<0>();  // K_j, V_j copies are complete even if no query block was visible
   if constexpr (kTma) tma::wait(&bars->kv_full, 0);
-  bwd::store_dk_dv<Elem, kD, kD>(dK, dV, p, kb.bh, key_lo, 0, lane);  // FA1 Alg. 4 l. 24
+  bwd::store_dk_dv<Elem, kD, kD, kStoredD>(dK, dV, p, kb.bh, key_lo, 0, lane);  // FA1 Alg. 4 l. 24
 #endif
 }
 

@@ -1,7 +1,7 @@
 // Launches the fast fused forward: validates the call, picks the kernel (wgmma on Hopper for
-// d = 64 and 128: flash_fwd_hopper_kernel.cuh; mma.sync elsewhere: flash_fwd_kernel.cuh) and its
-// tile sizes, and dispatches on dtype, head dim and dropout (static_switch.hpp). Only the head
-// dims of kFastHeadDims are built.
+// d = 64, 96, 128 and 256: flash_fwd_hopper_kernel.cuh; mma.sync elsewhere: flash_fwd_kernel.cuh)
+// and its tile sizes, and dispatches on dtype, head dim and dropout (static_switch.hpp). Only the
+// head dims of kFastHeadDims are built.
 #include <algorithm>
 
 #include <flashlab/core/softmax_state.hpp>
@@ -43,10 +43,11 @@ constexpr int kFwdRungs[] = {int(FwdRung::Serial),           int(FwdRung::Pingpo
 // producer, which keeps two blocks per SM (warp specialisation there: 0.88-0.93x with two
 // compute warpgroups, 0.91-1.03x with three). The persistent rung gains at one shape only
 // (0.93-1.06x over warp specialisation) and stays a rung.
-// d = 256 takes the d = 128 choice (not measured yet: it has no ladder).
+// d = 256 takes the d = 128 choice (not measured yet: it has no ladder), and so does d = 96, which
+// runs the d = 128 kernel (wgmma_kernel_head_dim).
 template <int kD>
 constexpr FwdRung fwd_production_rung() {
-  return kD >= 128 ? FwdRung::WarpSpecialized : FwdRung::Tma;
+  return wgmma_kernel_head_dim(kD) >= 128 ? FwdRung::WarpSpecialized : FwdRung::Tma;
 }
 
 // Tiles of the wgmma kernel per rung. Two warpgroups of 64 query rows; keys per block, measured
@@ -99,12 +100,16 @@ void launch_mma_sync(const AttentionShape& shape, const FlashFwdParams<Elem>& p,
                 p);
 }
 
+// kD: the tensors' head dim; the kernel's is wgmma_kernel_head_dim(kD), padded by TMA.
 template <typename Elem, int kD, bool kDropout, bool kLogTiles, FwdRung kRung>
 void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cudaStream_t stream) {
-  using Tiles = HopperFwdTiles<kD, kDropout, kRung>;
+  constexpr int kKernelD = wgmma_kernel_head_dim(kD);
+  using Tiles = HopperFwdTiles<kKernelD, kDropout, kRung>;
   constexpr int kBlockN = Tiles::kBlockN;
-  using Layout = HopperFwdLayout<kD, kBlockN, kRung, Tiles::kGroups>;
+  using Layout = HopperFwdLayout<kKernelD, kBlockN, kRung, Tiles::kGroups>;
   static_assert(Layout::kBlockM == Tiles::kBlockM, "flash_forward_tiles reports the kernel's rows");
+  static_assert(kKernelD == kD || Layout::kStoreByTma,
+                "a padded head dim needs TMA loads (zero columns past d) and the TMA store");
   FwdTensorMaps maps{};
   if constexpr (Layout::kTma) {
     constexpr DType kDType = kDTypeOf<Elem>;
@@ -114,7 +119,7 @@ void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cu
     maps.o = make_tile_map(p.o, kDType, kD, p.seq_q, p.batch_heads, 64);
   }
   auto kernel =
-      flash_fwd_hopper_kernel<Elem, kD, kBlockN, kDropout, kLogTiles, kRung, Tiles::kGroups>;
+      flash_fwd_hopper_kernel<Elem, kKernelD, kBlockN, kDropout, kLogTiles, kRung, Tiles::kGroups>;
   const dim3 grid = forward_grid(shape, Layout::kBlockM);
   if constexpr (kRung >= FwdRung::Persistent) {
     // One block per SM (or fewer for small problems). The dynamic scheduler's blocks draw units
@@ -177,11 +182,26 @@ void launch(const AttentionShape& shape, const FlashFwdParams<Elem>& p, bool wgm
   launch_mma_sync<Elem, kD, kDropout, kLogTiles>(shape, p, stream);
 }
 
+// The wgmma rung a call runs: the ladder rung `kernel` names, else the production rung.
+template <int kD>
+FwdRung rung_of(FusedKernel kernel) {
+  return is_ladder_rung(kernel) ? ladder_rung(kernel) : fwd_production_rung<kD>();
+}
+
+// The tiles of the kernel a call runs (the rungs differ: d = 64 with a producer has 192 rows).
 template <int kD, bool kDropout>
-TileSizes tiles_of(bool wgmma) {
-  if constexpr (has_wgmma_forward(kD))
-    if (wgmma)
-      return {HopperFwdTiles<kD, kDropout>::kBlockM, HopperFwdTiles<kD, kDropout>::kBlockN};
+TileSizes tiles_of(bool wgmma, FusedKernel kernel) {
+  if constexpr (has_wgmma_forward(kD)) {
+    if (wgmma) {
+      TileSizes tiles;
+      switch_value<kFwdRungs>(int(rung_of<kD>(kernel)), [&](auto rung) {
+        using Tiles =
+            HopperFwdTiles<wgmma_kernel_head_dim(kD), kDropout, FwdRung(decltype(rung)::value)>;
+        tiles = {Tiles::kBlockM, Tiles::kBlockN};
+      });
+      return tiles;
+    }
+  }
   return {FwdTiles<kD, kDropout>::kBlockM, FwdTiles<kD, kDropout>::kBlockN};
 }
 
@@ -194,7 +214,7 @@ TileSizes flash_forward_tiles(int64_t head_dim, bool dropout, FusedKernel kernel
   TileSizes tiles;
   switch_head_dim(head_dim, [&](auto d) {
     switch_bool(dropout, [&](auto drop) {
-      tiles = tiles_of<decltype(d)::value, decltype(drop)::value>(wgmma);
+      tiles = tiles_of<decltype(d)::value, decltype(drop)::value>(wgmma, kernel);
     });
   });
   return tiles;
@@ -206,11 +226,8 @@ bool flash_forward_overlaps_softmax(int64_t head_dim, bool dropout, FusedKernel 
   if (!use_wgmma(kernel, Pass::Forward, head_dim, "flash_forward_overlaps_softmax")) return false;
   bool overlaps = false;
   switch_head_dim(head_dim, [&](auto d) {
-    if constexpr (has_wgmma_forward(decltype(d)::value)) {
-      const FwdRung rung =
-          is_ladder_rung(kernel) ? ladder_rung(kernel) : fwd_production_rung<decltype(d)::value>();
-      overlaps = rung >= FwdRung::WarpSpecialized;
-    }
+    if constexpr (has_wgmma_forward(decltype(d)::value))
+      overlaps = rung_of<decltype(d)::value>(kernel) >= FwdRung::WarpSpecialized;
   });
   return overlaps;
 }

@@ -12,10 +12,9 @@ namespace flashlab::cuda {
 
 // Head dims that have a wgmma kernel, per direction. The forward's: its O_i takes d / 2 registers
 // per thread (128 at d = 256) and its tiles 192 KiB at d = 256; the backward's dK, dV and dQ fit
-// wgmma's N at d = 64 and 128 only. A head dim that is not a multiple of 64 (96) would need
-// another swizzle than the 128-byte one of whole 64-column panels.
-inline constexpr int kWgmmaForwardHeadDims[] = {64, 128, 256};
-inline constexpr int kWgmmaBackwardHeadDims[] = {64, 128};
+// wgmma's N up to d = 128. d = 96 runs the d = 128 kernels (wgmma_kernel_head_dim).
+inline constexpr int kWgmmaForwardHeadDims[] = {64, 96, 128, 256};
+inline constexpr int kWgmmaBackwardHeadDims[] = {64, 96, 128};
 // The head dims of the ladder's rungs and of the debug kernels that record their tiles.
 inline constexpr int kLadderHeadDims[] = {64, 128};
 
@@ -24,6 +23,13 @@ constexpr bool listed(const int (&head_dims)[kCount], int64_t head_dim) {
   for (int d : head_dims)
     if (head_dim == d) return true;
   return false;
+}
+// The head dim a wgmma kernel is built for: d, or a d that is not a multiple of 64 (96) rounded
+// up to one, since the 128-byte swizzle takes whole 64-column panels. The tensor maps keep the
+// tensors' true d: TMA fills the columns past it with zeros, which add nothing to Q K^T and give
+// O zero columns there, which the TMA store drops (the kernel must copy by TMA both ways).
+constexpr int wgmma_kernel_head_dim(int head_dim) {
+  return (head_dim + 63) / 64 * 64;
 }
 constexpr bool has_wgmma_forward(int64_t head_dim) {
   return listed(kWgmmaForwardHeadDims, head_dim);

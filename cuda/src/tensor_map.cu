@@ -42,8 +42,11 @@ CUtensorMap make_tile_map(const void* base, DType dtype, int64_t head_dim, int64
                           int64_t matrices, int box_rows) {
   require(dtype == DType::F16 || dtype == DType::BF16,
           "make_tile_map: TMA tiles are fp16 or bf16, not " + to_string(dtype));
-  require(head_dim % 64 == 0 && box_rows > 0 && box_rows <= 256,
-          "make_tile_map: boxes are 64 columns of a head_dim multiple of 64 and at most 256 rows "
+  // Rows must be whole 16-byte units (TMA's stride rule); a head_dim that is not a multiple of 64
+  // leaves its last box partly past the tensor's edge, which TMA fills with zeros on loads and
+  // drops on stores (wgmma_kernel_head_dim).
+  require(head_dim % 8 == 0 && box_rows > 0 && box_rows <= 256,
+          "make_tile_map: boxes are 64 columns of a head_dim multiple of 8 and at most 256 rows "
           "(head_dim " +
               std::to_string(head_dim) + ", " + std::to_string(box_rows) + " rows)");
   constexpr uint64_t kElemBytes = 2;

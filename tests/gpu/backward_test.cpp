@@ -77,6 +77,10 @@ std::vector<Case> backward_cases() {
   cases.push_back({{1, 2, 520, 520, 64}, false, 0.0, "butterfly"});
   cases.push_back({{2, 1, 700, 450, 128}, true, 0.0, "random:0.4"});
   cases.push_back({{1, 1, 640, 640, 256}, false, 0.3, "local:1"});
+  // d = 96 runs the d = 128 wgmma kernel on tiles TMA pads with zero columns: with dropout and a
+  // block-sparse mask too.
+  cases.push_back({{1, 2, 333, 300, 96}, false, 0.15});
+  cases.push_back({{2, 1, 400, 390, 96}, true, 0.0, "random:0.4"});
   return cases;
 }
 
@@ -89,8 +93,9 @@ void check_fused_backward(const std::vector<Case>& cases, std::mt19937_64& rng) 
           test::fused_kernels_for(c, test::Direction::Backward);
       // The wgmma backward's ladder rungs below Wgmma's producer warpgroup: on cp.async copies,
       // and on TMA copies the compute warps issue; built for the ladder's configuration, without
-      // dropout.
-      if (c.dropout == 0 && cuda::wgmma_backward_available(c.shape.head_dim)) {
+      // dropout, at head dims 64 and 128.
+      const bool ladder_dim = c.shape.head_dim == 64 || c.shape.head_dim == 128;
+      if (c.dropout == 0 && ladder_dim && cuda::wgmma_backward_available(c.shape.head_dim)) {
         kernels.push_back(cuda::FusedKernel::WgmmaSerial);
         kernels.push_back(cuda::FusedKernel::WgmmaTma);
       }

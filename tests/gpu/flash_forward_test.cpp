@@ -1,6 +1,8 @@
 // The fast forward kernel and the teaching kernel against the float64 reference on the GPU.
 #include <doctest/doctest.h>
 
+#include <utility>
+
 #include <flashlab/reference/attention.hpp>
 #include <flashlab/test/random.hpp>
 
@@ -54,6 +56,10 @@ std::vector<Case> forward_cases() {
   cases.push_back({{1, 2, 520, 520, 64}, false, 0.0, "butterfly"});
   cases.push_back({{2, 1, 700, 450, 128}, true, 0.0, "random:0.4"});
   cases.push_back({{1, 1, 640, 640, 32}, false, 0.3, "local:1"});
+  // d = 96 runs the d = 128 wgmma kernel on tiles TMA pads with zero columns: with dropout (whose
+  // mask must not depend on the padding) and a block-sparse mask too.
+  cases.push_back({{1, 2, 333, 300, 96}, false, 0.15});
+  cases.push_back({{2, 1, 400, 390, 96}, true, 0.0, "random:0.4"});
   return cases;
 }
 
@@ -160,7 +166,8 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
   CHECK(test::error_of([&] {
           cuda::flash_forward({1, 1, 64, 64, 32}, {}, DType::F16, ok, nullptr,
                               cuda::FusedKernel::Wgmma);
-        }).find("wgmma kernel is built for head_dim 64, 128, 256, not 32") != std::string::npos);
+        }).find("wgmma kernel is built for head_dim 64, 96, 128, 256, not 32") !=
+        std::string::npos);
   CHECK(test::error_of([&] {
           cuda::flash_forward({1, 1, 64, 64, 256}, {}, DType::F16, ok, nullptr,
                               cuda::FusedKernel::WgmmaTma);
@@ -181,6 +188,21 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
     CHECK(cuda::flash_forward_overlaps_softmax(128, false,
                                                cuda::FusedKernel::WgmmaPersistentDynamic));
     CHECK(cuda::flash_forward_overlaps_softmax(256, false));  // warp-specialised, as d = 128
+    CHECK(cuda::flash_forward_overlaps_softmax(96, false));   // the d = 128 kernel, padded
+    // The tiles each call runs: per rung (d = 64 with a producer: three warpgroups of 64 rows),
+    // and d = 96 on the d = 128 kernel's.
+    auto tiles = [](int64_t d, bool dropout, cuda::FusedKernel kernel) {
+      const TileSizes t = cuda::flash_forward_tiles(d, dropout, kernel);
+      return std::pair{t.block_rows, t.block_cols};
+    };
+    using K = cuda::FusedKernel;
+    CHECK(tiles(64, false, K::Wgmma) == std::pair<int64_t, int64_t>{128, 64});
+    CHECK(tiles(64, false, K::WgmmaWarpSpecialized) == std::pair<int64_t, int64_t>{192, 64});
+    CHECK(tiles(64, false, K::WgmmaPersistent) == std::pair<int64_t, int64_t>{192, 64});
+    CHECK(tiles(128, false, K::WgmmaTma) == std::pair<int64_t, int64_t>{128, 128});
+    CHECK(tiles(96, false, K::Auto) == std::pair<int64_t, int64_t>{128, 128});
+    CHECK(tiles(96, true, K::Auto) == std::pair<int64_t, int64_t>{128, 64});
+    CHECK(tiles(96, false, K::MmaSync) == std::pair<int64_t, int64_t>{128, 64});
   } else {
     MESSAGE("flash_forward_overlaps_softmax's wgmma answers NOT tested: no sm_90 GPU here");
   }
@@ -207,7 +229,7 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
   CHECK(test::error_of([&] {
           cuda::flash_backward({1, 1, 64, 64, 32}, {}, DType::F16, ok_bwd, buf.ptr, nullptr,
                                cuda::FusedKernel::Wgmma);
-        }).find("flash_backward: the wgmma kernel is built for head_dim 64, 128, not 32") !=
+        }).find("flash_backward: the wgmma kernel is built for head_dim 64, 96, 128, not 32") !=
         std::string::npos);
   CHECK(test::error_of([&] {
           cuda::flash_backward(shape, {}, DType::F16, ok_bwd, nullptr);

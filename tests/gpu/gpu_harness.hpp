@@ -43,7 +43,8 @@ inline std::string describe(const Case& c, cuda::DType dtype) {
 enum class Direction { Forward, Backward };
 inline std::vector<cuda::FusedKernel> fused_kernels_for(const Case& c, Direction direction) {
   const int64_t d = c.shape.head_dim;
-  const bool built = d == 64 || d == 128 || (direction == Direction::Forward && d == 256);
+  const bool built =
+      d == 64 || d == 96 || d == 128 || (direction == Direction::Forward && d == 256);
   std::vector<cuda::FusedKernel> kernels = {cuda::FusedKernel::MmaSync};
   if (direction == Direction::Forward ? cuda::wgmma_forward_available(d)
                                       : cuda::wgmma_backward_available(d))

@@ -60,9 +60,8 @@ void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& o
                           const ForwardArgs& args, cudaStream_t stream = nullptr);
 
 // Which implementation of a fast fused kernel (forward or backward) runs. Auto: Wgmma where it
-// can (an sm_90 GPU, a build for sm_90a, head dim 64 or 128, and 256 in the forward), else
-// MmaSync. Wgmma: Hopper's
-// warpgroup instructions (FA3-style overlap of softmax and matrix products; bulk reductions of dQ
+// can (an sm_90 GPU, a build for sm_90a, head dim 64 or 128, and 96 and 256 in the forward),
+// else MmaSync. Wgmma: Hopper's warpgroup instructions (FA3-style overlap of softmax and matrix products; bulk reductions of dQ
 // in the backward); asking for it where it cannot run throws. MmaSync: mma.sync tensor cores
 // (FA2), any sm_80+ GPU and every head dim of kFastHeadDims.
 // The rungs of the kernel ladder (docs/performance.md, "The ladder"), each the wgmma kernel with
@@ -121,7 +120,8 @@ bool flash_forward_overlaps_softmax(int64_t head_dim, bool dropout,
                                     FusedKernel kernel = FusedKernel::Auto);
 
 // Device bytes flash_backward needs as scratch for a shape: the fp32 dQ accumulator, D =
-// rowsum(dO∘O) and the logsumexp in base 2, for seq_q rounded up to a whole query block.
+// rowsum(dO∘O) and the logsumexp in base 2, for seq_q rounded up to a whole query block (and, at
+// head dim 96, for the 128 columns of the wgmma kernel's accumulator, whichever kernel runs).
 int64_t flash_backward_workspace_bytes(const AttentionShape& shape);
 
 // Whether flash_backward (FusedKernel::Auto) runs a call of this shape, options and dtype in this
