@@ -288,9 +288,9 @@ void bench_ladder(Bench& bench, Problem& p, bool teaching) {
   }
   for (const Rung& rung : kLadder) {
     if (rung.kernel != cuda::FusedKernel::MmaSync &&
-        !cuda::wgmma_backward_available(p.shape.head_dim)) {  // the ladder's head dims
+        !cuda::wgmma_ladder_available(p.shape.head_dim)) {
       bench.add(p, rung.name, rung.forward ? "fwd" : "bwd", p.dtype, 0, 0, 0,
-                "not run: no wgmma kernel here");
+                "not run: no wgmma ladder rung here");
       continue;
     }
     if (rung.forward) {
