@@ -4,7 +4,8 @@
 //   copy bandwidth (device-to-device copy of 1 GiB: DRAM read + write),
 //   L2 read bandwidth (many blocks reading a 16 MiB buffer that stays in L2),
 //   dense fp16 tensor-core rate (cuBLAS GEMM 8192^3, fp32 accumulation),
-//   exp rate (ex2.approx in a dependent-free loop on every SM) and the SM clock under load,
+//   exp rate (ex2.approx in a dependent-free loop on every SM, fp32 and packed fp16) and the SM
+//   clock under load,
 //   fp32 rate (FMA loop), L2 reductions (fp32 atomics and bulk tile adds, as the backward kernels
 //   add dQ), and the launch floor (an empty kernel, back to back).
 // Writes one JSON object. Run on the GPU: flashlab-gpu-microbench --json micro.json
@@ -63,6 +64,23 @@ __global__ void exp_kernel(int iters, float* __restrict__ sink, long long* __res
   for (int k = 0; k < 8; ++k) s += x[k];
   if (s == 12345.678f) *sink = s;
   if (threadIdx.x == 0) cycles[blockIdx.x] = t1 - t0;
+}
+
+// The same with packed halves: ex2.approx.f16x2 computes two exponentials per instruction. Whether
+// the SFU then does twice the exponentials per clock decides whether the forward's softmax could
+// halve its SFU time by exponentiating in fp16 (P enters the P V product in fp16 anyway).
+__global__ void exp_f16x2_kernel(int iters, float* __restrict__ sink) {
+  uint32_t x[8];
+  for (int k = 0; k < 8; ++k) {
+    const __half2 h = __floats2half2_rn(-1.f - 0.001f * float(threadIdx.x + k), -0.5f);
+    x[k] = *reinterpret_cast<const uint32_t*>(&h);
+  }
+  for (int i = 0; i < iters; ++i)
+#pragma unroll
+    for (int k = 0; k < 8; ++k) asm volatile("ex2.approx.f16x2 %0, %0;" : "+r"(x[k]));
+  uint32_t s = 0;
+  for (int k = 0; k < 8; ++k) s ^= x[k];
+  if (s == 12345u) *sink = float(s);
 }
 
 // Eight independent FMA chains per thread: 2 FLOPs each.
@@ -193,6 +211,15 @@ int main(int argc, char** argv) {
       add("sm_clock_hz", double(cyc[cyc.size() / 2]) / (ms * 1e-3), "Hz",
           "clock64 cycles of a block of the exp loop / kernel time (one wave)");
       cudaFree(cycles);
+    }
+    {  // SFU exponentials on packed halves: two per instruction.
+      const int iters = 4096, blocks = sms * 8, threads = 256;
+      const double ms =
+          median_ms([&] { exp_f16x2_kernel<<<blocks, threads>>>(iters, sink); }, 3, 20);
+      check(cudaGetLastError(), "exp_f16x2_kernel");
+      const double exps = double(blocks) * threads * iters * 8 * 2;
+      add("exp2_f16x2_per_s", exps / (ms * 1e-3), "exp/s",
+          "ex2.approx.f16x2, 8 chains per thread, 2 exponentials per instruction");
     }
     {  // FP32 FMA: 2 FLOPs each.
       const int iters = 8192, blocks = sms * 8, threads = 256;

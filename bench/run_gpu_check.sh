@@ -5,7 +5,8 @@
 # Run from the repository root with a build folder made by the `gpu` preset (or BUILD=...):
 #   bench/run_gpu_check.sh [tests|sanitize|bench|ladder|all] ; logs go to $OUT (or ./gpu-logs).
 # `ladder` (not part of `all`) times every rung of the kernel ladder, fp16 (BENCH_ARGS=--bf16-only
-# for bf16; docs/performance.md).
+# for bf16, with --no-teaching to skip the fp32 teaching kernel the fp16 ladder already timed;
+# docs/performance.md).
 # BENCH_ARGS go to flashlab-gpu-bench (e.g. "--fp16-only --seqs 2048,8192"), TORCH_ARGS to
 # bench/sdpa_compare.py (e.g. "--backends flash").
 set -uo pipefail

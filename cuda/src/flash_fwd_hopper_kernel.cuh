@@ -107,6 +107,9 @@ struct HopperFwdLayout {
   static constexpr bool kClaims = kRung >= FwdRung::Persistent;
   static constexpr int kProducerRegisters = kGroups == 2 && !kClaims ? 24 : 32;
   static constexpr int kConsumerRegisters = kGroups == 3 ? 160 : kClaims ? 232 : 240;
+  // The threads of a claimed unit's hand-off (kUnitFull, kUnitEmpty): the consumers and the
+  // producer's first warp.
+  static constexpr int kHandOffThreads = kConsumerThreads + 32;
   static_assert(kGroups == 2 || (kGroups == 3 && kProducer),
                 "three consumer warpgroups are built with a producer only");
   static_assert(kD % 64 == 0, "the 128-byte swizzle needs whole 64-column panels");
@@ -238,7 +241,6 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
         // Claims units until they run out: lane 0 takes the next from the counter once the
         // consumers are done with the last one's Q, writes it where they read it once they read
         // the last, and copies its tiles. The claim past the end tells them to stop.
-        constexpr int kHandOff = Layout::kConsumerThreads + 32;
         for (int round = 0;; ++round) {
           int unit = 0;
           if (threadIdx.x == 0) {
@@ -246,9 +248,9 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
             unit = atomicAdd(p.work_counter, 1);
           }
           __syncwarp();
-          if (round > 0) ptx::named_barrier_sync<kUnitEmpty, kHandOff>();
+          if (round > 0) ptx::named_barrier_sync<kUnitEmpty, Layout::kHandOffThreads>();
           if (threadIdx.x == 0) bars->unit = unit;
-          ptx::named_barrier_arrive<kUnitFull, kHandOff>();
+          ptx::named_barrier_arrive<kUnitFull, Layout::kHandOffThreads>();
           unit = __shfl_sync(0xffffffffu, unit, 0);
           if (unit >= Units::count(p)) break;
           if (threadIdx.x == 0) load_unit(Units::block(p, unit));
@@ -464,13 +466,12 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
   };
   if constexpr (kPersistent) {
     // Each round's unit, as the producer claimed it: read between the two named barriers.
-    constexpr int kHandOff = Layout::kConsumerThreads + 32;
     int n0 = 0;
     for (int round = 0;; ++round) {
-      ptx::named_barrier_sync<kUnitFull, kHandOff>();
+      ptx::named_barrier_sync<kUnitFull, Layout::kHandOffThreads>();
       const int unit = bars->unit;
       if (unit >= Units::count(p)) break;
-      ptx::named_barrier_arrive<kUnitEmpty, kHandOff>();
+      ptx::named_barrier_arrive<kUnitEmpty, Layout::kHandOffThreads>();
       n0 += run_unit(Units::block(p, unit), n0, round);
     }
   } else {

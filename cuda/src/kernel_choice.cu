@@ -115,4 +115,8 @@ bool wgmma_backward_available(int64_t head_dim) {
   return has_wgmma_backward(head_dim) && wgmma_runs_here();
 }
 
+bool wgmma_ladder_available(int64_t head_dim) {
+  return ladder_rungs_built(head_dim, false) && wgmma_runs_here();
+}
+
 }  // namespace flashlab::cuda

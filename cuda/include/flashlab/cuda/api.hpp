@@ -96,6 +96,9 @@ std::string to_string(FusedKernel k);
 // or 128) at this head dim on the current GPU and build.
 bool wgmma_forward_available(int64_t head_dim);
 bool wgmma_backward_available(int64_t head_dim);
+// True when the ladder's rungs (FusedKernel::WgmmaSerial ... WgmmaPersistent; the ladder's head
+// dims, 64 and 128, without dropout) can run at this head dim on the current GPU and build.
+bool wgmma_ladder_available(int64_t head_dim);
 
 // The fast fused forward (FA2 loop order, tensor cores), fp16 or bf16.
 void flash_forward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
