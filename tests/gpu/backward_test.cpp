@@ -94,8 +94,7 @@ void check_fused_backward(const std::vector<Case>& cases, std::mt19937_64& rng) 
       // The wgmma backward's ladder rungs below Wgmma's producer warpgroup: on cp.async copies,
       // and on TMA copies the compute warps issue; built for the ladder's configuration, without
       // dropout, at head dims 64 and 128.
-      const bool ladder_dim = c.shape.head_dim == 64 || c.shape.head_dim == 128;
-      if (c.dropout == 0 && ladder_dim && cuda::wgmma_backward_available(c.shape.head_dim)) {
+      if (c.dropout == 0 && cuda::wgmma_ladder_available(c.shape.head_dim)) {
         kernels.push_back(cuda::FusedKernel::WgmmaSerial);
         kernels.push_back(cuda::FusedKernel::WgmmaTma);
       }
