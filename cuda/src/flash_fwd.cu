@@ -38,29 +38,33 @@ constexpr int kFwdRungs[] = {int(FwdRung::Serial),           int(FwdRung::Pingpo
                              int(FwdRung::PersistentDynamic)};
 
 // The rung of the ladder that FusedKernel::Wgmma (and Auto on Hopper) runs, the fastest measured
-// on the H200 (bench/results/ladder_tma_h200 and v8_h200, fp16, N 2048 and 8192): at d = 128 the
-// warp-specialised kernel (1.12-1.24x over TMA alone, 454-575 TFLOP/s); at d = 64 TMA without a
-// producer, which keeps two blocks per SM (warp specialisation there: 0.88-0.93x with two
-// compute warpgroups, 0.91-1.03x with three). The persistent rung gains at one shape only
-// (0.93-1.06x over warp specialisation) and stays a rung.
-// d = 256 takes the d = 128 choice (not measured yet: it has no ladder), and so does d = 96, which
-// runs the d = 128 kernel (wgmma_kernel_head_dim).
-template <int kD>
+// on the H200 (fp16, N 2048 and 8192): at d = 128 the warp-specialised kernel (1.12-1.27x over
+// TMA alone; the persistent rung gains at one shape only, 0.87-1.05x, bench/results/v11_h200);
+// at d = 64 the persistent rung with 128 keys (1.13-1.19x over TMA without a producer with 64
+// keys, which was d = 64's choice until v11; warp specialisation with 128 keys 1.03-1.13x:
+// bench/results/v11_h200/call3_36e70ca/sweep_d64.md). With dropout d = 64 keeps TMA without a
+// producer: its 64 keys let two blocks share an SM, and no producer rung is built with dropout.
+// d = 256 takes the d = 128 choice (it has no ladder), and so does d = 96, which runs the d = 128
+// kernel (wgmma_kernel_head_dim).
+template <int kD, bool kDropout>
 constexpr FwdRung fwd_production_rung() {
-  return wgmma_kernel_head_dim(kD) >= 128 ? FwdRung::WarpSpecialized : FwdRung::Tma;
+  if constexpr (wgmma_kernel_head_dim(kD) >= 128) return FwdRung::WarpSpecialized;
+  return kDropout ? FwdRung::Tma : FwdRung::Persistent;
 }
 
-// Tiles of the wgmma kernel per rung. Two warpgroups of 64 query rows; keys per block, measured
-// on the H100: 128 at d = 128 (64 with dropout: 255 registers and spills at 128); 64 at d = 64,
-// where 126 registers let two blocks share an SM: 320 -> 338 TFLOP/s dense and 192 -> 241 causal
-// at N = 2048 against 128 keys and one block. With a producer at d = 64 (one block per SM), three
-// warpgroups (192 query rows, FA3's) so that the block has 12 compute warps, with 64 keys: 128
-// would need more than setmaxnreg's 160 registers (ptxas spilled 232 bytes).
-template <int kD, bool kDropout, FwdRung kRung = fwd_production_rung<kD>()>
+// Tiles of the wgmma kernel per rung: two warpgroups of 64 query rows; keys per block where the
+// registers allow 128: d = 128 without dropout (64 with dropout: 255 registers and spills at
+// 128), and d = 64 with a producer (its consumers get 240 registers). d = 64 without a producer
+// takes 64 keys, so that 126 registers let two blocks share an SM (H100: 320 -> 338 TFLOP/s
+// dense and 192 -> 241 causal at N = 2048 against 128 keys and one block; H200: 128 keys spill
+// 392 bytes at two blocks, 0.70-0.75x). FA3's d = 64 tiles, three warpgroups of 64 rows with a
+// producer, measured 0.85-0.92x of two with 128 keys (64 keys; 128 spill at their 160
+// registers): bench/results/v11_h200/call3_36e70ca/sweep_d64.md.
+template <int kD, bool kDropout, FwdRung kRung = fwd_production_rung<kD, kDropout>()>
 struct HopperFwdTiles {
-  static constexpr int kGroups = kD == 64 && kRung >= FwdRung::WarpSpecialized ? 3 : 2;
-  static constexpr int kBlockM = 64 * kGroups;
-  static constexpr int kBlockN = kD == 128 && !kDropout ? 128 : 64;
+  static constexpr int kBlockM = 128;
+  static constexpr int kBlockN =
+      !kDropout && (kD == 128 || (kD == 64 && kRung >= FwdRung::WarpSpecialized)) ? 128 : 64;
 };
 
 template <typename Elem>
@@ -106,7 +110,7 @@ void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cu
   constexpr int kKernelD = wgmma_kernel_head_dim(kD);
   using Tiles = HopperFwdTiles<kKernelD, kDropout, kRung>;
   constexpr int kBlockN = Tiles::kBlockN;
-  using Layout = HopperFwdLayout<kKernelD, kBlockN, kRung, Tiles::kGroups>;
+  using Layout = HopperFwdLayout<kKernelD, kBlockN, kRung>;
   static_assert(Layout::kBlockM == Tiles::kBlockM, "flash_forward_tiles reports the kernel's rows");
   static_assert(kKernelD == kD || Layout::kStoreByTma,
                 "a padded head dim needs TMA loads (zero columns past d) and the TMA store");
@@ -118,8 +122,7 @@ void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cu
     maps.v = make_tile_map(p.v, kDType, kD, p.seq_k, p.batch_heads, kBlockN);
     maps.o = make_tile_map(p.o, kDType, kD, p.seq_q, p.batch_heads, 64);
   }
-  auto kernel =
-      flash_fwd_hopper_kernel<Elem, kKernelD, kBlockN, kDropout, kLogTiles, kRung, Tiles::kGroups>;
+  auto kernel = flash_fwd_hopper_kernel<Elem, kKernelD, kBlockN, kDropout, kLogTiles, kRung>;
   const dim3 grid = forward_grid(shape, Layout::kBlockM);
   if constexpr (kRung >= FwdRung::Persistent) {
     // One block per SM (or fewer for small problems). The dynamic scheduler's blocks draw units
@@ -176,25 +179,25 @@ void launch(const AttentionShape& shape, const FlashFwdParams<Elem>& p, bool wgm
         return;
     }
     if (wgmma)
-      return launch_wgmma<Elem, kD, kDropout, kLogTiles, fwd_production_rung<kD>()>(shape, p,
-                                                                                    stream);
+      return launch_wgmma<Elem, kD, kDropout, kLogTiles, fwd_production_rung<kD, kDropout>()>(
+          shape, p, stream);
   }
   launch_mma_sync<Elem, kD, kDropout, kLogTiles>(shape, p, stream);
 }
 
 // The wgmma rung a call runs: the ladder rung `kernel` names, else the production rung.
-template <int kD>
+template <int kD, bool kDropout>
 FwdRung rung_of(FusedKernel kernel) {
-  return is_ladder_rung(kernel) ? ladder_rung(kernel) : fwd_production_rung<kD>();
+  return is_ladder_rung(kernel) ? ladder_rung(kernel) : fwd_production_rung<kD, kDropout>();
 }
 
-// The tiles of the kernel a call runs (the rungs differ: d = 64 with a producer has 192 rows).
+// The tiles of the kernel a call runs (the rungs differ: d = 64 with a producer has 128 keys).
 template <int kD, bool kDropout>
 TileSizes tiles_of(bool wgmma, FusedKernel kernel) {
   if constexpr (has_wgmma_forward(kD)) {
     if (wgmma) {
       TileSizes tiles;
-      switch_value<kFwdRungs>(int(rung_of<kD>(kernel)), [&](auto rung) {
+      switch_value<kFwdRungs>(int(rung_of<kD, kDropout>(kernel)), [&](auto rung) {
         using Tiles =
             HopperFwdTiles<wgmma_kernel_head_dim(kD), kDropout, FwdRung(decltype(rung)::value)>;
         tiles = {Tiles::kBlockM, Tiles::kBlockN};
@@ -226,8 +229,11 @@ bool flash_forward_overlaps_softmax(int64_t head_dim, bool dropout, FusedKernel 
   if (!use_wgmma(kernel, Pass::Forward, head_dim, "flash_forward_overlaps_softmax")) return false;
   bool overlaps = false;
   switch_head_dim(head_dim, [&](auto d) {
-    if constexpr (has_wgmma_forward(decltype(d)::value))
-      overlaps = rung_of<decltype(d)::value>(kernel) >= FwdRung::WarpSpecialized;
+    switch_bool(dropout, [&](auto drop) {
+      if constexpr (has_wgmma_forward(decltype(d)::value))
+        overlaps =
+            rung_of<decltype(d)::value, decltype(drop)::value>(kernel) >= FwdRung::WarpSpecialized;
+    });
   });
   return overlaps;
 }

@@ -3,11 +3,10 @@
 // issued asynchronously so that the softmax of one tile overlaps a product (FA3 §3.2).
 //
 // Map to the paper:
-//   grid.x = query block i (Br = 64 x warpgroups rows, FA2 Alg. 1 l. 3), grid.y = (batch, head);
+//   grid.x = query block i (Br = 128 rows, FA2 Alg. 1 l. 3), grid.y = (batch, head);
 //   loop j = key blocks (Bc rows, FA2 Alg. 1 l. 6).
-//   Two compute warpgroups (three in the d = 64 warp-specialised rungs) per block, 64 query rows
-//   each; every warp holds its 16 rows of S_ij, P_ij and O_i in registers, in the mma
-//   accumulator layout (fwd_softmax.cuh).
+//   Two compute warpgroups per block, 64 query rows each; every warp holds its 16 rows of S_ij,
+//   P_ij and O_i in registers, in the mma accumulator layout (fwd_softmax.cuh).
 // Memory: Q_i and two stages each of K_j and V_j in shared memory, 128-byte swizzled
 // (wgmma.cuh), filled by cp.async or, from the Tma rung on, by the TMA engine (tma.cuh); wgmma
 // reads Q and K straight from shared memory for S = Q K^T, and P from registers with V from
@@ -89,17 +88,17 @@ struct FwdBarriers {
 // through `FwdBarriers::unit` between two named barriers (racecheck follows those, not a hand-off
 // ordered by mbarriers): kUnitFull, the unit is written (the producer warp arrives, the consumers
 // wait); kUnitEmpty, every consumer has read it (the consumers arrive, the producer warp waits
-// before it writes the next). 1-3 take the pingpong turns, 4-6 the epilogues.
+// before it writes the next). 1-2 take the pingpong turns, 4-5 the epilogues.
 constexpr int kUnitFull = 7, kUnitEmpty = 8;
 
-// kGroups consumer warpgroups of 64 query rows each: two, or three with a producer (FA3's d = 64
-// tiles: with a producer one block per SM must bring enough warps).
-template <int kD, int kBlockN, FwdRung kRung = FwdRung::Overlap, int kGroups = 2>
+// Two consumer warpgroups of 64 query rows each (a third, FA3's d = 64 layout, measured
+// 0.85-0.92x of two with 128 keys: docs/performance.md).
+template <int kD, int kBlockN, FwdRung kRung = FwdRung::Overlap>
 struct HopperFwdLayout {
   static constexpr bool kTma = kRung >= FwdRung::Tma;
   static constexpr bool kProducer = kRung >= FwdRung::WarpSpecialized;
-  static constexpr int kBlockM = 64 * kGroups;
-  static constexpr int kConsumerThreads = 128 * kGroups;
+  static constexpr int kBlockM = 128;
+  static constexpr int kConsumerThreads = 256;
   static constexpr int kThreads = kConsumerThreads + (kProducer ? 128 : 0);
   static constexpr int kTileQ = kBlockM * kD, kTileKV = kBlockN * kD;  // elements
   // O_i staged for its TMA store (the TMA rungs): its own buffer, as the producer may already be
@@ -110,17 +109,15 @@ struct HopperFwdLayout {
   // Q, two K stages, two V stages, O, then the barriers; 1 KiB to align the swizzled tiles to 1024.
   static constexpr int kTileBytes = (kTileQ + 4 * kTileKV + kTileO) * 2;
   static constexpr int kSmemBytes = kTileBytes + int(sizeof(FwdBarriers)) + 1024;
-  // setmaxnreg budgets (FA3's): 128 x 24 + 256 x 240 and 128 x 32 + 384 x 160 <= 64 Ki. The
-  // dynamic scheduler's producer also claims units (an atomicAdd), which spilled at 24: with two
-  // consumer warpgroups it takes 32 and they 232 (no spill either), 128 x 32 + 256 x 232 <= 64 Ki.
+  // setmaxnreg budgets (FA3's): 128 x 24 + 256 x 240 <= 64 Ki. The dynamic scheduler's producer
+  // also claims units (an atomicAdd), which spilled at 24: it takes 32 and the consumers 232 (no
+  // spill either), 128 x 32 + 256 x 232 <= 64 Ki.
   static constexpr bool kClaims = kRung == FwdRung::PersistentDynamic;
-  static constexpr int kProducerRegisters = kGroups == 2 && !kClaims ? 24 : 32;
-  static constexpr int kConsumerRegisters = kGroups == 3 ? 160 : kClaims ? 232 : 240;
+  static constexpr int kProducerRegisters = kClaims ? 32 : 24;
+  static constexpr int kConsumerRegisters = kClaims ? 232 : 240;
   // The threads of a claimed unit's hand-off (kUnitFull, kUnitEmpty): the consumers and the
   // producer's first warp.
   static constexpr int kHandOffThreads = kConsumerThreads + 32;
-  static_assert(kGroups == 2 || (kGroups == 3 && kProducer),
-                "three consumer warpgroups are built with a producer only");
   static_assert(kD % 64 == 0, "the 128-byte swizzle needs whole 64-column panels");
   static_assert(kBlockN % 16 == 0 && kBlockN <= 128, "S_ij must fit one wgmma (N <= 128)");
 };
@@ -162,31 +159,26 @@ struct FwdUnits {
   }
 };
 
-// Waits at warpgroup `group`'s own named barrier, kFirst + group, of kCount threads. With two
-// warpgroups the third barrier is left out at compile time (group is a run-time value, so a
-// three-way branch would stay in the two-group kernels).
-template <int kFirst, int kCount, int kGroups>
+// Waits at warpgroup `group`'s own named barrier, kFirst + group, of kCount threads.
+template <int kFirst, int kCount>
 __device__ __forceinline__ void group_barrier_sync(int group) {
   if (group == 0)
     ptx::named_barrier_sync<kFirst, kCount>();
-  else if (kGroups == 2 || group == 1)
-    ptx::named_barrier_sync<kFirst + 1, kCount>();
   else
-    ptx::named_barrier_sync<kFirst + 2, kCount>();
+    ptx::named_barrier_sync<kFirst + 1, kCount>();
 }
 
 // d = 64 without a producer asks for two resident blocks (<= 128 registers; dropout's Philox
 // state would spill), d = 128 needs up to 255 registers for O and S. kLogTiles: as in
 // flash_fwd_kernel. kRung: the techniques built in (FwdRung); the production kernel is
 // fwd_production_rung (flash_fwd.cu).
-template <typename Elem, int kD, int kBlockN, bool kDropout, bool kLogTiles, FwdRung kRung,
-          int kGroups = 2>
-__global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::kThreads,
+template <typename Elem, int kD, int kBlockN, bool kDropout, bool kLogTiles, FwdRung kRung>
+__global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
                                   kD <= 64 && !kDropout && kRung < FwdRung::WarpSpecialized ? 2 : 1)
     flash_fwd_hopper_kernel(const FlashFwdParams<Elem> p,
                             const __grid_constant__ FwdTensorMaps maps) {
 #if FLASHLAB_WGMMA_ENABLED
-  using Layout = HopperFwdLayout<kD, kBlockN, kRung, kGroups>;
+  using Layout = HopperFwdLayout<kD, kBlockN, kRung>;
   constexpr bool kPingpong = kRung >= FwdRung::Pingpong, kOverlap = kRung >= FwdRung::Overlap;
   constexpr bool kTma = Layout::kTma, kProducer = Layout::kProducer;
   constexpr bool kPersistent = kRung >= FwdRung::Persistent;
@@ -291,24 +283,21 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
   const unsigned tid = threadIdx.x - (kProducer ? 128u : 0u);  // unsigned: / and % are shifts
   const int warp = int(tid / 32), lane = int(tid % 32), group = warpgroup - (kProducer ? 1 : 0);
   const bool group_leader = tid % 128 == 0;  // issues the warpgroup's TMA store of O_i
-  // The warpgroup's own named barrier for the epilogue: 4 + group (1 to 3 take the turns).
-  auto epilogue_sync = [&] { group_barrier_sync<4, 128, kGroups>(group); };
-  // Pingpong (FA3 §3.1): the warpgroups take turns to issue their products, round robin (named
-  // barrier 1 + w opens warpgroup w's turn: w waits on it, w - 1 arrives), so the softmax of one
-  // overlaps the products of another rather than all competing for the tensor cores at once.
-  // Each barrier counts the 128 threads that wait and the 128 that arrive; with two warpgroups
-  // the third is left out at compile time, as in group_barrier_sync.
+  // The warpgroup's own named barrier for the epilogue: 4 + group (1 and 2 take the turns).
+  auto epilogue_sync = [&] { group_barrier_sync<4, 128>(group); };
+  // Pingpong (FA3 §3.1): the warpgroups take turns to issue their products (named barrier
+  // 1 + w opens warpgroup w's turn: w waits on it, the other arrives), so the softmax of one
+  // overlaps the products of the other rather than both competing for the tensor cores at once.
+  // Each barrier counts the 128 threads that wait and the 128 that arrive.
   auto wait_turn = [&] {
-    if constexpr (kPingpong) group_barrier_sync<1, 256, kGroups>(group);
+    if constexpr (kPingpong) group_barrier_sync<1, 256>(group);
   };
   auto pass_turn = [&] {
     if constexpr (kPingpong) {
       if (group == 0)
         ptx::named_barrier_arrive<2, 256>();
-      else if (kGroups == 2 || group == 2)
-        ptx::named_barrier_arrive<1, 256>();
       else
-        ptx::named_barrier_arrive<3, 256>();
+        ptx::named_barrier_arrive<1, 256>();
     }
   };
   // A consumer warp is done with the stage `empty` guards (only the producer waits for it).
@@ -372,8 +361,8 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung, kGroups>::
     }
     if constexpr (kTma) tma::wait(&bars->q_full, round & 1);
 
-    if (group == kGroups - 1) pass_turn();  // warpgroup 0 goes first
-    int it = 0;  // iterations done = visible key blocks of this unit so far
+    if (group == 1) pass_turn();  // warpgroup 0 goes first
+    int it = 0;                   // iterations done = visible key blocks of this unit so far
     for (; j < qb.j_end; ++it) {
       const int n = n0 + it, stage = n % 2;
       if constexpr (!kProducer) {

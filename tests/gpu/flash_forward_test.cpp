@@ -174,7 +174,7 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
         }).find("is built at head_dim 64, 128 without dropout or tile_log, not at head_dim 256") !=
         std::string::npos);
   // Which forwards run their softmax under their products (the model's schedule): the
-  // warp-specialised rungs, and the default at d = 128.
+  // rungs with a producer, and the defaults at d = 128 and at d = 64 without dropout.
   CHECK(test::error_of([&] {
           cuda::flash_forward_overlaps_softmax(48, false);
         }).find("head_dim 48 is not supported") != std::string::npos);
@@ -182,23 +182,26 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
   if (cuda::wgmma_forward_available(128)) {
     CHECK(cuda::flash_forward_overlaps_softmax(128, false));
     CHECK(cuda::flash_forward_overlaps_softmax(128, true));
-    CHECK_FALSE(cuda::flash_forward_overlaps_softmax(64, false));
+    CHECK(cuda::flash_forward_overlaps_softmax(64, false));
+    CHECK_FALSE(cuda::flash_forward_overlaps_softmax(64, true));  // TMA without a producer
     CHECK_FALSE(cuda::flash_forward_overlaps_softmax(128, false, cuda::FusedKernel::WgmmaTma));
     CHECK(cuda::flash_forward_overlaps_softmax(64, false, cuda::FusedKernel::WgmmaPersistent));
     CHECK(cuda::flash_forward_overlaps_softmax(128, false,
                                                cuda::FusedKernel::WgmmaPersistentDynamic));
     CHECK(cuda::flash_forward_overlaps_softmax(256, false));  // warp-specialised, as d = 128
     CHECK(cuda::flash_forward_overlaps_softmax(96, false));   // the d = 128 kernel, padded
-    // The tiles each call runs: per rung (d = 64 with a producer: three warpgroups of 64 rows),
+    // The tiles each call runs: per rung (d = 64 with a producer: 128 keys, without one 64),
     // and d = 96 on the d = 128 kernel's.
     auto tiles = [](int64_t d, bool dropout, cuda::FusedKernel kernel) {
       const TileSizes t = cuda::flash_forward_tiles(d, dropout, kernel);
       return std::pair{t.block_rows, t.block_cols};
     };
     using K = cuda::FusedKernel;
-    CHECK(tiles(64, false, K::Wgmma) == std::pair<int64_t, int64_t>{128, 64});
-    CHECK(tiles(64, false, K::WgmmaWarpSpecialized) == std::pair<int64_t, int64_t>{192, 64});
-    CHECK(tiles(64, false, K::WgmmaPersistent) == std::pair<int64_t, int64_t>{192, 64});
+    CHECK(tiles(64, false, K::Wgmma) == std::pair<int64_t, int64_t>{128, 128});
+    CHECK(tiles(64, true, K::Wgmma) == std::pair<int64_t, int64_t>{128, 64});
+    CHECK(tiles(64, false, K::WgmmaTma) == std::pair<int64_t, int64_t>{128, 64});
+    CHECK(tiles(64, false, K::WgmmaWarpSpecialized) == std::pair<int64_t, int64_t>{128, 128});
+    CHECK(tiles(64, false, K::WgmmaPersistent) == std::pair<int64_t, int64_t>{128, 128});
     CHECK(tiles(128, false, K::WgmmaTma) == std::pair<int64_t, int64_t>{128, 128});
     CHECK(tiles(96, false, K::Auto) == std::pair<int64_t, int64_t>{128, 128});
     CHECK(tiles(96, true, K::Auto) == std::pair<int64_t, int64_t>{128, 64});
