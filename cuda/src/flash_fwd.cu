@@ -58,8 +58,8 @@ constexpr FwdRung fwd_production_rung() {
 // takes 64 keys, so that 126 registers let two blocks share an SM (H100: 320 -> 338 TFLOP/s
 // dense and 192 -> 241 causal at N = 2048 against 128 keys and one block; H200: 128 keys spill
 // 392 bytes at two blocks, 0.70-0.75x). FA3's d = 64 tiles, three warpgroups of 64 rows with a
-// producer, measured 0.85-0.92x of two with 128 keys (64 keys; 128 spill at their 160
-// registers): bench/results/v11_h200/call3_36e70ca/sweep_d64.md.
+// producer, measured 0.90-0.95x of two warp-specialised with 128 keys (64 keys; 128 spill at their
+// 160 registers): bench/results/v11_h200/call3_36e70ca/sweep_d64.md.
 template <int kD, bool kDropout, FwdRung kRung = fwd_production_rung<kD, kDropout>()>
 struct HopperFwdTiles {
   static constexpr int kBlockM = 128;

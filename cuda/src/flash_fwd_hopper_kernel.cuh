@@ -92,7 +92,7 @@ struct FwdBarriers {
 constexpr int kUnitFull = 7, kUnitEmpty = 8;
 
 // Two consumer warpgroups of 64 query rows each (a third, FA3's d = 64 layout, measured
-// 0.85-0.92x of two with 128 keys: docs/performance.md).
+// 0.90-0.95x of two with 128 keys, warp-specialised: docs/performance.md).
 template <int kD, int kBlockN, FwdRung kRung = FwdRung::Overlap>
 struct HopperFwdLayout {
   static constexpr bool kTma = kRung >= FwdRung::Tma;
