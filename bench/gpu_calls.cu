@@ -162,7 +162,7 @@ int main(int argc, char** argv) {
             [&] { cuda::flash_forward(shape, options, cuda::DType::F16, fa); },
             cuda::flash_forward_overlaps_softmax(shape.head_dim, false));
         run("fused_bwd", kernel_name(cuda::wgmma_backward_available(shape.head_dim)),
-            cuda::flash_backward_tiles(shape.head_dim),
+            cuda::flash_backward_tiles(shape.head_dim, false),
             [&] { cuda::flash_backward(shape, options, cuda::DType::F16, ba, work.ptr); });
         const double naive_bytes =
             double(cuda::naive_workspace_bytes(shape, cuda::DType::F16, true));

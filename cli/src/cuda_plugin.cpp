@@ -152,7 +152,7 @@ void fused_row(const Problem& p, const Inputs& in, bool backward, Implementation
   });
   bwd.outputs = dev.backward_outputs(p);
   bwd.extra_memory_bytes = double(workspace.bytes);
-  bwd.tiles = cuda::flash_backward_tiles(p.shape.head_dim);
+  bwd.tiles = cuda::flash_backward_tiles(p.shape.head_dim, p.options.dropout_p > 0);
   run.backward = std::move(bwd);
 }
 

@@ -22,7 +22,7 @@ namespace {
 // the dQ atomics and the reloads of Q and dO against 64 (measured on the H100 at d = 64: 79–82 ->
 // 90–94 TFLOP/s without a mask, +13–23 % causal); 64 above, where ptxas spills at 128 (d = 128:
 // 104 bytes) and 128 keys of K and V at d = 256 would not fit shared memory. Query blocks are
-// kBwdBlockM = 64 rows in both kernels.
+// kBwdBlockM = 64 rows (the wgmma kernel's: hopper_bwd_block_m).
 constexpr int mma_sync_block_n(int64_t head_dim) {
   return head_dim <= 64 ? 128 : 64;
 }
@@ -48,7 +48,7 @@ template <typename Elem, int kD, bool kDropout, bool kLogTiles, bool kTma = fals
           bool kProducer = false>
 void launch_wgmma(const AttentionShape& shape, const FlashBwdParams<Elem>& p, cudaStream_t stream) {
   constexpr int kKernelD = wgmma_kernel_head_dim(kD);
-  using Layout = HopperBwdLayout<kKernelD, kProducer>;
+  using Layout = HopperBwdLayout<kKernelD, kDropout, kProducer>;
   BwdTensorMaps maps{};
   if constexpr (kTma) {
     constexpr DType kDType = kDTypeOf<Elem>;
@@ -88,7 +88,12 @@ void launch(const AttentionShape& shape, const FlashBwdParams<Elem>& p, bool wgm
 }
 
 int64_t padded_seq_q(const AttentionShape& shape) {
-  return (shape.seq_q + kBwdBlockM - 1) / kBwdBlockM * kBwdBlockM;
+  return (shape.seq_q + kBwdPaddedRows - 1) / kBwdPaddedRows * kBwdPaddedRows;
+}
+
+// Query rows per block of the kernel that runs: its dQ accumulator's blocks (convert_dq_kernel).
+int backward_block_m(int64_t head_dim, bool dropout, bool wgmma) {
+  return wgmma ? hopper_bwd_block_m(wgmma_kernel_head_dim(int(head_dim)), dropout) : kBwdBlockM;
 }
 
 // Columns of dQ's fp32 accumulator: the wgmma kernel's head dim where it runs, which is larger
@@ -144,19 +149,21 @@ void run(Tag, const AttentionShape& shape, const AttentionParams& params, const 
       launch<Elem, kD, kDropout, false>(shape, p, wgmma, kernel, stream);
     });
   });
-  const dim3 query_blocks(unsigned(p.padded_q / kBwdBlockM), unsigned(shape.batch * shape.heads));
-  bwd::convert_dq_kernel<Elem>
-      <<<query_blocks, 256, 0, stream>>>(p, wgmma ? DqLayout::Fragments : DqLayout::RowMajor);
+  const int block_m = backward_block_m(shape.head_dim, params.dropout.enabled, wgmma);
+  const dim3 query_blocks(unsigned(p.padded_q / block_m), unsigned(shape.batch * shape.heads));
+  bwd::convert_dq_kernel<Elem><<<query_blocks, 256, 0, stream>>>(
+      p, wgmma ? DqLayout::Fragments : DqLayout::RowMajor, block_m);
   FLASHLAB_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace
 
-TileSizes flash_backward_tiles(int64_t head_dim, FusedKernel kernel) {
+TileSizes flash_backward_tiles(int64_t head_dim, bool dropout, FusedKernel kernel) {
   require_fast_head_dim(head_dim, "flash_backward_tiles");
   refuse_ladder_rung(kernel, "flash_backward_tiles");
   const bool wgmma = use_wgmma(kernel, Pass::Backward, head_dim, "flash_backward_tiles");
-  return {kBwdBlockM, wgmma ? kHopperBwdBlockN : mma_sync_block_n(head_dim)};
+  return {backward_block_m(head_dim, dropout, wgmma),
+          wgmma ? kHopperBwdBlockN : mma_sync_block_n(head_dim)};
 }
 
 bool flash_backward_supports(const AttentionShape& shape, const AttentionOptions& options,

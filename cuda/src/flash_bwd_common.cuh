@@ -4,7 +4,7 @@
 // and the query blocks it visits, and the recomputation of P and dS in the mma accumulator layout.
 //
 // The workspace (flash_bwd.cu) holds, per (batch, head), the query rows padded to a whole number
-// of kBwdBlockM-row blocks: the fp32 dQ accumulator, D, and L in base 2. Padding rows have
+// of kBwdPaddedRows-row blocks: the fp32 dQ accumulator, D, and L in base 2. Padding rows have
 // L = +inf, so that exp2(S - L) = 0 needs no row check; so do fully masked rows (L = -inf in the
 // forward's output: no key contributes to them).
 #pragma once
@@ -19,10 +19,13 @@
 
 namespace flashlab::cuda {
 
-// Query rows per block in both backward kernels, and so the padding of the workspace's rows.
+// Query rows per block of the mma.sync backward, and of the wgmma backward except at d = 64
+// without dropout, where it takes 128 (HopperBwdLayout).
 constexpr int kBwdBlockM = 64;
+// The workspace's rows are padded to a multiple of every kernel's query block.
+constexpr int kBwdPaddedRows = 128;
 
-// How the dQ accumulator of one query block is laid out: row-major [kBwdBlockM][d] (the mma.sync
+// How the dQ accumulator of one query block is laid out: row-major [block rows][d] (the mma.sync
 // kernel adds rows with atomics), or in the order the wgmma kernel's registers hold it (it adds
 // the whole block with one bulk reduction, bwd::dq_fragment_index).
 enum class DqLayout { RowMajor, Fragments };
@@ -52,14 +55,16 @@ struct FlashBwdParams {
 
 namespace bwd {
 
-// Position of element (row, col) of a query block's dQ in the wgmma kernel's register order:
-// warpgroup g = col / (d / 2) computes columns [g d / 2, (g + 1) d / 2) and warp w of it rows
-// 16 w .. 16 w + 15, in the wgmma accumulator layout (wgmma.cuh). Each thread's registers are
-// stored as float4 s, the 32 lanes' float4 number v side by side, so that every warp writes 512
-// contiguous bytes per store (no bank conflicts) and each warpgroup's half is contiguous.
-__host__ __device__ inline int dq_fragment_index(int row, int col, int d) {
-  const int half = d / 2, regs = half / 2;  // columns and registers per thread of a warpgroup
-  const int g = col / half, c = col % half, w = row / 16, r = row % 16;
+// Position of element (row, col) of a query block's dQ in the wgmma kernel's register order. The
+// two warpgroups split the block's block_rows x d elements: with 64 rows by columns (warpgroup
+// g = col / (d / 2) computes columns [g d / 2, (g + 1) d / 2)), with 128 by rows (g = row / 64
+// computes rows [64 g, 64 g + 64), every column); warp w of it rows 16 w .. 16 w + 15 of its 64,
+// in the wgmma accumulator layout (wgmma.cuh). Each thread's registers are stored as float4 s,
+// the 32 lanes' float4 number v side by side, so that every warp writes 512 contiguous bytes per
+// store (no bank conflicts) and each warpgroup's half is contiguous.
+__host__ __device__ inline int dq_fragment_index(int row, int col, int d, int block_rows) {
+  const int cols = block_rows * d / 128, regs = cols / 2;  // per warpgroup; per thread
+  const int g = row / 64 + col / cols, c = col % cols, w = row % 64 / 16, r = row % 16;
   const int lane = (r % 8) * 4 + (c % 8) / 2;
   const int reg = (c / 8) * 4 + (r / 8) * 2 + c % 2;
   return (((g * 4 + w) * (regs / 4) + reg / 4) * 32 + lane) * 4 + reg % 4;
@@ -88,27 +93,29 @@ __global__ void preprocess_kernel(const FlashBwdParams<Elem> p, int64_t padded_r
 }
 
 // dQ = scale * dQ_accum, converted to the element type, from either accumulator layout. One thread
-// block per query block (blockIdx.x) of head blockIdx.y: the block's offsets are computed once,
-// and each element needs one 32-bit division by d. The wgmma kernel's accumulator can have more
-// columns than dQ (dq_accum_d: d = 96 runs the d = 128 kernel); those are not read.
+// block per query block of block_rows rows (blockIdx.x, the backward kernel's) of head
+// blockIdx.y: the block's offsets are computed once, and each element needs one 32-bit division
+// by d. The wgmma kernel's accumulator can have more columns than dQ (dq_accum_d: d = 96 runs the
+// d = 128 kernel); those are not read.
 template <typename Elem>
-__global__ void convert_dq_kernel(const FlashBwdParams<Elem> p, DqLayout layout) {
-  const int row0 = blockIdx.x * kBwdBlockM, rows = min(kBwdBlockM, p.seq_q - row0);
+__global__ void convert_dq_kernel(const FlashBwdParams<Elem> p, DqLayout layout, int block_rows) {
+  const int row0 = blockIdx.x * block_rows, rows = min(block_rows, p.seq_q - row0);
   const int64_t bh = blockIdx.y;
   const float* accum = p.dq_accum + (bh * p.padded_q + row0) * p.dq_accum_d;
   Elem* dq = p.dq + (bh * p.seq_q + row0) * p.d;
   for (int x = threadIdx.x; x < rows * p.d; x += blockDim.x) {
-    const int within =
-        layout == DqLayout::RowMajor ? x : dq_fragment_index(x / p.d, x % p.d, p.dq_accum_d);
+    const int within = layout == DqLayout::RowMajor
+                           ? x
+                           : dq_fragment_index(x / p.d, x % p.d, p.dq_accum_d, block_rows);
     dq[x] = Elem(accum[within] * p.scale);
   }
 }
 
 // The key block [col0, col0 + kBlockN) of head blockIdx.y that a thread block owns (the outer
-// loop, FA1 Alg. 4 l. 6), and its walk over the query blocks that can see it (FA1 Alg. 4 l. 9).
-// Which tiles are skipped or masked is core's tile_visibility (its two halves, tile_any_visible
-// and tile_all_visible), the rule the simulator follows too.
-template <int kBlockN>
+// loop, FA1 Alg. 4 l. 6), and its walk over the query blocks of kBlockM rows that can see it
+// (FA1 Alg. 4 l. 9). Which tiles are skipped or masked is core's tile_visibility (its two halves,
+// tile_any_visible and tile_all_visible), the rule the simulator follows too.
+template <int kBlockN, int kBlockM = kBwdBlockM>
 struct KeyBlock {
   int bh, batch, head, col0, cols, n_qblocks, i_begin;
 
@@ -119,17 +126,17 @@ struct KeyBlock {
         head(bh % p.heads),
         col0(blockIdx.x * kBlockN),
         cols(min(kBlockN, p.seq_k - col0)),
-        n_qblocks((p.seq_q + kBwdBlockM - 1) / kBwdBlockM),
+        n_qblocks((p.seq_q + kBlockM - 1) / kBlockM),
         // Causal (top-left): query blocks that end before col0 are None, not even worth asking.
-        i_begin(p.mask.causal ? col0 / kBwdBlockM : 0) {}
+        i_begin(p.mask.causal ? col0 / kBlockM : 0) {}
 
   // The first query block >= i with some visible score (FA1 Alg. 5 l. 8 skips the others), or
   // n_qblocks. kInlineScan: as in tile_any_visible (the kernels that use setmaxnreg need it).
   template <bool kInlineScan = false, typename Elem>
   __device__ int next_visible(const FlashBwdParams<Elem>& p, int i) const {
     while (i < n_qblocks &&
-           !tile_any_visible<kInlineScan>(p.mask, i * kBwdBlockM,
-                                          min(kBwdBlockM, p.seq_q - i * kBwdBlockM), col0, cols))
+           !tile_any_visible<kInlineScan>(p.mask, i * kBlockM, min(kBlockM, p.seq_q - i * kBlockM),
+                                          col0, cols))
       ++i;
     return i;
   }
@@ -138,9 +145,9 @@ struct KeyBlock {
   // mask leaves partly visible (the diagonal, a partly hidden sparse block).
   template <typename Elem>
   __device__ bool needs_element_mask(const FlashBwdParams<Elem>& p, int i) const {
-    const int row0 = i * kBwdBlockM;
-    return col0 + kBlockN > p.seq_k || row0 + kBwdBlockM > p.seq_q ||
-           !tile_all_visible(p.mask, row0, kBwdBlockM, col0, kBlockN);
+    const int row0 = i * kBlockM;
+    return col0 + kBlockN > p.seq_k || row0 + kBlockM > p.seq_q ||
+           !tile_all_visible(p.mask, row0, kBlockM, col0, kBlockN);
   }
 
   // Debug (BackwardArgs::tile_log; only the kernels built with kLogTiles call it): query block i
@@ -154,14 +161,14 @@ struct KeyBlock {
         element_mask ? kTileMasked : kTileComputed;
   }
 
-  // Copies L (base 2) and D of query block i into shared memory: 16 chunks of 16 bytes each,
-  // one each for copying threads t = 0 .. 31.
+  // Copies L (base 2) and D of query block i into shared memory: kBlockM / 4 chunks of 16 bytes
+  // each, one each for copying threads t = 0 .. kBlockM / 2 - 1.
   template <typename Elem>
   __device__ void load_row_stats_async(const FlashBwdParams<Elem>& p, int i, float* sL, float* sD,
                                        int t) const {
-    constexpr int kChunks = kBwdBlockM / 4;
+    constexpr int kChunks = kBlockM / 4;
     if (t >= 2 * kChunks) return;
-    const int64_t row = int64_t(bh) * p.padded_q + i * kBwdBlockM + (t % kChunks) * 4;
+    const int64_t row = int64_t(bh) * p.padded_q + i * kBlockM + (t % kChunks) * 4;
     if (t < kChunks)
       ptx::cp_async_16(sL + (t % kChunks) * 4, p.L2 + row, 16);
     else

@@ -4,7 +4,8 @@
 //
 // Map to the paper (FA1 Alg. 4):
 //   grid.x = key block j (Bc = 128 keys, FA1 Alg. 4 l. 6), grid.y = (batch, head); loop i = query
-//   blocks (Br = 64, FA1 Alg. 4 l. 9). Two warpgroups (8 warps); warpgroup g owns keys 64 g .. 64 g
+//   blocks (Br = 64, or 128 at d = 64 without dropout: hopper_bwd_block_m; FA1 Alg. 4 l. 9). Two
+//   warpgroups (8 warps); warpgroup g owns keys 64 g .. 64 g
 //   + 63 of the block, and every warp 16 of them: S^T, P^T, dP^T and dS^T of its keys live in its
 //   registers, transposed (keys as rows) so that dK_j and dV_j accumulate in the same registers
 //   across the whole loop (FA1 Alg. 4 l. 16 and 22) and are written once at the end
@@ -12,7 +13,7 @@
 // Memory: K_j and V_j in shared memory for the whole loop, Q_i, dO_i, L_i and D_i in two stages
 // (the next block's copies land during this one), all 128-byte swizzled (wgmma.cuh). With kTma
 // (the ladder's rung FusedKernel::WgmmaTma) the copy engine copies the tiles (tma.cuh), one thread
-// issuing each tile and mbarriers saying when it landed; L_i and D_i (64 floats each) stay on
+// issuing each tile and mbarriers saying when it landed; L_i and D_i (Br floats each) stay on
 // cp.async. Without it (the rung below, FusedKernel::WgmmaSerial) every thread copies its share by
 // cp.async. With kProducer as well (what FusedKernel::Wgmma runs, FA3 §3.1 applied to the
 // backward) a third warpgroup only copies: one of its threads keeps the two stages of Q_i and
@@ -33,9 +34,10 @@
 //     shared memory.
 //   dQ_i += dS_ij K_j (FA1 Alg. 4 l. 21) needs every key of the block, so dS^T also goes to shared
 //   memory;
-//     warpgroup g computes columns [g d/2, (g+1) d/2) of dQ_i, writes them to shared memory in
-//     register order and one thread adds them into the fp32 accumulator in HBM with a single
-//     bulk reduction (bulk_copy.cuh) instead of d/2 x 64 atomics: FA3's dQ path.
+//     warpgroup g computes columns [g d/2, (g+1) d/2) of dQ_i (rows [64 g, 64 g + 64) when
+//     Br = 128), writes them to shared memory in register order and one thread adds them into
+//     the fp32 accumulator in HBM with a single bulk reduction (bulk_copy.cuh) instead of
+//     d/2 x 64 atomics: FA3's dQ path.
 //
 // Test: tests/gpu/backward_test.cpp (accuracy), tests/gpu/tile_skip_test.cpp (skipped tiles).
 // Benchmark: build/gpu/bench/flashlab-gpu-bench --dims 64,128 on an H100 or H200 (rows "fused":
@@ -55,7 +57,15 @@ namespace flashlab::cuda {
 // Keys per thread block of the wgmma backward, at every head dim: two warpgroups x 64.
 constexpr int kHopperBwdBlockN = 128;
 
-// The tensor maps of the TMA rung: Q and dO in boxes of kBwdBlockM rows, K and V of
+// Queries per iteration of the wgmma backward: 128 at d = 64 without dropout (FA3's d = 64 tiles:
+// each iteration's waits, barriers and dQ hand-off then serve twice the products; S^T, dP^T, dK
+// and dV of 64 keys fit the compute warps' 240 registers), 64 elsewhere (with dropout 128 queries
+// spill 376 bytes).
+constexpr int hopper_bwd_block_m(int kernel_d, bool dropout) {
+  return kernel_d == 64 && !dropout ? 128 : kBwdBlockM;
+}
+
+// The tensor maps of the TMA rung: Q and dO in boxes of Br rows, K and V of
 // kHopperBwdBlockN rows (tensor_map.hpp); the cp.async kernel receives and ignores them.
 struct BwdTensorMaps {
   CUtensorMap q, d_o, k, v;
@@ -68,9 +78,9 @@ struct BwdBarriers {
 };
 
 // kProducer: the warp-specialised rung (a third warpgroup copies; two dS^T buffers).
-template <int kD, bool kProducer = false>
+template <int kD, bool kDropout, bool kProducer = false>
 struct HopperBwdLayout {
-  static constexpr int kBlockM = kBwdBlockM;  // queries per iteration
+  static constexpr int kBlockM = hopper_bwd_block_m(kD, kDropout);  // queries per iteration
   static constexpr int kBlockN = kHopperBwdBlockN;
   static constexpr int kConsumerThreads = 256;
   static constexpr int kThreads = kConsumerThreads + (kProducer ? 128 : 0);
@@ -93,16 +103,20 @@ struct HopperBwdLayout {
 // d = 128 kernel: TMA pads the tiles with zero columns, and dK and dV keep kStoredD columns).
 template <typename Elem, int kD, bool kDropout, bool kLogTiles = false, bool kTma = false,
           bool kProducer = false, int kStoredD = kD>
-__global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
+__global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThreads, 1)
     flash_bwd_hopper_kernel(const FlashBwdParams<Elem> p,
                             const __grid_constant__ BwdTensorMaps maps) {
 #if FLASHLAB_WGMMA_ENABLED
   static_assert(!kProducer || kTma, "the producer copies by TMA");
   static_assert(kStoredD == kD || kTma, "padded tiles need TMA copies (zero columns past d)");
-  using Layout = HopperBwdLayout<kD, kProducer>;
+  using Layout = HopperBwdLayout<kD, kDropout, kProducer>;
   constexpr int kBlockM = Layout::kBlockM, kBlockN = Layout::kBlockN;
   constexpr int kCopyThreads = Layout::kConsumerThreads;  // the threads that copy by cp.async
-  constexpr int kQTiles = kBlockM / 8, kQSteps = kBlockM / 16, kHalfD = kD / 2;
+  constexpr int kQTiles = kBlockM / 8, kQSteps = kBlockM / 16;
+  // dQ_i's kBlockM x kD elements, split between the two warpgroups (bwd::dq_fragment_index): by
+  // columns with 64 queries, by rows with 128; each warpgroup's share is one 64-row wgmma of
+  // kDQCols columns.
+  constexpr int kDQCols = kBlockM * kD / 128;
   extern __shared__ unsigned char smem_raw[];
   Elem* const smem =
       reinterpret_cast<Elem*>(smem_raw + ((1024 - ptx::smem_address(smem_raw) % 1024) % 1024));
@@ -117,7 +131,7 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
   auto k_tile = [](int r, int c) { return wgmma::swizzled_offset<kBlockN>(r, c); };
   auto q_tile = [](int r, int c) { return wgmma::swizzled_offset<kBlockM>(r, c); };
 
-  const bwd::KeyBlock<kBlockN> kb(p);
+  const bwd::KeyBlock<kBlockN, kBlockM> kb(p);
   BwdBarriers* const bars = reinterpret_cast<BwdBarriers*>(reinterpret_cast<unsigned char*>(smem) +
                                                            Layout::kBarrierOffset);
   if constexpr (kTma) {
@@ -219,8 +233,12 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
   const uint64_t q_desc = wgmma::descriptor(sQ(0)), do_desc = wgmma::descriptor(sdO(0));
   const uint64_t q_desc_mn = wgmma::descriptor(sQ(0), kBlockM * 128);
   const uint64_t do_desc_mn = wgmma::descriptor(sdO(0), kBlockM * 128);
-  const uint64_t ds_desc_mn = wgmma::descriptor(sdS, kBlockN * 128);  // buffer 0
-  const uint64_t k_desc_mn = wgmma::descriptor(sK + k_tile(0, group * kHalfD), kBlockN * 128);
+  // dQ: this warpgroup's queries of dS (columns of dS^T: all 64, or 64 of 128) and its columns
+  // of K (half of them, or all).
+  const uint64_t ds_desc_mn =
+      wgmma::descriptor(kBlockM == 128 ? sdS + k_tile(0, 64 * group) : sdS, kBlockN * 128);
+  const uint64_t k_desc_mn =
+      wgmma::descriptor(sK + k_tile(0, kBlockM == 128 ? 0 : group * kDQCols), kBlockN * 128);
 
   // acc = A B^T over the head dim, 16 columns per wgmma, as one group: A = this group's 64 keys of
   // K_j or V_j, B = Q_i or dO_i (its stage's descriptor).
@@ -316,13 +334,14 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
       __syncthreads();  // all of dS^T is written
     }
 
-    // dQ_i[:, g d/2 .. (g+1) d/2) = dS_ij K_j (FA1 Alg. 4 l. 21): A = dS (queries x keys) read
-    // from dS^T, B = K_j, both MN-major; 16 keys per wgmma.
-    float dQ[kHalfD / 8][4];
+    // This warpgroup's share of dQ_i = dS_ij K_j (FA1 Alg. 4 l. 21), 64 queries from dq_row0 by
+    // kDQCols columns from dq_col0: A = dS (queries x keys) read from dS^T, B = K_j, both
+    // MN-major; 16 keys per wgmma.
+    float dQ[kDQCols / 8][4];
     wgmma::fence();
 #pragma unroll
     for (int kk = 0; kk < kBlockN / 16; ++kk)
-      wgmma::mma_ss<Elem, kHalfD, true>(
+      wgmma::mma_ss<Elem, kDQCols, true>(
           dQ, wgmma::advance(ds_desc_mn, ds_buffer * Layout::kTileS + k_tile(16 * kk, 0)),
           wgmma::advance(k_desc_mn, k_tile(16 * kk, 0)), kk > 0);
     wgmma::commit();
@@ -339,14 +358,14 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
 
     // dQ_i into shared memory in register order (bwd::dq_fragment_index), then one bulk add of
     // the group's contiguous half into the accumulator of block i.
-    float4* const sdQ_thread = reinterpret_cast<float4*>(sdQ) + (warp * kHalfD / 8) * 32 + lane;
+    float4* const sdQ_thread = reinterpret_cast<float4*>(sdQ) + (warp * kDQCols / 8) * 32 + lane;
 #pragma unroll
-    for (int v = 0; v < kHalfD / 8; ++v)
+    for (int v = 0; v < kDQCols / 8; ++v)
       sdQ_thread[v * 32] = make_float4(dQ[v][0], dQ[v][1], dQ[v][2], dQ[v][3]);
     wgmma::fence_shared_for_async_proxy();
     group_sync();
     if (group_leader) {
-      constexpr int kGroupFloats = kBlockM * kHalfD;
+      constexpr int kGroupFloats = 64 * kDQCols;
       float* const dst = p.dq_accum +
                          (int64_t(kb.bh) * (p.padded_q / kBlockM) + i) * Layout::kDQFloats +
                          group * kGroupFloats;

@@ -206,6 +206,16 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
     CHECK(tiles(96, false, K::Auto) == std::pair<int64_t, int64_t>{128, 128});
     CHECK(tiles(96, true, K::Auto) == std::pair<int64_t, int64_t>{128, 64});
     CHECK(tiles(96, false, K::MmaSync) == std::pair<int64_t, int64_t>{128, 64});
+    // The backward's: 128 queries per block at d = 64 without dropout (wgmma), 64 elsewhere.
+    auto backward_tiles = [](int64_t d, bool dropout, cuda::FusedKernel kernel) {
+      const TileSizes t = cuda::flash_backward_tiles(d, dropout, kernel);
+      return std::pair{t.block_rows, t.block_cols};
+    };
+    CHECK(backward_tiles(64, false, K::Auto) == std::pair<int64_t, int64_t>{128, 128});
+    CHECK(backward_tiles(64, true, K::Auto) == std::pair<int64_t, int64_t>{64, 128});
+    CHECK(backward_tiles(128, false, K::Auto) == std::pair<int64_t, int64_t>{64, 128});
+    CHECK(backward_tiles(96, false, K::Auto) == std::pair<int64_t, int64_t>{64, 128});
+    CHECK(backward_tiles(64, false, K::MmaSync) == std::pair<int64_t, int64_t>{64, 128});
   } else {
     MESSAGE("flash_forward_overlaps_softmax's wgmma answers NOT tested: no sm_90 GPU here");
   }

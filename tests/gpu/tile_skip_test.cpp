@@ -100,7 +100,7 @@ struct Seen {
 void check_tiles(const MaskCase& m, cuda::FusedKernel kernel, bool backward, std::mt19937_64& rng,
                  Seen& seen) {
   const AttentionOptions options = options_of(m, rng);
-  const TileSizes tiles = backward ? cuda::flash_backward_tiles(m.shape.head_dim, kernel)
+  const TileSizes tiles = backward ? cuda::flash_backward_tiles(m.shape.head_dim, false, kernel)
                                    : cuda::flash_forward_tiles(m.shape.head_dim, false, kernel);
   INFO(describe(m) << ", " << cuda::to_string(kernel) << (backward ? " backward" : " forward")
                    << ", tiles " << tiles.block_rows << "x" << tiles.block_cols);

@@ -111,12 +111,13 @@ void flash_forward(const AttentionShape& shape, const AttentionOptions& options,
                    const ForwardArgs& args, cudaStream_t stream = nullptr,
                    FusedKernel kernel = FusedKernel::Auto);
 
-// The tiles (Br query rows x Bc key rows) the fast kernels use for a head dim: what the
-// simulator needs to predict their HBM traffic. Throws for an unsupported head dim, or for
-// FusedKernel::Wgmma where it cannot run.
+// The tiles (Br query rows x Bc key rows) the fast kernels use for a head dim, with or without
+// dropout: what the simulator needs to predict their HBM traffic. Throws for an unsupported head
+// dim, or for FusedKernel::Wgmma where it cannot run.
 TileSizes flash_forward_tiles(int64_t head_dim, bool dropout,
                               FusedKernel kernel = FusedKernel::Auto);
-TileSizes flash_backward_tiles(int64_t head_dim, FusedKernel kernel = FusedKernel::Auto);
+TileSizes flash_backward_tiles(int64_t head_dim, bool dropout,
+                               FusedKernel kernel = FusedKernel::Auto);
 
 // Whether the forward that runs for this head dim runs its softmax while its tensor cores multiply
 // (the warp-specialised rungs, FA3 §3.1): the simulator's performance model then charges the
