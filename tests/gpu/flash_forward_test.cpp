@@ -190,32 +190,40 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
                                                cuda::FusedKernel::WgmmaPersistentDynamic));
     CHECK(cuda::flash_forward_overlaps_softmax(256, false));  // warp-specialised, as d = 128
     CHECK(cuda::flash_forward_overlaps_softmax(96, false));   // the d = 128 kernel, padded
-    // The tiles each call runs: per rung (d = 64 with a producer: 128 keys, without one 64),
-    // and d = 96 on the d = 128 kernel's.
-    auto tiles = [](int64_t d, bool dropout, cuda::FusedKernel kernel) {
-      const TileSizes t = cuda::flash_forward_tiles(d, dropout, kernel);
-      return std::pair{t.block_rows, t.block_cols};
-    };
+    // The tiles each call runs. Forward: per rung (d = 64 with a producer: 128 keys, without one
+    // 64), and d = 96 on the d = 128 kernel's. Backward: 128 queries per block at d = 64 without
+    // dropout (wgmma), 64 elsewhere.
     using K = cuda::FusedKernel;
-    CHECK(tiles(64, false, K::Wgmma) == std::pair<int64_t, int64_t>{128, 128});
-    CHECK(tiles(64, true, K::Wgmma) == std::pair<int64_t, int64_t>{128, 64});
-    CHECK(tiles(64, false, K::WgmmaTma) == std::pair<int64_t, int64_t>{128, 64});
-    CHECK(tiles(64, false, K::WgmmaWarpSpecialized) == std::pair<int64_t, int64_t>{128, 128});
-    CHECK(tiles(64, false, K::WgmmaPersistent) == std::pair<int64_t, int64_t>{128, 128});
-    CHECK(tiles(128, false, K::WgmmaTma) == std::pair<int64_t, int64_t>{128, 128});
-    CHECK(tiles(96, false, K::Auto) == std::pair<int64_t, int64_t>{128, 128});
-    CHECK(tiles(96, true, K::Auto) == std::pair<int64_t, int64_t>{128, 64});
-    CHECK(tiles(96, false, K::MmaSync) == std::pair<int64_t, int64_t>{128, 64});
-    // The backward's: 128 queries per block at d = 64 without dropout (wgmma), 64 elsewhere.
-    auto backward_tiles = [](int64_t d, bool dropout, cuda::FusedKernel kernel) {
-      const TileSizes t = cuda::flash_backward_tiles(d, dropout, kernel);
-      return std::pair{t.block_rows, t.block_cols};
+    struct Expected {
+      bool backward;
+      int64_t d;
+      bool dropout;
+      K kernel;
+      int64_t rows, cols;
     };
-    CHECK(backward_tiles(64, false, K::Auto) == std::pair<int64_t, int64_t>{128, 128});
-    CHECK(backward_tiles(64, true, K::Auto) == std::pair<int64_t, int64_t>{64, 128});
-    CHECK(backward_tiles(128, false, K::Auto) == std::pair<int64_t, int64_t>{64, 128});
-    CHECK(backward_tiles(96, false, K::Auto) == std::pair<int64_t, int64_t>{64, 128});
-    CHECK(backward_tiles(64, false, K::MmaSync) == std::pair<int64_t, int64_t>{64, 128});
+    for (const Expected& e : {
+             Expected{false, 64, false, K::Wgmma, 128, 128},
+             Expected{false, 64, true, K::Wgmma, 128, 64},
+             Expected{false, 64, false, K::WgmmaTma, 128, 64},
+             Expected{false, 64, false, K::WgmmaWarpSpecialized, 128, 128},
+             Expected{false, 64, false, K::WgmmaPersistent, 128, 128},
+             Expected{false, 128, false, K::WgmmaTma, 128, 128},
+             Expected{false, 96, false, K::Auto, 128, 128},
+             Expected{false, 96, true, K::Auto, 128, 64},
+             Expected{false, 96, false, K::MmaSync, 128, 64},
+             Expected{true, 64, false, K::Auto, 128, 128},
+             Expected{true, 64, true, K::Auto, 64, 128},
+             Expected{true, 128, false, K::Auto, 64, 128},
+             Expected{true, 96, false, K::Auto, 64, 128},
+             Expected{true, 64, false, K::MmaSync, 64, 128},
+         }) {
+      const TileSizes t = e.backward ? cuda::flash_backward_tiles(e.d, e.dropout, e.kernel)
+                                     : cuda::flash_forward_tiles(e.d, e.dropout, e.kernel);
+      INFO((e.backward ? "backward" : "forward")
+           << " d=" << e.d << " dropout=" << e.dropout << " " << cuda::to_string(e.kernel));
+      CHECK(t.block_rows == e.rows);
+      CHECK(t.block_cols == e.cols);
+    }
   } else {
     MESSAGE("flash_forward_overlaps_softmax's wgmma answers NOT tested: no sm_90 GPU here");
   }
