@@ -96,6 +96,14 @@ int backward_block_m(int64_t head_dim, bool dropout, bool wgmma) {
   return wgmma ? hopper_bwd_block_m(wgmma_kernel_head_dim(int(head_dim)), dropout) : kBwdBlockM;
 }
 
+// How the kernel that runs lays out dQ's accumulator: the wgmma kernel's register order where
+// it adds dQ by bulk reductions, row-major where it adds by atomics (the mma.sync kernel, and
+// the wgmma kernel above d = 128).
+DqLayout backward_dq_layout(int64_t head_dim, bool wgmma) {
+  return wgmma && !hopper_bwd_dq_atomic(wgmma_kernel_head_dim(int(head_dim))) ? DqLayout::Fragments
+                                                                              : DqLayout::RowMajor;
+}
+
 // Columns of dQ's fp32 accumulator: the wgmma kernel's head dim where it runs, which is larger
 // than d where d is padded (96 -> 128). The workspace is sized for the larger whichever kernel
 // runs, so that its size does not depend on the GPU.
@@ -151,8 +159,8 @@ void run(Tag, const AttentionShape& shape, const AttentionParams& params, const 
   });
   const int block_m = backward_block_m(shape.head_dim, params.dropout.enabled, wgmma);
   const dim3 query_blocks(unsigned(p.padded_q / block_m), unsigned(shape.batch * shape.heads));
-  bwd::convert_dq_kernel<Elem><<<query_blocks, 256, 0, stream>>>(
-      p, wgmma ? DqLayout::Fragments : DqLayout::RowMajor, block_m);
+  bwd::convert_dq_kernel<Elem>
+      <<<query_blocks, 256, 0, stream>>>(p, backward_dq_layout(shape.head_dim, wgmma), block_m);
   FLASHLAB_CUDA_CHECK_LAUNCH();
 }
 
@@ -163,7 +171,8 @@ TileSizes flash_backward_tiles(int64_t head_dim, bool dropout, FusedKernel kerne
   refuse_ladder_rung(kernel, "flash_backward_tiles");
   const bool wgmma = use_wgmma(kernel, Pass::Backward, head_dim, "flash_backward_tiles");
   return {backward_block_m(head_dim, dropout, wgmma),
-          wgmma ? kHopperBwdBlockN : mma_sync_block_n(head_dim)};
+          wgmma ? hopper_bwd_block_n(wgmma_kernel_head_dim(int(head_dim)))
+                : mma_sync_block_n(head_dim)};
 }
 
 bool flash_backward_supports(const AttentionShape& shape, const AttentionOptions& options,

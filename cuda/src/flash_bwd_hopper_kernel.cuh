@@ -54,8 +54,26 @@
 
 namespace flashlab::cuda {
 
-// Keys per thread block of the wgmma backward, at every head dim: two warpgroups x 64.
-constexpr int kHopperBwdBlockN = 128;
+// Above d = 128 the two compute warpgroups share one block of 64 keys and split the columns of
+// dK, dV and dQ between them: 64 keys x 256 columns of dK and dV take 256 registers per thread in
+// one warpgroup, and wgmma's N (our operand lists) stops at 128. Up to d = 128 each warpgroup owns
+// 64 keys of a 128-key block and every column.
+constexpr bool hopper_bwd_shares_keys(int kernel_d) {
+  return kernel_d > 128;
+}
+
+// Keys per thread block of the wgmma backward: two warpgroups x 64, or 64 shared by both.
+constexpr int hopper_bwd_block_n(int kernel_d) {
+  return hopper_bwd_shares_keys(kernel_d) ? 64 : 128;
+}
+
+// Whether the wgmma backward adds dQ_i with atomics from registers (the fp32 accumulator then
+// row-major, DqLayout::RowMajor) instead of one bulk reduction from shared memory: above d = 128,
+// where dQ_i's 64 x d fp32 (64 KiB at d = 256) would not fit beside K, V and two stages of Q and
+// dO.
+constexpr bool hopper_bwd_dq_atomic(int kernel_d) {
+  return hopper_bwd_shares_keys(kernel_d);
+}
 
 // Queries per iteration of the wgmma backward: 128 at d = 64 without dropout (FA3's d = 64 tiles:
 // each iteration's waits, barriers and dQ hand-off then serve twice the products; S^T, dP^T, dK
@@ -65,8 +83,8 @@ constexpr int hopper_bwd_block_m(int kernel_d, bool dropout) {
   return kernel_d == 64 && !dropout ? 128 : kBwdBlockM;
 }
 
-// The tensor maps of the TMA rung: Q and dO in boxes of Br rows, K and V of
-// kHopperBwdBlockN rows (tensor_map.hpp); the cp.async kernel receives and ignores them.
+// The tensor maps of the TMA rung: Q and dO in boxes of Br rows, K and V of Bc rows
+// (tensor_map.hpp); the cp.async kernel receives and ignores them.
 struct BwdTensorMaps {
   CUtensorMap q, d_o, k, v;
 };
@@ -81,13 +99,16 @@ struct BwdBarriers {
 template <int kD, bool kDropout, bool kProducer = false>
 struct HopperBwdLayout {
   static constexpr int kBlockM = hopper_bwd_block_m(kD, kDropout);  // queries per iteration
-  static constexpr int kBlockN = kHopperBwdBlockN;
+  static constexpr int kBlockN = hopper_bwd_block_n(kD);
+  static constexpr bool kSharedKeys = hopper_bwd_shares_keys(kD),
+                        kDQAtomic = hopper_bwd_dq_atomic(kD);
+  static constexpr int kDKVCols = kSharedKeys ? kD / 2 : kD;  // columns of dK, dV per warpgroup
   static constexpr int kConsumerThreads = 256;
   static constexpr int kThreads = kConsumerThreads + (kProducer ? 128 : 0);
   static constexpr int kDSBuffers = kProducer ? 2 : 1;
   static constexpr int kTileQ = kBlockM * kD, kTileK = kBlockN * kD;  // elements
   static constexpr int kTileS = kBlockN * kBlockM;                    // dS^T
-  static constexpr int kDQFloats = kBlockM * kD;                      // dQ_i in fp32
+  static constexpr int kDQFloats = kDQAtomic ? 0 : kBlockM * kD;      // dQ_i in fp32
   // K, V, two stages of Q and dO, dS^T; dQ_i; two stages of L_i and D_i; the TMA rungs'
   // barriers; 1 KiB to align the swizzled tiles to 1024 bytes.
   static constexpr int kBarrierOffset =
@@ -95,7 +116,8 @@ struct HopperBwdLayout {
   static constexpr int kSmemBytes = kBarrierOffset + int(sizeof(BwdBarriers)) + 1024;
   // setmaxnreg budgets, as the forward's: 128 x 24 + 256 x 240 <= 64 Ki.
   static constexpr int kProducerRegisters = 24, kConsumerRegisters = 240;
-  static_assert(kD == 64 || kD == 128, "dK, dV and dQ fit wgmma's N for d = 64 and 128");
+  static_assert(kD == 64 || kD == 128 || kD == 256, "dK, dV and dQ fit wgmma's N");
+  static_assert(!kSharedKeys || kProducer, "d = 256 is built with a producer only");
 };
 
 // kLogTiles: as in flash_bwd_kernel. kTma: the TMA rung; kProducer: the warp-specialised rung
@@ -176,8 +198,12 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
   const int warp = int(tid / 32), lane = int(tid % 32), group = warp / 4;
   const bool group_leader = tid % 128 == 0;  // issues the group's bulk reductions
   const int64_t q_off = int64_t(kb.bh) * p.seq_q * kD, k_off = int64_t(kb.bh) * p.seq_k * kD;
-  const int key_lo = kb.col0 + warp * 16 + lane / 4;  // this thread's keys: key_lo, key_lo + 8
-  const int group_key0 = group * 64;                  // the group's first key row in the tiles
+  // This thread's keys are rows key_row and key_row + 8 of the block's tiles; the group's first
+  // key row is group_key0, and its first column of dK and dV dkv_col0 (hopper_bwd_shares_keys).
+  constexpr bool kSharedKeys = Layout::kSharedKeys;
+  const int key_row = (kSharedKeys ? warp % 4 : warp) * 16 + lane / 4, key_lo = kb.col0 + key_row;
+  const int group_key0 = kSharedKeys ? 0 : group * 64;
+  const int dkv_col0 = kSharedKeys ? group * Layout::kDKVCols : 0;
   // This group's named barrier (1 or 2; 0 is __syncthreads), and the compute threads' (3).
   auto group_sync = [&] {
     if (group == 0)
@@ -250,8 +276,8 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     wgmma::commit();
   };
 
-  float dK[kD / 8][4] = {}, dV[kD / 8][4] = {};  // FA1 Alg. 4 l. 8
-  for (int it = 0; i < kb.n_qblocks; ++it) {     // FA1 Alg. 4 l. 9, visible blocks only
+  float dK[Layout::kDKVCols / 8][4] = {}, dV[Layout::kDKVCols / 8][4] = {};  // FA1 Alg. 4 l. 8
+  for (int it = 0; i < kb.n_qblocks; ++it) {  // FA1 Alg. 4 l. 9, visible blocks only
     const int stage = it % 2, row0 = i * kBlockM;
     const int stage_offset = stage * Layout::kTileQ;  // from stage 0 of Q or dO
     const int ds_buffer = it % Layout::kDSBuffers;
@@ -295,7 +321,7 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     bwd::dropout_and_ds(ST, dPT, p, kDropout, kb.batch, kb.head, key_lo, row0, sD(stage), lane);
 
     // dV_j += (P ∘ Z)^T dO_i and dK_j += dS^T Q_i (FA1 Alg. 4 l. 16, 22), A from registers, B
-    // MN-major (d / 64 panels).
+    // MN-major (d / 64 panels; this group's columns from dkv_col0).
     uint32_t aP[kQSteps][4], adS[kQSteps][4];
 #pragma unroll
     for (int kk = 0; kk < kQSteps; ++kk) {
@@ -305,26 +331,29 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     wgmma::fence();
 #pragma unroll
     for (int kk = 0; kk < kQSteps; ++kk)
-      wgmma::mma_rs<Elem, kD>(dV, aP[kk],
-                              wgmma::advance(do_desc_mn, stage_offset + q_tile(16 * kk, 0)), 1);
+      wgmma::mma_rs<Elem, Layout::kDKVCols>(
+          dV, aP[kk], wgmma::advance(do_desc_mn, stage_offset + q_tile(16 * kk, dkv_col0)), 1);
 #pragma unroll
     for (int kk = 0; kk < kQSteps; ++kk)
-      wgmma::mma_rs<Elem, kD>(dK, adS[kk],
-                              wgmma::advance(q_desc_mn, stage_offset + q_tile(16 * kk, 0)), 1);
+      wgmma::mma_rs<Elem, Layout::kDKVCols>(
+          dK, adS[kk], wgmma::advance(q_desc_mn, stage_offset + q_tile(16 * kk, dkv_col0)), 1);
     wgmma::commit();
 
     // dS^T to shared memory for dQ: rows = keys, 16-bit pairs of consecutive queries. The dQ
     // that last read this buffer is done: without a producer, the barrier at the top says so;
     // with one (two buffers), the barrier below of the previous iteration, which both groups
-    // reach only after their dQ of the iteration before.
+    // reach only after their dQ of the iteration before. With shared keys both groups hold the
+    // same dS^T: the first writes it.
     Elem* const ds = sdS + ds_buffer * Layout::kTileS;
-    const int s_row = warp * 16 + lane / 4;
+    if (!kSharedKeys || group == 0) {
 #pragma unroll
-    for (int t = 0; t < kQTiles; ++t) {
-      const int q = t * 8 + (lane % 4) * 2;
-      *reinterpret_cast<uint32_t*>(ds + k_tile(s_row, q)) = ptx::pack2<Elem>(dPT[t][0], dPT[t][1]);
-      *reinterpret_cast<uint32_t*>(ds + k_tile(s_row + 8, q)) =
-          ptx::pack2<Elem>(dPT[t][2], dPT[t][3]);
+      for (int t = 0; t < kQTiles; ++t) {
+        const int q = t * 8 + (lane % 4) * 2;
+        *reinterpret_cast<uint32_t*>(ds + k_tile(key_row, q)) =
+            ptx::pack2<Elem>(dPT[t][0], dPT[t][1]);
+        *reinterpret_cast<uint32_t*>(ds + k_tile(key_row + 8, q)) =
+            ptx::pack2<Elem>(dPT[t][2], dPT[t][3]);
+      }
     }
     wgmma::fence_shared_for_async_proxy();
     if constexpr (kProducer) {
@@ -337,6 +366,13 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     // This warpgroup's share of dQ_i = dS_ij K_j (FA1 Alg. 4 l. 21), 64 queries from dq_row0 by
     // kDQCols columns from dq_col0: A = dS (queries x keys) read from dS^T, B = K_j, both
     // MN-major; 16 keys per wgmma.
+    if constexpr (kSharedKeys) {
+      // dV and dK are done with P^T's and dS^T's fragments before dQ takes registers: 64 keys x
+      // 128 columns of dK and dV already hold 128 per thread.
+      wgmma::wait<0>();
+      wgmma::pin(dV);
+      wgmma::pin(dK);
+    }
     float dQ[kDQCols / 8][4];
     wgmma::fence();
 #pragma unroll
@@ -352,6 +388,25 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     if constexpr (kProducer) {
       // dV and dK have read Q_i and dO_i: the stage's Q and dO are the producer's.
       if (lane == 0) tma::arrive(&bars->q_empty[stage]);
+    }
+    if constexpr (Layout::kDQAtomic) {
+      // Each thread adds its pairs of dQ_i into the row-major accumulator (red.global of float2),
+      // in the wgmma accumulator layout: rows 16 (warp % 4) + lane / 4 and + 8 of the block's 64
+      // queries, columns kDQCols g + 8 t + 2 (lane % 4).
+      float* const dq_row =
+          p.dq_accum +
+          (int64_t(kb.bh) * p.padded_q + row0 + (warp % 4) * 16 + lane / 4) * p.dq_accum_d +
+          group * kDQCols + (lane % 4) * 2;
+#pragma unroll
+      for (int t = 0; t < kDQCols / 8; ++t)
+#pragma unroll
+        for (int r = 0; r < 2; ++r)
+          atomicAdd(reinterpret_cast<float2*>(dq_row + r * 8 * p.dq_accum_d + t * 8),
+                    make_float2(dQ[t][2 * r], dQ[t][2 * r + 1]));
+      i = i_next;
+      continue;
+    }
+    if constexpr (kProducer) {
       if (group_leader) ptx::bulk_wait_all<true>();  // this group's last dQ add has read sdQ
       group_sync();
     }
@@ -374,10 +429,12 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     }
     i = i_next;
   }
-  if (group_leader) ptx::bulk_wait_all<false>();
+  if constexpr (!Layout::kDQAtomic)
+    if (group_leader) ptx::bulk_wait_all<false>();
   ptx::cp_async_wait<0>();  // K_j, V_j copies are complete even if no query block was visible
   if constexpr (kTma) tma::wait(&bars->kv_full, 0);
-  bwd::store_dk_dv<Elem, kD, kD, kStoredD>(dK, dV, p, kb.bh, key_lo, 0, lane);  // FA1 Alg. 4 l. 24
+  bwd::store_dk_dv<Elem, kD, Layout::kDKVCols, kStoredD>(dK, dV, p, kb.bh, key_lo, dkv_col0,
+                                                         lane);  // FA1 Alg. 4 l. 24
 #endif
 }
 

@@ -11,10 +11,11 @@
 namespace flashlab::cuda {
 
 // Head dims that have a wgmma kernel, per direction. The forward's: its O_i takes d / 2 registers
-// per thread (128 at d = 256) and its tiles 192 KiB at d = 256; the backward's dK, dV and dQ fit
-// wgmma's N up to d = 128. d = 96 runs the d = 128 kernels (wgmma_kernel_head_dim).
+// per thread (128 at d = 256) and its tiles 192 KiB at d = 256; the backward's at d = 256 splits
+// the columns of dK, dV and dQ between its warpgroups (hopper_bwd_shares_keys). d = 96 runs the
+// d = 128 kernels (wgmma_kernel_head_dim).
 inline constexpr int kWgmmaForwardHeadDims[] = {64, 96, 128, 256};
-inline constexpr int kWgmmaBackwardHeadDims[] = {64, 96, 128};
+inline constexpr int kWgmmaBackwardHeadDims[] = {64, 96, 128, 256};
 // The head dims of the ladder's rungs and of the debug kernels that record their tiles.
 inline constexpr int kLadderHeadDims[] = {64, 128};
 

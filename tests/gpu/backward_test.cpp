@@ -77,6 +77,8 @@ std::vector<Case> backward_cases() {
   cases.push_back({{1, 2, 520, 520, 64}, false, 0.0, "butterfly"});
   cases.push_back({{2, 1, 700, 450, 128}, true, 0.0, "random:0.4"});
   cases.push_back({{1, 1, 640, 640, 256}, false, 0.3, "local:1"});
+  // d = 256's wgmma kernel: both warpgroups on the same 64 keys, dQ by atomics.
+  cases.push_back({{2, 1, 257, 190, 256}, true, 0.1});
   // d = 96 runs the d = 128 wgmma kernel on tiles TMA pads with zero columns: with dropout and a
   // block-sparse mask too.
   cases.push_back({{1, 2, 333, 300, 96}, false, 0.15});

@@ -192,7 +192,7 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
     CHECK(cuda::flash_forward_overlaps_softmax(96, false));   // the d = 128 kernel, padded
     // The tiles each call runs. Forward: per rung (d = 64 with a producer: 128 keys, without one
     // 64), and d = 96 on the d = 128 kernel's. Backward: 128 queries per block at d = 64 without
-    // dropout (wgmma), 64 elsewhere.
+    // dropout (wgmma), 64 elsewhere; 64 keys (shared by both warpgroups) at d = 256.
     using K = cuda::FusedKernel;
     struct Expected {
       bool backward;
@@ -215,6 +215,7 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
              Expected{true, 64, true, K::Auto, 64, 128},
              Expected{true, 128, false, K::Auto, 64, 128},
              Expected{true, 96, false, K::Auto, 64, 128},
+             Expected{true, 256, false, K::Auto, 64, 64},
              Expected{true, 64, false, K::MmaSync, 64, 128},
          }) {
       const TileSizes t = e.backward ? cuda::flash_backward_tiles(e.d, e.dropout, e.kernel)

@@ -38,13 +38,12 @@ inline std::string describe(const Case& c, cuda::DType dtype) {
 
 // The case's options, with `seed` keying both the dropout mask and a random block pattern.
 // Every implementation of a fast fused kernel of one direction that can run this case here:
-// mma.sync always, wgmma on an sm_90 GPU (the forward at d = 64, 128 and 256, the backward at 64
-// and 128). Says loudly when the wgmma kernel cannot be tested.
+// mma.sync always, wgmma on an sm_90 GPU (both directions at d = 64, 96, 128 and 256). Says
+// loudly when the wgmma kernel cannot be tested.
 enum class Direction { Forward, Backward };
 inline std::vector<cuda::FusedKernel> fused_kernels_for(const Case& c, Direction direction) {
   const int64_t d = c.shape.head_dim;
-  const bool built =
-      d == 64 || d == 96 || d == 128 || (direction == Direction::Forward && d == 256);
+  const bool built = d == 64 || d == 96 || d == 128 || d == 256;
   std::vector<cuda::FusedKernel> kernels = {cuda::FusedKernel::MmaSync};
   if (direction == Direction::Forward ? cuda::wgmma_forward_available(d)
                                       : cuda::wgmma_backward_available(d))
