@@ -60,10 +60,10 @@ void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& o
                           const ForwardArgs& args, cudaStream_t stream = nullptr);
 
 // Which implementation of a fast fused kernel (forward or backward) runs. Auto: Wgmma where it
-// can (an sm_90 GPU, a build for sm_90a, head dim 64, 96 or 128, and 256 in the forward), else
-// MmaSync. Wgmma: Hopper's warpgroup instructions (FA3-style overlap of softmax and matrix
-// products; bulk reductions of dQ in the backward); asking for it where it cannot run throws.
-// MmaSync: mma.sync tensor cores (FA2), any sm_80+ GPU and every head dim of kFastHeadDims.
+// can (an sm_90 GPU, a build for sm_90a, head dim 64, 96, 128 or 256), else MmaSync. Wgmma:
+// Hopper's warpgroup instructions (FA3-style overlap of softmax and matrix products; bulk
+// reductions of dQ in the backward); asking for it where it cannot run throws. MmaSync: mma.sync
+// tensor cores (FA2), any sm_80+ GPU and every head dim of kFastHeadDims.
 //
 // The rungs of the kernel ladder (docs/performance.md, "The ladder"), each the wgmma kernel with
 // the techniques above it switched off; fp16 or bf16 without dropout; the backward has WgmmaSerial
@@ -97,8 +97,8 @@ enum class FusedKernel {
 };
 std::string to_string(FusedKernel k);
 
-// True when FusedKernel::Wgmma can run the forward (head dim 64, 96, 128 or 256) or the backward
-// (64, 96 or 128) at this head dim on the current GPU and build.
+// True when FusedKernel::Wgmma can run the forward or the backward (head dim 64, 96, 128 or 256)
+// at this head dim on the current GPU and build.
 bool wgmma_forward_available(int64_t head_dim);
 bool wgmma_backward_available(int64_t head_dim);
 // True when the ladder's rungs (FusedKernel::WgmmaSerial ... WgmmaPersistentDynamic; the
