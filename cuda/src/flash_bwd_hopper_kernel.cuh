@@ -159,7 +159,11 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kProducer>::kThreads, 1)
   }
 
   const unsigned tid = threadIdx.x - (kProducer ? 128u : 0u);  // unsigned: / and % are shifts
-  const int warp = int(tid / 32), lane = int(tid % 32), group = warp / 4;
+  const int warp = int(tid / 32), lane = int(tid % 32);
+  // The warpgroup read from lane 0, so that ptxas knows it is the same across the warp (as the
+  // forward's): the descriptors that depend on it can then live in uniform registers, instead of
+  // moving from per-thread registers before every wgmma.
+  const int group = __shfl_sync(0xffffffffu, warp / 4, 0);
   const bool group_leader = tid % 128 == 0;  // issues the group's bulk reductions
   const int64_t q_off = int64_t(kb.bh) * p.seq_q * kD, k_off = int64_t(kb.bh) * p.seq_k * kD;
   const int key_lo = kb.col0 + warp * 16 + lane / 4;  // this thread's keys: key_lo, key_lo + 8
