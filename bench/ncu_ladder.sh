@@ -3,7 +3,9 @@
 # ladder"): speed of light, pipe utilisation, warp stalls (every stall reason's cycles per issued
 # instruction), occupancy and launch figures, one text report per kernel in $OUT (or
 # ./gpu-logs). Run on the GPU from the repository root with a build made by the `gpu` preset (or
-# BUILD=...). SEQS and DIMS pick the shape (default N 2048, d 128).
+# BUILD=...). SEQS and DIMS pick the shape (default N 2048, d 128). SASS=1 adds ncu's source
+# counters: each kernel's per-instruction stall samples, as sass_<kernel>.csv.gz (ncu's source
+# page of the SASS; docs/performance.md, "The d = 64 backward, instruction by instruction").
 set -uo pipefail
 BUILD=${BUILD:-build/gpu}
 LOGS=${OUT:-gpu-logs}
@@ -50,12 +52,22 @@ for item in ${KERNELS:-flash_fwd_simple_kernel flash_fwd_kernel flash_fwd_hopper
     index=$(rung_index "${item#*@}") || { status=1; continue; }
     skip=$(( $(( ${SEQS:-2048} <= 2048 ? 35 : 15 )) * index ))
   fi
+  name=${item/@/_}
+  source_args=()
+  [[ ${SASS:-0} == 1 ]] && source_args=(--section SourceCounters -o "$LOGS/$name" -f)
   ncu --clock-control none -k "$kernel" --launch-skip "$skip" -c 1 --section SpeedOfLight \
     --section ComputeWorkloadAnalysis --section WarpStateStats --section Occupancy \
-    --section LaunchStats --metrics "$metrics" \
+    --section LaunchStats --metrics "$metrics" "${source_args[@]}" \
     "$BUILD/bench/flashlab-gpu-bench" --ladder --fp16-only $teaching \
     --seqs "${SEQS:-2048}" --dims "${DIMS:-128}" --json "$LOGS/ladder_ncu_run.json" \
-    > "$LOGS/ncu_${item/@/_}.txt" 2>&1 && echo "$item: profiled" || { echo "$item: FAILED"; status=1; }
+    > "$LOGS/ncu_$name.txt" 2>&1 && echo "$item: profiled" || { echo "$item: FAILED"; status=1; }
+  if [[ ${SASS:-0} == 1 && -f "$LOGS/$name.ncu-rep" ]]; then
+    # With -o the sections go to the report, not stdout: print them, then the SASS page.
+    ncu -i "$LOGS/$name.ncu-rep" --page details >> "$LOGS/ncu_$name.txt" 2>&1
+    ncu -i "$LOGS/$name.ncu-rep" --page source --csv --print-source sass 2>/dev/null |
+      gzip > "$LOGS/sass_$name.csv.gz" || { echo "$item: SASS page FAILED"; status=1; }
+    rm -f "$LOGS/$name.ncu-rep"
+  fi
 done
 rm -f "$LOGS/ladder_ncu_run.json"
 exit $status

@@ -195,7 +195,11 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
   }
 
   const unsigned tid = threadIdx.x - (kProducer ? 128u : 0u);  // unsigned: / and % are shifts
-  const int warp = int(tid / 32), lane = int(tid % 32), group = warp / 4;
+  const int warp = int(tid / 32), lane = int(tid % 32);
+  // The warpgroup read from lane 0, so that ptxas knows it is the same across the warp (as the
+  // forward's): the descriptors that depend on it can then live in uniform registers, instead of
+  // moving from per-thread registers before every wgmma.
+  const int group = __shfl_sync(0xffffffffu, warp / 4, 0);
   const bool group_leader = tid % 128 == 0;  // issues the group's bulk reductions
   const int64_t q_off = int64_t(kb.bh) * p.seq_q * kD, k_off = int64_t(kb.bh) * p.seq_k * kD;
   // This thread's keys are rows key_row and key_row + 8 of the block's tiles; the group's first
