@@ -52,20 +52,18 @@ constexpr FwdRung fwd_production_rung() {
   return kDropout ? FwdRung::Tma : FwdRung::Persistent;
 }
 
-// Tiles of the wgmma kernel per rung: two warpgroups of 64 query rows; keys per block where the
-// registers allow 128: d = 128 without dropout (64 with dropout: 255 registers and spills at
+// Keys per block of the wgmma kernel per rung (its query rows are HopperFwdLayout's): 128 where
+// the registers allow: d = 128 without dropout (64 with dropout: 255 registers and spills at
 // 128), and d = 64 with a producer (its consumers get 240 registers). d = 64 without a producer
 // takes 64 keys, so that 126 registers let two blocks share an SM (H100: 320 -> 338 TFLOP/s
 // dense and 192 -> 241 causal at N = 2048 against 128 keys and one block; H200: 128 keys spill
 // 392 bytes at two blocks, 0.70-0.75x). FA3's d = 64 tiles, three warpgroups of 64 rows with a
 // producer, measured 0.90-0.95x of two warp-specialised with 128 keys (64 keys; 128 spill at their
 // 160 registers): bench/results/v11_h200/call3_36e70ca/sweep_d64.md.
-template <int kD, bool kDropout, FwdRung kRung = fwd_production_rung<kD, kDropout>()>
-struct HopperFwdTiles {
-  static constexpr int kBlockM = 128;
-  static constexpr int kBlockN =
-      !kDropout && (kD == 128 || (kD == 64 && kRung >= FwdRung::WarpSpecialized)) ? 128 : 64;
-};
+constexpr int hopper_fwd_block_n(int kernel_d, bool dropout, FwdRung rung) {
+  const bool room = kernel_d == 128 || (kernel_d == 64 && rung >= FwdRung::WarpSpecialized);
+  return room && !dropout ? 128 : 64;
+}
 
 template <typename Elem>
 FlashFwdParams<Elem> kernel_params(const AttentionShape& shape, const AttentionParams& params,
@@ -108,10 +106,8 @@ void launch_mma_sync(const AttentionShape& shape, const FlashFwdParams<Elem>& p,
 template <typename Elem, int kD, bool kDropout, bool kLogTiles, FwdRung kRung>
 void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cudaStream_t stream) {
   constexpr int kKernelD = wgmma_kernel_head_dim(kD);
-  using Tiles = HopperFwdTiles<kKernelD, kDropout, kRung>;
-  constexpr int kBlockN = Tiles::kBlockN;
+  constexpr int kBlockN = hopper_fwd_block_n(kKernelD, kDropout, kRung);
   using Layout = HopperFwdLayout<kKernelD, kBlockN, kRung>;
-  static_assert(Layout::kBlockM == Tiles::kBlockM, "flash_forward_tiles reports the kernel's rows");
   static_assert(kKernelD == kD || Layout::kStoreByTma,
                 "a padded head dim needs TMA loads (zero columns past d) and the TMA store");
   FwdTensorMaps maps{};
@@ -198,9 +194,10 @@ TileSizes tiles_of(bool wgmma, FusedKernel kernel) {
     if (wgmma) {
       TileSizes tiles;
       switch_value<kFwdRungs>(int(rung_of<kD, kDropout>(kernel)), [&](auto rung) {
-        using Tiles =
-            HopperFwdTiles<wgmma_kernel_head_dim(kD), kDropout, FwdRung(decltype(rung)::value)>;
-        tiles = {Tiles::kBlockM, Tiles::kBlockN};
+        constexpr int kKernelD = wgmma_kernel_head_dim(kD);
+        constexpr FwdRung kRung = FwdRung(decltype(rung)::value);
+        constexpr int kBlockN = hopper_fwd_block_n(kKernelD, kDropout, kRung);
+        tiles = {HopperFwdLayout<kKernelD, kBlockN, kRung>::kBlockM, kBlockN};
       });
       return tiles;
     }

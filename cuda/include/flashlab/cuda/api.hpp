@@ -80,9 +80,9 @@ void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& o
 //     static order (a snake over the blocks).
 //   WgmmaPersistentDynamic: the same, each block drawing its next unit from a counter (FA3's
 //     dynamic tile scheduler).
-// Wgmma is the rung the forward runs by default: WgmmaWarpSpecialized at d = 128, WgmmaTma at
-// d = 64 (fwd_production_rung in flash_fwd.cu, measured); the backward's is
-// WgmmaWarpSpecialized, for every dtype, dropout and tile log.
+// Wgmma is the rung the forward runs by default: WgmmaWarpSpecialized at d = 96, 128 and 256,
+// WgmmaPersistent at d = 64 (WgmmaTma with dropout; fwd_production_rung in flash_fwd.cu,
+// measured); the backward's is WgmmaWarpSpecialized, for every dtype, dropout and tile log.
 enum class FusedKernel {
   Auto,
   Wgmma,
