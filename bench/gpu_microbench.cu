@@ -7,7 +7,9 @@
 //   exp rate (ex2.approx in a dependent-free loop on every SM, fp32 and packed fp16) and the SM
 //   clock under load,
 //   fp32 rate (FMA loop), L2 reductions (fp32 atomics and bulk tile adds, as the backward kernels
-//   add dQ), and the launch floor (an empty kernel, back to back).
+//   add dQ), the launch floor (an empty kernel, back to back), and on Hopper the wgmma forward's
+//   two halves alone: its products at the kernel's shapes and one warpgroup's softmax step
+//   (cuda/forward_part_rates.hpp).
 // Writes one JSON object. Run on the GPU: flashlab-gpu-microbench --json micro.json
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -21,6 +23,7 @@
 
 #include <flashlab/core/error.hpp>
 #include <flashlab/cuda/event_timer.hpp>
+#include <flashlab/cuda/forward_part_rates.hpp>
 #include <flashlab/cuda/gemm_rate.hpp>
 
 namespace {
@@ -227,6 +230,28 @@ int main(int argc, char** argv) {
       check(cudaGetLastError(), "fma_kernel");
       add("fp32_flops_per_s", 2.0 * blocks * threads * double(iters) * 8 / (ms * 1e-3), "FLOP/s",
           "fmaf, 8 chains per thread");
+    }
+    if (flashlab::cuda::forward_part_rates_available()) {  // the wgmma forward's two halves
+      for (const int d : {64, 128}) {
+        const flashlab::cuda::ForwardPartRates r = flashlab::cuda::measure_forward_part_rates(d);
+        const std::string k = "fwd_d" + std::to_string(d) + "_";
+        auto add_named = [&](const std::string& name, double v, const char* unit, const char* how) {
+          add((k + name).c_str(), v, unit, how);
+        };
+        add_named("products_one_group_flops_per_s", r.products_one_group_flops_per_s, "FLOP/s",
+                  "wgmma S = Q K^T (64x128) then O += P V, one warpgroup per SM, fixed tiles");
+        add_named("products_two_groups_flops_per_s", r.products_two_groups_flops_per_s, "FLOP/s",
+                  "the same, two warpgroups per SM (the forward's compute warpgroups)");
+        add_named("softmax_one_group_s", r.softmax_one_group_s, "s",
+                  "one warpgroup's softmax step (64x128 exps, rescale, P), alone on its SM");
+        add_named("softmax_two_groups_s", r.softmax_two_groups_s, "s",
+                  "the same per step, two warpgroups per SM side by side");
+        add_named("softmax_exps_per_step", r.exps_per_step, "exp", "64 x 128 + 64 rescales");
+      }
+    } else {
+      std::fprintf(stderr,
+                   "flashlab-gpu-microbench: SKIPPED the forward's part rates (no wgmma build or "
+                   "not a Hopper GPU)\n");
     }
     {  // L2 reductions: 16 MiB of fp32, added to 16 times, from every SM.
       const int64_t n = (int64_t(16) << 20) / 4;

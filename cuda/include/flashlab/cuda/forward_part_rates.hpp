@@ -1,0 +1,33 @@
+// The two halves of the wgmma forward's inner loop, each timed alone by a kernel of its own: the
+// products at the kernel's shapes (S = Q K^T over 128 keys, O += P V) and one warpgroup's softmax
+// step (the kernel's own fwd_softmax.cuh code on a 64-row tile held in registers). The
+// simulator's performance model may take its constants from here (docs/simulator.md), never from
+// the attention kernel's times: these kernels load nothing from HBM and multiply fixed tiles.
+#pragma once
+
+namespace flashlab::cuda {
+
+struct ForwardPartRates {
+  int head_dim = 0;
+  // FLOP/s of the whole GPU issuing one warpgroup's S = Q K^T (64 x 128 x d) and O += P V
+  // (64 x d x 128) back to back from shared memory, with one or two warpgroups per SM (the
+  // forward runs two compute warpgroups per SM).
+  double products_one_group_flops_per_s = 0;
+  double products_two_groups_flops_per_s = 0;
+  // Seconds one warpgroup's softmax step takes (row max, the 64 x 128 exponentials, row sums,
+  // the rescale of its 64 x d output, P packed to 16 bits): with that warpgroup alone on its SM,
+  // and per step when two warpgroups of an SM run theirs side by side.
+  double softmax_one_group_s = 0;
+  double softmax_two_groups_s = 0;
+  // Exponentials in one warpgroup's step: 64 x 128 of P plus 64 of the rescale.
+  double exps_per_step = 0;
+};
+
+// True when this build has the wgmma kernels and the current GPU runs them (sm_90).
+bool forward_part_rates_available();
+
+// Times both halves at head dim 64 or 128 (fp16); throws flashlab::Error when unavailable, for
+// another head dim, or on a CUDA failure.
+ForwardPartRates measure_forward_part_rates(int head_dim);
+
+}  // namespace flashlab::cuda

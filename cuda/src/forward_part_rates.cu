@@ -1,0 +1,193 @@
+// measure_forward_part_rates: the wgmma forward's products and its softmax step, each timed alone
+// on every SM (forward_part_rates.hpp). Both kernels keep their operands on chip: the products
+// read fixed tiles in shared memory, the softmax reworks a tile in registers, so what they time
+// is the tensor cores at the forward's shapes and the warpgroup's instruction stream, not memory.
+#include <cuda_fp16.h>
+
+#include <string>
+
+#include <flashlab/cuda/api.hpp>
+#include <flashlab/cuda/device_buffer.hpp>
+#include <flashlab/cuda/event_timer.hpp>
+#include <flashlab/cuda/forward_part_rates.hpp>
+
+#include "check.hpp"
+#include "fwd_softmax.cuh"
+#include "wgmma.cuh"
+
+namespace flashlab::cuda {
+namespace {
+
+constexpr int kRows = 64;    // one warpgroup's query rows
+constexpr int kKeys = 128;   // keys per tile, as the forward's producer rungs take them
+constexpr int kQRows = 128;  // the block's Q tile: two warpgroups' rows
+constexpr int kPSteps = kKeys / 16;
+
+// Fixed bits for the tiles: values in [-1, 1) from the index, so that the products multiply
+// ordinary numbers (the tensor cores' rate does not depend on them, but denormals and NaN stay
+// out of the picture).
+__device__ __forceinline__ float tile_value(int i) {
+  return float((i * 37) % 255 - 127) / 128.f;
+}
+
+// Each warpgroup: S = Q K^T (kD / 16 wgmma of 64 x 128 x 16, both operands in shared memory),
+// then O += P V (8 wgmma of 64 x kD x 16 per 128 keys, P in registers), as the forward issues
+// them, with one group of products left in flight (the forward's overlap keeps one). P is fixed:
+// the products alone, no softmax between them.
+template <int kD>
+__global__ void __launch_bounds__(256) products_kernel(int iters, float* __restrict__ sink) {
+#if FLASHLAB_WGMMA_ENABLED
+  extern __shared__ unsigned char smem_raw[];  // aligned to 1024 below, as the swizzle needs
+  __half* sQ =
+      reinterpret_cast<__half*>(smem_raw + ((1024 - ptx::smem_address(smem_raw) % 1024) % 1024));
+  __half* sK = sQ + kQRows * kD;
+  __half* sV = sK + kKeys * kD;
+  for (int i = threadIdx.x; i < (kQRows + 2 * kKeys) * kD; i += blockDim.x)
+    sQ[i] = __float2half(tile_value(i));
+  wgmma::fence_shared_for_async_proxy();
+  __syncthreads();
+
+  const int group = threadIdx.x / 128, lane = threadIdx.x % 32;
+  const __half* sQ_group = sQ + wgmma::swizzled_offset<kQRows>(group * kRows, 0);
+  constexpr int kN = kD < 128 ? kD : 128;
+  float S[kKeys / 8][4] = {};
+  float O[kD / 8][4] = {};
+  uint32_t P[kPSteps][4];
+#pragma unroll
+  for (int kk = 0; kk < kPSteps; ++kk)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) P[kk][e] = ptx::pack2<__half>(tile_value(lane + e), 0.5f);
+
+  for (int it = 0; it < iters; ++it) {
+    wgmma::fence();
+#pragma unroll
+    for (int kk = 0; kk < kD / 16; ++kk)
+      wgmma::mma_ss<__half, kKeys>(
+          S, wgmma::descriptor(sQ_group + wgmma::swizzled_offset<kQRows>(0, 16 * kk)),
+          wgmma::descriptor(sK + wgmma::swizzled_offset<kKeys>(0, 16 * kk)), kk > 0);
+#pragma unroll
+    for (int kk = 0; kk < kPSteps; ++kk)
+#pragma unroll
+      for (int c = 0; c < kD; c += kN)
+        wgmma::mma_rs<__half, kN>(
+            *reinterpret_cast<float(*)[kN / 8][4]>(&O[c / 8]), P[kk],
+            wgmma::descriptor(sV + wgmma::swizzled_offset<kKeys>(16 * kk, c), kKeys * 128), 1);
+    wgmma::commit();
+    wgmma::wait<1>();
+  }
+  wgmma::wait<0>();
+  wgmma::pin(S);
+  wgmma::pin(O);
+  float sum = 0.f;
+#pragma unroll
+  for (int t = 0; t < kKeys / 8; ++t) sum += S[t][0] + S[t][3];
+#pragma unroll
+  for (int t = 0; t < kD / 8; ++t) sum += O[t][0] + O[t][3];
+  if (sum == 12345.678f) *sink = sum;
+#else
+  if (iters < 0) *sink = 0.f;  // not built for sm_90a: measure_forward_part_rates refuses first
+#endif
+}
+
+// Each warpgroup: the forward's softmax step on its 64 x 128 scores (fwd::softmax_update,
+// FA2 Alg. 1 l. 9), the rescale of its 64 x d output (FA2 Alg. 1 l. 10) and P packed for the next
+// product, as the kernel runs them between its waits. The scores of the next step are this
+// step's P~ (in (0, 1]), hidden from the compiler, as the product would deliver new ones.
+template <int kD>
+__global__ void __launch_bounds__(256) softmax_kernel(int iters, float* __restrict__ sink) {
+  const int lane = threadIdx.x % 32;
+  float S[1][kKeys / 8][4];
+  float O[1][kD / 8][4];
+#pragma unroll
+  for (int t = 0; t < kKeys / 8; ++t)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) S[0][t][e] = tile_value(lane * 7 + t * 4 + e);
+#pragma unroll
+  for (int t = 0; t < kD / 8; ++t)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) O[0][t][e] = 1.f + tile_value(lane * 5 + t * 4 + e);
+  float m[1][2] = {{-INFINITY, -INFINITY}}, l[1][2] = {{0.f, 0.f}}, rescale[1][2];
+  uint32_t P[kPSteps][4];
+  const float scale_log2 = 0.125f * 1.4426950408889634f;
+  for (int it = 0; it < iters; ++it) {
+    wgmma::pin(S[0]);
+    fwd::softmax_update(S, m, l, rescale, scale_log2);
+    fwd::rescale_output(O, rescale);
+#pragma unroll
+    for (int kk = 0; kk < kPSteps; ++kk) fwd::p_fragment<__half>(S, 0, kk, P[kk]);
+    wgmma::pin(P);
+    wgmma::pin(O[0]);
+  }
+  // Every output feeds the check, so that ptxas (which sees through the pins' empty asm) keeps
+  // all of each step's work.
+  float sum = l[0][0] + l[0][1] + m[0][0] + m[0][1];
+#pragma unroll
+  for (int t = 0; t < kD / 8; ++t)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) sum += O[0][t][e];
+  uint32_t bits = 0;
+#pragma unroll
+  for (int kk = 0; kk < kPSteps; ++kk)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) bits ^= P[kk][e];
+  if (sum == 12345.678f || bits == 0x12345678u) *sink = sum + float(bits);
+}
+
+template <int kD>
+ForwardPartRates measure(int sms, float* sink) {
+  ForwardPartRates r;
+  r.head_dim = kD;
+  r.exps_per_step = double(kRows) * kKeys + kRows;
+  const int smem = (kQRows + 2 * kKeys) * kD * int(sizeof(__half)) + 1024;
+  FLASHLAB_CUDA_CHECK(
+      cudaFuncSetAttribute(products_kernel<kD>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+  const double flops_per_group_step = 4.0 * kRows * kKeys * kD;  // S and P V, 2 FLOPs a MAC
+  for (int groups = 1; groups <= 2; ++groups) {
+    // One block per SM (its shared memory allows no second), every SM busy.
+    const int iters = 4000;
+    const double ms = median_event_ms(
+        [&] {
+          products_kernel<kD><<<sms, 128 * groups, smem>>>(iters, sink);
+          FLASHLAB_CUDA_CHECK_LAUNCH();
+        },
+        {3, 10, 10, 0});
+    const double rate = flops_per_group_step * groups * iters * sms / (ms * 1e-3);
+    (groups == 1 ? r.products_one_group_flops_per_s : r.products_two_groups_flops_per_s) = rate;
+  }
+  for (int groups = 1; groups <= 2; ++groups) {
+    const int iters = 4000;
+    const double ms = median_event_ms(
+        [&] {
+          softmax_kernel<kD><<<sms, 128 * groups>>>(iters, sink);
+          FLASHLAB_CUDA_CHECK_LAUNCH();
+        },
+        {3, 10, 10, 0});
+    // Every warpgroup of the grid does `iters` steps; an SM's warpgroups share it.
+    const double per_step = ms * 1e-3 / (double(iters) * groups);
+    (groups == 1 ? r.softmax_one_group_s : r.softmax_two_groups_s) = per_step;
+  }
+  return r;
+}
+
+}  // namespace
+
+bool forward_part_rates_available() {
+  return wgmma_forward_available(64) && wgmma_forward_available(128);
+}
+
+ForwardPartRates measure_forward_part_rates(int head_dim) {
+  if (!forward_part_rates_available())
+    throw Error(
+        "measure_forward_part_rates: needs the wgmma kernels (a build for sm_90a) and a GPU "
+        "that runs them (Hopper)");
+  if (head_dim != 64 && head_dim != 128)
+    throw Error("measure_forward_part_rates: head dim " + std::to_string(head_dim) +
+                " is not measured; 64 or 128");
+  int dev = 0, sms = 0;
+  FLASHLAB_CUDA_CHECK(cudaGetDevice(&dev));
+  FLASHLAB_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+  DeviceBuffer sink(sizeof(float));
+  return head_dim == 64 ? measure<64>(sms, sink.as<float>()) : measure<128>(sms, sink.as<float>());
+}
+
+}  // namespace flashlab::cuda

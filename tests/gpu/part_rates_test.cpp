@@ -1,0 +1,41 @@
+// The microbenchmark of the wgmma forward's two halves (cuda/forward_part_rates.hpp), whose
+// figures the simulator's performance model may take as constants: each is a rate a Hopper GPU
+// can have, and a head dim it does not measure is refused.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+
+#include <flashlab/core/error.hpp>
+#include <flashlab/cuda/forward_part_rates.hpp>
+
+using namespace flashlab;
+
+TEST_CASE("the forward's part rates are rates a Hopper GPU can have; other head dims refused") {
+  if (!cuda::forward_part_rates_available()) {
+    MESSAGE("forward part rates NOT tested: needs an sm_90 GPU and a build for sm_90a");
+    CHECK_THROWS_AS(cuda::measure_forward_part_rates(64), Error);
+    return;
+  }
+  // The H100 SXM's dense fp16 tensor-core peak (datasheet, 1.83 GHz boost); the H200 has the same
+  // SM and clocks. A product rate above it would mean the FLOPs are miscounted.
+  const double peak = 989e12;
+  for (const int d : {64, 128}) {
+    CAPTURE(d);
+    const cuda::ForwardPartRates r = cuda::measure_forward_part_rates(d);
+    CHECK(r.head_dim == d);
+    CHECK(r.products_one_group_flops_per_s > 0.1 * peak);
+    CHECK(r.products_two_groups_flops_per_s > 0.1 * peak);
+    CHECK(r.products_one_group_flops_per_s < peak);
+    CHECK(r.products_two_groups_flops_per_s < peak);
+    // 64 x 128 exponentials on one SM's 16 special-function lanes at under 2 GHz take at least
+    // 256 ns; no step takes a millisecond.
+    CHECK(r.exps_per_step == 64 * 128 + 64);
+    CHECK(r.softmax_one_group_s > 0.25e-6);
+    CHECK(r.softmax_two_groups_s > 0.25e-6);
+    CHECK(r.softmax_one_group_s < 1e-3);
+    CHECK(r.softmax_two_groups_s < 1e-3);
+  }
+  CHECK_THROWS_WITH_AS(cuda::measure_forward_part_rates(96),
+                       doctest::Contains("head dim 96 is not measured"), Error);
+}
