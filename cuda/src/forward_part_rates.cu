@@ -33,7 +33,10 @@ __device__ __forceinline__ float tile_value(int i) {
 // Each warpgroup: S = Q K^T (kD / 16 wgmma of 64 x 128 x 16, both operands in shared memory),
 // then O += P V (8 wgmma of 64 x kD x 16 per 128 keys, P in registers), as the forward issues
 // them, with one group of products left in flight (the forward's overlap keeps one). P is fixed:
-// the products alone, no softmax between them.
+// the products alone, no softmax between them. S accumulates across iterations (the kernel
+// overwrites it; the tensor cores take as long either way): a product of fixed operands that
+// overwrites its result is loop-invariant, and ptxas hoisted it out of the loop (the first run
+// measured 1.26e15 FLOP/s, above the dense peak).
 template <int kD>
 __global__ void __launch_bounds__(256) products_kernel(int iters, float* __restrict__ sink) {
 #if FLASHLAB_WGMMA_ENABLED
@@ -64,7 +67,7 @@ __global__ void __launch_bounds__(256) products_kernel(int iters, float* __restr
     for (int kk = 0; kk < kD / 16; ++kk)
       wgmma::mma_ss<__half, kKeys>(
           S, wgmma::descriptor(sQ_group + wgmma::swizzled_offset<kQRows>(0, 16 * kk)),
-          wgmma::descriptor(sK + wgmma::swizzled_offset<kKeys>(0, 16 * kk)), kk > 0);
+          wgmma::descriptor(sK + wgmma::swizzled_offset<kKeys>(0, 16 * kk)), 1);
 #pragma unroll
     for (int kk = 0; kk < kPSteps; ++kk)
 #pragma unroll
