@@ -187,7 +187,6 @@ SimForward simulate_forward(const SimConfig& c, const Tensor<float>* Q, const Te
   }
   M.finish_work();
   out.work.heads = s.batch * s.heads;
-  out.work.head_dim = s.head_dim;
   out.stats = M.stats();
   return out;
 }
@@ -246,7 +245,6 @@ SimBackward simulate_backward(const SimConfig& c, const Tensor<float>* Q, const 
   }
   M.finish_work();
   out.work.heads = s.batch * s.heads;
-  out.work.head_dim = s.head_dim;
   out.stats = M.stats();
   return out;
 }

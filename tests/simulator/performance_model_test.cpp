@@ -139,39 +139,6 @@ TEST_CASE("a kernel that runs its softmax under its matmuls takes the longer, no
   CHECK(p.launches[0].exp_s == doctest::Approx(0.5));
 }
 
-TEST_CASE("with a kernel's measured halves, an overlapped unit waits for the longest of three") {
-  GpuSpec g = toy_gpu();  // two SMs: each unit's seconds are on one SM, at half the GPU's rate
-  OverlapParts parts;
-  parts.head_dim = 64;
-  parts.products_one_group_flops_per_s = 1.0;   // 0.5 FLOP/s per SM
-  parts.products_two_groups_flops_per_s = 2.0;  // 1 FLOP/s per SM
-  parts.softmax_one_group_s = 3.0;
-  parts.softmax_two_groups_s = 1.0;
-  parts.exps_per_step = 10.0;
-  g.overlap_parts = {parts};
-  // One unit: 8 FLOPs of products, 40 exponentials = 4 warpgroup steps, two at a time.
-  auto unit_s = [](const GpuSpec& gpu, int64_t head_dim) {
-    WorkRecord w = compute_only({8});  // 8 s of matmul on one toy SM: 8 FLOPs
-    w.head_dim = head_dim;
-    w.launches[0].units[0].exp_ops = 40;
-    w.launches[0].softmax_under_matmul = true;
-    return predict_runtime(w, gpu).launches[0].compute_s;
-  };
-  // Products 8 s (8 FLOPs at 1 per SM); softmax side by side 4 x 1 s; a warpgroup's chain:
-  // 2 rounds of (its S, 1 FLOP at 0.5 per SM = 2 s, then 3 s of softmax alone) = 10 s.
-  CHECK(unit_s(g, 64) == doctest::Approx(10.0));
-  g.overlap_parts[0].softmax_one_group_s = 1.0;  // chain 2 x (2 + 1) = 6 s: the products rule
-  CHECK(unit_s(g, 64) == doctest::Approx(8.0));
-  g.overlap_parts[0].softmax_two_groups_s = 3.0;  // side by side 4 x 3 s = 12 s
-  CHECK(unit_s(g, 64) == doctest::Approx(12.0));
-  // Another head dim has no measured halves: the bound max(products, softmax) at the sustained
-  // rates, 2 x max(8 / 2, 40 / 2) = 40 s on one SM.
-  CHECK(unit_s(g, 128) == doctest::Approx(40.0));
-  // A preset with a broken entry is refused, naming it.
-  g.overlap_parts[0].exps_per_step = 0;
-  CHECK_THROWS_WITH_AS(unit_s(g, 64), doctest::Contains("overlap parts at d = 64"), Error);
-}
-
 TEST_CASE("memory bounds a launch when it takes longer than the compute") {
   GpuSpec g = toy_gpu();
   WorkRecord w = compute_only({1});

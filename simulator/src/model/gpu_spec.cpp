@@ -108,12 +108,6 @@ GpuSpec h200_sxm() {
   return g;
 }
 
-const OverlapParts* find_overlap_parts(const GpuSpec& g, int64_t head_dim) {
-  for (const OverlapParts& o : g.overlap_parts)
-    if (o.head_dim == head_dim) return &o;
-  return nullptr;
-}
-
 std::string gpu_preset_names() {
   return "a100, h100, h200";
 }

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <functional>
 #include <queue>
-#include <string>
 
 #include <flashlab/core/error.hpp>
 #include <flashlab/simulator/model/l2_cache.hpp>
@@ -34,12 +33,6 @@ void require_rates(const GpuSpec& g) {
               r.matmul_flops_per_s > 0 && r.exp_per_s > 0 && r.vector_ops_per_s > 0 &&
               g.launch_s >= 0,
           "GPU preset '" + g.name + "' needs positive SMs, memories and rates");
-  for (const OverlapParts& o : g.overlap_parts)
-    require(o.head_dim > 0 && o.products_one_group_flops_per_s > 0 &&
-                o.products_two_groups_flops_per_s > 0 && o.softmax_one_group_s > 0 &&
-                o.softmax_two_groups_s > 0 && o.exps_per_step > 0,
-            "GPU preset '" + g.name + "': the overlap parts at d = " + std::to_string(o.head_dim) +
-                " need a head dim, positive rates, step times and exponentials per step");
 }
 
 int64_t units_per_sm(const Launch& l, const GpuSpec& g) {
@@ -50,32 +43,15 @@ int64_t units_per_sm(const Launch& l, const GpuSpec& g) {
 
 // Seconds one unit's arithmetic takes with a whole SM to itself (one SM's share of the GPU's
 // rates): the three kinds of arithmetic one after another, or, when the kernel runs the softmax
-// while its tensor cores multiply (FA3 §3.1), overlapped_unit_seconds. Units resident on the same
-// SM share its rate, so an SM's time is the sum of its units' seconds.
-double unit_seconds(const UnitCost& u, const GpuSpec& g, bool softmax_under_matmul,
-                    int64_t head_dim) {
+// while its tensor cores multiply, the longer of the products and the rest (the tensor cores and
+// the SFU/fp32 pipes are separate units of the SM). Units resident on the same SM share its
+// rate, so an SM's time is the sum of its units' seconds.
+double unit_seconds(const UnitCost& u, const GpuSpec& g, bool softmax_under_matmul) {
   const double share = double(g.sm_count);
   const GpuRates& r = g.sustained;
   const double matmul = double(u.matmul_flops) / r.matmul_flops_per_s;
   const double rest = double(u.exp_ops) / r.exp_per_s + double(u.other_flops) / r.vector_ops_per_s;
-  if (!softmax_under_matmul) return share * (matmul + rest);
-  const OverlapParts* parts = find_overlap_parts(g, head_dim);
-  // Without the kernel's measured halves, the bound: products and softmax fully overlapped (the
-  // tensor cores and the SFU/fp32 pipes are separate units of the SM).
-  if (parts == nullptr) return share * std::max(matmul, rest);
-  // With them, the longest of three things a step of the two warpgroups waits for: all their
-  // products at the rate two warpgroups reach; both softmax steps side by side; and one
-  // warpgroup's own chain, which the other's work cannot hide: its S = Q K^T (half of its
-  // products) at the rate one warpgroup reaches, then its softmax step alone. The unit has
-  // `steps` warpgroup steps, two at a time.
-  const double steps = double(u.exp_ops) / parts->exps_per_step;
-  if (!(steps > 0)) return share * std::max(matmul, rest);
-  const double products = share * double(u.matmul_flops) / parts->products_two_groups_flops_per_s;
-  const double softmax = steps * parts->softmax_two_groups_s;
-  const double s_product =
-      share * (double(u.matmul_flops) / steps / 2) / parts->products_one_group_flops_per_s;
-  const double chain = steps / 2 * (s_product + parts->softmax_one_group_s);
-  return std::max({products, softmax, chain});
+  return share * (softmax_under_matmul ? std::max(matmul, rest) : matmul + rest);
 }
 
 // Greedy list scheduling in launch order: each next unit goes to the SM that has the least work
@@ -119,7 +95,7 @@ Prediction predict_runtime(const WorkRecord& work, const GpuSpec& g) {
     lp.waves = double(lp.units) / double(capacity);
     std::vector<double> seconds;
     for (const UnitCost& u : l.units) {
-      seconds.push_back(unit_seconds(u, g, l.softmax_under_matmul, work.head_dim));
+      seconds.push_back(unit_seconds(u, g, l.softmax_under_matmul));
       const double h = double(work.heads);
       lp.matmul_s += h * double(u.matmul_flops) / r.matmul_flops_per_s;
       lp.exp_s += h * double(u.exp_ops) / r.exp_per_s;

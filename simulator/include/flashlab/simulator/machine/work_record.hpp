@@ -54,8 +54,7 @@ struct WorkRecord {
   std::vector<TileAccess> accesses;  // every launch's accesses, in program order
   // Step s is accesses [step_ends[s - 1], step_ends[s]) (step 0 starts at 0).
   std::vector<int64_t> step_ends;
-  int64_t heads = 1;     // batch x heads: the record repeats once per head
-  int64_t head_dim = 0;  // d of the problem: which GpuSpec::overlap_parts apply
+  int64_t heads = 1;  // batch x heads: the record repeats once per head
 
   int64_t unit_count() const {
     int64_t n = 0;

@@ -23,19 +23,6 @@ struct GpuRates {
   double vector_ops_per_s = 0;
 };
 
-// The two halves of a forward kernel that runs its softmax under its products (FA3 §3.1: two
-// compute warpgroups of 64 query rows taking turns at the tensor cores), each timed alone by
-// flashlab-gpu-microbench (cuda/forward_part_rates.hpp) at one head dim; never taken from the
-// attention kernel's times. A "step" is one warpgroup's tile: 64 query rows x 128 keys.
-struct OverlapParts {
-  int64_t head_dim = 0;
-  double products_one_group_flops_per_s = 0;   // whole GPU, one warpgroup per SM multiplying
-  double products_two_groups_flops_per_s = 0;  // whole GPU, two warpgroups per SM
-  double softmax_one_group_s = 0;              // one warpgroup's softmax step, alone on its SM
-  double softmax_two_groups_s = 0;             // per step, two warpgroups of an SM side by side
-  double exps_per_step = 0;                    // exponentials in one step (64 x 128 + 64)
-};
-
 struct GpuSpec {
   std::string name;
   int sm_count = 0;
@@ -47,13 +34,7 @@ struct GpuSpec {
   GpuRates sustained;        // what the model uses (microbenchmarks; see the preset's comment)
   double launch_s = 0;       // fixed cost of one kernel (empty kernels back to back, measured)
   std::string rates_source;  // where `sustained` comes from, one line
-  // Per head dim; a launch of another head dim that runs its softmax under its products is
-  // charged the bound max(products, softmax) at the sustained rates instead.
-  std::vector<OverlapParts> overlap_parts;
 };
-
-// The preset's OverlapParts for this head dim, or nullptr.
-const OverlapParts* find_overlap_parts(const GpuSpec& g, int64_t head_dim);
 
 // A100-SXM4-40GB, H100-SXM5-80GB and H200-SXM-141GB (the lent GPU).
 GpuSpec a100_40gb();
