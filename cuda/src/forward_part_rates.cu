@@ -136,6 +136,20 @@ __global__ void __launch_bounds__(256) softmax_kernel(int iters, float* __restri
   if (sum == 12345.678f || bits == 0x12345678u) *sink = sum + float(bits);
 }
 
+// Seconds per iteration of a launch of kernels that run kIters iterations (the median of CUDA-event
+// timings after warm-up).
+constexpr int kIters = 4000;
+template <typename Launch>
+double seconds_per_iteration(Launch&& launch) {
+  const double ms = median_event_ms(
+      [&] {
+        launch();
+        FLASHLAB_CUDA_CHECK_LAUNCH();
+      },
+      {3, 10, 10, 0});
+  return ms * 1e-3 / kIters;
+}
+
 template <int kD>
 ForwardPartRates measure(int sms, float* sink) {
   ForwardPartRates r;
@@ -146,28 +160,15 @@ ForwardPartRates measure(int sms, float* sink) {
       cudaFuncSetAttribute(products_kernel<kD>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
   const double flops_per_group_step = 4.0 * kRows * kKeys * kD;  // S and P V, 2 FLOPs a MAC
   for (int groups = 1; groups <= 2; ++groups) {
-    // One block per SM (its shared memory allows no second), every SM busy.
-    const int iters = 4000;
-    const double ms = median_event_ms(
-        [&] {
-          products_kernel<kD><<<sms, 128 * groups, smem>>>(iters, sink);
-          FLASHLAB_CUDA_CHECK_LAUNCH();
-        },
-        {3, 10, 10, 0});
-    const double rate = flops_per_group_step * groups * iters * sms / (ms * 1e-3);
-    (groups == 1 ? r.products_one_group_flops_per_s : r.products_two_groups_flops_per_s) = rate;
-  }
-  for (int groups = 1; groups <= 2; ++groups) {
-    const int iters = 4000;
-    const double ms = median_event_ms(
-        [&] {
-          softmax_kernel<kD><<<sms, 128 * groups>>>(iters, sink);
-          FLASHLAB_CUDA_CHECK_LAUNCH();
-        },
-        {3, 10, 10, 0});
-    // Every warpgroup of the grid does `iters` steps; an SM's warpgroups share it.
-    const double per_step = ms * 1e-3 / (double(iters) * groups);
-    (groups == 1 ? r.softmax_one_group_s : r.softmax_two_groups_s) = per_step;
+    // One block per SM (the products' shared memory allows no second), every SM busy; each
+    // warpgroup of the grid runs kIters steps, and an SM's warpgroups share it.
+    const double products_s = seconds_per_iteration(
+        [&] { products_kernel<kD><<<sms, 128 * groups, smem>>>(kIters, sink); });
+    const double softmax_s =
+        seconds_per_iteration([&] { softmax_kernel<kD><<<sms, 128 * groups>>>(kIters, sink); });
+    (groups == 1 ? r.products_one_group_flops_per_s : r.products_two_groups_flops_per_s) =
+        flops_per_group_step * groups * sms / products_s;
+    (groups == 1 ? r.softmax_one_group_s : r.softmax_two_groups_s) = softmax_s / groups;
   }
   return r;
 }
