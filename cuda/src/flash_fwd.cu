@@ -60,7 +60,11 @@ constexpr FwdRung fwd_production_rung() {
 // 392 bytes at two blocks, 0.70-0.75x). FA3's d = 64 tiles, three warpgroups of 64 rows with a
 // producer, measured 0.90-0.95x of two warp-specialised with 128 keys (64 keys; 128 spill at their
 // 160 registers): bench/results/v11_h200/call3_36e70ca/sweep_d64.md.
+#ifndef FLASHLAB_FWD_D64_KEYS
+#define FLASHLAB_FWD_D64_KEYS 128
+#endif
 constexpr int hopper_fwd_block_n(int kernel_d, bool dropout, FwdRung rung) {
+  if (kernel_d == 64 && rung >= FwdRung::WarpSpecialized && !dropout) return FLASHLAB_FWD_D64_KEYS;
   const bool room = kernel_d == 128 || (kernel_d == 64 && rung >= FwdRung::WarpSpecialized);
   return room && !dropout ? 128 : 64;
 }
