@@ -60,13 +60,15 @@ constexpr FwdRung fwd_production_rung() {
 // 392 bytes at two blocks, 0.70-0.75x). FA3's d = 64 tiles, three warpgroups of 64 rows with a
 // producer, measured 0.90-0.95x of two warp-specialised with 128 keys (64 keys; 128 spill at their
 // 160 registers): bench/results/v11_h200/call3_36e70ca/sweep_d64.md.
-#ifndef FLASHLAB_FWD_D64_KEYS
-#define FLASHLAB_FWD_D64_KEYS 128
-#endif
-constexpr int hopper_fwd_block_n(int kernel_d, bool dropout, FwdRung rung) {
-  if (kernel_d == 64 && rung >= FwdRung::WarpSpecialized && !dropout) return FLASHLAB_FWD_D64_KEYS;
+// Without a causal mask d = 64 with a producer takes 160 keys: each iteration's waits, turns and
+// rescale of O then serve a quarter more keys (H200, fp16, in one call against 128 keys:
+// 1.01-1.08x without a mask; causal 0.95-1.07x, 0.95 at N = 2048, where more of the wider
+// blocks straddle the diagonal; 192 keys, FA3's choice, spilled 56 bytes and ran 0.95-0.97x:
+// bench/results/v13_h200/wide_keys_ab).
+constexpr int hopper_fwd_block_n(int kernel_d, bool dropout, FwdRung rung, bool causal) {
   const bool room = kernel_d == 128 || (kernel_d == 64 && rung >= FwdRung::WarpSpecialized);
-  return room && !dropout ? 128 : 64;
+  if (dropout || !room) return 64;
+  return kernel_d == 64 && !causal ? 160 : 128;
 }
 
 template <typename Elem>
@@ -107,10 +109,10 @@ void launch_mma_sync(const AttentionShape& shape, const FlashFwdParams<Elem>& p,
 }
 
 // kD: the tensors' head dim; the kernel's is wgmma_kernel_head_dim(kD), padded by TMA.
-template <typename Elem, int kD, bool kDropout, bool kLogTiles, FwdRung kRung>
-void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cudaStream_t stream) {
+template <typename Elem, int kD, bool kDropout, bool kLogTiles, FwdRung kRung, int kBlockN>
+void launch_wgmma_tiles(const AttentionShape& shape, const FlashFwdParams<Elem>& p,
+                        cudaStream_t stream) {
   constexpr int kKernelD = wgmma_kernel_head_dim(kD);
-  constexpr int kBlockN = hopper_fwd_block_n(kKernelD, kDropout, kRung);
   using Layout = HopperFwdLayout<kKernelD, kBlockN, kRung>;
   static_assert(kKernelD == kD || Layout::kStoreByTma,
                 "a padded head dim needs TMA loads (zero columns past d) and the TMA store");
@@ -142,6 +144,17 @@ void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cu
   } else {
     launch_kernel(kernel, grid, Layout::kThreads, Layout::kSmemBytes, stream, p, maps);
   }
+}
+
+// The keys per block depend on the causal mask (hopper_fwd_block_n); where they do not, both
+// branches name the same kernel.
+template <typename Elem, int kD, bool kDropout, bool kLogTiles, FwdRung kRung>
+void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cudaStream_t stream) {
+  switch_bool(p.mask.causal, [&](auto causal) {
+    constexpr int kBlockN =
+        hopper_fwd_block_n(wgmma_kernel_head_dim(kD), kDropout, kRung, decltype(causal)::value);
+    launch_wgmma_tiles<Elem, kD, kDropout, kLogTiles, kRung, kBlockN>(shape, p, stream);
+  });
 }
 
 // The rung a ladder FusedKernel names (is_ladder_rung).
@@ -191,17 +204,21 @@ FwdRung rung_of(FusedKernel kernel) {
   return is_ladder_rung(kernel) ? ladder_rung(kernel) : fwd_production_rung<kD, kDropout>();
 }
 
-// The tiles of the kernel a call runs (the rungs differ: d = 64 with a producer has 128 keys).
+// The tiles of the kernel a call runs (the rungs differ: d = 64 with a producer has 128 keys, or
+// 160 without a causal mask).
 template <int kD, bool kDropout>
-TileSizes tiles_of(bool wgmma, FusedKernel kernel) {
+TileSizes tiles_of(bool wgmma, FusedKernel kernel, bool causal) {
   if constexpr (has_wgmma_forward(kD)) {
     if (wgmma) {
       TileSizes tiles;
       switch_value<kFwdRungs>(int(rung_of<kD, kDropout>(kernel)), [&](auto rung) {
         constexpr int kKernelD = wgmma_kernel_head_dim(kD);
         constexpr FwdRung kRung = FwdRung(decltype(rung)::value);
-        constexpr int kBlockN = hopper_fwd_block_n(kKernelD, kDropout, kRung);
-        tiles = {HopperFwdLayout<kKernelD, kBlockN, kRung>::kBlockM, kBlockN};
+        switch_bool(causal, [&](auto causal_mask) {
+          constexpr int kBlockN =
+              hopper_fwd_block_n(kKernelD, kDropout, kRung, decltype(causal_mask)::value);
+          tiles = {HopperFwdLayout<kKernelD, kBlockN, kRung>::kBlockM, kBlockN};
+        });
       });
       return tiles;
     }
@@ -211,14 +228,16 @@ TileSizes tiles_of(bool wgmma, FusedKernel kernel) {
 
 }  // namespace
 
-TileSizes flash_forward_tiles(int64_t head_dim, bool dropout, FusedKernel kernel) {
+TileSizes flash_forward_tiles(int64_t head_dim, const AttentionOptions& options,
+                              FusedKernel kernel) {
   require_fast_head_dim(head_dim, "flash_forward_tiles");
+  const bool dropout = options.dropout_p > 0;
   require_ladder_rung_built(kernel, head_dim, dropout, false, "flash_forward_tiles");
   const bool wgmma = use_wgmma(kernel, Pass::Forward, head_dim, "flash_forward_tiles");
   TileSizes tiles;
   switch_head_dim(head_dim, [&](auto d) {
     switch_bool(dropout, [&](auto drop) {
-      tiles = tiles_of<decltype(d)::value, decltype(drop)::value>(wgmma, kernel);
+      tiles = tiles_of<decltype(d)::value, decltype(drop)::value>(wgmma, kernel, options.causal);
     });
   });
   return tiles;

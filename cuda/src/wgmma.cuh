@@ -107,7 +107,7 @@ __device__ __forceinline__ void pin(uint32_t (&a)[kTiles][4]) {
 }
 
 // The accumulator operands of a wgmma: register i of D is asm operand %i, and is d[i / 4][i % 4]
-// (the fragment order above). N / 2 registers: 32 for N = 64, 64 for N = 128, 96 for N = 192.
+// (the fragment order above). N / 2 registers: 32 for N = 64, 64 for N = 128, 80 for N = 160.
 // The lists are built from runs of 16 operands (OPS) and of four 8-column tiles (TILES4).
 #define FLASHLAB_WGMMA_OPS0 "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15"
 #define FLASHLAB_WGMMA_OPS1 \
@@ -118,8 +118,6 @@ __device__ __forceinline__ void pin(uint32_t (&a)[kTiles][4]) {
   "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
 #define FLASHLAB_WGMMA_OPS4 \
   "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79"
-#define FLASHLAB_WGMMA_OPS5 \
-  "%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95"
 #define FLASHLAB_WGMMA_REGS16 "{" FLASHLAB_WGMMA_OPS0 "}"
 #define FLASHLAB_WGMMA_REGS32 "{" FLASHLAB_WGMMA_OPS0 ", " FLASHLAB_WGMMA_OPS1 "}"
 #define FLASHLAB_WGMMA_REGS64                                               \
@@ -128,9 +126,6 @@ __device__ __forceinline__ void pin(uint32_t (&a)[kTiles][4]) {
 #define FLASHLAB_WGMMA_REGS80                                               \
   "{" FLASHLAB_WGMMA_OPS0 ", " FLASHLAB_WGMMA_OPS1 ", " FLASHLAB_WGMMA_OPS2 \
   ", " FLASHLAB_WGMMA_OPS3 ", " FLASHLAB_WGMMA_OPS4 "}"
-#define FLASHLAB_WGMMA_REGS96                                               \
-  "{" FLASHLAB_WGMMA_OPS0 ", " FLASHLAB_WGMMA_OPS1 ", " FLASHLAB_WGMMA_OPS2 \
-  ", " FLASHLAB_WGMMA_OPS3 ", " FLASHLAB_WGMMA_OPS4 ", " FLASHLAB_WGMMA_OPS5 "}"
 #define FLASHLAB_WGMMA_TILE(d, t) "+f"(d[t][0]), "+f"(d[t][1]), "+f"(d[t][2]), "+f"(d[t][3])
 #define FLASHLAB_WGMMA_TILES4(d, t)                                                        \
   FLASHLAB_WGMMA_TILE(d, t), FLASHLAB_WGMMA_TILE(d, t + 1), FLASHLAB_WGMMA_TILE(d, t + 2), \
@@ -140,7 +135,6 @@ __device__ __forceinline__ void pin(uint32_t (&a)[kTiles][4]) {
 #define FLASHLAB_WGMMA_ACC64(d) \
   FLASHLAB_WGMMA_ACC32(d), FLASHLAB_WGMMA_TILES4(d, 8), FLASHLAB_WGMMA_TILES4(d, 12)
 #define FLASHLAB_WGMMA_ACC80(d) FLASHLAB_WGMMA_ACC64(d), FLASHLAB_WGMMA_TILES4(d, 16)
-#define FLASHLAB_WGMMA_ACC96(d) FLASHLAB_WGMMA_ACC80(d), FLASHLAB_WGMMA_TILES4(d, 20)
 
 // D (+)= A B, A and B from shared memory. SHAPE "m64nNk16"; REGS/ACC the accumulator lists above;
 // DESCS and PRED name the operands after them: desc_a, desc_b, then `accumulate` (0 overwrites).
@@ -173,9 +167,6 @@ __device__ __forceinline__ void pin(uint32_t (&a)[kTiles][4]) {
 #define FLASHLAB_WGMMA_SS_N160(TYPE, TRANS)                                             \
   FLASHLAB_WGMMA_SS("m64n160k16", TYPE, FLASHLAB_WGMMA_REGS80, FLASHLAB_WGMMA_ACC80(d), \
                     "%80, %81", "%82", TRANS)
-#define FLASHLAB_WGMMA_SS_N192(TYPE, TRANS)                                             \
-  FLASHLAB_WGMMA_SS("m64n192k16", TYPE, FLASHLAB_WGMMA_REGS96, FLASHLAB_WGMMA_ACC96(d), \
-                    "%96, %97", "%98", TRANS)
 #define FLASHLAB_WGMMA_RS_N64(TYPE)                                                    \
   FLASHLAB_WGMMA_RS("m64n64k16", TYPE, FLASHLAB_WGMMA_REGS32, FLASHLAB_WGMMA_ACC32(d), \
                     "{%32, %33, %34, %35}, %36", "%37")
@@ -191,7 +182,7 @@ template <typename Elem, int kN, bool kMNMajor = false>
 __device__ __forceinline__ void mma_ss(float (&d)[kN / 8][4], uint64_t desc_a, uint64_t desc_b,
                                        int accumulate) {
 #if FLASHLAB_WGMMA_ENABLED
-  static_assert(kN == 32 || kN == 64 || kN == 128 || kN == 160 || kN == 192,
+  static_assert(kN == 32 || kN == 64 || kN == 128 || kN == 160,
                 "instantiate the operand list for this N");
   constexpr bool kHalf = std::is_same_v<Elem, __half>;
 #define FLASHLAB_WGMMA_SS_ANY(TRANS)                                        \
@@ -202,9 +193,7 @@ __device__ __forceinline__ void mma_ss(float (&d)[kN / 8][4], uint64_t desc_a, u
   if constexpr (kN == 128 && kHalf) FLASHLAB_WGMMA_SS_N128("f16", TRANS);   \
   if constexpr (kN == 128 && !kHalf) FLASHLAB_WGMMA_SS_N128("bf16", TRANS); \
   if constexpr (kN == 160 && kHalf) FLASHLAB_WGMMA_SS_N160("f16", TRANS);   \
-  if constexpr (kN == 160 && !kHalf) FLASHLAB_WGMMA_SS_N160("bf16", TRANS); \
-  if constexpr (kN == 192 && kHalf) FLASHLAB_WGMMA_SS_N192("f16", TRANS);   \
-  if constexpr (kN == 192 && !kHalf) FLASHLAB_WGMMA_SS_N192("bf16", TRANS);
+  if constexpr (kN == 160 && !kHalf) FLASHLAB_WGMMA_SS_N160("bf16", TRANS);
   if constexpr (kMNMajor) {
     FLASHLAB_WGMMA_SS_ANY("1, 1")
   } else {
@@ -235,16 +224,13 @@ __device__ __forceinline__ void mma_rs(float (&d)[kN / 8][4], const uint32_t (&a
 #undef FLASHLAB_WGMMA_RS_N64
 #undef FLASHLAB_WGMMA_SS_N128
 #undef FLASHLAB_WGMMA_SS_N160
-#undef FLASHLAB_WGMMA_SS_N192
 #undef FLASHLAB_WGMMA_RS_N128
 #undef FLASHLAB_WGMMA_SS
 #undef FLASHLAB_WGMMA_RS
-#undef FLASHLAB_WGMMA_ACC96
 #undef FLASHLAB_WGMMA_ACC80
 #undef FLASHLAB_WGMMA_ACC64
 #undef FLASHLAB_WGMMA_ACC32
 #undef FLASHLAB_WGMMA_ACC16
-#undef FLASHLAB_WGMMA_REGS96
 #undef FLASHLAB_WGMMA_REGS80
 #undef FLASHLAB_WGMMA_REGS64
 #undef FLASHLAB_WGMMA_REGS32
@@ -256,6 +242,5 @@ __device__ __forceinline__ void mma_rs(float (&d)[kN / 8][4], const uint32_t (&a
 #undef FLASHLAB_WGMMA_OPS2
 #undef FLASHLAB_WGMMA_OPS3
 #undef FLASHLAB_WGMMA_OPS4
-#undef FLASHLAB_WGMMA_OPS5
 
 }  // namespace flashlab::cuda::wgmma

@@ -190,38 +190,47 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
                                                cuda::FusedKernel::WgmmaPersistentDynamic));
     CHECK(cuda::flash_forward_overlaps_softmax(256, false));  // warp-specialised, as d = 128
     CHECK(cuda::flash_forward_overlaps_softmax(96, false));   // the d = 128 kernel, padded
-    // The tiles each call runs. Forward: per rung (d = 64 with a producer: 128 keys, without one
-    // 64), and d = 96 on the d = 128 kernel's. Backward: 128 queries per block at d = 64 without
-    // dropout (wgmma), 64 elsewhere; 64 keys (shared by both warpgroups) at d = 256.
+    // The tiles each call runs. Forward: per rung (d = 64 with a producer: 160 keys without a
+    // causal mask, 128 with one; without a producer 64), and d = 96 on the d = 128 kernel's.
+    // Backward: 128 queries per block at d = 64 without dropout (wgmma), 64 elsewhere; 64 keys
+    // (shared by both warpgroups) at d = 256.
     using K = cuda::FusedKernel;
     struct Expected {
       bool backward;
       int64_t d;
-      bool dropout;
+      bool dropout, causal;
       K kernel;
       int64_t rows, cols;
     };
     for (const Expected& e : {
-             Expected{false, 64, false, K::Wgmma, 128, 128},
-             Expected{false, 64, true, K::Wgmma, 128, 64},
-             Expected{false, 64, false, K::WgmmaTma, 128, 64},
-             Expected{false, 64, false, K::WgmmaWarpSpecialized, 128, 128},
-             Expected{false, 64, false, K::WgmmaPersistent, 128, 128},
-             Expected{false, 128, false, K::WgmmaTma, 128, 128},
-             Expected{false, 96, false, K::Auto, 128, 128},
-             Expected{false, 96, true, K::Auto, 128, 64},
-             Expected{false, 96, false, K::MmaSync, 128, 64},
-             Expected{true, 64, false, K::Auto, 128, 128},
-             Expected{true, 64, true, K::Auto, 64, 128},
-             Expected{true, 128, false, K::Auto, 64, 128},
-             Expected{true, 96, false, K::Auto, 64, 128},
-             Expected{true, 256, false, K::Auto, 64, 64},
-             Expected{true, 64, false, K::MmaSync, 64, 128},
+             Expected{false, 64, false, false, K::Wgmma, 128, 160},
+             Expected{false, 64, false, true, K::Wgmma, 128, 128},
+             Expected{false, 64, true, false, K::Wgmma, 128, 64},
+             Expected{false, 64, false, false, K::WgmmaTma, 128, 64},
+             Expected{false, 64, false, false, K::WgmmaWarpSpecialized, 128, 160},
+             Expected{false, 64, false, true, K::WgmmaWarpSpecialized, 128, 128},
+             Expected{false, 64, false, false, K::WgmmaPersistent, 128, 160},
+             Expected{false, 64, false, true, K::WgmmaPersistentDynamic, 128, 128},
+             Expected{false, 128, false, false, K::WgmmaTma, 128, 128},
+             Expected{false, 128, false, true, K::Auto, 128, 128},
+             Expected{false, 96, false, false, K::Auto, 128, 128},
+             Expected{false, 96, true, false, K::Auto, 128, 64},
+             Expected{false, 96, false, false, K::MmaSync, 128, 64},
+             Expected{true, 64, false, false, K::Auto, 128, 128},
+             Expected{true, 64, true, false, K::Auto, 64, 128},
+             Expected{true, 128, false, false, K::Auto, 64, 128},
+             Expected{true, 96, false, false, K::Auto, 64, 128},
+             Expected{true, 256, false, false, K::Auto, 64, 64},
+             Expected{true, 64, false, false, K::MmaSync, 64, 128},
          }) {
+      AttentionOptions options;
+      options.causal = e.causal;
+      options.dropout_p = e.dropout ? 0.1 : 0.0;
       const TileSizes t = e.backward ? cuda::flash_backward_tiles(e.d, e.dropout, e.kernel)
-                                     : cuda::flash_forward_tiles(e.d, e.dropout, e.kernel);
+                                     : cuda::flash_forward_tiles(e.d, options, e.kernel);
       INFO((e.backward ? "backward" : "forward")
-           << " d=" << e.d << " dropout=" << e.dropout << " " << cuda::to_string(e.kernel));
+           << " d=" << e.d << " dropout=" << e.dropout << " causal=" << e.causal << " "
+           << cuda::to_string(e.kernel));
       CHECK(t.block_rows == e.rows);
       CHECK(t.block_cols == e.cols);
     }
