@@ -60,15 +60,25 @@ constexpr FwdRung fwd_production_rung() {
 // 392 bytes at two blocks, 0.70-0.75x). FA3's d = 64 tiles, three warpgroups of 64 rows with a
 // producer, measured 0.90-0.95x of two warp-specialised with 128 keys (64 keys; 128 spill at their
 // 160 registers): bench/results/v11_h200/call3_36e70ca/sweep_d64.md.
-// Without a causal mask d = 64 with a producer takes 160 keys: each iteration's waits, turns and
-// rescale of O then serve a quarter more keys (H200, fp16, in one call against 128 keys:
-// 1.01-1.08x without a mask; causal 0.95-1.07x, 0.95 at N = 2048, where more of the wider
-// blocks straddle the diagonal; 192 keys, FA3's choice, spilled 56 bytes and ran 0.95-0.97x:
-// bench/results/v13_h200/wide_keys_ab).
-constexpr int hopper_fwd_block_n(int kernel_d, bool dropout, FwdRung rung, bool causal) {
+// d = 64 with a producer takes 160 keys where they pay (wide_keys_pay): each iteration's waits,
+// turns and rescale of O then serve a quarter more keys. H200, fp16, in one call against 128
+// keys: 1.01-1.08x without a mask at N 2048-16384; causal 0.95-1.07x (0.95 at N = 2048, where
+// more of the wider blocks straddle the diagonal), so causal calls keep 128; 192 keys, FA3's
+// choice, spilled 56 bytes and ran 0.95-0.97x (bench/results/v13_h200/wide_keys_ab).
+constexpr int hopper_fwd_block_n(int kernel_d, bool dropout, FwdRung rung, bool wide_keys) {
   const bool room = kernel_d == 128 || (kernel_d == 64 && rung >= FwdRung::WarpSpecialized);
   if (dropout || !room) return 64;
-  return kernel_d == 64 && !causal ? 160 : 128;
+  return kernel_d == 64 && wide_keys ? 160 : 128;
+}
+
+// Whether a call takes the wider key blocks where a kernel has them: not under a causal mask, and
+// only where padding the last block of 160 keys costs less than the ~4 % the wider blocks save
+// per key (measured above): at N = 512 and 1024 the padding (25 % and 9 %) made the d = 64
+// forward 0.83x and 0.93x as fast (Nsight Compute's kernel times,
+// bench/results/validation_h200_raw_v13.tgz against v12's).
+bool wide_keys_pay(const AttentionShape& shape, bool causal) {
+  auto padded = [&](int64_t keys) { return (shape.seq_k + keys - 1) / keys * keys; };
+  return !causal && padded(160) * 100 <= padded(128) * 104;
 }
 
 template <typename Elem>
@@ -146,13 +156,13 @@ void launch_wgmma_tiles(const AttentionShape& shape, const FlashFwdParams<Elem>&
   }
 }
 
-// The keys per block depend on the causal mask (hopper_fwd_block_n); where they do not, both
-// branches name the same kernel.
+// The keys per block may depend on the call (wide_keys_pay); where they do not, both branches
+// name the same kernel.
 template <typename Elem, int kD, bool kDropout, bool kLogTiles, FwdRung kRung>
 void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cudaStream_t stream) {
-  switch_bool(p.mask.causal, [&](auto causal) {
+  switch_bool(wide_keys_pay(shape, p.mask.causal), [&](auto wide) {
     constexpr int kBlockN =
-        hopper_fwd_block_n(wgmma_kernel_head_dim(kD), kDropout, kRung, decltype(causal)::value);
+        hopper_fwd_block_n(wgmma_kernel_head_dim(kD), kDropout, kRung, decltype(wide)::value);
     launch_wgmma_tiles<Elem, kD, kDropout, kLogTiles, kRung, kBlockN>(shape, p, stream);
   });
 }
@@ -205,18 +215,18 @@ FwdRung rung_of(FusedKernel kernel) {
 }
 
 // The tiles of the kernel a call runs (the rungs differ: d = 64 with a producer has 128 keys, or
-// 160 without a causal mask).
+// 160 where they pay).
 template <int kD, bool kDropout>
-TileSizes tiles_of(bool wgmma, FusedKernel kernel, bool causal) {
+TileSizes tiles_of(bool wgmma, FusedKernel kernel, bool wide_keys) {
   if constexpr (has_wgmma_forward(kD)) {
     if (wgmma) {
       TileSizes tiles;
       switch_value<kFwdRungs>(int(rung_of<kD, kDropout>(kernel)), [&](auto rung) {
         constexpr int kKernelD = wgmma_kernel_head_dim(kD);
         constexpr FwdRung kRung = FwdRung(decltype(rung)::value);
-        switch_bool(causal, [&](auto causal_mask) {
+        switch_bool(wide_keys, [&](auto wide) {
           constexpr int kBlockN =
-              hopper_fwd_block_n(kKernelD, kDropout, kRung, decltype(causal_mask)::value);
+              hopper_fwd_block_n(kKernelD, kDropout, kRung, decltype(wide)::value);
           tiles = {HopperFwdLayout<kKernelD, kBlockN, kRung>::kBlockM, kBlockN};
         });
       });
@@ -228,8 +238,9 @@ TileSizes tiles_of(bool wgmma, FusedKernel kernel, bool causal) {
 
 }  // namespace
 
-TileSizes flash_forward_tiles(int64_t head_dim, const AttentionOptions& options,
+TileSizes flash_forward_tiles(const AttentionShape& shape, const AttentionOptions& options,
                               FusedKernel kernel) {
+  const int64_t head_dim = shape.head_dim;
   require_fast_head_dim(head_dim, "flash_forward_tiles");
   const bool dropout = options.dropout_p > 0;
   require_ladder_rung_built(kernel, head_dim, dropout, false, "flash_forward_tiles");
@@ -237,7 +248,8 @@ TileSizes flash_forward_tiles(int64_t head_dim, const AttentionOptions& options,
   TileSizes tiles;
   switch_head_dim(head_dim, [&](auto d) {
     switch_bool(dropout, [&](auto drop) {
-      tiles = tiles_of<decltype(d)::value, decltype(drop)::value>(wgmma, kernel, options.causal);
+      tiles = tiles_of<decltype(d)::value, decltype(drop)::value>(
+          wgmma, kernel, wide_keys_pay(shape, options.causal));
     });
   });
   return tiles;
