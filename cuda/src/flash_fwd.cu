@@ -64,7 +64,7 @@ constexpr FwdRung fwd_production_rung() {
 // turns and rescale of O then serve a quarter more keys. H200, fp16, in one call against 128
 // keys: 1.01-1.08x without a mask at N 2048-16384; causal 0.95-1.07x (0.95 at N = 2048, where
 // more of the wider blocks straddle the diagonal), so causal calls keep 128; 192 keys, FA3's
-// choice, spilled 56 bytes and ran 0.95-0.97x (bench/results/v13_h200/wide_keys_ab).
+// choice, spilled 56 bytes and ran 0.91-1.00x (bench/results/v13_h200/wide_keys_ab).
 constexpr int hopper_fwd_block_n(int kernel_d, bool dropout, FwdRung rung, bool wide_keys) {
   const bool room = kernel_d == 128 || (kernel_d == 64 && rung >= FwdRung::WarpSpecialized);
   if (dropout || !room) return 64;
@@ -74,8 +74,8 @@ constexpr int hopper_fwd_block_n(int kernel_d, bool dropout, FwdRung rung, bool 
 // Whether a call takes the wider key blocks where a kernel has them: not under a causal mask, and
 // only where padding the last block of 160 keys costs less than the ~4 % the wider blocks save
 // per key (measured above): at N = 512 and 1024 the padding (25 % and 9 %) made the d = 64
-// forward 0.83x and 0.93x as fast (Nsight Compute's kernel times,
-// bench/results/validation_h200_raw_v13.tgz against v12's).
+// forward 0.83x and 0.93x as fast (Nsight Compute's kernel times with 160 keys everywhere,
+// bench/results/v13_h200/bench_d64/validation_raw_6913f2d.tgz against validation_h200_raw_v12).
 bool wide_keys_pay(const AttentionShape& shape, bool causal) {
   auto padded = [&](int64_t keys) { return (shape.seq_k + keys - 1) / keys * keys; };
   return !causal && padded(160) * 100 <= padded(128) * 104;
