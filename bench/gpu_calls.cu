@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
         };
         run(
             "fused_fwd", kernel_name(cuda::wgmma_forward_available(shape.head_dim)),
-            cuda::flash_forward_tiles(shape.head_dim, false),
+            cuda::flash_forward_tiles(shape, options),
             [&] { cuda::flash_forward(shape, options, cuda::DType::F16, fa); },
             cuda::flash_forward_overlaps_softmax(shape.head_dim, false));
         run("fused_bwd", kernel_name(cuda::wgmma_backward_available(shape.head_dim)),

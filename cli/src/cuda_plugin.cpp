@@ -127,7 +127,7 @@ void fused_row(const Problem& p, const Inputs& in, bool backward, Implementation
   } else {
     fwd.measured_seconds =
         time_call([&] { cuda::flash_forward(p.shape, p.options, dev.dtype, dev.forward_args()); });
-    fwd.tiles = cuda::flash_forward_tiles(p.shape.head_dim, p.options.dropout_p > 0);
+    fwd.tiles = cuda::flash_forward_tiles(p.shape, p.options);
     fwd.softmax_under_matmul =
         cuda::flash_forward_overlaps_softmax(p.shape.head_dim, p.options.dropout_p > 0);
   }

@@ -60,9 +60,25 @@ constexpr FwdRung fwd_production_rung() {
 // 392 bytes at two blocks, 0.70-0.75x). FA3's d = 64 tiles, three warpgroups of 64 rows with a
 // producer, measured 0.90-0.95x of two warp-specialised with 128 keys (64 keys; 128 spill at their
 // 160 registers): bench/results/v11_h200/call3_36e70ca/sweep_d64.md.
-constexpr int hopper_fwd_block_n(int kernel_d, bool dropout, FwdRung rung) {
+// d = 64 with a producer takes 160 keys where they pay (wide_keys_pay): each iteration's waits,
+// turns and rescale of O then serve a quarter more keys. H200, fp16, in one call against 128
+// keys: 1.01-1.08x without a mask at N 2048-16384; causal 0.95-1.07x (0.95 at N = 2048, where
+// more of the wider blocks straddle the diagonal), so causal calls keep 128; 192 keys, FA3's
+// choice, spilled 56 bytes and ran 0.91-1.00x (bench/results/v13_h200/wide_keys_ab).
+constexpr int hopper_fwd_block_n(int kernel_d, bool dropout, FwdRung rung, bool wide_keys) {
   const bool room = kernel_d == 128 || (kernel_d == 64 && rung >= FwdRung::WarpSpecialized);
-  return room && !dropout ? 128 : 64;
+  if (dropout || !room) return 64;
+  return kernel_d == 64 && wide_keys ? 160 : 128;
+}
+
+// Whether a call takes the wider key blocks where a kernel has them: not under a causal mask, and
+// only where padding the last block of 160 keys costs less than the ~4 % the wider blocks save
+// per key (measured above): at N = 512 and 1024 the padding (25 % and 9 %) made the d = 64
+// forward 0.83x and 0.93x as fast (Nsight Compute's kernel times with 160 keys everywhere,
+// bench/results/v13_h200/bench_d64/validation_raw_6913f2d.tgz against validation_h200_raw_v12).
+bool wide_keys_pay(const AttentionShape& shape, bool causal) {
+  auto padded = [&](int64_t keys) { return (shape.seq_k + keys - 1) / keys * keys; };
+  return !causal && padded(160) * 100 <= padded(128) * 104;
 }
 
 template <typename Elem>
@@ -103,10 +119,10 @@ void launch_mma_sync(const AttentionShape& shape, const FlashFwdParams<Elem>& p,
 }
 
 // kD: the tensors' head dim; the kernel's is wgmma_kernel_head_dim(kD), padded by TMA.
-template <typename Elem, int kD, bool kDropout, bool kLogTiles, FwdRung kRung>
-void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cudaStream_t stream) {
+template <typename Elem, int kD, bool kDropout, bool kLogTiles, FwdRung kRung, int kBlockN>
+void launch_wgmma_tiles(const AttentionShape& shape, const FlashFwdParams<Elem>& p,
+                        cudaStream_t stream) {
   constexpr int kKernelD = wgmma_kernel_head_dim(kD);
-  constexpr int kBlockN = hopper_fwd_block_n(kKernelD, kDropout, kRung);
   using Layout = HopperFwdLayout<kKernelD, kBlockN, kRung>;
   static_assert(kKernelD == kD || Layout::kStoreByTma,
                 "a padded head dim needs TMA loads (zero columns past d) and the TMA store");
@@ -138,6 +154,17 @@ void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cu
   } else {
     launch_kernel(kernel, grid, Layout::kThreads, Layout::kSmemBytes, stream, p, maps);
   }
+}
+
+// The keys per block may depend on the call (wide_keys_pay); where they do not, both branches
+// name the same kernel.
+template <typename Elem, int kD, bool kDropout, bool kLogTiles, FwdRung kRung>
+void launch_wgmma(const AttentionShape& shape, const FlashFwdParams<Elem>& p, cudaStream_t stream) {
+  switch_bool(wide_keys_pay(shape, p.mask.causal), [&](auto wide) {
+    constexpr int kBlockN =
+        hopper_fwd_block_n(wgmma_kernel_head_dim(kD), kDropout, kRung, decltype(wide)::value);
+    launch_wgmma_tiles<Elem, kD, kDropout, kLogTiles, kRung, kBlockN>(shape, p, stream);
+  });
 }
 
 // The rung a ladder FusedKernel names (is_ladder_rung).
@@ -187,17 +214,21 @@ FwdRung rung_of(FusedKernel kernel) {
   return is_ladder_rung(kernel) ? ladder_rung(kernel) : fwd_production_rung<kD, kDropout>();
 }
 
-// The tiles of the kernel a call runs (the rungs differ: d = 64 with a producer has 128 keys).
+// The tiles of the kernel a call runs (the rungs differ: d = 64 with a producer has 128 keys, or
+// 160 where they pay).
 template <int kD, bool kDropout>
-TileSizes tiles_of(bool wgmma, FusedKernel kernel) {
+TileSizes tiles_of(bool wgmma, FusedKernel kernel, bool wide_keys) {
   if constexpr (has_wgmma_forward(kD)) {
     if (wgmma) {
       TileSizes tiles;
       switch_value<kFwdRungs>(int(rung_of<kD, kDropout>(kernel)), [&](auto rung) {
         constexpr int kKernelD = wgmma_kernel_head_dim(kD);
         constexpr FwdRung kRung = FwdRung(decltype(rung)::value);
-        constexpr int kBlockN = hopper_fwd_block_n(kKernelD, kDropout, kRung);
-        tiles = {HopperFwdLayout<kKernelD, kBlockN, kRung>::kBlockM, kBlockN};
+        switch_bool(wide_keys, [&](auto wide) {
+          constexpr int kBlockN =
+              hopper_fwd_block_n(kKernelD, kDropout, kRung, decltype(wide)::value);
+          tiles = {HopperFwdLayout<kKernelD, kBlockN, kRung>::kBlockM, kBlockN};
+        });
       });
       return tiles;
     }
@@ -207,14 +238,18 @@ TileSizes tiles_of(bool wgmma, FusedKernel kernel) {
 
 }  // namespace
 
-TileSizes flash_forward_tiles(int64_t head_dim, bool dropout, FusedKernel kernel) {
+TileSizes flash_forward_tiles(const AttentionShape& shape, const AttentionOptions& options,
+                              FusedKernel kernel) {
+  const int64_t head_dim = shape.head_dim;
   require_fast_head_dim(head_dim, "flash_forward_tiles");
+  const bool dropout = options.dropout_p > 0;
   require_ladder_rung_built(kernel, head_dim, dropout, false, "flash_forward_tiles");
   const bool wgmma = use_wgmma(kernel, Pass::Forward, head_dim, "flash_forward_tiles");
   TileSizes tiles;
   switch_head_dim(head_dim, [&](auto d) {
     switch_bool(dropout, [&](auto drop) {
-      tiles = tiles_of<decltype(d)::value, decltype(drop)::value>(wgmma, kernel);
+      tiles = tiles_of<decltype(d)::value, decltype(drop)::value>(
+          wgmma, kernel, wide_keys_pay(shape, options.causal));
     });
   });
   return tiles;

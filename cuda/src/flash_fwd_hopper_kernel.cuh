@@ -119,7 +119,8 @@ struct HopperFwdLayout {
   // producer's first warp.
   static constexpr int kHandOffThreads = kConsumerThreads + 32;
   static_assert(kD % 64 == 0, "the 128-byte swizzle needs whole 64-column panels");
-  static_assert(kBlockN % 16 == 0 && kBlockN <= 128, "S_ij must fit one wgmma (N <= 128)");
+  static_assert(kBlockN == 64 || kBlockN == 128 || kBlockN == 160,
+                "S_ij is one wgmma: instantiate mma_ss for this N");
 };
 
 // The work units of the persistent rungs, in rounds of one unit per thread block. Persistent walks

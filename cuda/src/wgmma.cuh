@@ -107,33 +107,34 @@ __device__ __forceinline__ void pin(uint32_t (&a)[kTiles][4]) {
 }
 
 // The accumulator operands of a wgmma: register i of D is asm operand %i, and is d[i / 4][i % 4]
-// (the fragment order above). 32 registers for N = 64, 64 for N = 128.
-#define FLASHLAB_WGMMA_REGS16 \
-  "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}"
-#define FLASHLAB_WGMMA_REGS32                                                                   \
-  "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, " \
-  "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}"
-#define FLASHLAB_WGMMA_REGS64                                                                   \
-  "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, " \
-  "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, "  \
-  "%38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, "  \
-  "%56, %57, %58, %59, %60, %61, %62, %63}"
-#define FLASHLAB_WGMMA_ACC16(d)                                                                 \
-  "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]),     \
-      "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), \
-      "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3])
-#define FLASHLAB_WGMMA_ACC32(d)                                                                 \
-  FLASHLAB_WGMMA_ACC16(d), "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]),          \
-      "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), "+f"(d[6][0]), "+f"(d[6][1]), \
-      "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), "+f"(d[7][2]), "+f"(d[7][3])
-#define FLASHLAB_WGMMA_ACC64(d)                                                                   \
-  FLASHLAB_WGMMA_ACC32(d), "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), "+f"(d[8][3]),            \
-      "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), "+f"(d[10][0]), "+f"(d[10][1]), \
-      "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[11][0]), "+f"(d[11][1]), "+f"(d[11][2]),             \
-      "+f"(d[11][3]), "+f"(d[12][0]), "+f"(d[12][1]), "+f"(d[12][2]), "+f"(d[12][3]),             \
-      "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3]), "+f"(d[14][0]),             \
-      "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[15][0]), "+f"(d[15][1]),             \
-      "+f"(d[15][2]), "+f"(d[15][3])
+// (the fragment order above). N / 2 registers: 32 for N = 64, 64 for N = 128, 80 for N = 160.
+// The lists are built from runs of 16 operands (OPS) and of four 8-column tiles (TILES4).
+#define FLASHLAB_WGMMA_OPS0 "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15"
+#define FLASHLAB_WGMMA_OPS1 \
+  "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+#define FLASHLAB_WGMMA_OPS2 \
+  "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47"
+#define FLASHLAB_WGMMA_OPS3 \
+  "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+#define FLASHLAB_WGMMA_OPS4 \
+  "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79"
+#define FLASHLAB_WGMMA_REGS16 "{" FLASHLAB_WGMMA_OPS0 "}"
+#define FLASHLAB_WGMMA_REGS32 "{" FLASHLAB_WGMMA_OPS0 ", " FLASHLAB_WGMMA_OPS1 "}"
+#define FLASHLAB_WGMMA_REGS64                                               \
+  "{" FLASHLAB_WGMMA_OPS0 ", " FLASHLAB_WGMMA_OPS1 ", " FLASHLAB_WGMMA_OPS2 \
+  ", " FLASHLAB_WGMMA_OPS3 "}"
+#define FLASHLAB_WGMMA_REGS80                                               \
+  "{" FLASHLAB_WGMMA_OPS0 ", " FLASHLAB_WGMMA_OPS1 ", " FLASHLAB_WGMMA_OPS2 \
+  ", " FLASHLAB_WGMMA_OPS3 ", " FLASHLAB_WGMMA_OPS4 "}"
+#define FLASHLAB_WGMMA_TILE(d, t) "+f"(d[t][0]), "+f"(d[t][1]), "+f"(d[t][2]), "+f"(d[t][3])
+#define FLASHLAB_WGMMA_TILES4(d, t)                                                        \
+  FLASHLAB_WGMMA_TILE(d, t), FLASHLAB_WGMMA_TILE(d, t + 1), FLASHLAB_WGMMA_TILE(d, t + 2), \
+      FLASHLAB_WGMMA_TILE(d, t + 3)
+#define FLASHLAB_WGMMA_ACC16(d) FLASHLAB_WGMMA_TILES4(d, 0)
+#define FLASHLAB_WGMMA_ACC32(d) FLASHLAB_WGMMA_ACC16(d), FLASHLAB_WGMMA_TILES4(d, 4)
+#define FLASHLAB_WGMMA_ACC64(d) \
+  FLASHLAB_WGMMA_ACC32(d), FLASHLAB_WGMMA_TILES4(d, 8), FLASHLAB_WGMMA_TILES4(d, 12)
+#define FLASHLAB_WGMMA_ACC80(d) FLASHLAB_WGMMA_ACC64(d), FLASHLAB_WGMMA_TILES4(d, 16)
 
 // D (+)= A B, A and B from shared memory. SHAPE "m64nNk16"; REGS/ACC the accumulator lists above;
 // DESCS and PRED name the operands after them: desc_a, desc_b, then `accumulate` (0 overwrites).
@@ -163,6 +164,9 @@ __device__ __forceinline__ void pin(uint32_t (&a)[kTiles][4]) {
 #define FLASHLAB_WGMMA_SS_N128(TYPE, TRANS)                                             \
   FLASHLAB_WGMMA_SS("m64n128k16", TYPE, FLASHLAB_WGMMA_REGS64, FLASHLAB_WGMMA_ACC64(d), \
                     "%64, %65", "%66", TRANS)
+#define FLASHLAB_WGMMA_SS_N160(TYPE, TRANS)                                             \
+  FLASHLAB_WGMMA_SS("m64n160k16", TYPE, FLASHLAB_WGMMA_REGS80, FLASHLAB_WGMMA_ACC80(d), \
+                    "%80, %81", "%82", TRANS)
 #define FLASHLAB_WGMMA_RS_N64(TYPE)                                                    \
   FLASHLAB_WGMMA_RS("m64n64k16", TYPE, FLASHLAB_WGMMA_REGS32, FLASHLAB_WGMMA_ACC32(d), \
                     "{%32, %33, %34, %35}, %36", "%37")
@@ -178,15 +182,18 @@ template <typename Elem, int kN, bool kMNMajor = false>
 __device__ __forceinline__ void mma_ss(float (&d)[kN / 8][4], uint64_t desc_a, uint64_t desc_b,
                                        int accumulate) {
 #if FLASHLAB_WGMMA_ENABLED
-  static_assert(kN == 32 || kN == 64 || kN == 128, "instantiate the operand list for this N");
+  static_assert(kN == 32 || kN == 64 || kN == 128 || kN == 160,
+                "instantiate the operand list for this N");
   constexpr bool kHalf = std::is_same_v<Elem, __half>;
-#define FLASHLAB_WGMMA_SS_ANY(TRANS)                                      \
-  if constexpr (kN == 32 && kHalf) FLASHLAB_WGMMA_SS_N32("f16", TRANS);   \
-  if constexpr (kN == 32 && !kHalf) FLASHLAB_WGMMA_SS_N32("bf16", TRANS); \
-  if constexpr (kN == 64 && kHalf) FLASHLAB_WGMMA_SS_N64("f16", TRANS);   \
-  if constexpr (kN == 64 && !kHalf) FLASHLAB_WGMMA_SS_N64("bf16", TRANS); \
-  if constexpr (kN == 128 && kHalf) FLASHLAB_WGMMA_SS_N128("f16", TRANS); \
-  if constexpr (kN == 128 && !kHalf) FLASHLAB_WGMMA_SS_N128("bf16", TRANS);
+#define FLASHLAB_WGMMA_SS_ANY(TRANS)                                        \
+  if constexpr (kN == 32 && kHalf) FLASHLAB_WGMMA_SS_N32("f16", TRANS);     \
+  if constexpr (kN == 32 && !kHalf) FLASHLAB_WGMMA_SS_N32("bf16", TRANS);   \
+  if constexpr (kN == 64 && kHalf) FLASHLAB_WGMMA_SS_N64("f16", TRANS);     \
+  if constexpr (kN == 64 && !kHalf) FLASHLAB_WGMMA_SS_N64("bf16", TRANS);   \
+  if constexpr (kN == 128 && kHalf) FLASHLAB_WGMMA_SS_N128("f16", TRANS);   \
+  if constexpr (kN == 128 && !kHalf) FLASHLAB_WGMMA_SS_N128("bf16", TRANS); \
+  if constexpr (kN == 160 && kHalf) FLASHLAB_WGMMA_SS_N160("f16", TRANS);   \
+  if constexpr (kN == 160 && !kHalf) FLASHLAB_WGMMA_SS_N160("bf16", TRANS);
   if constexpr (kMNMajor) {
     FLASHLAB_WGMMA_SS_ANY("1, 1")
   } else {
@@ -216,14 +223,24 @@ __device__ __forceinline__ void mma_rs(float (&d)[kN / 8][4], const uint32_t (&a
 #undef FLASHLAB_WGMMA_SS_N64
 #undef FLASHLAB_WGMMA_RS_N64
 #undef FLASHLAB_WGMMA_SS_N128
+#undef FLASHLAB_WGMMA_SS_N160
 #undef FLASHLAB_WGMMA_RS_N128
 #undef FLASHLAB_WGMMA_SS
 #undef FLASHLAB_WGMMA_RS
+#undef FLASHLAB_WGMMA_ACC80
 #undef FLASHLAB_WGMMA_ACC64
 #undef FLASHLAB_WGMMA_ACC32
 #undef FLASHLAB_WGMMA_ACC16
+#undef FLASHLAB_WGMMA_REGS80
 #undef FLASHLAB_WGMMA_REGS64
 #undef FLASHLAB_WGMMA_REGS32
 #undef FLASHLAB_WGMMA_REGS16
+#undef FLASHLAB_WGMMA_TILES4
+#undef FLASHLAB_WGMMA_TILE
+#undef FLASHLAB_WGMMA_OPS0
+#undef FLASHLAB_WGMMA_OPS1
+#undef FLASHLAB_WGMMA_OPS2
+#undef FLASHLAB_WGMMA_OPS3
+#undef FLASHLAB_WGMMA_OPS4
 
 }  // namespace flashlab::cuda::wgmma

@@ -52,6 +52,9 @@ std::vector<Case> forward_cases() {
   }
   for (int64_t n : {1, 17, 113, 1000, 4097}) cases.push_back({{1, 1, n, n, 64}, n % 2 == 1});
   cases.push_back({{2, 3, 300, 500, 64}, false, 0.2});
+  // d = 64 without a mask takes 160 keys here (seq_k pads to 2080: flash_fwd.cu, wide_keys_pay),
+  // the last block 80 keys short.
+  cases.push_back({{1, 2, 337, 2000, 64}});
   cases.push_back({{1, 2, 500, 300, 128}, true, 0.1});
   cases.push_back({{1, 2, 520, 520, 64}, false, 0.0, "butterfly"});
   cases.push_back({{2, 1, 700, 450, 128}, true, 0.0, "random:0.4"});
@@ -113,6 +116,7 @@ TEST_CASE("the wgmma forward's ladder rungs (serial ... persistent) match the fl
   // then take several units each, and its stages and barrier phases carry from one to the next.
   cases.push_back({{3, 50, 300, 333, 64}, true});
   cases.push_back({{2, 70, 200, 257, 128}, false, 0.0, "random:0.4"});
+  cases.push_back({{2, 70, 200, 630, 64}});  // 160 keys at d = 64, several units per block
   // 150 units on 132 SMs: 18 blocks take a second unit in the reversed (odd) round of the
   // persistent schedule, the last round short.
   cases.push_back({{1, 150, 40, 70, 128}, true});
@@ -190,38 +194,50 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
                                                cuda::FusedKernel::WgmmaPersistentDynamic));
     CHECK(cuda::flash_forward_overlaps_softmax(256, false));  // warp-specialised, as d = 128
     CHECK(cuda::flash_forward_overlaps_softmax(96, false));   // the d = 128 kernel, padded
-    // The tiles each call runs. Forward: per rung (d = 64 with a producer: 128 keys, without one
-    // 64), and d = 96 on the d = 128 kernel's. Backward: 128 queries per block at d = 64 without
-    // dropout (wgmma), 64 elsewhere; 64 keys (shared by both warpgroups) at d = 256.
+    // The tiles each call runs. Forward: per rung (d = 64 with a producer: 160 keys without a
+    // causal mask where seq_k pads them little, else 128; without a producer 64), and d = 96 on
+    // the d = 128 kernel's. Backward: 128 queries per block at d = 64 without dropout (wgmma), 64
+    // elsewhere; 64 keys (shared by both warpgroups) at d = 256.
     using K = cuda::FusedKernel;
     struct Expected {
       bool backward;
-      int64_t d;
-      bool dropout;
+      int64_t d, seq_k;
+      bool dropout, causal;
       K kernel;
       int64_t rows, cols;
     };
     for (const Expected& e : {
-             Expected{false, 64, false, K::Wgmma, 128, 128},
-             Expected{false, 64, true, K::Wgmma, 128, 64},
-             Expected{false, 64, false, K::WgmmaTma, 128, 64},
-             Expected{false, 64, false, K::WgmmaWarpSpecialized, 128, 128},
-             Expected{false, 64, false, K::WgmmaPersistent, 128, 128},
-             Expected{false, 128, false, K::WgmmaTma, 128, 128},
-             Expected{false, 96, false, K::Auto, 128, 128},
-             Expected{false, 96, true, K::Auto, 128, 64},
-             Expected{false, 96, false, K::MmaSync, 128, 64},
-             Expected{true, 64, false, K::Auto, 128, 128},
-             Expected{true, 64, true, K::Auto, 64, 128},
-             Expected{true, 128, false, K::Auto, 64, 128},
-             Expected{true, 96, false, K::Auto, 64, 128},
-             Expected{true, 256, false, K::Auto, 64, 64},
-             Expected{true, 64, false, K::MmaSync, 64, 128},
+             Expected{false, 64, 2048, false, false, K::Wgmma, 128, 160},
+             Expected{false, 64, 2000, false, false, K::Auto, 128, 160},
+             Expected{false, 64, 1024, false, false, K::Wgmma, 128, 128},  // 1120 keys padded
+             Expected{false, 64, 2048, false, true, K::Wgmma, 128, 128},
+             Expected{false, 64, 2048, true, false, K::Wgmma, 128, 64},
+             Expected{false, 64, 2048, false, false, K::WgmmaTma, 128, 64},
+             Expected{false, 64, 8192, false, false, K::WgmmaWarpSpecialized, 128, 160},
+             Expected{false, 64, 8192, false, true, K::WgmmaWarpSpecialized, 128, 128},
+             Expected{false, 64, 4096, false, false, K::WgmmaPersistent, 128, 160},
+             Expected{false, 64, 4096, false, true, K::WgmmaPersistentDynamic, 128, 128},
+             Expected{false, 128, 2048, false, false, K::WgmmaTma, 128, 128},
+             Expected{false, 128, 2048, false, false, K::Auto, 128, 128},
+             Expected{false, 96, 2048, false, false, K::Auto, 128, 128},
+             Expected{false, 96, 2048, true, false, K::Auto, 128, 64},
+             Expected{false, 96, 2048, false, false, K::MmaSync, 128, 64},
+             Expected{true, 64, 2048, false, false, K::Auto, 128, 128},
+             Expected{true, 64, 2048, true, false, K::Auto, 64, 128},
+             Expected{true, 128, 2048, false, false, K::Auto, 64, 128},
+             Expected{true, 96, 2048, false, false, K::Auto, 64, 128},
+             Expected{true, 256, 2048, false, false, K::Auto, 64, 64},
+             Expected{true, 64, 2048, false, false, K::MmaSync, 64, 128},
          }) {
+      const AttentionShape call{1, 1, 2048, e.seq_k, e.d};
+      AttentionOptions options;
+      options.causal = e.causal;
+      options.dropout_p = e.dropout ? 0.1 : 0.0;
       const TileSizes t = e.backward ? cuda::flash_backward_tiles(e.d, e.dropout, e.kernel)
-                                     : cuda::flash_forward_tiles(e.d, e.dropout, e.kernel);
+                                     : cuda::flash_forward_tiles(call, options, e.kernel);
       INFO((e.backward ? "backward" : "forward")
-           << " d=" << e.d << " dropout=" << e.dropout << " " << cuda::to_string(e.kernel));
+           << " d=" << e.d << " seq_k=" << e.seq_k << " dropout=" << e.dropout
+           << " causal=" << e.causal << " " << cuda::to_string(e.kernel));
       CHECK(t.block_rows == e.rows);
       CHECK(t.block_cols == e.cols);
     }

@@ -101,7 +101,7 @@ void check_tiles(const MaskCase& m, cuda::FusedKernel kernel, bool backward, std
                  Seen& seen) {
   const AttentionOptions options = options_of(m, rng);
   const TileSizes tiles = backward ? cuda::flash_backward_tiles(m.shape.head_dim, false, kernel)
-                                   : cuda::flash_forward_tiles(m.shape.head_dim, false, kernel);
+                                   : cuda::flash_forward_tiles(m.shape, options, kernel);
   INFO(describe(m) << ", " << cuda::to_string(kernel) << (backward ? " backward" : " forward")
                    << ", tiles " << tiles.block_rows << "x" << tiles.block_cols);
   const int64_t bh_count = m.shape.batch * m.shape.heads;

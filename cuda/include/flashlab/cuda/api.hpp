@@ -112,9 +112,11 @@ void flash_forward(const AttentionShape& shape, const AttentionOptions& options,
                    FusedKernel kernel = FusedKernel::Auto);
 
 // The tiles (Br query rows x Bc key rows) the fast kernels use for a head dim, with or without
-// dropout: what the simulator needs to predict their HBM traffic. Throws for an unsupported head
+// dropout: what the simulator needs to predict their HBM traffic. The forward's also depend on
+// the call (the wgmma kernel at d = 64 takes wider key blocks without a causal mask where seq_k
+// pads them little), so it takes the call's shape and options. Throws for an unsupported head
 // dim, or for FusedKernel::Wgmma where it cannot run.
-TileSizes flash_forward_tiles(int64_t head_dim, bool dropout,
+TileSizes flash_forward_tiles(const AttentionShape& shape, const AttentionOptions& options,
                               FusedKernel kernel = FusedKernel::Auto);
 TileSizes flash_backward_tiles(int64_t head_dim, bool dropout,
                                FusedKernel kernel = FusedKernel::Auto);
