@@ -247,6 +247,14 @@ int main(int argc, char** argv) {
         add_named("softmax_two_groups_s", r.softmax_two_groups_s, "s",
                   "the same per step, two warpgroups per SM side by side");
         add_named("softmax_exps_per_step", r.exps_per_step, "exp", "64 x 128 + 64 rescales");
+        add_named("overlap_step_s", r.overlap_step_s, "s",
+                  "the forward's loop, both warpgroups one step (128x128), softmax under P V");
+        add_named("pingpong_step_s", r.pingpong_step_s, "s",
+                  "the same with the warpgroups taking turns at the tensor cores (the kernel's)");
+        add_named("products_step_s", r.products_step_s, "s",
+                  "both warpgroups' products of one step at the two-group rate");
+        add_named("softmax_step_s", r.softmax_step_s, "s",
+                  "both warpgroups' softmax steps one after the other (2 x one group alone)");
       }
     } else {
       std::fprintf(stderr,
