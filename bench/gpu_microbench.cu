@@ -231,22 +231,37 @@ int main(int argc, char** argv) {
       add("fp32_flops_per_s", 2.0 * blocks * threads * double(iters) * 8 / (ms * 1e-3), "FLOP/s",
           "fmaf, 8 chains per thread");
     }
-    if (flashlab::cuda::forward_part_rates_available()) {  // the wgmma forward's two halves
+    if (flashlab::cuda::forward_part_rates_available()) {  // the wgmma forward's halves, loop
       for (const int d : {64, 128}) {
         const flashlab::cuda::ForwardPartRates r = flashlab::cuda::measure_forward_part_rates(d);
         const std::string k = "fwd_d" + std::to_string(d) + "_";
-        auto add_named = [&](const std::string& name, double v, const char* unit, const char* how) {
-          add((k + name).c_str(), v, unit, how);
+        using R = flashlab::cuda::ForwardPartRates;
+        struct Row {
+          const char* name;
+          double R::*value;
+          const char* unit;
+          const char* how;
         };
-        add_named("products_one_group_flops_per_s", r.products_one_group_flops_per_s, "FLOP/s",
-                  "wgmma S = Q K^T (64x128) then O += P V, one warpgroup per SM, fixed tiles");
-        add_named("products_two_groups_flops_per_s", r.products_two_groups_flops_per_s, "FLOP/s",
-                  "the same, two warpgroups per SM (the forward's compute warpgroups)");
-        add_named("softmax_one_group_s", r.softmax_one_group_s, "s",
-                  "one warpgroup's softmax step (64x128 exps, rescale, P), alone on its SM");
-        add_named("softmax_two_groups_s", r.softmax_two_groups_s, "s",
-                  "the same per step, two warpgroups per SM side by side");
-        add_named("softmax_exps_per_step", r.exps_per_step, "exp", "64 x 128 + 64 rescales");
+        const Row rows[] = {
+            Row{"products_one_group_flops_per_s", &R::products_one_group_flops_per_s, "FLOP/s",
+                "wgmma S = Q K^T (64x128) then O += P V, one warpgroup per SM, fixed tiles"},
+            Row{"products_two_groups_flops_per_s", &R::products_two_groups_flops_per_s, "FLOP/s",
+                "the same, two warpgroups per SM (the forward's compute warpgroups)"},
+            Row{"softmax_one_group_s", &R::softmax_one_group_s, "s",
+                "one warpgroup's softmax step (64x128 exps, rescale, P), alone on its SM"},
+            Row{"softmax_two_groups_s", &R::softmax_two_groups_s, "s",
+                "the same per step, two warpgroups per SM side by side"},
+            Row{"softmax_exps_per_step", &R::exps_per_step, "exp", "64 x 128 + 64 rescales"},
+            Row{"overlap_step_s", &R::overlap_step_s, "s",
+                "the forward's loop, both warpgroups one step (128x128), softmax under P V"},
+            Row{"pingpong_step_s", &R::pingpong_step_s, "s",
+                "the same with the warpgroups taking turns at the tensor cores (the kernel's)"},
+            Row{"products_step_s", &R::products_step_s, "s",
+                "both warpgroups' products of one step at the two-group rate"},
+            Row{"softmax_step_s", &R::softmax_step_s, "s",
+                "both warpgroups' softmax steps one after the other (2 x one group alone)"},
+        };
+        for (const Row& row : rows) add((k + row.name).c_str(), r.*row.value, row.unit, row.how);
       }
     } else {
       std::fprintf(stderr,

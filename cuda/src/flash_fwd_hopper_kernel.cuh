@@ -38,6 +38,7 @@
 #include "flash_fwd_common.cuh"
 #include "fwd_epilogue.cuh"
 #include "fwd_softmax.cuh"
+#include "pingpong.cuh"
 #include "tma.cuh"
 #include "wgmma.cuh"
 
@@ -160,15 +161,6 @@ struct FwdUnits {
   }
 };
 
-// Waits at warpgroup `group`'s own named barrier, kFirst + group, of kCount threads.
-template <int kFirst, int kCount>
-__device__ __forceinline__ void group_barrier_sync(int group) {
-  if (group == 0)
-    ptx::named_barrier_sync<kFirst, kCount>();
-  else
-    ptx::named_barrier_sync<kFirst + 1, kCount>();
-}
-
 // d = 64 without a producer asks for two resident blocks (<= 128 registers; dropout's Philox
 // state would spill), d = 128 needs up to 255 registers for O and S. kLogTiles: as in
 // flash_fwd_kernel. kRung: the techniques built in (FwdRung); the production kernel is
@@ -286,20 +278,12 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
   const bool group_leader = tid % 128 == 0;  // issues the warpgroup's TMA store of O_i
   // The warpgroup's own named barrier for the epilogue: 4 + group (1 and 2 take the turns).
   auto epilogue_sync = [&] { group_barrier_sync<4, 128>(group); };
-  // Pingpong (FA3 §3.1): the warpgroups take turns to issue their products (named barrier
-  // 1 + w opens warpgroup w's turn: w waits on it, the other arrives), so the softmax of one
-  // overlaps the products of the other rather than both competing for the tensor cores at once.
-  // Each barrier counts the 128 threads that wait and the 128 that arrive.
+  // Pingpong (FA3 §3.1, pingpong.cuh): the warpgroups take turns to issue their products.
   auto wait_turn = [&] {
-    if constexpr (kPingpong) group_barrier_sync<1, 256>(group);
+    if constexpr (kPingpong) pingpong::wait_turn(group);
   };
   auto pass_turn = [&] {
-    if constexpr (kPingpong) {
-      if (group == 0)
-        ptx::named_barrier_arrive<2, 256>();
-      else
-        ptx::named_barrier_arrive<1, 256>();
-    }
+    if constexpr (kPingpong) pingpong::pass_turn(group);
   };
   // A consumer warp is done with the stage `empty` guards (only the producer waits for it).
   auto release = [&](uint64_t* empty) {

@@ -1,7 +1,8 @@
 // measure_forward_part_rates: the wgmma forward's products and its softmax step, each timed alone
-// on every SM (forward_part_rates.hpp). Both kernels keep their operands on chip: the products
-// read fixed tiles in shared memory, the softmax reworks a tile in registers, so what they time
-// is the tensor cores at the forward's shapes and the warpgroup's instruction stream, not memory.
+// on every SM, and the two together in the forward's inner loop (forward_part_rates.hpp). Every
+// kernel keeps its operands on chip: the products read fixed tiles in shared memory, the softmax
+// reworks a tile in registers, so what they time is the tensor cores at the forward's shapes and
+// the warpgroups' instruction streams, not memory.
 #include <cuda_fp16.h>
 
 #include <string>
@@ -13,6 +14,7 @@
 
 #include "check.hpp"
 #include "fwd_softmax.cuh"
+#include "pingpong.cuh"
 #include "wgmma.cuh"
 
 namespace flashlab::cuda {
@@ -30,51 +32,75 @@ __device__ __forceinline__ float tile_value(int i) {
   return float((i * 37) % 255 - 127) / 128.f;
 }
 
-// Each warpgroup: S = Q K^T (kD / 16 wgmma of 64 x 128 x 16, both operands in shared memory),
-// then O += P V (8 wgmma of 64 x kD x 16 per 128 keys, P in registers), as the forward issues
-// them, with one group of products left in flight (the forward's overlap keeps one). P is fixed:
-// the products alone, no softmax between them. S accumulates across iterations (the kernel
-// overwrites it; the tensor cores take as long either way): a product of fixed operands that
-// overwrites its result is loop-invariant, and ptxas hoisted it out of the loop (the first run
-// measured 1.26e15 FLOP/s, above the dense peak).
+// The block's fixed operands in shared memory: Q (both warpgroups' rows), K and V (kKeys rows
+// each), 128-byte swizzled from a 1024-byte boundary; and the products the forward issues on
+// them. Every thread of the block constructs it (all fill, then meet at a barrier).
 template <int kD>
-__global__ void __launch_bounds__(256) products_kernel(int iters, float* __restrict__ sink) {
-#if FLASHLAB_WGMMA_ENABLED
-  extern __shared__ unsigned char smem_raw[];  // aligned to 1024 below, as the swizzle needs
-  __half* sQ =
-      reinterpret_cast<__half*>(smem_raw + ((1024 - ptx::smem_address(smem_raw) % 1024) % 1024));
-  __half* sK = sQ + kQRows * kD;
-  __half* sV = sK + kKeys * kD;
-  for (int i = threadIdx.x; i < (kQRows + 2 * kKeys) * kD; i += blockDim.x)
-    sQ[i] = __float2half(tile_value(i));
-  wgmma::fence_shared_for_async_proxy();
-  __syncthreads();
+struct FixedTiles {
+  const __half *q_group, *k, *v;  // q_group: this warpgroup's 64 rows of Q
 
-  const int group = threadIdx.x / 128, lane = threadIdx.x % 32;
-  const __half* sQ_group = sQ + wgmma::swizzled_offset<kQRows>(group * kRows, 0);
-  constexpr int kN = kD < 128 ? kD : 128;
-  float S[kKeys / 8][4] = {};
-  float O[kD / 8][4] = {};
-  uint32_t P[kPSteps][4];
-#pragma unroll
-  for (int kk = 0; kk < kPSteps; ++kk)
-#pragma unroll
-    for (int e = 0; e < 4; ++e) P[kk][e] = ptx::pack2<__half>(tile_value(lane + e), 0.5f);
+  __device__ explicit FixedTiles(unsigned char* smem_raw) {
+    __half* q =
+        reinterpret_cast<__half*>(smem_raw + ((1024 - ptx::smem_address(smem_raw) % 1024) % 1024));
+    for (int i = threadIdx.x; i < (kQRows + 2 * kKeys) * kD; i += blockDim.x)
+      q[i] = __float2half(tile_value(i));
+    wgmma::fence_shared_for_async_proxy();
+    __syncthreads();
+    q_group = q + wgmma::swizzled_offset<kQRows>(int(threadIdx.x / 128) * kRows, 0);
+    k = q + kQRows * kD;
+    v = k + kKeys * kD;
+  }
+  static constexpr int smem_bytes() { return (kQRows + 2 * kKeys) * kD * 2 + 1024; }
 
-  for (int it = 0; it < iters; ++it) {
-    wgmma::fence();
+  // S += Q K^T over the head dim: kD / 16 wgmma of 64 x kKeys x 16, both operands in shared
+  // memory (FA2 Alg. 1 l. 8).
+  __device__ void multiply_qk(float (&S)[kKeys / 8][4]) const {
 #pragma unroll
     for (int kk = 0; kk < kD / 16; ++kk)
       wgmma::mma_ss<__half, kKeys>(
-          S, wgmma::descriptor(sQ_group + wgmma::swizzled_offset<kQRows>(0, 16 * kk)),
-          wgmma::descriptor(sK + wgmma::swizzled_offset<kKeys>(0, 16 * kk)), 1);
+          S, wgmma::descriptor(q_group + wgmma::swizzled_offset<kQRows>(0, 16 * kk)),
+          wgmma::descriptor(k + wgmma::swizzled_offset<kKeys>(0, 16 * kk)), 1);
+  }
+  // O += P V: one wgmma of 64 x kD x 16 per 16 keys, P in registers (FA2 Alg. 1 l. 10).
+  __device__ void multiply_pv(float (&O)[kD / 8][4], const uint32_t (&P)[kPSteps][4]) const {
+    constexpr int kN = kD < 128 ? kD : 128;
 #pragma unroll
     for (int kk = 0; kk < kPSteps; ++kk)
 #pragma unroll
       for (int c = 0; c < kD; c += kN)
         wgmma::mma_rs<__half, kN>(
             *reinterpret_cast<float(*)[kN / 8][4]>(&O[c / 8]), P[kk],
-            wgmma::descriptor(sV + wgmma::swizzled_offset<kKeys>(16 * kk, c), kKeys * 128), 1);
+            wgmma::descriptor(v + wgmma::swizzled_offset<kKeys>(16 * kk, c), kKeys * 128), 1);
+  }
+};
+
+// A fixed P~ for the products: 16-bit pairs in (-1, 1) from the lane.
+__device__ __forceinline__ void fixed_p(uint32_t (&P)[kPSteps][4], int lane) {
+#pragma unroll
+  for (int kk = 0; kk < kPSteps; ++kk)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) P[kk][e] = ptx::pack2<__half>(tile_value(lane + e), 0.5f);
+}
+
+// Each warpgroup: S = Q K^T, then O += P V, as the forward issues them, with one group of products
+// left in flight (the forward's overlap keeps one). P is fixed: the products alone, no softmax
+// between them. S accumulates across iterations (the kernel overwrites it; the tensor cores take
+// as long either way): a product of fixed operands that overwrites its result is loop-invariant,
+// and ptxas hoisted it out of the loop (the first run measured 1.26e15 FLOP/s, above the dense
+// peak).
+template <int kD>
+__global__ void __launch_bounds__(256) products_kernel(int iters, float* __restrict__ sink) {
+#if FLASHLAB_WGMMA_ENABLED
+  extern __shared__ unsigned char smem_raw[];
+  const FixedTiles<kD> tiles(smem_raw);
+  float S[kKeys / 8][4] = {};
+  float O[kD / 8][4] = {};
+  uint32_t P[kPSteps][4];
+  fixed_p(P, int(threadIdx.x % 32));
+  for (int it = 0; it < iters; ++it) {
+    wgmma::fence();
+    tiles.multiply_qk(S);
+    tiles.multiply_pv(O, P);
     wgmma::commit();
     wgmma::wait<1>();
   }
@@ -136,6 +162,63 @@ __global__ void __launch_bounds__(256) softmax_kernel(int iters, float* __restri
   if (sum == 12345.678f || bits == 0x12345678u) *sink = sum + float(bits);
 }
 
+// Both warpgroups run the forward's inner loop (flash_fwd_hopper_kernel.cuh, FwdRung::Overlap and
+// above) on tiles that stay on chip: issue S = Q K^T and O += P~ V of the previous step, wait for
+// S only, run the softmax step while the tensor cores finish O, wait, rescale O and pack P~. With
+// kPingpong the two take turns to issue their products (pingpong.cuh), as the kernel's rungs from
+// Pingpong up do. So it times the overlap of the two halves measured alone above, without the
+// loads, the producer's stages and the epilogue that the kernel adds. S accumulates onto the
+// previous step's P~ (values in (0, 1]), as in products_kernel, so that no product is
+// loop-invariant.
+template <int kD, bool kPingpong>
+__global__ void __launch_bounds__(256) step_kernel(int iters, float* __restrict__ sink) {
+#if FLASHLAB_WGMMA_ENABLED
+  extern __shared__ unsigned char smem_raw[];
+  const FixedTiles<kD> tiles(smem_raw);
+  const int group = threadIdx.x / 128;
+  float S[1][kKeys / 8][4] = {};
+  float O[1][kD / 8][4] = {};
+  uint32_t P[kPSteps][4];
+  fixed_p(P, int(threadIdx.x % 32));
+  float m[1][2] = {{-INFINITY, -INFINITY}}, l[1][2] = {{0.f, 0.f}}, rescale[1][2];
+  const float scale_log2 = 0.125f * 1.4426950408889634f;
+
+  if (kPingpong && group == 1) pingpong::pass_turn(group);  // warpgroup 0 goes first
+  for (int it = 0; it < iters; ++it) {
+    if constexpr (kPingpong) pingpong::wait_turn(group);
+    wgmma::fence();
+    tiles.multiply_qk(S[0]);
+    wgmma::commit();
+    tiles.multiply_pv(O[0], P);
+    wgmma::commit();
+    if constexpr (kPingpong) pingpong::pass_turn(group);
+    wgmma::wait<1>();
+    wgmma::pin(S[0]);
+    fwd::softmax_update(S, m, l, rescale, scale_log2);
+    wgmma::pin(S[0]);
+    wgmma::pin(l);
+    wgmma::pin(rescale);
+    wgmma::wait<0>();
+    wgmma::pin(O[0]);
+    wgmma::pin(P);
+    fwd::rescale_output(O, rescale);
+#pragma unroll
+    for (int kk = 0; kk < kPSteps; ++kk) fwd::p_fragment<__half>(S, 0, kk, P[kk]);
+  }
+  if (kPingpong && group == 0) pingpong::wait_turn(group);  // the last pass_turn of group 1
+  wgmma::pin(O[0]);
+  float sum = l[0][0] + l[0][1] + m[0][0] + m[0][1];
+#pragma unroll
+  for (int t = 0; t < kD / 8; ++t) sum += O[0][t][0] + O[0][t][3];
+  uint32_t bits = 0;
+#pragma unroll
+  for (int kk = 0; kk < kPSteps; ++kk) bits ^= P[kk][0] ^ P[kk][3];
+  if (sum == 12345.678f || bits == 0x12345678u) *sink = sum + float(bits);
+#else
+  if (iters < 0) *sink = 0.f;  // not built for sm_90a: measure_forward_part_rates refuses first
+#endif
+}
+
 // Seconds per iteration of a launch of kernels that run kIters iterations (the median of CUDA-event
 // timings after warm-up).
 constexpr int kIters = 4000;
@@ -155,7 +238,7 @@ ForwardPartRates measure(int sms, float* sink) {
   ForwardPartRates r;
   r.head_dim = kD;
   r.exps_per_step = double(kRows) * kKeys + kRows;
-  const int smem = (kQRows + 2 * kKeys) * kD * int(sizeof(__half)) + 1024;
+  const int smem = FixedTiles<kD>::smem_bytes();
   FLASHLAB_CUDA_CHECK(
       cudaFuncSetAttribute(products_kernel<kD>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
   const double flops_per_group_step = 4.0 * kRows * kKeys * kD;  // S and P V, 2 FLOPs a MAC
@@ -170,6 +253,16 @@ ForwardPartRates measure(int sms, float* sink) {
         flops_per_group_step * groups * sms / products_s;
     (groups == 1 ? r.softmax_one_group_s : r.softmax_two_groups_s) = softmax_s / groups;
   }
+  // The whole step: both warpgroups, one iteration each.
+  auto step_seconds = [&](auto kernel) {
+    FLASHLAB_CUDA_CHECK(
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    return seconds_per_iteration([&] { kernel<<<sms, 256, smem>>>(kIters, sink); });
+  };
+  r.overlap_step_s = step_seconds(step_kernel<kD, false>);
+  r.pingpong_step_s = step_seconds(step_kernel<kD, true>);
+  r.products_step_s = 2 * flops_per_group_step * sms / r.products_two_groups_flops_per_s;
+  r.softmax_step_s = 2 * r.softmax_one_group_s;
   return r;
 }
 

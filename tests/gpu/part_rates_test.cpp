@@ -1,6 +1,6 @@
-// The microbenchmark of the wgmma forward's two halves (cuda/forward_part_rates.hpp), whose
-// figures the simulator's performance model may take as constants: each is a rate a Hopper GPU
-// can have, and a head dim it does not measure is refused.
+// The microbenchmark of the wgmma forward's two halves and its loop (cuda/forward_part_rates.hpp),
+// whose figures the simulator's performance model may take as constants: each is a rate a Hopper
+// GPU can have, and a head dim it does not measure is refused.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -37,6 +37,16 @@ TEST_CASE("the forward's part rates are rates a Hopper GPU can have; other head 
     CHECK(r.softmax_two_groups_s > 0.25e-6);
     CHECK(r.softmax_one_group_s < 1e-3);
     CHECK(r.softmax_two_groups_s < 1e-3);
+    // The loop's step holds both warpgroups' products and softmax steps: it cannot take less than
+    // the products at their measured rate, nor than the two softmax steps side by side (10 %
+    // below either for the timing's spread); hiding nothing, it would take about their sum (a
+    // step twice that would mean the loop waits on something it does not contain).
+    for (const double step : {r.overlap_step_s, r.pingpong_step_s}) {
+      CHECK(step > 0.9 * r.products_step_s);
+      CHECK(step > 0.9 * 2 * r.softmax_two_groups_s);
+      CHECK(step < 2 * (r.products_step_s + r.softmax_step_s));
+    }
+    CHECK(r.softmax_step_s == doctest::Approx(2 * r.softmax_one_group_s));
   }
   CHECK_THROWS_WITH_AS(cuda::measure_forward_part_rates(96),
                        doctest::Contains("head dim 96 is not measured"), Error);

@@ -1,6 +1,7 @@
 // The two halves of the wgmma forward's inner loop, each timed alone by a kernel of its own: the
 // products at the kernel's shapes (S = Q K^T over 128 keys, O += P V) and one warpgroup's softmax
-// step (the kernel's own fwd_softmax.cuh code on a 64-row tile held in registers). The
+// step (the kernel's own fwd_softmax.cuh code on a 64-row tile held in registers); then the two
+// together as the kernel's loop runs them (overlapped, with and without the pingpong). The
 // simulator's performance model may take its constants from here (docs/simulator.md), never from
 // the attention kernel's times: these kernels load nothing from HBM and multiply fixed tiles.
 #pragma once
@@ -21,13 +22,25 @@ struct ForwardPartRates {
   double softmax_two_groups_s = 0;
   // Exponentials in one warpgroup's step: 64 x 128 of P plus 64 of the rescale.
   double exps_per_step = 0;
+  // Seconds one step of the forward's inner loop takes on an SM (both warpgroups, each its
+  // products and its softmax step: 128 query rows x 128 keys), with the softmax of S overlapping
+  // the product P V (FA3 §3.2) and the warpgroups issuing freely, or taking turns (pingpong,
+  // FA3 §3.1) as the kernel does. Nothing is loaded: the kernel's own time per step adds its
+  // loads, its producer's stages and its epilogue.
+  double overlap_step_s = 0;
+  double pingpong_step_s = 0;
+  // What the parts alone give for such a step: both warpgroups' products at the two-group rate,
+  // and both softmax steps one after the other (two x softmax_one_group_s). The loop takes at
+  // least the longer and, with nothing hidden, about their sum.
+  double products_step_s = 0;
+  double softmax_step_s = 0;
 };
 
 // True when this build has the wgmma kernels and the current GPU runs them (sm_90).
 bool forward_part_rates_available();
 
-// Times both halves at head dim 64 or 128 (fp16); throws flashlab::Error when unavailable, for
-// another head dim, or on a CUDA failure.
+// Times both halves and the loop at head dim 64 or 128 (fp16); throws flashlab::Error when
+// unavailable, for another head dim, or on a CUDA failure.
 ForwardPartRates measure_forward_part_rates(int head_dim);
 
 }  // namespace flashlab::cuda
