@@ -260,6 +260,8 @@ int main(int argc, char** argv) {
                 "both warpgroups' products of one step at the two-group rate"},
             Row{"softmax_step_s", &R::softmax_step_s, "s",
                 "both warpgroups' softmax steps one after the other (2 x one group alone)"},
+            Row{"rest_rate_under_products", &R::rest_rate_under_products, "",
+                "softmax_step / pingpong_step: the softmax's rate in the loop over alone"},
         };
         for (const Row& row : rows) add((k + row.name).c_str(), r.*row.value, row.unit, row.how);
       }

@@ -34,6 +34,12 @@ std::string rate(double per_second, const char* unit) {
   return format_count(per_second) + unit;
 }
 
+std::string fraction(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", x);
+  return buf;
+}
+
 int run_info(const InfoArgs& a) {
   const Palette palette{colors_enabled(parse_color_mode(a.color), stdout)};
   const GpuDevice gpu = detect_gpu();
@@ -79,7 +85,8 @@ int run_info(const InfoArgs& a) {
                {"L2", Align::Right, ""},       {"DRAM", Align::Right, ""},
                {"L2->SM", Align::Right, ""},   {"L2 adds", Align::Right, ""},
                {"matmul", Align::Right, ""},   {"exp", Align::Right, ""},
-               {"fp32 ops", Align::Right, ""}, {"launch", Align::Right, ""}};
+               {"fp32 ops", Align::Right, ""}, {"under matmul", Align::Right, ""},
+               {"launch", Align::Right, ""}};
   auto both = [&](double sustained, double peak, const char* unit) {
     return rate(sustained, unit) + (peak > 0 ? " [" + rate(peak, unit) + "]" : "");
   };
@@ -98,10 +105,16 @@ int run_info(const InfoArgs& a) {
         {both(g.sustained.matmul_flops_per_s, g.peak.matmul_flops_per_s, "FLOP/s"), Tone::Plain},
         {both(g.sustained.exp_per_s, g.peak.exp_per_s, "exp/s"), Tone::Plain},
         {both(g.sustained.vector_ops_per_s, g.peak.vector_ops_per_s, "op/s"), Tone::Plain},
+        {fraction(g.sustained.rest_rate_under_matmul) + " [" +
+             fraction(g.peak.rest_rate_under_matmul) + "]",
+         Tone::Plain},
         {format_seconds(g.launch_s), Tone::Plain}};
     t.rows.push_back(row);
   }
   std::printf("%s", render(t, palette).c_str());
+  std::printf(
+      "  under matmul: the share of the exp and fp32 rates a kernel's softmax keeps while its "
+      "tensor cores multiply (kernels that overlap the two)\n");
   for (const Preset& p : presets()) std::printf("  %s: %s\n", p.name, p.spec.rates_source.c_str());
   return kExitOk;
 }

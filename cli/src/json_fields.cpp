@@ -70,7 +70,8 @@ nlohmann::json to_json(const simulator::GpuRates& r) {
           {"l2_reduce_bytes_per_s", r.l2_reduce_bytes_per_s},
           {"matmul_flops_per_s", r.matmul_flops_per_s},
           {"exp_per_s", r.exp_per_s},
-          {"vector_ops_per_s", r.vector_ops_per_s}};
+          {"vector_ops_per_s", r.vector_ops_per_s},
+          {"rest_rate_under_matmul", r.rest_rate_under_matmul}};
 }
 }  // namespace
 

@@ -32,45 +32,53 @@ __device__ __forceinline__ float tile_value(int i) {
   return float((i * 37) % 255 - 127) / 128.f;
 }
 
-// The block's fixed operands in shared memory: Q (both warpgroups' rows), K and V (kKeys rows
-// each), 128-byte swizzled from a 1024-byte boundary; and the products the forward issues on
-// them. Every thread of the block constructs it (all fill, then meet at a barrier).
+// The block's fixed operands in shared memory: Q (both warpgroups' rows) and two stages of K and
+// V (kKeys rows each), as the forward keeps them, 128-byte swizzled from a 1024-byte boundary; and
+// the products the forward issues on them. Every thread of the block constructs it (all fill,
+// then meet at a barrier).
 template <int kD>
 struct FixedTiles {
-  const __half *q_group, *k, *v;  // q_group: this warpgroup's 64 rows of Q
+  static constexpr int kStages = 2;
+  const __half* q_group;  // this warpgroup's 64 rows of Q
+  const __half *k, *v;    // stage 0 of K and of V; stage s is kKeys * kD elements further
 
   __device__ explicit FixedTiles(unsigned char* smem_raw) {
     __half* q =
         reinterpret_cast<__half*>(smem_raw + ((1024 - ptx::smem_address(smem_raw) % 1024) % 1024));
-    for (int i = threadIdx.x; i < (kQRows + 2 * kKeys) * kD; i += blockDim.x)
+    for (int i = threadIdx.x; i < (kQRows + 2 * kStages * kKeys) * kD; i += blockDim.x)
       q[i] = __float2half(tile_value(i));
     wgmma::fence_shared_for_async_proxy();
     __syncthreads();
     q_group = q + wgmma::swizzled_offset<kQRows>(int(threadIdx.x / 128) * kRows, 0);
     k = q + kQRows * kD;
-    v = k + kKeys * kD;
+    v = k + kStages * kKeys * kD;
   }
-  static constexpr int smem_bytes() { return (kQRows + 2 * kKeys) * kD * 2 + 1024; }
+  static constexpr int smem_bytes() { return (kQRows + 2 * kStages * kKeys) * kD * 2 + 1024; }
 
-  // S += Q K^T over the head dim: kD / 16 wgmma of 64 x kKeys x 16, both operands in shared
-  // memory (FA2 Alg. 1 l. 8).
-  __device__ void multiply_qk(float (&S)[kKeys / 8][4]) const {
+  // S = Q K_stage^T over the head dim (FA2 Alg. 1 l. 8): kD / 16 wgmma of 64 x kKeys x 16, both
+  // operands in shared memory; the first adds onto S or, as the forward does, overwrites it.
+  __device__ void multiply_qk(float (&S)[kKeys / 8][4], int stage, bool accumulate) const {
+    const __half* k_stage = k + stage * kKeys * kD;
 #pragma unroll
     for (int kk = 0; kk < kD / 16; ++kk)
       wgmma::mma_ss<__half, kKeys>(
           S, wgmma::descriptor(q_group + wgmma::swizzled_offset<kQRows>(0, 16 * kk)),
-          wgmma::descriptor(k + wgmma::swizzled_offset<kKeys>(0, 16 * kk)), 1);
+          wgmma::descriptor(k_stage + wgmma::swizzled_offset<kKeys>(0, 16 * kk)),
+          accumulate || kk > 0);
   }
-  // O += P V: one wgmma of 64 x kD x 16 per 16 keys, P in registers (FA2 Alg. 1 l. 10).
-  __device__ void multiply_pv(float (&O)[kD / 8][4], const uint32_t (&P)[kPSteps][4]) const {
+  // O += P V_stage: one wgmma of 64 x kD x 16 per 16 keys, P in registers (FA2 Alg. 1 l. 10).
+  __device__ void multiply_pv(float (&O)[kD / 8][4], const uint32_t (&P)[kPSteps][4],
+                              int stage) const {
     constexpr int kN = kD < 128 ? kD : 128;
+    const __half* v_stage = v + stage * kKeys * kD;
 #pragma unroll
     for (int kk = 0; kk < kPSteps; ++kk)
 #pragma unroll
       for (int c = 0; c < kD; c += kN)
         wgmma::mma_rs<__half, kN>(
             *reinterpret_cast<float(*)[kN / 8][4]>(&O[c / 8]), P[kk],
-            wgmma::descriptor(v + wgmma::swizzled_offset<kKeys>(16 * kk, c), kKeys * 128), 1);
+            wgmma::descriptor(v_stage + wgmma::swizzled_offset<kKeys>(16 * kk, c), kKeys * 128),
+            1);
   }
 };
 
@@ -99,8 +107,8 @@ __global__ void __launch_bounds__(256) products_kernel(int iters, float* __restr
   fixed_p(P, int(threadIdx.x % 32));
   for (int it = 0; it < iters; ++it) {
     wgmma::fence();
-    tiles.multiply_qk(S);
-    tiles.multiply_pv(O, P);
+    tiles.multiply_qk(S, 0, true);
+    tiles.multiply_pv(O, P, 0);
     wgmma::commit();
     wgmma::wait<1>();
   }
@@ -167,9 +175,11 @@ __global__ void __launch_bounds__(256) softmax_kernel(int iters, float* __restri
 // S only, run the softmax step while the tensor cores finish O, wait, rescale O and pack P~. With
 // kPingpong the two take turns to issue their products (pingpong.cuh), as the kernel's rungs from
 // Pingpong up do. So it times the overlap of the two halves measured alone above, without the
-// loads, the producer's stages and the epilogue that the kernel adds. S accumulates onto the
-// previous step's P~ (values in (0, 1]), as in products_kernel, so that no product is
-// loop-invariant.
+// loads, the producer's stages and the epilogue that the kernel adds. As in the kernel, S_j is
+// overwritten and step j reads K from stage j % 2 and V of the previous step from the other:
+// the operands change every step, so no product is loop-invariant (products_kernel, with fixed
+// operands, accumulates instead). A first version accumulated S here too and took 10 % longer per
+// step at d = 64 than the kernel itself (bench/results/v14_h200/part_rates_loop).
 template <int kD, bool kPingpong>
 __global__ void __launch_bounds__(256) step_kernel(int iters, float* __restrict__ sink) {
 #if FLASHLAB_WGMMA_ENABLED
@@ -187,9 +197,10 @@ __global__ void __launch_bounds__(256) step_kernel(int iters, float* __restrict_
   for (int it = 0; it < iters; ++it) {
     if constexpr (kPingpong) pingpong::wait_turn(group);
     wgmma::fence();
-    tiles.multiply_qk(S[0]);
+    const int stage = it % 2;
+    tiles.multiply_qk(S[0], stage, false);
     wgmma::commit();
-    tiles.multiply_pv(O[0], P);
+    tiles.multiply_pv(O[0], P, 1 - stage);
     wgmma::commit();
     if constexpr (kPingpong) pingpong::pass_turn(group);
     wgmma::wait<1>();
@@ -263,6 +274,7 @@ ForwardPartRates measure(int sms, float* sink) {
   r.pingpong_step_s = step_seconds(step_kernel<kD, true>);
   r.products_step_s = 2 * flops_per_group_step * sms / r.products_two_groups_flops_per_s;
   r.softmax_step_s = 2 * r.softmax_one_group_s;
+  r.rest_rate_under_products = r.softmax_step_s / r.pingpong_step_s;
   return r;
 }
 

@@ -47,6 +47,11 @@ TEST_CASE("the forward's part rates are rates a Hopper GPU can have; other head 
       CHECK(step < 2 * (r.products_step_s + r.softmax_step_s));
     }
     CHECK(r.softmax_step_s == doctest::Approx(2 * r.softmax_one_group_s));
+    // The model's rate under matmul: the softmax does not run faster in the loop than alone
+    // (20 % for the two warpgroups side by side), and a loop that skipped it would show ~0.
+    CHECK(r.rest_rate_under_products == doctest::Approx(r.softmax_step_s / r.pingpong_step_s));
+    CHECK(r.rest_rate_under_products > 0.2);
+    CHECK(r.rest_rate_under_products < 1.2);
   }
   CHECK_THROWS_WITH_AS(cuda::measure_forward_part_rates(96),
                        doctest::Contains("head dim 96 is not measured"), Error);

@@ -119,6 +119,8 @@ TEST_CASE("gpu presets are found by name and keep datasheet and sustained rates 
     CHECK(x.sustained.vector_ops_per_s <= x.peak.vector_ops_per_s);
     CHECK(x.sustained.l2_bytes_per_s > 0);
     CHECK(x.sustained.l2_reduce_bytes_per_s > 0);
+    CHECK(x.sustained.rest_rate_under_matmul > 0);
+    CHECK(x.sustained.rest_rate_under_matmul <= x.peak.rest_rate_under_matmul);
     CHECK(x.launch_s > 0);
   }
   const std::string msg = error_of([] { gpu_spec_by_name("v100"); });

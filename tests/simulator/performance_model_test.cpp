@@ -4,6 +4,7 @@
 // query or key block), and the orderings the model claims on the H200 preset.
 #include <doctest/doctest.h>
 
+#include <flashlab/core/error.hpp>
 #include <flashlab/simulator/model/l2_cache.hpp>
 #include <flashlab/simulator/model/performance_model.hpp>
 #include <flashlab/simulator/simulate.hpp>
@@ -137,6 +138,25 @@ TEST_CASE("a kernel that runs its softmax under its matmuls takes the longer, no
   // The work itself is the same either way: the terms of the whole launch do not change.
   CHECK(p.launches[0].matmul_s == doctest::Approx(1.5));
   CHECK(p.launches[0].exp_s == doctest::Approx(0.5));
+
+  // Beside the tensor cores the softmax keeps half its rates: 2 s of it alone take 4 s, longer
+  // than the 3 s of products; 4 s alone take 8 s. The serial rule does not use the share.
+  GpuSpec slowed = g;
+  slowed.sustained.rest_rate_under_matmul = 0.5;
+  CHECK(predict_runtime(one_unit(3, 1, 1, true), slowed).launches[0].compute_s ==
+        doctest::Approx(4.0));
+  CHECK(predict_runtime(one_unit(1, 2, 2, true), slowed).launches[0].compute_s ==
+        doctest::Approx(8.0));
+  CHECK(predict_runtime(one_unit(6, 1, 1, true), slowed).launches[0].compute_s ==
+        doctest::Approx(6.0));
+  CHECK(predict_runtime(one_unit(3, 1, 1, false), slowed).launches[0].compute_s ==
+        doctest::Approx(5.0));
+  // A share outside (0, 1] is refused, naming the preset.
+  for (const double bad : {0.0, -0.5, 1.5}) {
+    slowed.sustained.rest_rate_under_matmul = bad;
+    CHECK_THROWS_WITH_AS(predict_runtime(one_unit(3, 1, 1, true), slowed),
+                         doctest::Contains("rate under matmul in (0, 1]"), flashlab::Error);
+  }
 }
 
 TEST_CASE("memory bounds a launch when it takes longer than the compute") {

@@ -37,6 +37,13 @@ constexpr double kHopperExpPerS = 3.863e12;
 constexpr double kHopperFp32OpsPerS = 26.75e12;
 constexpr double kHopperLaunchS = 4.585e-6;
 constexpr double kH100CopyBytesPerS = 3.0e12;
+// The wgmma forward's inner loop on fixed on-chip tiles (both warpgroups, pingpong, the softmax
+// under P V: flashlab-gpu-microbench's fwd_d*_rest_rate_under_products, the two softmax steps'
+// time alone over the loop's step), two runs on the H200, 2026-11-30
+// (bench/results/v14_h200/part_rates_loop/microbench_run{1,2}.json): 0.659 and 0.652 at d = 64,
+// 0.580 and 0.622 at d = 128; their mean. The loop's step exceeds its products alone at both, so
+// the softmax is what it waits for and the ratio is the softmax's rate beside the tensor cores.
+constexpr double kHopperRestRateUnderMatmul = 0.628;
 constexpr double kH100GemmFlopsPerS = 671e12;
 
 GpuSpec hopper(const char* name, int64_t l2_bytes) {
@@ -54,6 +61,7 @@ GpuSpec hopper(const char* name, int64_t l2_bytes) {
   g.sustained.l2_reduce_bytes_per_s = kH200L2ReduceBytesPerS;
   g.sustained.exp_per_s = kHopperExpPerS;
   g.sustained.vector_ops_per_s = kHopperFp32OpsPerS;
+  g.sustained.rest_rate_under_matmul = kHopperRestRateUnderMatmul;
   g.launch_s = kHopperLaunchS;
   return g;
 }
@@ -82,6 +90,7 @@ GpuSpec a100_40gb() {
   g.sustained.exp_per_s = g.peak.exp_per_s * kHopperExpPerS / h.peak.exp_per_s;
   g.sustained.vector_ops_per_s =
       g.peak.vector_ops_per_s * kHopperFp32OpsPerS / h.peak.vector_ops_per_s;
+  g.sustained.rest_rate_under_matmul = kHopperRestRateUnderMatmul;  // peak 1: the same fraction
   g.sustained.l2_bytes_per_s = kH200L2BytesPerS * (108.0 * clock) / (132.0 * kHopperClockHz);
   g.sustained.l2_reduce_bytes_per_s =
       kH200L2ReduceBytesPerS * (108.0 * clock) / (132.0 * kHopperClockHz);
@@ -95,7 +104,9 @@ GpuSpec h100_sxm() {
   g.peak.dram_bytes_per_s = 3.35e12;
   g.sustained.dram_bytes_per_s = kH100CopyBytesPerS;
   g.sustained.matmul_flops_per_s = kH100GemmFlopsPerS;
-  g.rates_source = "copy and GEMM measured on an H100 here; exp, fp32, L2, launch on the H200";
+  g.rates_source =
+      "copy and GEMM measured on an H100 here; exp, fp32, L2, launch, rate under matmul on the "
+      "H200";
   return g;
 }
 
@@ -104,7 +115,9 @@ GpuSpec h200_sxm() {
   g.peak.dram_bytes_per_s = 4.8e12;
   g.sustained.dram_bytes_per_s = kH200CopyBytesPerS;
   g.sustained.matmul_flops_per_s = kH200GemmFlopsPerS;
-  g.rates_source = "flashlab-gpu-microbench on the lent H200 (bench/results/microbench_h200.json)";
+  g.rates_source =
+      "flashlab-gpu-microbench on the lent H200 (bench/results/microbench_h200.json; the rate "
+      "under matmul: bench/results/v14_h200/part_rates_loop)";
   return g;
 }
 

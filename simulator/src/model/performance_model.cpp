@@ -31,8 +31,9 @@ void require_rates(const GpuSpec& g) {
   require(g.sm_count > 0 && g.smem_per_sm_bytes > 0 && g.max_blocks_per_sm > 0 && g.l2_bytes > 0 &&
               r.dram_bytes_per_s > 0 && r.l2_bytes_per_s > 0 && r.l2_reduce_bytes_per_s > 0 &&
               r.matmul_flops_per_s > 0 && r.exp_per_s > 0 && r.vector_ops_per_s > 0 &&
-              g.launch_s >= 0,
-          "GPU preset '" + g.name + "' needs positive SMs, memories and rates");
+              r.rest_rate_under_matmul > 0 && r.rest_rate_under_matmul <= 1 && g.launch_s >= 0,
+          "GPU preset '" + g.name +
+              "' needs positive SMs, memories and rates, and a rate under matmul in (0, 1]");
 }
 
 int64_t units_per_sm(const Launch& l, const GpuSpec& g) {
@@ -43,15 +44,17 @@ int64_t units_per_sm(const Launch& l, const GpuSpec& g) {
 
 // Seconds one unit's arithmetic takes with a whole SM to itself (one SM's share of the GPU's
 // rates): the three kinds of arithmetic one after another, or, when the kernel runs the softmax
-// while its tensor cores multiply, the longer of the products and the rest (the tensor cores and
-// the SFU/fp32 pipes are separate units of the SM). Units resident on the same SM share its
-// rate, so an SM's time is the sum of its units' seconds.
+// while its tensor cores multiply, the longer of the products and the rest, the rest at the share
+// of its rates it keeps beside the tensor cores (GpuRates::rest_rate_under_matmul, measured on
+// the forward's own loop: the units are separate, yet they slow each other down). Units resident
+// on the same SM share its rate, so an SM's time is the sum of its units' seconds.
 double unit_seconds(const UnitCost& u, const GpuSpec& g, bool softmax_under_matmul) {
   const double share = double(g.sm_count);
   const GpuRates& r = g.sustained;
   const double matmul = double(u.matmul_flops) / r.matmul_flops_per_s;
   const double rest = double(u.exp_ops) / r.exp_per_s + double(u.other_flops) / r.vector_ops_per_s;
-  return share * (softmax_under_matmul ? std::max(matmul, rest) : matmul + rest);
+  return share * (softmax_under_matmul ? std::max(matmul, rest / r.rest_rate_under_matmul)
+                                       : matmul + rest);
 }
 
 // Greedy list scheduling in launch order: each next unit goes to the SM that has the least work

@@ -34,6 +34,10 @@ struct ForwardPartRates {
   // least the longer and, with nothing hidden, about their sum.
   double products_step_s = 0;
   double softmax_step_s = 0;
+  // softmax_step_s / pingpong_step_s: where the step takes longer than its products alone, the
+  // share of its rate alone that the softmax keeps in the loop, beside the tensor cores (the
+  // performance model's GpuRates::rest_rate_under_matmul).
+  double rest_rate_under_products = 0;
 };
 
 // True when this build has the wgmma kernels and the current GPU runs them (sm_90).
