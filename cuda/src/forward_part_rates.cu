@@ -77,8 +77,7 @@ struct FixedTiles {
       for (int c = 0; c < kD; c += kN)
         wgmma::mma_rs<__half, kN>(
             *reinterpret_cast<float(*)[kN / 8][4]>(&O[c / 8]), P[kk],
-            wgmma::descriptor(v_stage + wgmma::swizzled_offset<kKeys>(16 * kk, c), kKeys * 128),
-            1);
+            wgmma::descriptor(v_stage + wgmma::swizzled_offset<kKeys>(16 * kk, c), kKeys * 128), 1);
   }
 };
 

@@ -47,7 +47,7 @@ struct LaunchPrediction {
   // Compute: the sums over all units at the whole GPU's rates (what a perfectly balanced launch
   // would take), and the makespan of the units on the slots (what the schedule gives).
   double matmul_s = 0, exp_s = 0, vector_s = 0;
-  double compute_s = 0;               // makespan
+  double compute_s = 0;  // makespan
   // Launch::softmax_under_matmul: max(matmul, rest / rest_rate_under_matmul), not the sum, per unit
   bool softmax_under_matmul = false;
   // Memory.
