@@ -177,8 +177,8 @@ __global__ void __launch_bounds__(256) softmax_kernel(int iters, float* __restri
 // loads, the producer's stages and the epilogue that the kernel adds. As in the kernel, S_j is
 // overwritten and step j reads K from stage j % 2 and V of the previous step from the other:
 // the operands change every step, so no product is loop-invariant (products_kernel, with fixed
-// operands, accumulates instead). A first version accumulated S here too and took 10 % longer per
-// step at d = 64 than the kernel itself (bench/results/v14_h200/part_rates_loop).
+// operands, accumulates instead). A first version accumulated S here too and took 11 % longer per
+// step at d = 64 than the kernel itself (bench/results/v14_h200/part_rates_loop/first_loop).
 template <int kD, bool kPingpong>
 __global__ void __launch_bounds__(256) step_kernel(int iters, float* __restrict__ sink) {
 #if FLASHLAB_WGMMA_ENABLED

@@ -59,6 +59,14 @@ TEST_CASE("info shows the version, CUDA on/off and the three GPU presets") {
   CHECK(doc["flashlab_version"] == FLASHLAB_TEST_VERSION);
   CHECK(doc["cuda"] == bool(FLASHLAB_TEST_HAVE_CUDA));
   CHECK(doc["gpu_presets"].size() == 3);
+  // The softmax's share of its rates beside the tensor cores: a column and a JSON field, the
+  // datasheet's 1 beside the measured share.
+  CHECK(r.out.find("under matmul") != std::string::npos);
+  for (const nlohmann::json& preset : doc["gpu_presets"]) {
+    CHECK(preset["datasheet"]["rest_rate_under_matmul"] == 1.0);
+    CHECK(preset["sustained"]["rest_rate_under_matmul"] > 0.0);
+    CHECK(preset["sustained"]["rest_rate_under_matmul"] < 1.0);
+  }
   CHECK(run_flashlab("--version").out.find(FLASHLAB_TEST_VERSION) != std::string::npos);
 }
 
