@@ -12,6 +12,7 @@
 #include "check.hpp"
 #include "device_mask.hpp"
 #include "mma.cuh"
+#include "naive_rows.cuh"
 #include "static_switch.hpp"
 #include "validate.hpp"
 
@@ -67,33 +68,48 @@ struct Dims {
   int64_t heads, seq_q, seq_k;
 };
 
-// Mask pass: S_ij = -inf where (i, j) may not attend (FA1 Alg. 0 with FA1 Alg. 2 l. 11's mask).
-template <typename Elem>
-__global__ void mask_kernel(Elem* __restrict__ S, Dims dims, MaskParams mask, int64_t n) {
-  for (int64_t x = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; x < n;
-       x += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t col = x % dims.seq_k, row = (x / dims.seq_k) % dims.seq_q;
-    if (!mask.allows(row, col)) S[x] = Elem(-INFINITY);
-  }
+// The grid's warps take the rows of an N x N matrix in turn, one row each at a time (a
+// grid-stride loop: any number of rows, whatever the grid).
+template <typename F>
+__device__ __forceinline__ void for_each_row(int64_t rows, F&& f) {
+  const int64_t warps = int64_t(gridDim.x) * blockDim.x / 32;
+  for (int64_t row = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32; row < rows;
+       row += warps)
+    f(row, int(threadIdx.x % 32));
 }
 
-// Softmax pass, one warp per row: P = softmax(S) in place, and the row logsumexp.
+// Mask pass: S_ij = -inf where (i, j) may not attend (FA1 Alg. 0 with FA1 Alg. 2 l. 11's mask),
+// a warp per row: one 64-bit division per row, not two per element.
 template <typename Elem>
-__global__ void softmax_kernel(Elem* __restrict__ S, float* __restrict__ lse, Dims dims,
-                               int64_t rows) {
-  const int64_t row = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
-  if (row >= rows) return;
-  Elem* s = S + row * dims.seq_k;
-  float m = -INFINITY, l = 0.f;
-  for (int64_t c = lane; c < dims.seq_k; c += 32) m = fmaxf(m, float(s[c]));
-  for (int o = 16; o > 0; o /= 2) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
-  const float m_use = m == -INFINITY ? 0.f : m;
-  for (int64_t c = lane; c < dims.seq_k; c += 32) l += __expf(float(s[c]) - m_use);
-  for (int o = 16; o > 0; o /= 2) l += __shfl_xor_sync(0xffffffffu, l, o);
-  const float inv_l = l > 0.f ? 1.f / l : 0.f;  // fully masked row: P = 0, lse = -inf
-  for (int64_t c = lane; c < dims.seq_k; c += 32) s[c] = Elem(__expf(float(s[c]) - m_use) * inv_l);
-  if (lane == 0) lse[row] = l > 0.f ? m + logf(l) : -INFINITY;
+__global__ void mask_kernel(Elem* __restrict__ S, Dims dims, MaskParams mask, int64_t rows) {
+  for_each_row(rows, [&](int64_t row, int lane) {
+    const int64_t i = row % dims.seq_q;
+    Elem* s = S + row * dims.seq_k;
+    for (int64_t c = lane; c < dims.seq_k; c += 32)
+      if (!mask.allows(i, c)) s[c] = Elem(-INFINITY);
+  });
+}
+
+// Softmax pass, a warp per row: P = softmax(S) in place, and the row logsumexp (FA1 Alg. 0 l. 2).
+// kChunks > 0: the row is read once into registers (naive_rows.cuh), as Alg. 0 counts; 0: each of
+// the three sweeps reads it from HBM again.
+template <typename Elem, int kChunks>
+__global__ void __launch_bounds__(256)
+    softmax_kernel(Elem* __restrict__ S, float* __restrict__ lse, Dims dims, int64_t rows) {
+  for_each_row(rows, [&](int64_t row, int lane) {
+    typename naive_rows::RowFor<Elem, kChunks>::type s(S + row * dims.seq_k, dims.seq_k, lane);
+    float m = -INFINITY;
+    s.for_each([&](Elem& x) { m = fmaxf(m, float(x)); });
+    m = naive_rows::warp_max(m);
+    const float m_use = m == -INFINITY ? 0.f : m;
+    float l = 0.f;
+    s.for_each([&](Elem& x) { l += __expf(float(x) - m_use); });
+    l = naive_rows::warp_sum(l);
+    const float inv_l = l > 0.f ? 1.f / l : 0.f;  // fully masked row: P = 0, lse = -inf
+    s.for_each([&](Elem& x) { x = Elem(__expf(float(x) - m_use) * inv_l); });
+    s.store();
+    if (lane == 0) lse[row] = l > 0.f ? m + logf(l) : -INFINITY;
+  });
 }
 
 // Dropout pass: out = in ∘ Z with the core's Philox mask (FA1 Alg. 4 l. 14).
@@ -109,20 +125,39 @@ __global__ void dropout_kernel(const Elem* in, Elem* out,  // may alias (in-plac
   }
 }
 
-// Softmax backward, one warp per row (FA1 Alg. 3 l. 3): dS = P ∘ (dP - rowsum(P ∘ dP)) in place
-// of dP.
-template <typename Elem>
-__global__ void softmax_backward_kernel(const Elem* __restrict__ P, Elem* __restrict__ dP,
-                                        Dims dims, int64_t rows) {
-  const int64_t row = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
-  if (row >= rows) return;
-  const Elem* p = P + row * dims.seq_k;
-  Elem* dp = dP + row * dims.seq_k;
-  float D = 0.f;
-  for (int64_t c = lane; c < dims.seq_k; c += 32) D += float(p[c]) * float(dp[c]);
-  for (int o = 16; o > 0; o /= 2) D += __shfl_xor_sync(0xffffffffu, D, o);
-  for (int64_t c = lane; c < dims.seq_k; c += 32) dp[c] = Elem(float(p[c]) * (float(dp[c]) - D));
+// Softmax backward, a warp per row (FA1 Alg. 3 l. 3): dS = P ∘ (dP - rowsum(P ∘ dP)) in place
+// of dP; the rows of P and dP read once into registers where kChunks > 0 (naive_rows.cuh).
+template <typename Elem, int kChunks>
+__global__ void __launch_bounds__(256)
+    softmax_backward_kernel(const Elem* __restrict__ P, Elem* __restrict__ dP, Dims dims,
+                            int64_t rows) {
+  for_each_row(rows, [&](int64_t row, int lane) {
+    typename naive_rows::RowFor<const Elem, kChunks>::type p(P + row * dims.seq_k, dims.seq_k,
+                                                             lane);
+    typename naive_rows::RowFor<Elem, kChunks>::type dp(dP + row * dims.seq_k, dims.seq_k, lane);
+    float D = 0.f;
+    dp.for_each_with(p, [&](Elem& g, const Elem& x) { D += float(x) * float(g); });
+    D = naive_rows::warp_sum(D);
+    dp.for_each_with(p, [&](Elem& g, const Elem& x) { g = Elem(float(x) * (float(g) - D)); });
+    dp.store();
+  });
+}
+
+// The chunks per lane each pass is built for (naive_rows.cuh): the softmax holds one row, up to
+// 8192 columns in 128 registers; its backward two rows, up to 4096 columns (32 chunks would
+// spill).
+inline constexpr int kSoftmaxChunks[] = {1, 2, 4, 8, 16, 32};
+inline constexpr int kSoftmaxBackwardChunks[] = {1, 2, 4, 8, 16};
+
+// f(std::integral_constant<int, k>{}) with the k of kChunks that holds a row of seq_k columns in
+// registers, or k = 0 (the row stays in HBM).
+template <const auto& kChunks, typename F>
+void switch_row_chunks(int64_t seq_k, F&& f) {
+  const int k = naive_rows::chunks_per_lane(seq_k, kChunks[std::size(kChunks) - 1]);
+  if (k == 0)
+    f(std::integral_constant<int, 0>{});
+  else
+    switch_value<kChunks>(k, f);
 }
 
 unsigned grid_for(int64_t n, int threads) {
@@ -155,13 +190,15 @@ void forward(const AttentionShape& s, const AttentionParams& params, const Forwa
             int64_t(nq) * d, w.P, nk, int64_t(nq) * nk, float(params.scale)},
            type, batch, stream);
   if (params.mask.causal || params.mask.block.layout) {
-    mask_kernel<Elem>
-        <<<grid_for(n, 256), 256, 0, stream>>>(static_cast<Elem*>(w.P), dims, params.mask, n);
+    mask_kernel<Elem><<<grid_for(rows * 32, 256), 256, 0, stream>>>(static_cast<Elem*>(w.P), dims,
+                                                                    params.mask, rows);
     FLASHLAB_CUDA_CHECK_LAUNCH();
   }
   // FA1 Alg. 0 l. 2: P = softmax(S), read from and written to HBM.
-  softmax_kernel<Elem>
-      <<<grid_for(rows * 32, 256), 256, 0, stream>>>(static_cast<Elem*>(w.P), args.lse, dims, rows);
+  switch_row_chunks<kSoftmaxChunks>(nk, [&](auto chunks) {
+    softmax_kernel<Elem, decltype(chunks)::value><<<grid_for(rows * 32, 256), 256, 0, stream>>>(
+        static_cast<Elem*>(w.P), args.lse, dims, rows);
+  });
   FLASHLAB_CUDA_CHECK_LAUNCH();
   const void* P_used = w.P;
   if (params.dropout.enabled) {
@@ -200,8 +237,11 @@ void backward(const AttentionShape& s, const AttentionParams& params, const Back
     FLASHLAB_CUDA_CHECK_LAUNCH();
   }
   // FA1 Alg. 3 l. 3: dS = P ∘ (dP - rowsum(P ∘ dP)).
-  softmax_backward_kernel<Elem><<<grid_for(rows * 32, 256), 256, 0, stream>>>(
-      static_cast<const Elem*>(w.P), static_cast<Elem*>(w.dS), dims, rows);
+  switch_row_chunks<kSoftmaxBackwardChunks>(nk, [&](auto chunks) {
+    softmax_backward_kernel<Elem, decltype(chunks)::value>
+        <<<grid_for(rows * 32, 256), 256, 0, stream>>>(static_cast<const Elem*>(w.P),
+                                                       static_cast<Elem*>(w.dS), dims, rows);
+  });
   FLASHLAB_CUDA_CHECK_LAUNCH();
   // FA1 Alg. 3 l. 4–5: dQ = tau dS K, dK = tau dS^T Q.
   run_gemm({CUBLAS_OP_N, CUBLAS_OP_N, d, nq, nk, args.k, d, int64_t(nk) * d, w.dS, nk,

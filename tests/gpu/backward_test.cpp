@@ -175,16 +175,25 @@ void check_naive(const std::vector<Case>& cases, std::mt19937_64& rng) {
 
 TEST_CASE("naive baseline matches the float64 reference, forward and backward") {
   FLASHLAB_TEST_RNG(rng, "naive baseline");
+  // The row passes hold a row in registers where seq_k is a multiple of 8 and short enough
+  // (softmax: 8192 columns, its backward 4096), else read it from HBM per sweep: seq_k = 77, 300
+  // and 190 take the HBM rows; 256 one chunk per lane; 1000 four, the last lanes holding three;
+  // 4104 32 chunks in the forward (17 used) and HBM rows in the backward; 8200 HBM rows in both.
   check_naive({{{1, 2, 113, 77, 64}},
                {{2, 1, 300, 300, 128}, true},
                {{1, 2, 250, 190, 32}, false, 0.2},
-               {{1, 1, 256, 256, 64}, true, 0.0, "butterfly"}},
+               {{1, 1, 256, 256, 64}, true, 0.0, "butterfly"},
+               {{1, 2, 96, 1000, 64}, true},
+               {{1, 1, 40, 4104, 128}, false, 0.1},
+               {{1, 1, 24, 8200, 32}}},
               rng);
 }
 
 TEST_CASE("sanitizer: small cases of the naive baseline") {
   FLASHLAB_TEST_RNG(rng, "sanitizer naive");
-  check_naive({{{1, 2, 40, 33, 64}, true, 0.1}, {{1, 1, 64, 64, 32}, false, 0.0, "butterfly"}},
+  check_naive({{{1, 2, 40, 33, 64}, true, 0.1},
+               {{1, 1, 64, 64, 32}, false, 0.0, "butterfly"},
+               {{1, 1, 16, 1000, 64}, true}},
               rng);
 }
 
