@@ -91,8 +91,8 @@ __global__ void mask_kernel(Elem* __restrict__ S, Dims dims, MaskParams mask, in
 }
 
 // Softmax pass, a warp per row: P = softmax(S) in place, and the row logsumexp (FA1 Alg. 0 l. 2).
-// kChunks > 0: the row is read once into registers (naive_rows.cuh), as Alg. 0 counts; 0: each of
-// the three sweeps reads it from HBM again.
+// kChunks > 0: the row is read once into registers (naive_rows.cuh), as FA1 Alg. 0 counts; 0: each
+// of the three sweeps reads it from HBM again.
 template <typename Elem, int kChunks>
 __global__ void __launch_bounds__(256)
     softmax_kernel(Elem* __restrict__ S, float* __restrict__ lse, Dims dims, int64_t rows) {

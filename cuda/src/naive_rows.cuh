@@ -1,6 +1,7 @@
 // One warp's view of one row of an N x N matrix in HBM (S, P, dP of the naive baseline), for the
-// row-wise passes of standard attention (softmax and its backward, FA1 Alg. 0 l. 2 and Alg. 3
-// l. 3). Two ways to hold the row, with the same interface, so that each pass is written once:
+// row-wise passes of standard attention (the softmax, FA1 Alg. 0 l. 2, and its backward,
+// FA1 Alg. 3 l. 3). Two ways to hold the row, with the same interface, so that each pass is written
+// once:
 //   RegisterRow<E, kChunks>  the row in the warp's registers, read from HBM once with 16-byte
 //                            loads (lane l holds the 8-element chunks l, l + 32, ...), written
 //                            back by store(): what FA1 Alg. 0 counts (read S once, write P once);
