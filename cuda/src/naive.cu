@@ -68,47 +68,46 @@ struct Dims {
   int64_t heads, seq_q, seq_k;
 };
 
-// The grid's warps take the rows of an N x N matrix in turn, one row each at a time (a
-// grid-stride loop: any number of rows, whatever the grid).
-template <typename F>
-__device__ __forceinline__ void for_each_row(int64_t rows, F&& f) {
-  const int64_t warps = int64_t(gridDim.x) * blockDim.x / 32;
-  for (int64_t row = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32; row < rows;
-       row += warps)
-    f(row, int(threadIdx.x % 32));
-}
-
 // Mask pass: S_ij = -inf where (i, j) may not attend (FA1 Alg. 0 with FA1 Alg. 2 l. 11's mask),
 // a warp per row: one 64-bit division per row, not two per element.
 template <typename Elem>
 __global__ void mask_kernel(Elem* __restrict__ S, Dims dims, MaskParams mask, int64_t rows) {
-  for_each_row(rows, [&](int64_t row, int lane) {
-    const int64_t i = row % dims.seq_q;
+  naive_rows::for_each_row<1>(rows, [&](int64_t row, bool active, int lane) {
+    const int64_t i = row % dims.seq_q, seq_k = active ? dims.seq_k : 0;
     Elem* s = S + row * dims.seq_k;
-    for (int64_t c = lane; c < dims.seq_k; c += 32)
+    for (int64_t c = lane; c < seq_k; c += 32)
       if (!mask.allows(i, c)) s[c] = Elem(-INFINITY);
   });
 }
 
-// Softmax pass, a warp per row: P = softmax(S) in place, and the row logsumexp (FA1 Alg. 0 l. 2).
-// kChunks > 0: the row is read once into registers (naive_rows.cuh), as FA1 Alg. 0 counts; 0: each
-// of the three sweeps reads it from HBM again.
-template <typename Elem, int kChunks>
+struct MaxOf {
+  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+struct SumOf {
+  __device__ float operator()(float a, float b) const { return a + b; }
+};
+
+// Softmax pass: P = softmax(S) in place, and the row logsumexp (FA1 Alg. 0 l. 2). Rows of shape
+// kShape (naive_rows.cuh): in registers, read once as FA1 Alg. 0 counts, or left in HBM, each of
+// the three sweeps reading them again.
+template <typename Elem, int kShape>
 __global__ void __launch_bounds__(256)
     softmax_kernel(Elem* __restrict__ S, float* __restrict__ lse, Dims dims, int64_t rows) {
-  for_each_row(rows, [&](int64_t row, int lane) {
-    typename naive_rows::RowFor<Elem, kChunks>::type s(S + row * dims.seq_k, dims.seq_k, lane);
+  constexpr int kWarps = naive_rows::warps_of(kShape);
+  naive_rows::for_each_row<kWarps>(rows, [&](int64_t row, bool active, int part) {
+    typename naive_rows::RowFor<Elem, kShape>::type s(S + row * dims.seq_k, active ? dims.seq_k : 0,
+                                                      part);
     float m = -INFINITY;
     s.for_each([&](Elem& x) { m = fmaxf(m, float(x)); });
-    m = naive_rows::warp_max(m);
+    m = naive_rows::row_reduce<kWarps>(m, MaxOf{});
     const float m_use = m == -INFINITY ? 0.f : m;
     float l = 0.f;
     s.for_each([&](Elem& x) { l += __expf(float(x) - m_use); });
-    l = naive_rows::warp_sum(l);
+    l = naive_rows::row_reduce<kWarps>(l, SumOf{});
     const float inv_l = l > 0.f ? 1.f / l : 0.f;  // fully masked row: P = 0, lse = -inf
     s.for_each([&](Elem& x) { x = Elem(__expf(float(x) - m_use) * inv_l); });
     s.store();
-    if (lane == 0) lse[row] = l > 0.f ? m + logf(l) : -INFINITY;
+    if (active && part == 0) lse[row] = l > 0.f ? m + logf(l) : -INFINITY;
   });
 }
 
@@ -125,39 +124,37 @@ __global__ void dropout_kernel(const Elem* in, Elem* out,  // may alias (in-plac
   }
 }
 
-// Softmax backward, a warp per row (FA1 Alg. 3 l. 3): dS = P ∘ (dP - rowsum(P ∘ dP)) in place
-// of dP; the rows of P and dP read once into registers where kChunks > 0 (naive_rows.cuh).
-template <typename Elem, int kChunks>
+// Softmax backward (FA1 Alg. 3 l. 3): dS = P ∘ (dP - rowsum(P ∘ dP)) in place of dP, the rows of
+// P and dP of shape kShape (naive_rows.cuh).
+template <typename Elem, int kShape>
 __global__ void __launch_bounds__(256)
     softmax_backward_kernel(const Elem* __restrict__ P, Elem* __restrict__ dP, Dims dims,
                             int64_t rows) {
-  for_each_row(rows, [&](int64_t row, int lane) {
-    typename naive_rows::RowFor<const Elem, kChunks>::type p(P + row * dims.seq_k, dims.seq_k,
-                                                             lane);
-    typename naive_rows::RowFor<Elem, kChunks>::type dp(dP + row * dims.seq_k, dims.seq_k, lane);
+  constexpr int kWarps = naive_rows::warps_of(kShape);
+  naive_rows::for_each_row<kWarps>(rows, [&](int64_t row, bool active, int part) {
+    const int64_t seq_k = active ? dims.seq_k : 0;
+    typename naive_rows::RowFor<const Elem, kShape>::type p(P + row * dims.seq_k, seq_k, part);
+    typename naive_rows::RowFor<Elem, kShape>::type dp(dP + row * dims.seq_k, seq_k, part);
     float D = 0.f;
     dp.for_each_with(p, [&](Elem& g, const Elem& x) { D += float(x) * float(g); });
-    D = naive_rows::warp_sum(D);
+    D = naive_rows::row_reduce<kWarps>(D, SumOf{});
     dp.for_each_with(p, [&](Elem& g, const Elem& x) { g = Elem(float(x) * (float(g) - D)); });
     dp.store();
   });
 }
 
-// The chunks per lane each pass is built for (naive_rows.cuh): the softmax holds one row, up to
-// 8192 columns in 128 registers; its backward two rows, up to 4096 columns (32 chunks would
-// spill).
-inline constexpr int kSoftmaxChunks[] = {1, 2, 4, 8, 16, 32};
-inline constexpr int kSoftmaxBackwardChunks[] = {1, 2, 4, 8, 16};
+// The row shapes each pass is built for (naive_rows.cuh): the softmax holds one row, up to
+// 8 warps x 16 chunks per lane (32768 columns); its backward two rows, up to 8 chunks per lane
+// (16384 columns).
+inline constexpr int kSoftmaxShapes[] = {100, 101, 102, 104, 204, 404, 804, 808, 816};
+inline constexpr int kSoftmaxBackwardShapes[] = {100, 101, 102, 104, 204, 404, 804, 808};
 
-// f(std::integral_constant<int, k>{}) with the k of kChunks that holds a row of seq_k columns in
-// registers, or k = 0 (the row stays in HBM).
-template <const auto& kChunks, typename F>
-void switch_row_chunks(int64_t seq_k, F&& f) {
-  const int k = naive_rows::chunks_per_lane(seq_k, kChunks[std::size(kChunks) - 1]);
-  if (k == 0)
-    f(std::integral_constant<int, 0>{});
-  else
-    switch_value<kChunks>(k, f);
+// f(std::integral_constant<int, code>{}) with the row shape of kShapes for seq_k columns.
+template <const auto& kShapes, typename F>
+void switch_row_shape(int64_t seq_k, F&& f) {
+  const int max_chunks = naive_rows::chunks_of(kShapes[std::size(kShapes) - 1]);
+  if (!switch_value<kShapes>(naive_rows::row_shape(seq_k, max_chunks), f))
+    throw Error("internal error: no naive row pass for seq_k " + std::to_string(seq_k));
 }
 
 unsigned grid_for(int64_t n, int threads) {
@@ -195,8 +192,8 @@ void forward(const AttentionShape& s, const AttentionParams& params, const Forwa
     FLASHLAB_CUDA_CHECK_LAUNCH();
   }
   // FA1 Alg. 0 l. 2: P = softmax(S), read from and written to HBM.
-  switch_row_chunks<kSoftmaxChunks>(nk, [&](auto chunks) {
-    softmax_kernel<Elem, decltype(chunks)::value><<<grid_for(rows * 32, 256), 256, 0, stream>>>(
+  switch_row_shape<kSoftmaxShapes>(nk, [&](auto shape) {
+    softmax_kernel<Elem, decltype(shape)::value><<<grid_for(rows * 32, 256), 256, 0, stream>>>(
         static_cast<Elem*>(w.P), args.lse, dims, rows);
   });
   FLASHLAB_CUDA_CHECK_LAUNCH();
@@ -237,8 +234,8 @@ void backward(const AttentionShape& s, const AttentionParams& params, const Back
     FLASHLAB_CUDA_CHECK_LAUNCH();
   }
   // FA1 Alg. 3 l. 3: dS = P ∘ (dP - rowsum(P ∘ dP)).
-  switch_row_chunks<kSoftmaxBackwardChunks>(nk, [&](auto chunks) {
-    softmax_backward_kernel<Elem, decltype(chunks)::value>
+  switch_row_shape<kSoftmaxBackwardShapes>(nk, [&](auto shape) {
+    softmax_backward_kernel<Elem, decltype(shape)::value>
         <<<grid_for(rows * 32, 256), 256, 0, stream>>>(static_cast<const Elem*>(w.P),
                                                        static_cast<Elem*>(w.dS), dims, rows);
   });

@@ -175,17 +175,24 @@ void check_naive(const std::vector<Case>& cases, std::mt19937_64& rng) {
 
 TEST_CASE("naive baseline matches the float64 reference, forward and backward") {
   FLASHLAB_TEST_RNG(rng, "naive baseline");
-  // The row passes hold a row in registers where seq_k is a multiple of 8 and short enough
-  // (softmax: 8192 columns, its backward 4096), else read it from HBM per sweep: seq_k = 77, 300
-  // and 190 take the HBM rows; 256 one chunk per lane; 1000 four, the last lanes holding three;
-  // 4104 32 chunks in the forward (17 used) and HBM rows in the backward; 8200 HBM rows in both.
+  // The row passes hold a row in the registers of 1-8 warps where seq_k is a multiple of 8 and
+  // short enough (softmax 32768 columns, its backward 16384), else read it from HBM per sweep
+  // (naive_rows.cuh, row_shape): seq_k = 77, 300 and 190 take HBM rows; 256 one warp with one
+  // chunk per lane; 1000 one warp with four, the last lanes holding three; 2000 two warps; 3000
+  // four (33 rows: the last block's second row is past the end); 4104 and 8200 eight warps, with
+  // 4 and 8 chunks, partly filled; 16392 eight warps with 16 chunks in the forward, HBM rows in
+  // the backward; 32776 HBM rows in both.
   check_naive({{{1, 2, 113, 77, 64}},
                {{2, 1, 300, 300, 128}, true},
                {{1, 2, 250, 190, 32}, false, 0.2},
                {{1, 1, 256, 256, 64}, true, 0.0, "butterfly"},
                {{1, 2, 96, 1000, 64}, true},
+               {{1, 1, 40, 2000, 128}, false, 0.1},
+               {{1, 1, 33, 3000, 64}, true},
                {{1, 1, 40, 4104, 128}, false, 0.1},
-               {{1, 1, 24, 8200, 32}}},
+               {{1, 1, 24, 8200, 32}},
+               {{1, 1, 16, 16392, 64}, true},
+               {{1, 1, 8, 32776, 32}}},
               rng);
 }
 
@@ -193,7 +200,8 @@ TEST_CASE("sanitizer: small cases of the naive baseline") {
   FLASHLAB_TEST_RNG(rng, "sanitizer naive");
   check_naive({{{1, 2, 40, 33, 64}, true, 0.1},
                {{1, 1, 64, 64, 32}, false, 0.0, "butterfly"},
-               {{1, 1, 16, 1000, 64}, true}},
+               {{1, 1, 16, 1000, 64}, true},
+               {{1, 1, 9, 3000, 32}, false, 0.1}},
               rng);
 }
 
