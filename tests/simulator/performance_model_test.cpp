@@ -151,6 +151,17 @@ TEST_CASE("a kernel that runs its softmax under its matmuls takes the longer, no
         doctest::Approx(6.0));
   CHECK(predict_runtime(one_unit(3, 1, 1, false), slowed).launches[0].compute_s ==
         doctest::Approx(5.0));
+  // The loop fills and drains once: of a unit's 4 steps, one runs serially. 3 s of products and
+  // 2 s of softmax: 3/4 x max(3, 2) + 1/4 x (3 + 2) = 3.5 s.
+  WorkRecord stepped = one_unit(3, 1, 1, true);
+  stepped.launches[0].units[0].steps = 4;
+  stepped.step_ends = {0, 0, 0, 0};  // four steps that move no bytes
+  CHECK(predict_runtime(stepped, g).launches[0].compute_s == doctest::Approx(3.5));
+  stepped.launches[0].units[0].steps = 1;  // one step: nothing to overlap
+  CHECK(predict_runtime(stepped, g).launches[0].compute_s == doctest::Approx(5.0));
+  stepped.launches[0].softmax_under_matmul = false;  // the serial rule ignores the steps
+  stepped.launches[0].units[0].steps = 4;
+  CHECK(predict_runtime(stepped, g).launches[0].compute_s == doctest::Approx(5.0));
   // A share outside (0, 1] is refused, naming the preset.
   for (const double bad : {0.0, -0.5, 1.5}) {
     slowed.sustained.rest_rate_under_matmul = bad;

@@ -46,15 +46,21 @@ int64_t units_per_sm(const Launch& l, const GpuSpec& g) {
 // rates): the three kinds of arithmetic one after another, or, when the kernel runs the softmax
 // while its tensor cores multiply, the longer of the products and the rest, the rest at the share
 // of its rates it keeps beside the tensor cores (GpuRates::rest_rate_under_matmul, measured on
-// the forward's own loop: the units are separate, yet they slow each other down). Units resident
-// on the same SM share its rate, so an SM's time is the sum of its units' seconds.
+// the forward's own loop: the units are separate, yet they slow each other down). Such a loop
+// fills and drains once per unit: the softmax of its first step has no product to run under,
+// its last product no softmax, so one of its n steps runs serially (a unit recorded without
+// steps is taken as all overlapped). Units resident on the same SM share its rate, so an SM's
+// time is the sum of its units' seconds.
 double unit_seconds(const UnitCost& u, const GpuSpec& g, bool softmax_under_matmul) {
   const double share = double(g.sm_count);
   const GpuRates& r = g.sustained;
   const double matmul = double(u.matmul_flops) / r.matmul_flops_per_s;
   const double rest = double(u.exp_ops) / r.exp_per_s + double(u.other_flops) / r.vector_ops_per_s;
-  return share * (softmax_under_matmul ? std::max(matmul, rest / r.rest_rate_under_matmul)
-                                       : matmul + rest);
+  if (!softmax_under_matmul) return share * (matmul + rest);
+  const double overlapped = std::max(matmul, rest / r.rest_rate_under_matmul);
+  if (u.steps <= 0) return share * overlapped;
+  const double serial_share = 1.0 / double(u.steps);  // the fill and drain: one step
+  return share * ((1 - serial_share) * overlapped + serial_share * (matmul + rest));
 }
 
 // Greedy list scheduling in launch order: each next unit goes to the SM that has the least work

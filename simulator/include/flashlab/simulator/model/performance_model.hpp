@@ -13,7 +13,8 @@
 //                whose kernel runs the softmax under the products (Launch::
 //                softmax_under_matmul, a warp-specialised kernel), the longer of the matmul
 //                and the rest, the rest at the share of its rates it keeps beside the tensor
-//                cores (GpuRates::rest_rate_under_matmul, measured on the forward's loop);
+//                cores (GpuRates::rest_rate_under_matmul, measured on the forward's loop), for
+//                all but one of the unit's steps: its loop fills and drains once (serially);
 //   memory       the counted SRAM <-> HBM bytes travel between the SMs and the L2 (at the L2's
 //                bandwidth; reductions, FA2's dQ adds, at the rate its atomic units add fp32);
 //                the L2 (l2_cache.hpp) decides which reach DRAM (at DRAM bandwidth);
@@ -48,7 +49,8 @@ struct LaunchPrediction {
   // would take), and the makespan of the units on the slots (what the schedule gives).
   double matmul_s = 0, exp_s = 0, vector_s = 0;
   double compute_s = 0;  // makespan
-  // Launch::softmax_under_matmul: max(matmul, rest / rest_rate_under_matmul), not the sum, per unit
+  // Launch::softmax_under_matmul: max(matmul, rest / rest_rate_under_matmul), not the sum, per
+  // unit, for all but one step of each unit
   bool softmax_under_matmul = false;
   // Memory.
   int64_t l2_bytes = 0;         // SRAM <-> L2 (the simulator's HBM bytes)
