@@ -143,11 +143,17 @@ __global__ void __launch_bounds__(256)
   });
 }
 
-// The row shapes each pass is built for (naive_rows.cuh): the softmax holds one row, up to
-// 8 warps x 16 chunks per lane (32768 columns); its backward two rows, up to 8 chunks per lane
-// (16384 columns).
-inline constexpr int kSoftmaxShapes[] = {100, 101, 102, 104, 204, 404, 804, 808, 816};
-inline constexpr int kSoftmaxBackwardShapes[] = {100, 101, 102, 104, 204, 404, 804, 808};
+// The row shapes each pass is built for (naive_rows.cuh), every one row_shape can return: an HBM
+// row, one warp with 1-4 chunks per lane, 2 and 4 warps with 4 (row_shape adds warps before
+// chunks), 8 warps with 4 and more. The softmax holds one row, up to 8 warps x 16 chunks (32768
+// columns); its backward two rows, up to 8 chunks (16384 columns).
+using naive_rows::shape_code;
+inline constexpr int kSoftmaxShapes[] = {shape_code(1, 0), shape_code(1, 1), shape_code(1, 2),
+                                         shape_code(1, 4), shape_code(2, 4), shape_code(4, 4),
+                                         shape_code(8, 4), shape_code(8, 8), shape_code(8, 16)};
+inline constexpr int kSoftmaxBackwardShapes[] = {
+    shape_code(1, 0), shape_code(1, 1), shape_code(1, 2), shape_code(1, 4),
+    shape_code(2, 4), shape_code(4, 4), shape_code(8, 4), shape_code(8, 8)};
 
 // f(std::integral_constant<int, code>{}) with the row shape of kShapes for seq_k columns.
 template <const auto& kShapes, typename F>
