@@ -162,11 +162,16 @@ std::string model_breakdown(const CompareReport& report, const Palette& palette)
       }
     }
   }
+  char share[16];
+  std::snprintf(share, sizeof share, "%.2f", report.problem.gpu.sustained.rest_rate_under_matmul);
   return "\nwhy: the performance model on " + report.problem.gpu.name +
          ", launch by launch (matmul, exp, other: the whole launch's work at the GPU's rates; "
          "compute: the units scheduled on the SMs, the longest SM, each unit's matmul + exp + "
-         "other, or the longer of matmul and the rest where the kernel runs its softmax under its "
-         "matmuls; a launch takes max(compute, L2, DRAM) + launch cost)\n" +
+         "other, or, where the kernel runs its softmax under its matmuls, the longer of matmul "
+         "and the rest slowed to " +
+         share +
+         " of its rate, but for one step per unit (its loop's fill and drain); a launch takes "
+         "max(compute, L2, DRAM) + launch cost)\n" +
          render(t, palette);
 }
 
