@@ -137,15 +137,13 @@ std::string model_breakdown(const CompareReport& report, const Palette& palette)
          {std::pair{&run.forward, "fwd"}, std::pair{&run.backward, "bwd"}}) {
       if (!*pass || !(*pass)->prediction) continue;
       for (const simulator::LaunchPrediction& l : (*pass)->prediction->launches) {
-        char waves[32];
-        std::snprintf(waves, sizeof waves, "%.2f", l.waves);
         TableRow row;
         row.cells = {{run.name, Tone::Plain},
                      {label, Tone::Plain},
                      {launch_label(l), Tone::Plain},
                      {std::to_string(l.units), Tone::Plain},
                      {std::to_string(l.units_per_sm), Tone::Plain},
-                     {waves, Tone::Plain},
+                     {format_fraction(l.waves), Tone::Plain},
                      {percent(l.sm_busy), Tone::Plain},
                      {format_seconds(l.matmul_s), Tone::Dim},
                      {format_seconds(l.exp_s), Tone::Dim},
@@ -162,14 +160,12 @@ std::string model_breakdown(const CompareReport& report, const Palette& palette)
       }
     }
   }
-  char share[16];
-  std::snprintf(share, sizeof share, "%.2f", report.problem.gpu.sustained.rest_rate_under_matmul);
   return "\nwhy: the performance model on " + report.problem.gpu.name +
          ", launch by launch (matmul, exp, other: the whole launch's work at the GPU's rates; "
          "compute: the units scheduled on the SMs, the longest SM, each unit's matmul + exp + "
          "other, or, where the kernel runs its softmax under its matmuls, the longer of matmul "
          "and the rest slowed to " +
-         share +
+         format_fraction(report.problem.gpu.sustained.rest_rate_under_matmul) +
          " of its rate, but for one step per unit (its loop's fill and drain); a launch takes "
          "max(compute, L2, DRAM) + launch cost)\n" +
          render(t, palette);

@@ -34,12 +34,6 @@ std::string rate(double per_second, const char* unit) {
   return format_count(per_second) + unit;
 }
 
-std::string fraction(double x) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", x);
-  return buf;
-}
-
 int run_info(const InfoArgs& a) {
   const Palette palette{colors_enabled(parse_color_mode(a.color), stdout)};
   const GpuDevice gpu = detect_gpu();
@@ -105,8 +99,8 @@ int run_info(const InfoArgs& a) {
         {both(g.sustained.matmul_flops_per_s, g.peak.matmul_flops_per_s, "FLOP/s"), Tone::Plain},
         {both(g.sustained.exp_per_s, g.peak.exp_per_s, "exp/s"), Tone::Plain},
         {both(g.sustained.vector_ops_per_s, g.peak.vector_ops_per_s, "op/s"), Tone::Plain},
-        {fraction(g.sustained.rest_rate_under_matmul) + " [" +
-             fraction(g.peak.rest_rate_under_matmul) + "]",
+        {format_fraction(g.sustained.rest_rate_under_matmul) + " [" +
+             format_fraction(g.peak.rest_rate_under_matmul) + "]",
          Tone::Plain},
         {format_seconds(g.launch_s), Tone::Plain}};
     t.rows.push_back(row);

@@ -58,6 +58,10 @@ std::string format_number(double value) {
   return printf_string("%g%s", value, "");
 }
 
+std::string format_fraction(double value) {
+  return printf_string("%.2f%s", value, "");
+}
+
 std::string format_count(double count) {
   if (!std::isfinite(count)) return "-";
   const char* units[] = {"", " k", " M", " G", " T", " P"};

@@ -26,4 +26,7 @@ std::string format_number(double value);
 // "1.23 G", "456 M", "12.0 k" for counts such as FLOPs.
 std::string format_count(double count);
 
+// Two decimals, for fractions and ratios near 1: "0.63", "1.00", "0.12".
+std::string format_fraction(double value);
+
 }  // namespace flashlab::cli
