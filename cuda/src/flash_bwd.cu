@@ -96,12 +96,10 @@ int backward_block_m(int64_t head_dim, bool dropout, bool wgmma) {
   return wgmma ? hopper_bwd_block_m(wgmma_kernel_head_dim(int(head_dim)), dropout) : kBwdBlockM;
 }
 
-// How the kernel that runs lays out dQ's accumulator: the wgmma kernel's register order where
-// it adds dQ by bulk reductions, row-major where it adds by atomics (the mma.sync kernel, and
-// the wgmma kernel above d = 128).
-DqLayout backward_dq_layout(int64_t head_dim, bool wgmma) {
-  return wgmma && !hopper_bwd_dq_atomic(wgmma_kernel_head_dim(int(head_dim))) ? DqLayout::Fragments
-                                                                              : DqLayout::RowMajor;
+// How the kernel that runs lays out dQ's accumulator: the wgmma kernel's register order (it adds
+// dQ by bulk reductions), row-major for the mma.sync kernel (it adds by atomics).
+DqLayout backward_dq_layout(bool wgmma) {
+  return wgmma ? DqLayout::Fragments : DqLayout::RowMajor;
 }
 
 // Columns of dQ's fp32 accumulator: the wgmma kernel's head dim where it runs, which is larger
@@ -160,7 +158,7 @@ void run(Tag, const AttentionShape& shape, const AttentionParams& params, const 
   const int block_m = backward_block_m(shape.head_dim, params.dropout.enabled, wgmma);
   const dim3 query_blocks(unsigned(p.padded_q / block_m), unsigned(shape.batch * shape.heads));
   bwd::convert_dq_kernel<Elem>
-      <<<query_blocks, 256, 0, stream>>>(p, backward_dq_layout(shape.head_dim, wgmma), block_m);
+      <<<query_blocks, 256, 0, stream>>>(p, backward_dq_layout(wgmma), block_m);
   FLASHLAB_CUDA_CHECK_LAUNCH();
 }
 

@@ -67,11 +67,13 @@ constexpr int hopper_bwd_block_n(int kernel_d) {
   return hopper_bwd_shares_keys(kernel_d) ? 64 : 128;
 }
 
-// Whether the wgmma backward adds dQ_i with atomics from registers (the fp32 accumulator then
-// row-major, DqLayout::RowMajor) instead of one bulk reduction from shared memory: above d = 128,
-// where dQ_i's 64 x d fp32 (64 KiB at d = 256) would not fit beside K, V and two stages of Q and
-// dO.
-constexpr bool hopper_bwd_dq_atomic(int kernel_d) {
+// Whether the wgmma backward stages dQ_i for its bulk reductions in the stage that held Q_i and
+// dO_i instead of a buffer of its own: above d = 128, where dQ_i's 64 x d fp32 (64 KiB at
+// d = 256) does not fit beside K, V and two stages of Q and dO. Each warpgroup computes the
+// columns of dQ_i that its dK and dV products read of Q_i and dO_i (kDKVCols from dkv_col0), so
+// it writes into the halves of those two tiles that only it read (2 x 16 KiB, its 64 x 128 fp32),
+// and the stage goes back to the producer once the reductions have read it.
+constexpr bool hopper_bwd_dq_in_stage(int kernel_d) {
   return hopper_bwd_shares_keys(kernel_d);
 }
 
@@ -101,23 +103,26 @@ struct HopperBwdLayout {
   static constexpr int kBlockM = hopper_bwd_block_m(kD, kDropout);  // queries per iteration
   static constexpr int kBlockN = hopper_bwd_block_n(kD);
   static constexpr bool kSharedKeys = hopper_bwd_shares_keys(kD),
-                        kDQAtomic = hopper_bwd_dq_atomic(kD);
+                        kDQInStage = hopper_bwd_dq_in_stage(kD);
   static constexpr int kDKVCols = kSharedKeys ? kD / 2 : kD;  // columns of dK, dV per warpgroup
   static constexpr int kConsumerThreads = 256;
   static constexpr int kThreads = kConsumerThreads + (kProducer ? 128 : 0);
   static constexpr int kDSBuffers = kProducer ? 2 : 1;
   static constexpr int kTileQ = kBlockM * kD, kTileK = kBlockN * kD;  // elements
   static constexpr int kTileS = kBlockN * kBlockM;                    // dS^T
-  static constexpr int kDQFloats = kDQAtomic ? 0 : kBlockM * kD;      // dQ_i in fp32
-  // K, V, two stages of Q and dO, dS^T; dQ_i; two stages of L_i and D_i; the TMA rungs'
-  // barriers; 1 KiB to align the swizzled tiles to 1024 bytes.
+  static constexpr int kDQFloats = kBlockM * kD;  // dQ_i in fp32 (in HBM, one block's)
+  static constexpr int kDQBufferFloats = kDQInStage ? 0 : kDQFloats;
+  // K, V, two stages of Q and dO, dS^T; dQ_i's buffer; two stages of L_i and D_i; the TMA
+  // rungs' barriers; 1 KiB to align the swizzled tiles to 1024 bytes.
   static constexpr int kBarrierOffset =
-      (2 * kTileK + 4 * kTileQ + kDSBuffers * kTileS) * 2 + kDQFloats * 4 + 4 * kBlockM * 4;
+      (2 * kTileK + 4 * kTileQ + kDSBuffers * kTileS) * 2 + kDQBufferFloats * 4 + 4 * kBlockM * 4;
   static constexpr int kSmemBytes = kBarrierOffset + int(sizeof(BwdBarriers)) + 1024;
   // setmaxnreg budgets, as the forward's: 128 x 24 + 256 x 240 <= 64 Ki.
   static constexpr int kProducerRegisters = 24, kConsumerRegisters = 240;
   static_assert(kD == 64 || kD == 128 || kD == 256, "dK, dV and dQ fit wgmma's N");
   static_assert(!kSharedKeys || kProducer, "d = 256 is built with a producer only");
+  static_assert(!kDQInStage || (kSharedKeys && kBlockM == 64),
+                "a warpgroup's dQ_i columns are its halves of Q_i's and dO_i's tiles");
 };
 
 // kLogTiles: as in flash_bwd_kernel. kTma: the TMA rung; kProducer: the warp-specialised rung
@@ -148,8 +153,8 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
   auto sdO = [&](int stage) { return sV + Layout::kTileK + (2 + stage) * Layout::kTileQ; };
   Elem* const sdS = sV + Layout::kTileK + 4 * Layout::kTileQ;  // dS^T: [key][query], per buffer
   float* const sdQ = reinterpret_cast<float*>(sdS + Layout::kDSBuffers * Layout::kTileS);
-  auto sL = [&](int stage) { return sdQ + Layout::kDQFloats + stage * kBlockM; };
-  auto sD = [&](int stage) { return sdQ + Layout::kDQFloats + (2 + stage) * kBlockM; };
+  auto sL = [&](int stage) { return sdQ + Layout::kDQBufferFloats + stage * kBlockM; };
+  auto sD = [&](int stage) { return sdQ + Layout::kDQBufferFloats + (2 + stage) * kBlockM; };
   auto k_tile = [](int r, int c) { return wgmma::swizzled_offset<kBlockN>(r, c); };
   auto q_tile = [](int r, int c) { return wgmma::swizzled_offset<kBlockM>(r, c); };
 
@@ -159,12 +164,14 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
   if constexpr (kTma) {
     if (threadIdx.x == 0) {
       // One arrival per tile (K and V; Q_i and dO_i); with a producer one arrival per compute
-      // warp frees a stage.
+      // warp frees a stage, or with dQ_i staged in it one per warpgroup (its leader's, once the
+      // group's reductions have read it).
       tma::barrier_init(&bars->kv_full, 2);
       for (int s = 0; s < 2; ++s) {
         tma::barrier_init(&bars->q_full[s], 2);
         if constexpr (kProducer)
-          tma::barrier_init(&bars->q_empty[s], Layout::kConsumerThreads / 32);
+          tma::barrier_init(&bars->q_empty[s],
+                            Layout::kDQInStage ? 2 : Layout::kConsumerThreads / 32);
       }
       tma::make_barrier_inits_visible();
     }
@@ -312,6 +319,14 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     wgmma::fence();
     keys_times_queries(ST, k_desc, wgmma::advance(q_desc, stage_offset));
     keys_times_queries(dPT, v_desc, wgmma::advance(do_desc, stage_offset));
+    if constexpr (Layout::kDQInStage) {
+      // The last iteration's dQ_i reductions read the other stage while the products above were
+      // issued: once they are done reading, that stage is the producer's.
+      if (group_leader && it > 0) {
+        ptx::bulk_wait_all<true>();
+        tma::arrive(&bars->q_empty[1 - stage]);
+      }
+    }
     wgmma::wait<1>();
     wgmma::pin(ST);
     bwd::recompute_p(ST, p, sL(stage), lane);  // FA1 Alg. 4 l. 13
@@ -389,52 +404,48 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     wgmma::pin(dQ);
     wgmma::pin(aP);
     wgmma::pin(adS);
-    if constexpr (kProducer) {
+    if constexpr (kProducer && !Layout::kDQInStage) {
       // dV and dK have read Q_i and dO_i: the stage's Q and dO are the producer's.
       if (lane == 0) tma::arrive(&bars->q_empty[stage]);
-    }
-    if constexpr (Layout::kDQAtomic) {
-      // Each thread adds its pairs of dQ_i into the row-major accumulator (red.global of float2),
-      // in the wgmma accumulator layout: rows 16 (warp % 4) + lane / 4 and + 8 of the block's 64
-      // queries, columns kDQCols g + 8 t + 2 (lane % 4).
-      float* const dq_row =
-          p.dq_accum +
-          (int64_t(kb.bh) * p.padded_q + row0 + (warp % 4) * 16 + lane / 4) * p.dq_accum_d +
-          group * kDQCols + (lane % 4) * 2;
-#pragma unroll
-      for (int t = 0; t < kDQCols / 8; ++t)
-#pragma unroll
-        for (int r = 0; r < 2; ++r)
-          atomicAdd(reinterpret_cast<float2*>(dq_row + r * 8 * p.dq_accum_d + t * 8),
-                    make_float2(dQ[t][2 * r], dQ[t][2 * r + 1]));
-      i = i_next;
-      continue;
-    }
-    if constexpr (kProducer) {
       if (group_leader) ptx::bulk_wait_all<true>();  // this group's last dQ add has read sdQ
-      group_sync();
     }
+    // With a producer, the group's buffer is free (above); with dQ_i in the stage, every warp of
+    // the group is through its dK and dV products, which read the halves it overwrites.
+    if constexpr (kProducer) group_sync();
 
-    // dQ_i into shared memory in register order (bwd::dq_fragment_index), then one bulk add of
-    // the group's contiguous half into the accumulator of block i.
-    float4* const sdQ_thread = reinterpret_cast<float4*>(sdQ) + (warp * kDQCols / 8) * 32 + lane;
+    // dQ_i into shared memory in register order (bwd::dq_fragment_index), 16 queries x kDQCols
+    // per warp, then the group's leader adds the group's share into the accumulator of block i in
+    // kPieces bulk reductions: its contiguous share of sdQ, or with dQ_i in the stage its half of
+    // Q_i's tile (warps 0, 1 of the group) and of dO_i's (warps 2, 3).
+    constexpr int kWarpFloats = 16 * kDQCols, kPieces = Layout::kDQInStage ? 2 : 1;
+    constexpr int kPieceFloats = 4 * kWarpFloats / kPieces, kWarpsPerPiece = 4 / kPieces;
+    auto dq_piece = [&](int piece) -> float* {
+      if constexpr (Layout::kDQInStage)
+        return reinterpret_cast<float*>((piece == 0 ? sQ(stage) : sdO(stage)) +
+                                        group * Layout::kTileQ / 2);
+      else
+        return sdQ + group * 4 * kWarpFloats;
+    };
+    float4* const sdQ_thread = reinterpret_cast<float4*>(dq_piece(warp % 4 / kWarpsPerPiece) +
+                                                         warp % kWarpsPerPiece * kWarpFloats) +
+                               lane;
 #pragma unroll
     for (int v = 0; v < kDQCols / 8; ++v)
       sdQ_thread[v * 32] = make_float4(dQ[v][0], dQ[v][1], dQ[v][2], dQ[v][3]);
     wgmma::fence_shared_for_async_proxy();
     group_sync();
     if (group_leader) {
-      constexpr int kGroupFloats = 64 * kDQCols;
       float* const dst = p.dq_accum +
                          (int64_t(kb.bh) * (p.padded_q / kBlockM) + i) * Layout::kDQFloats +
-                         group * kGroupFloats;
-      ptx::bulk_reduce_add_f32(dst, sdQ + group * kGroupFloats, kGroupFloats * 4);
+                         group * 4 * kWarpFloats;
+#pragma unroll
+      for (int piece = 0; piece < kPieces; ++piece)
+        ptx::bulk_reduce_add_f32(dst + piece * kPieceFloats, dq_piece(piece), kPieceFloats * 4);
       ptx::bulk_commit();
     }
     i = i_next;
   }
-  if constexpr (!Layout::kDQAtomic)
-    if (group_leader) ptx::bulk_wait_all<false>();
+  if (group_leader) ptx::bulk_wait_all<false>();
   ptx::cp_async_wait<0>();  // K_j, V_j copies are complete even if no query block was visible
   if constexpr (kTma) tma::wait(&bars->kv_full, 0);
   bwd::store_dk_dv<Elem, kD, Layout::kDKVCols, kStoredD>(dK, dV, p, kb.bh, key_lo, dkv_col0,

@@ -72,8 +72,8 @@ struct Dims {
 // a warp per row: one 64-bit division per row, not two per element.
 template <typename Elem>
 __global__ void mask_kernel(Elem* __restrict__ S, Dims dims, MaskParams mask, int64_t rows) {
-  naive_rows::for_each_row<1>(rows, [&](int64_t row, bool active, int lane) {
-    const int64_t i = row % dims.seq_q, seq_k = active ? dims.seq_k : 0;
+  naive_rows::for_each_row<1>(rows, dims.seq_k, [&](int64_t row, int64_t seq_k, int lane) {
+    const int64_t i = row % dims.seq_q;
     Elem* s = S + row * dims.seq_k;
     for (int64_t c = lane; c < seq_k; c += 32)
       if (!mask.allows(i, c)) s[c] = Elem(-INFINITY);
@@ -94,9 +94,8 @@ template <typename Elem, int kShape>
 __global__ void __launch_bounds__(256)
     softmax_kernel(Elem* __restrict__ S, float* __restrict__ lse, Dims dims, int64_t rows) {
   constexpr int kWarps = naive_rows::warps_of(kShape);
-  naive_rows::for_each_row<kWarps>(rows, [&](int64_t row, bool active, int part) {
-    typename naive_rows::RowFor<Elem, kShape>::type s(S + row * dims.seq_k, active ? dims.seq_k : 0,
-                                                      part);
+  naive_rows::for_each_row<kWarps>(rows, dims.seq_k, [&](int64_t row, int64_t seq_k, int part) {
+    typename naive_rows::RowFor<Elem, kShape>::type s(S + row * dims.seq_k, seq_k, part);
     float m = -INFINITY;
     s.for_each([&](Elem& x) { m = fmaxf(m, float(x)); });
     m = naive_rows::row_reduce<kWarps>(m, MaxOf{});
@@ -107,7 +106,7 @@ __global__ void __launch_bounds__(256)
     const float inv_l = l > 0.f ? 1.f / l : 0.f;  // fully masked row: P = 0, lse = -inf
     s.for_each([&](Elem& x) { x = Elem(__expf(float(x) - m_use) * inv_l); });
     s.store();
-    if (active && part == 0) lse[row] = l > 0.f ? m + logf(l) : -INFINITY;
+    if (seq_k > 0 && part == 0) lse[row] = l > 0.f ? m + logf(l) : -INFINITY;  // not past the end
   });
 }
 
@@ -131,8 +130,7 @@ __global__ void __launch_bounds__(256)
     softmax_backward_kernel(const Elem* __restrict__ P, Elem* __restrict__ dP, Dims dims,
                             int64_t rows) {
   constexpr int kWarps = naive_rows::warps_of(kShape);
-  naive_rows::for_each_row<kWarps>(rows, [&](int64_t row, bool active, int part) {
-    const int64_t seq_k = active ? dims.seq_k : 0;
+  naive_rows::for_each_row<kWarps>(rows, dims.seq_k, [&](int64_t row, int64_t seq_k, int part) {
     typename naive_rows::RowFor<const Elem, kShape>::type p(P + row * dims.seq_k, seq_k, part);
     typename naive_rows::RowFor<Elem, kShape>::type dp(dP + row * dims.seq_k, seq_k, part);
     float D = 0.f;

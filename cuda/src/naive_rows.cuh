@@ -51,19 +51,19 @@ inline int row_shape(int64_t seq_k, int max_chunks) {
 }
 
 // The grid's blocks take the rows in turn, kBlockWarps / kWarps rows at a time (a grid-stride
-// loop: any number of rows, whatever the grid). f(row, active, part) for each thread: its row (0
-// where the row is past the end: active = false) and its place among the row's 32 x kWarps
-// threads. Every thread of a block runs the same iterations, so that row_reduce's barriers are
-// met.
+// loop: any number of rows, whatever the grid). f(row, length, part) for each thread: its row and
+// the row's length (row 0 and length 0 where the row is past the end) and its place among the
+// row's 32 x kWarps threads. Every thread of a block runs the same iterations, so that
+// row_reduce's barriers are met.
 template <int kWarps, typename F>
-__device__ __forceinline__ void for_each_row(int64_t rows, F&& f) {
+__device__ __forceinline__ void for_each_row(int64_t rows, int64_t row_length, F&& f) {
   constexpr int kRowsPerBlock = kBlockWarps / kWarps;
   const int warp = int(threadIdx.x / 32);
   for (int64_t first = int64_t(blockIdx.x) * kRowsPerBlock; first < rows;
        first += int64_t(gridDim.x) * kRowsPerBlock) {
     const int64_t row = first + warp / kWarps;
     const bool active = row < rows;
-    f(active ? row : 0, active, (warp % kWarps) * 32 + int(threadIdx.x % 32));
+    f(active ? row : 0, active ? row_length : 0, (warp % kWarps) * 32 + int(threadIdx.x % 32));
   }
 }
 

@@ -77,7 +77,8 @@ std::vector<Case> backward_cases() {
   cases.push_back({{1, 2, 520, 520, 64}, false, 0.0, "butterfly"});
   cases.push_back({{2, 1, 700, 450, 128}, true, 0.0, "random:0.4"});
   cases.push_back({{1, 1, 640, 640, 256}, false, 0.3, "local:1"});
-  // d = 256's wgmma kernel: both warpgroups on the same 64 keys, dQ by atomics.
+  // d = 256's wgmma kernel: both warpgroups on the same 64 keys, dQ_i staged in the stage that
+  // held Q_i and dO_i (five query blocks: each stage is reused).
   cases.push_back({{2, 1, 257, 190, 256}, true, 0.1});
   // d = 96 runs the d = 128 wgmma kernel on tiles TMA pads with zero columns: with dropout and a
   // block-sparse mask too.
@@ -129,6 +130,7 @@ TEST_CASE("sanitizer: small backward cases of the fused kernel") {
                         {{1, 1, 70, 70, 128}, false, 0.0, "butterfly"},
                         {{1, 1, 150, 150, 64}, true, 0.0, "random:0.4"},
                         {{1, 1, 33, 40, 256}, true},
+                        {{1, 1, 200, 70, 256}},  // 4 query blocks: the stages are reused
                         {{1, 1, 20, 20, 32}},
                         {{1, 1, 65, 9, 96}, true}},
                        rng);
