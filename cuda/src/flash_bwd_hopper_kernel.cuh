@@ -31,13 +31,14 @@
 //     compute dP^T.
 //   dS^T = P^T ∘ (dP^T - D_i) (FA1 Alg. 4 l. 20); dV_j += P^T dO_i and dK_j += dS^T Q_i
 //     (FA1 Alg. 4 l. 16, 22) take P^T and dS^T from registers (wgmma A operand) and dO_i, Q_i from
-//     shared memory.
+//     shared memory. At d = 256 (hopper_bwd_shares_keys) each warpgroup computes S^T and dP^T
+//     for half of the queries, and dV and dK read P^T and dS^T from shared memory.
 //   dQ_i += dS_ij K_j (FA1 Alg. 4 l. 21) needs every key of the block, so dS^T also goes to shared
 //   memory;
 //     warpgroup g computes columns [g d/2, (g+1) d/2) of dQ_i (rows [64 g, 64 g + 64) when
-//     Br = 128), writes them to shared memory in register order and one thread adds them into
-//     the fp32 accumulator in HBM with a single bulk reduction (bulk_copy.cuh) instead of
-//     d/2 x 64 atomics: FA3's dQ path.
+//     Br = 128), writes them to shared memory in register order (at d = 256 into the stage's Q_i
+//     and dO_i, hopper_bwd_dq_in_stage) and one thread adds them into the fp32 accumulator in HBM
+//     with bulk reductions (bulk_copy.cuh) instead of d/2 x 64 atomics: FA3's dQ path.
 //
 // Test: tests/gpu/backward_test.cpp (accuracy), tests/gpu/tile_skip_test.cpp (skipped tiles).
 // Benchmark: build/gpu/bench/flashlab-gpu-bench --dims 64,128 on an H100 or H200 (rows "fused":
@@ -105,9 +106,14 @@ struct HopperBwdLayout {
   static constexpr bool kSharedKeys = hopper_bwd_shares_keys(kD),
                         kDQInStage = hopper_bwd_dq_in_stage(kD);
   static constexpr int kDKVCols = kSharedKeys ? kD / 2 : kD;  // columns of dK, dV per warpgroup
+  // Queries of S^T and dP^T per warpgroup: all the block's, or with shared keys half of them, so
+  // that the two groups do not compute the same products and exponentials; P^T then goes
+  // through shared memory too (kPBuffers tiles), as dS^T does, for dV's products.
+  static constexpr int kGroupQueries = kSharedKeys ? kBlockM / 2 : kBlockM;
   static constexpr int kConsumerThreads = 256;
   static constexpr int kThreads = kConsumerThreads + (kProducer ? 128 : 0);
   static constexpr int kDSBuffers = kProducer ? 2 : 1;
+  static constexpr int kPBuffers = kSharedKeys ? kDSBuffers : 0;
   static constexpr int kTileQ = kBlockM * kD, kTileK = kBlockN * kD;  // elements
   static constexpr int kTileS = kBlockN * kBlockM;                    // dS^T
   static constexpr int kDQFloats = kBlockM * kD;  // dQ_i in fp32 (in HBM, one block's)
@@ -115,7 +121,8 @@ struct HopperBwdLayout {
   // K, V, two stages of Q and dO, dS^T; dQ_i's buffer; two stages of L_i and D_i; the TMA
   // rungs' barriers; 1 KiB to align the swizzled tiles to 1024 bytes.
   static constexpr int kBarrierOffset =
-      (2 * kTileK + 4 * kTileQ + kDSBuffers * kTileS) * 2 + kDQBufferFloats * 4 + 4 * kBlockM * 4;
+      (2 * kTileK + 4 * kTileQ + (kDSBuffers + kPBuffers) * kTileS) * 2 + kDQBufferFloats * 4 +
+      4 * kBlockM * 4;
   static constexpr int kSmemBytes = kBarrierOffset + int(sizeof(BwdBarriers)) + 1024;
   // setmaxnreg budgets, as the forward's: 128 x 24 + 256 x 240 <= 64 Ki.
   static constexpr int kProducerRegisters = 24, kConsumerRegisters = 240;
@@ -139,7 +146,8 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
   using Layout = HopperBwdLayout<kD, kDropout, kProducer>;
   constexpr int kBlockM = Layout::kBlockM, kBlockN = Layout::kBlockN;
   constexpr int kCopyThreads = Layout::kConsumerThreads;  // the threads that copy by cp.async
-  constexpr int kQTiles = kBlockM / 8, kQSteps = kBlockM / 16;
+  // 8-query tiles of this group's S^T; 16-query steps of dV's and dK's products.
+  constexpr int kQTiles = Layout::kGroupQueries / 8, kQSteps = kBlockM / 16;
   // dQ_i's kBlockM x kD elements, split between the two warpgroups (bwd::dq_fragment_index): by
   // columns with 64 queries, by rows with 128; each warpgroup's share is one 64-row wgmma of
   // kDQCols columns.
@@ -152,7 +160,8 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
   auto sQ = [&](int stage) { return sV + Layout::kTileK + stage * Layout::kTileQ; };
   auto sdO = [&](int stage) { return sV + Layout::kTileK + (2 + stage) * Layout::kTileQ; };
   Elem* const sdS = sV + Layout::kTileK + 4 * Layout::kTileQ;  // dS^T: [key][query], per buffer
-  float* const sdQ = reinterpret_cast<float*>(sdS + Layout::kDSBuffers * Layout::kTileS);
+  Elem* const sP = sdS + Layout::kDSBuffers * Layout::kTileS;  // P^T (with shared keys)
+  float* const sdQ = reinterpret_cast<float*>(sP + Layout::kPBuffers * Layout::kTileS);
   auto sL = [&](int stage) { return sdQ + Layout::kDQBufferFloats + stage * kBlockM; };
   auto sD = [&](int stage) { return sdQ + Layout::kDQBufferFloats + (2 + stage) * kBlockM; };
   auto k_tile = [](int r, int c) { return wgmma::swizzled_offset<kBlockN>(r, c); };
@@ -215,6 +224,7 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
   const int key_row = (kSharedKeys ? warp % 4 : warp) * 16 + lane / 4, key_lo = kb.col0 + key_row;
   const int group_key0 = kSharedKeys ? 0 : group * 64;
   const int dkv_col0 = kSharedKeys ? group * Layout::kDKVCols : 0;
+  const int group_q0 = kSharedKeys ? group * Layout::kGroupQueries : 0;  // its first query of S^T
   // This group's named barrier (1 or 2; 0 is __syncthreads), and the compute threads' (3).
   auto group_sync = [&] {
     if (group == 0)
@@ -263,11 +273,14 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
   }
 
   // Descriptors of the tiles, built once (wgmma::advance steps through them). K-major: K and V
-  // (this group's 64 keys) as A of S^T and dP^T, Q and dO as their B. MN-major (panel stride of
-  // the tile as leading byte offset): dO and Q as B of dV and dK, dS^T and K for dQ.
+  // (this group's 64 keys) as A of S^T and dP^T, Q and dO (this group's queries) as their B; with
+  // shared keys P^T and dS^T as A of dV and dK. MN-major (panel stride of the tile as leading
+  // byte offset): dO and Q as B of dV and dK, dS^T and K for dQ.
   const uint64_t k_desc = wgmma::descriptor(sK + k_tile(group_key0, 0));
   const uint64_t v_desc = wgmma::descriptor(sV + k_tile(group_key0, 0));
-  const uint64_t q_desc = wgmma::descriptor(sQ(0)), do_desc = wgmma::descriptor(sdO(0));
+  const uint64_t q_desc = wgmma::descriptor(sQ(0) + q_tile(group_q0, 0));
+  const uint64_t do_desc = wgmma::descriptor(sdO(0) + q_tile(group_q0, 0));
+  const uint64_t p_desc = wgmma::descriptor(sP), ds_desc = wgmma::descriptor(sdS);
   const uint64_t q_desc_mn = wgmma::descriptor(sQ(0), kBlockM * 128);
   const uint64_t do_desc_mn = wgmma::descriptor(sdO(0), kBlockM * 128);
   // dQ: this warpgroup's queries of dS (columns of dS^T: all 64, or 64 of 128) and its columns
@@ -278,12 +291,13 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
       wgmma::descriptor(sK + k_tile(0, kBlockM == 128 ? 0 : group * kDQCols), kBlockN * 128);
 
   // acc = A B^T over the head dim, 16 columns per wgmma, as one group: A = this group's 64 keys of
-  // K_j or V_j, B = Q_i or dO_i (its stage's descriptor).
+  // K_j or V_j, B = its queries of Q_i or dO_i (its stage's descriptor).
   auto keys_times_queries = [&](float(&acc)[kQTiles][4], uint64_t a_desc, uint64_t b_desc) {
 #pragma unroll
     for (int kk = 0; kk < kD / 16; ++kk)
-      wgmma::mma_ss<Elem, kBlockM>(acc, wgmma::advance(a_desc, k_tile(0, 16 * kk)),
-                                   wgmma::advance(b_desc, q_tile(0, 16 * kk)), kk > 0);
+      wgmma::mma_ss<Elem, Layout::kGroupQueries>(acc, wgmma::advance(a_desc, k_tile(0, 16 * kk)),
+                                                 wgmma::advance(b_desc, q_tile(0, 16 * kk)),
+                                                 kk > 0);
     wgmma::commit();
   };
 
@@ -314,7 +328,8 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
       ptx::cp_async_commit();
     }
 
-    // S^T = K_j Q_i^T, then dP^T = V_j dO_i^T (FA1 Alg. 4 l. 11, 17), each its own group.
+    // S^T = K_j Q_i^T, then dP^T = V_j dO_i^T (FA1 Alg. 4 l. 11, 17), each its own group: this
+    // group's queries of the block (all, or with shared keys its half from group_q0).
     float ST[kQTiles][4], dPT[kQTiles][4];
     wgmma::fence();
     keys_times_queries(ST, k_desc, wgmma::advance(q_desc, stage_offset));
@@ -327,53 +342,63 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
         tma::arrive(&bars->q_empty[1 - stage]);
       }
     }
+    const int q_row0 = row0 + group_q0;  // this group's first query
     wgmma::wait<1>();
     wgmma::pin(ST);
-    bwd::recompute_p(ST, p, sL(stage), lane);  // FA1 Alg. 4 l. 13
+    bwd::recompute_p(ST, p, sL(stage) + group_q0, lane);  // FA1 Alg. 4 l. 13
     const bool element_mask = kb.needs_element_mask(p, i);
     if constexpr (kLogTiles) kb.log_tile(p, i, element_mask, tid == 0);
-    if (element_mask) bwd::mask_p(ST, p, key_lo, row0, lane);  // FA1 Alg. 4 l. 12
+    if (element_mask) bwd::mask_p(ST, p, key_lo, q_row0, lane);  // FA1 Alg. 4 l. 12
     wgmma::pin(ST);  // keeps the exponentials ahead of the wait, overlapping dP^T
     wgmma::wait<0>();
     wgmma::pin(dPT);
     // Dropout and dS^T (FA1 Alg. 4 l. 14–15, 18, 20).
-    bwd::dropout_and_ds(ST, dPT, p, kDropout, kb.batch, kb.head, key_lo, row0, sD(stage), lane);
+    bwd::dropout_and_ds(ST, dPT, p, kDropout, kb.batch, kb.head, key_lo, q_row0,
+                        sD(stage) + group_q0, lane);
 
-    // dV_j += (P ∘ Z)^T dO_i and dK_j += dS^T Q_i (FA1 Alg. 4 l. 16, 22), A from registers, B
-    // MN-major (d / 64 panels; this group's columns from dkv_col0).
-    uint32_t aP[kQSteps][4], adS[kQSteps][4];
+    // dV_j += (P ∘ Z)^T dO_i and dK_j += dS^T Q_i (FA1 Alg. 4 l. 16, 22), B MN-major (d / 64
+    // panels; this group's columns from dkv_col0). A from registers where the group holds all
+    // the block's queries, issued here to run while dS^T goes to shared memory; with shared keys
+    // from shared memory (below), once both halves are there.
+    auto dv_dk_products = [&](auto&& p_step, auto&& ds_step) {
 #pragma unroll
-    for (int kk = 0; kk < kQSteps; ++kk) {
-      bwd::a_fragment<Elem>(ST, kk, aP[kk]);
-      bwd::a_fragment<Elem>(dPT, kk, adS[kk]);
+      for (int kk = 0; kk < kQSteps; ++kk)
+        p_step(kk, wgmma::advance(do_desc_mn, stage_offset + q_tile(16 * kk, dkv_col0)));
+#pragma unroll
+      for (int kk = 0; kk < kQSteps; ++kk)
+        ds_step(kk, wgmma::advance(q_desc_mn, stage_offset + q_tile(16 * kk, dkv_col0)));
+    };
+    uint32_t aP[kSharedKeys ? 1 : kQSteps][4], adS[kSharedKeys ? 1 : kQSteps][4];
+    if constexpr (!kSharedKeys) {
+#pragma unroll
+      for (int kk = 0; kk < kQSteps; ++kk) {
+        bwd::a_fragment<Elem>(ST, kk, aP[kk]);
+        bwd::a_fragment<Elem>(dPT, kk, adS[kk]);
+      }
+      wgmma::fence();
+      dv_dk_products(
+          [&](int kk, uint64_t b) { wgmma::mma_rs<Elem, Layout::kDKVCols>(dV, aP[kk], b, 1); },
+          [&](int kk, uint64_t b) { wgmma::mma_rs<Elem, Layout::kDKVCols>(dK, adS[kk], b, 1); });
+      wgmma::commit();
     }
-    wgmma::fence();
-#pragma unroll
-    for (int kk = 0; kk < kQSteps; ++kk)
-      wgmma::mma_rs<Elem, Layout::kDKVCols>(
-          dV, aP[kk], wgmma::advance(do_desc_mn, stage_offset + q_tile(16 * kk, dkv_col0)), 1);
-#pragma unroll
-    for (int kk = 0; kk < kQSteps; ++kk)
-      wgmma::mma_rs<Elem, Layout::kDKVCols>(
-          dK, adS[kk], wgmma::advance(q_desc_mn, stage_offset + q_tile(16 * kk, dkv_col0)), 1);
-    wgmma::commit();
 
-    // dS^T to shared memory for dQ: rows = keys, 16-bit pairs of consecutive queries. The dQ
-    // that last read this buffer is done: without a producer, the barrier at the top says so;
-    // with one (two buffers), the barrier below of the previous iteration, which both groups
-    // reach only after their dQ of the iteration before. With shared keys both groups hold the
-    // same dS^T: the first writes it.
-    Elem* const ds = sdS + ds_buffer * Layout::kTileS;
-    if (!kSharedKeys || group == 0) {
+    // dS^T (and with shared keys P^T) to shared memory: rows = keys, 16-bit pairs of consecutive
+    // queries, this group's from group_q0. The products that last read this buffer are done:
+    // without a producer, the barrier at the top says so; with one (two buffers), the barrier
+    // below of the previous iteration, which both groups reach only after their dQ of the
+    // iteration before.
+    auto store_transposed = [&](Elem* tile, const float(&acc)[kQTiles][4]) {
 #pragma unroll
       for (int t = 0; t < kQTiles; ++t) {
-        const int q = t * 8 + (lane % 4) * 2;
-        *reinterpret_cast<uint32_t*>(ds + k_tile(key_row, q)) =
-            ptx::pack2<Elem>(dPT[t][0], dPT[t][1]);
-        *reinterpret_cast<uint32_t*>(ds + k_tile(key_row + 8, q)) =
-            ptx::pack2<Elem>(dPT[t][2], dPT[t][3]);
+        const int q = group_q0 + t * 8 + (lane % 4) * 2;
+        *reinterpret_cast<uint32_t*>(tile + k_tile(key_row, q)) =
+            ptx::pack2<Elem>(acc[t][0], acc[t][1]);
+        *reinterpret_cast<uint32_t*>(tile + k_tile(key_row + 8, q)) =
+            ptx::pack2<Elem>(acc[t][2], acc[t][3]);
       }
-    }
+    };
+    store_transposed(sdS + ds_buffer * Layout::kTileS, dPT);
+    if constexpr (kSharedKeys) store_transposed(sP + ds_buffer * Layout::kTileS, ST);
     wgmma::fence_shared_for_async_proxy();
     if constexpr (kProducer) {
       ptx::cp_async_wait<0>();  // L and D of the next block: resident after the barrier
@@ -381,17 +406,24 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     } else {
       __syncthreads();  // all of dS^T is written
     }
+    if constexpr (kSharedKeys) {
+      // A = P^T and dS^T of all the block's queries, K-major.
+      wgmma::fence();
+      dv_dk_products(
+          [&](int kk, uint64_t b) {
+            wgmma::mma_ss<Elem, Layout::kDKVCols, false, true>(
+                dV, wgmma::advance(p_desc, ds_buffer * Layout::kTileS + k_tile(0, 16 * kk)), b, 1);
+          },
+          [&](int kk, uint64_t b) {
+            wgmma::mma_ss<Elem, Layout::kDKVCols, false, true>(
+                dK, wgmma::advance(ds_desc, ds_buffer * Layout::kTileS + k_tile(0, 16 * kk)), b, 1);
+          });
+      wgmma::commit();
+    }
 
     // This warpgroup's share of dQ_i = dS_ij K_j (FA1 Alg. 4 l. 21), 64 queries from dq_row0 by
     // kDQCols columns from dq_col0: A = dS (queries x keys) read from dS^T, B = K_j, both
     // MN-major; 16 keys per wgmma.
-    if constexpr (kSharedKeys) {
-      // dV and dK are done with P^T's and dS^T's fragments before dQ takes registers: 64 keys x
-      // 128 columns of dK and dV already hold 128 per thread.
-      wgmma::wait<0>();
-      wgmma::pin(dV);
-      wgmma::pin(dK);
-    }
     float dQ[kDQCols / 8][4];
     wgmma::fence();
 #pragma unroll
@@ -402,8 +434,13 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     wgmma::commit();
     wgmma::wait<0>();
     wgmma::pin(dQ);
-    wgmma::pin(aP);
-    wgmma::pin(adS);
+    if constexpr (kSharedKeys) {  // dV's and dK's products were issued with dQ's
+      wgmma::pin(dV);
+      wgmma::pin(dK);
+    } else {  // the products have read them
+      wgmma::pin(aP);
+      wgmma::pin(adS);
+    }
     if constexpr (kProducer && !Layout::kDQInStage) {
       // dV and dK have read Q_i and dO_i: the stage's Q and dO are the producer's.
       if (lane == 0) tma::arrive(&bars->q_empty[stage]);

@@ -176,9 +176,10 @@ __device__ __forceinline__ void pin(uint32_t (&a)[kTiles][4]) {
 
 // D[64 x kN] (+)= A[64 x 16] B[16 x kN]; A and B in shared memory, both K-major (a row of A or of
 // B^T holds consecutive k), as Q and K tiles are for S = Q K^T; or, with kMNMajor, both MN-major
-// (a row of A^T or of B holds consecutive m or n), as dS^T and K tiles are for dQ = dS K.
+// (a row of A^T or of B holds consecutive m or n), as dS^T and K tiles are for dQ = dS K; or,
+// with kMNMajorB alone, A K-major and B MN-major, as dS^T and Q tiles are for dK = dS^T Q.
 // `accumulate` = 0 overwrites D.
-template <typename Elem, int kN, bool kMNMajor = false>
+template <typename Elem, int kN, bool kMNMajor = false, bool kMNMajorB = kMNMajor>
 __device__ __forceinline__ void mma_ss(float (&d)[kN / 8][4], uint64_t desc_a, uint64_t desc_b,
                                        int accumulate) {
 #if FLASHLAB_WGMMA_ENABLED
@@ -194,8 +195,11 @@ __device__ __forceinline__ void mma_ss(float (&d)[kN / 8][4], uint64_t desc_a, u
   if constexpr (kN == 128 && !kHalf) FLASHLAB_WGMMA_SS_N128("bf16", TRANS); \
   if constexpr (kN == 160 && kHalf) FLASHLAB_WGMMA_SS_N160("f16", TRANS);   \
   if constexpr (kN == 160 && !kHalf) FLASHLAB_WGMMA_SS_N160("bf16", TRANS);
+  static_assert(kMNMajorB || !kMNMajor, "A MN-major needs B MN-major: no use for it yet");
   if constexpr (kMNMajor) {
     FLASHLAB_WGMMA_SS_ANY("1, 1")
+  } else if constexpr (kMNMajorB) {
+    FLASHLAB_WGMMA_SS_ANY("0, 1")
   } else {
     FLASHLAB_WGMMA_SS_ANY("0, 0")
   }
