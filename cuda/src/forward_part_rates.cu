@@ -20,9 +20,8 @@
 namespace flashlab::cuda {
 namespace {
 
-constexpr int kRows = 64;    // one warpgroup's query rows
-constexpr int kKeys = 128;   // keys per tile, as the forward's producer rungs take them
-constexpr int kQRows = 128;  // the block's Q tile: two warpgroups' rows
+constexpr int kRows = 64;   // one warpgroup's query rows
+constexpr int kKeys = 128;  // keys per tile, as the forward's producer rungs take them
 constexpr int kPSteps = kKeys / 16;
 
 // Fixed bits for the tiles: values in [-1, 1) from the index, so that the products multiply
@@ -32,15 +31,16 @@ __device__ __forceinline__ float tile_value(int i) {
   return float((i * 37) % 255 - 127) / 128.f;
 }
 
-// The block's fixed operands in shared memory: Q (both warpgroups' rows) and two stages of K and
-// V (kKeys rows each), as the forward keeps them, 128-byte swizzled from a 1024-byte boundary; and
-// the products the forward issues on them. Every thread of the block constructs it (all fill,
-// then meet at a barrier).
-template <int kD>
+// The block's fixed operands in shared memory: Q (kGroups warpgroups' rows: the forward's two,
+// or FA3's three at d = 64) and two stages of K and V (kKeys rows each), as the forward keeps
+// them, 128-byte swizzled from a 1024-byte boundary; and the products the forward issues on them.
+// Every thread of the block constructs it (all fill, then meet at a barrier).
+template <int kD, int kGroups = 2>
 struct FixedTiles {
   static constexpr int kStages = 2;
-  const __half* q_group;  // this warpgroup's 64 rows of Q
-  const __half *k, *v;    // stage 0 of K and of V; stage s is kKeys * kD elements further
+  static constexpr int kQRows = kGroups * kRows;  // the block's Q tile
+  const __half* q_group;                          // this warpgroup's 64 rows of Q
+  const __half *k, *v;  // stage 0 of K and of V; stage s is kKeys * kD elements further
 
   __device__ explicit FixedTiles(unsigned char* smem_raw) {
     __half* q =
@@ -179,11 +179,14 @@ __global__ void __launch_bounds__(256) softmax_kernel(int iters, float* __restri
 // the operands change every step, so no product is loop-invariant (products_kernel, with fixed
 // operands, accumulates instead). A first version accumulated S here too and took 11 % longer per
 // step at d = 64 than the kernel itself (bench/results/v14_h200/part_rates_loop/first_loop).
-template <int kD, bool kPingpong>
-__global__ void __launch_bounds__(256) step_kernel(int iters, float* __restrict__ sink) {
+// With kGroups = 3 (FA3's d = 64 layout, 192 query rows; no pingpong, which takes turns between
+// two) a third warpgroup's products can run while the other two do their softmax.
+template <int kD, bool kPingpong, int kGroups = 2>
+__global__ void __launch_bounds__(128 * kGroups) step_kernel(int iters, float* __restrict__ sink) {
 #if FLASHLAB_WGMMA_ENABLED
+  static_assert(!kPingpong || kGroups == 2, "the pingpong takes turns between two warpgroups");
   extern __shared__ unsigned char smem_raw[];
-  const FixedTiles<kD> tiles(smem_raw);
+  const FixedTiles<kD, kGroups> tiles(smem_raw);
   const int group = threadIdx.x / 128;
   float S[1][kKeys / 8][4] = {};
   float O[1][kD / 8][4] = {};
@@ -263,14 +266,17 @@ ForwardPartRates measure(int sms, float* sink) {
         flops_per_group_step * groups * sms / products_s;
     (groups == 1 ? r.softmax_one_group_s : r.softmax_two_groups_s) = softmax_s / groups;
   }
-  // The whole step: both warpgroups, one iteration each.
-  auto step_seconds = [&](auto kernel) {
+  // The whole step: every warpgroup, one iteration each.
+  auto step_seconds = [&](auto kernel, int groups, int smem_bytes) {
     FLASHLAB_CUDA_CHECK(
-        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    return seconds_per_iteration([&] { kernel<<<sms, 256, smem>>>(kIters, sink); });
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes));
+    return seconds_per_iteration([&] { kernel<<<sms, 128 * groups, smem_bytes>>>(kIters, sink); });
   };
-  r.overlap_step_s = step_seconds(step_kernel<kD, false>);
-  r.pingpong_step_s = step_seconds(step_kernel<kD, true>);
+  r.overlap_step_s = step_seconds(step_kernel<kD, false>, 2, smem);
+  r.pingpong_step_s = step_seconds(step_kernel<kD, true>, 2, smem);
+  if constexpr (kD == 64)  // 192 rows a step: scaled to the two groups' 128
+    r.three_groups_step_s =
+        step_seconds(step_kernel<kD, false, 3>, 3, FixedTiles<kD, 3>::smem_bytes()) * 2 / 3;
   r.products_step_s = 2 * flops_per_group_step * sms / r.products_two_groups_flops_per_s;
   r.softmax_step_s = 2 * r.softmax_one_group_s;
   r.rest_rate_under_products = r.softmax_step_s / r.pingpong_step_s;

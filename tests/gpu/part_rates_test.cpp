@@ -46,6 +46,14 @@ TEST_CASE("the forward's part rates are rates a Hopper GPU can have; other head 
       CHECK(step > 0.9 * 2 * r.softmax_two_groups_s);
       CHECK(step < 2 * (r.products_step_s + r.softmax_step_s));
     }
+    // Three warpgroups (d = 64 only): per 128 rows, the same bounds, but for the products, which a
+    // third group may keep busier than two (half their two-group time is the floor then).
+    if (d == 64) {
+      CHECK(r.three_groups_step_s > 0.5 * r.products_step_s);
+      CHECK(r.three_groups_step_s < 2 * (r.products_step_s + r.softmax_step_s));
+    } else {
+      CHECK(r.three_groups_step_s == 0);
+    }
     CHECK(r.softmax_step_s == doctest::Approx(2 * r.softmax_one_group_s));
     // The model's rate under matmul: the softmax does not run faster in the loop than alone
     // (20 % for the two warpgroups side by side), and a loop that skipped it would show ~0.

@@ -29,6 +29,10 @@ struct ForwardPartRates {
   // loads, its producer's stages and its epilogue.
   double overlap_step_s = 0;
   double pingpong_step_s = 0;
+  // d = 64 only (0 at 128, where a third warpgroup's registers spill): the same loop with three
+  // warpgroups of 64 rows (FA3's d = 64 layout, without the pingpong), its step scaled to 128
+  // rows (two thirds of its 192), so that it compares with the two above.
+  double three_groups_step_s = 0;
   // What the parts alone give for such a step: both warpgroups' products at the two-group rate,
   // and both softmax steps one after the other (two x softmax_one_group_s). The loop takes at
   // least the longer and, with nothing hidden, about their sum.
