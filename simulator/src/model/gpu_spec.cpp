@@ -38,12 +38,17 @@ constexpr double kHopperFp32OpsPerS = 26.75e12;
 constexpr double kHopperLaunchS = 4.585e-6;
 constexpr double kH100CopyBytesPerS = 3.0e12;
 // The wgmma forward's inner loop on fixed on-chip tiles (both warpgroups, pingpong, the softmax
-// under P V: flashlab-gpu-microbench's fwd_d*_rest_rate_under_products, the two softmax steps'
-// time alone over the loop's step), two runs on the H200, 2026-11-30
-// (bench/results/v14_h200/part_rates_loop/microbench_run{1,2}.json): 0.659 and 0.652 at d = 64,
-// 0.580 and 0.622 at d = 128; their mean. The loop's step exceeds its products alone at both, so
-// the softmax is what it waits for and the ratio is the softmax's rate beside the tensor cores.
-constexpr double kHopperRestRateUnderMatmul = 0.628;
+// under P V: flashlab-gpu-microbench's fwd_d64_rest_rate_under_products, the two softmax steps'
+// time alone over the loop's step) at d = 64, where the step (1.16-1.18 us) is longer than its
+// products alone (0.58 us), so that the softmax is what it waits for and the ratio is the
+// softmax's rate beside the tensor cores: 0.659 and 0.652 (bench/results/v14_h200/
+// part_rates_loop/microbench_run{1,2}.json), 0.657 (v14's validation call), 0.658 and 0.666
+// (bench/results/v15_h200/part_rates_three_groups/microbench_{1,2}.txt); their mean. Not the
+// d = 128 ratio (0.50-0.62 in the same runs), which v14 averaged in: there the step (1.43-1.60 us)
+// is longer than both its products (1.24-1.33) and its softmax at this share (1.22-1.40), and its
+// ratio followed the softmax's time alone from run to run (0.80-0.92 us) while the step did not,
+// so it does not measure the softmax's rate beside the tensor cores.
+constexpr double kHopperRestRateUnderMatmul = 0.658;
 constexpr double kH100GemmFlopsPerS = 671e12;
 
 GpuSpec hopper(const char* name, int64_t l2_bytes) {
@@ -117,7 +122,8 @@ GpuSpec h200_sxm() {
   g.sustained.matmul_flops_per_s = kH200GemmFlopsPerS;
   g.rates_source =
       "flashlab-gpu-microbench on the lent H200 (bench/results/microbench_h200.json; the rate "
-      "under matmul: bench/results/v14_h200/part_rates_loop)";
+      "under matmul: the d = 64 loop in bench/results/v14_h200/part_rates_loop and "
+      "v15_h200/part_rates_three_groups)";
   return g;
 }
 
