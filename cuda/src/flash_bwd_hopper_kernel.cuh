@@ -357,30 +357,31 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
                         sD(stage) + group_q0, lane);
 
     // dV_j += (P ∘ Z)^T dO_i and dK_j += dS^T Q_i (FA1 Alg. 4 l. 16, 22), B MN-major (d / 64
-    // panels; this group's columns from dkv_col0). A from registers where the group holds all
-    // the block's queries, issued here to run while dS^T goes to shared memory; with shared keys
-    // from shared memory (below), once both halves are there.
-    auto dv_dk_products = [&](auto&& p_step, auto&& ds_step) {
+    // panels; this group's columns from dkv_col0), over the 16-query steps of the group's own
+    // queries with A from registers, issued here to run while dS^T goes to shared memory; with
+    // shared keys the other group's queries follow from shared memory (below), once its halves
+    // of P^T and dS^T are there.
+    constexpr int kOwnSteps = Layout::kGroupQueries / 16;
+    auto dv_dk_products = [&](int q0, auto&& p_step, auto&& ds_step) {
 #pragma unroll
-      for (int kk = 0; kk < kQSteps; ++kk)
-        p_step(kk, wgmma::advance(do_desc_mn, stage_offset + q_tile(16 * kk, dkv_col0)));
+      for (int kk = 0; kk < kOwnSteps; ++kk)
+        p_step(kk, wgmma::advance(do_desc_mn, stage_offset + q_tile(q0 + 16 * kk, dkv_col0)));
 #pragma unroll
-      for (int kk = 0; kk < kQSteps; ++kk)
-        ds_step(kk, wgmma::advance(q_desc_mn, stage_offset + q_tile(16 * kk, dkv_col0)));
+      for (int kk = 0; kk < kOwnSteps; ++kk)
+        ds_step(kk, wgmma::advance(q_desc_mn, stage_offset + q_tile(q0 + 16 * kk, dkv_col0)));
     };
-    uint32_t aP[kSharedKeys ? 1 : kQSteps][4], adS[kSharedKeys ? 1 : kQSteps][4];
-    if constexpr (!kSharedKeys) {
+    uint32_t aP[kOwnSteps][4], adS[kOwnSteps][4];
 #pragma unroll
-      for (int kk = 0; kk < kQSteps; ++kk) {
-        bwd::a_fragment<Elem>(ST, kk, aP[kk]);
-        bwd::a_fragment<Elem>(dPT, kk, adS[kk]);
-      }
-      wgmma::fence();
-      dv_dk_products(
-          [&](int kk, uint64_t b) { wgmma::mma_rs<Elem, Layout::kDKVCols>(dV, aP[kk], b, 1); },
-          [&](int kk, uint64_t b) { wgmma::mma_rs<Elem, Layout::kDKVCols>(dK, adS[kk], b, 1); });
-      wgmma::commit();
+    for (int kk = 0; kk < kOwnSteps; ++kk) {
+      bwd::a_fragment<Elem>(ST, kk, aP[kk]);
+      bwd::a_fragment<Elem>(dPT, kk, adS[kk]);
     }
+    wgmma::fence();
+    dv_dk_products(
+        group_q0,
+        [&](int kk, uint64_t b) { wgmma::mma_rs<Elem, Layout::kDKVCols>(dV, aP[kk], b, 1); },
+        [&](int kk, uint64_t b) { wgmma::mma_rs<Elem, Layout::kDKVCols>(dK, adS[kk], b, 1); });
+    wgmma::commit();
 
     // dS^T (and with shared keys P^T) to shared memory: rows = keys, 16-bit pairs of consecutive
     // queries, this group's from group_q0. The products that last read this buffer are done:
@@ -407,16 +408,19 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
       __syncthreads();  // all of dS^T is written
     }
     if constexpr (kSharedKeys) {
-      // A = P^T and dS^T of all the block's queries, K-major.
+      // The other group's queries: A = its halves of P^T and dS^T, K-major.
+      const int other_q0 = Layout::kGroupQueries - group_q0;
+      auto a_desc = [&](uint64_t desc, int kk) {
+        return wgmma::advance(desc, ds_buffer * Layout::kTileS + k_tile(0, other_q0 + 16 * kk));
+      };
       wgmma::fence();
       dv_dk_products(
+          other_q0,
           [&](int kk, uint64_t b) {
-            wgmma::mma_ss<Elem, Layout::kDKVCols, false, true>(
-                dV, wgmma::advance(p_desc, ds_buffer * Layout::kTileS + k_tile(0, 16 * kk)), b, 1);
+            wgmma::mma_ss<Elem, Layout::kDKVCols, false, true>(dV, a_desc(p_desc, kk), b, 1);
           },
           [&](int kk, uint64_t b) {
-            wgmma::mma_ss<Elem, Layout::kDKVCols, false, true>(
-                dK, wgmma::advance(ds_desc, ds_buffer * Layout::kTileS + k_tile(0, 16 * kk)), b, 1);
+            wgmma::mma_ss<Elem, Layout::kDKVCols, false, true>(dK, a_desc(ds_desc, kk), b, 1);
           });
       wgmma::commit();
     }
@@ -434,12 +438,11 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     wgmma::commit();
     wgmma::wait<0>();
     wgmma::pin(dQ);
-    if constexpr (kSharedKeys) {  // dV's and dK's products were issued with dQ's
+    wgmma::pin(aP);  // the products have read them
+    wgmma::pin(adS);
+    if constexpr (kSharedKeys) {  // the other group's dV and dK products were issued with dQ's
       wgmma::pin(dV);
       wgmma::pin(dK);
-    } else {  // the products have read them
-      wgmma::pin(aP);
-      wgmma::pin(adS);
     }
     if constexpr (kProducer && !Layout::kDQInStage) {
       // dV and dK have read Q_i and dO_i: the stage's Q and dO are the producer's.
