@@ -32,7 +32,8 @@
 //   dS^T = P^T ∘ (dP^T - D_i) (FA1 Alg. 4 l. 20); dV_j += P^T dO_i and dK_j += dS^T Q_i
 //     (FA1 Alg. 4 l. 16, 22) take P^T and dS^T from registers (wgmma A operand) and dO_i, Q_i from
 //     shared memory. At d = 256 (hopper_bwd_shares_keys) each warpgroup computes S^T and dP^T
-//     for half of the queries, and dV and dK read P^T and dS^T from shared memory.
+//     for half of the queries, and dV and dK read the other half of P^T and dS^T from shared
+//     memory.
 //   dQ_i += dS_ij K_j (FA1 Alg. 4 l. 21) needs every key of the block, so dS^T also goes to shared
 //   memory;
 //     warpgroup g computes columns [g d/2, (g+1) d/2) of dQ_i (rows [64 g, 64 g + 64) when
