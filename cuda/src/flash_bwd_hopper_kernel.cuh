@@ -147,8 +147,7 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
   using Layout = HopperBwdLayout<kD, kDropout, kProducer>;
   constexpr int kBlockM = Layout::kBlockM, kBlockN = Layout::kBlockN;
   constexpr int kCopyThreads = Layout::kConsumerThreads;  // the threads that copy by cp.async
-  // 8-query tiles of this group's S^T; 16-query steps of dV's and dK's products.
-  constexpr int kQTiles = Layout::kGroupQueries / 8, kQSteps = kBlockM / 16;
+  constexpr int kQTiles = Layout::kGroupQueries / 8;      // 8-query tiles of this group's S^T
   // dQ_i's kBlockM x kD elements, split between the two warpgroups (bwd::dq_fragment_index): by
   // columns with 64 queries, by rows with 128; each warpgroup's share is one 64-row wgmma of
   // kDQCols columns.
