@@ -31,9 +31,9 @@
 //     compute dP^T.
 //   dS^T = P^T ∘ (dP^T - D_i) (FA1 Alg. 4 l. 20); dV_j += P^T dO_i and dK_j += dS^T Q_i
 //     (FA1 Alg. 4 l. 16, 22) take P^T and dS^T from registers (wgmma A operand) and dO_i, Q_i from
-//     shared memory. At d = 256 (hopper_bwd_shares_keys) each warpgroup computes S^T and dP^T
-//     for half of the queries, and dV and dK read the other half of P^T and dS^T from shared
-//     memory.
+//     shared memory; at d = 96 and 128 dK's products queue behind dQ's (kDKAfterDQ). At d = 256
+//     (hopper_bwd_shares_keys) each warpgroup computes S^T and dP^T for half of the queries, and dV
+//     and dK read the other half of P^T and dS^T from shared memory.
 //   dQ_i += dS_ij K_j (FA1 Alg. 4 l. 21) needs every key of the block, so dS^T also goes to shared
 //   memory;
 //     warpgroup g computes columns [g d/2, (g+1) d/2) of dQ_i (rows [64 g, 64 g + 64) when
@@ -361,14 +361,19 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     // queries with A from registers, issued here to run while dS^T goes to shared memory; with
     // shared keys the other group's queries follow from shared memory (below), once its halves
     // of P^T and dS^T are there.
+    // kDKAfterDQ: dK's products are issued after dQ's instead (below), so that dQ_i's hand-off
+    // to the bulk reduction runs while the tensor cores compute them rather than after they
+    // drained (measured 1.01-1.04x at d = 96 and 128; half of them after dQ's: 0.98-1.00x of
+    // that). The stage of Q_i then goes back to the producer at the end of the iteration. Only
+    // with a producer at d = 96 and 128 without dropout: at d = 64 (128 queries) ptxas
+    // serialises the wgmma for want of registers (C7512), with dropout it spills 144 bytes.
+    constexpr bool kDKAfterDQ = kProducer && !kSharedKeys && kBlockM == 64 && !kDropout;
     constexpr int kOwnSteps = Layout::kGroupQueries / 16;
-    auto dv_dk_products = [&](int q0, auto&& p_step, auto&& ds_step) {
+    // step(kk, B) for the 16-query steps from q0, B = this group's columns of dO_i or Q_i.
+    auto query_steps = [&](int q0, uint64_t b_desc_mn, auto&& step) {
 #pragma unroll
       for (int kk = 0; kk < kOwnSteps; ++kk)
-        p_step(kk, wgmma::advance(do_desc_mn, stage_offset + q_tile(q0 + 16 * kk, dkv_col0)));
-#pragma unroll
-      for (int kk = 0; kk < kOwnSteps; ++kk)
-        ds_step(kk, wgmma::advance(q_desc_mn, stage_offset + q_tile(q0 + 16 * kk, dkv_col0)));
+        step(kk, wgmma::advance(b_desc_mn, stage_offset + q_tile(q0 + 16 * kk, dkv_col0)));
     };
     uint32_t aP[kOwnSteps][4], adS[kOwnSteps][4];
 #pragma unroll
@@ -376,12 +381,20 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
       bwd::a_fragment<Elem>(ST, kk, aP[kk]);
       bwd::a_fragment<Elem>(dPT, kk, adS[kk]);
     }
+    auto own_dk_products = [&] {
+      query_steps(group_q0, q_desc_mn, [&](int kk, uint64_t b) {
+        wgmma::mma_rs<Elem, Layout::kDKVCols>(dK, adS[kk], b, 1);
+      });
+      wgmma::commit();
+    };
     wgmma::fence();
-    dv_dk_products(
-        group_q0,
-        [&](int kk, uint64_t b) { wgmma::mma_rs<Elem, Layout::kDKVCols>(dV, aP[kk], b, 1); },
-        [&](int kk, uint64_t b) { wgmma::mma_rs<Elem, Layout::kDKVCols>(dK, adS[kk], b, 1); });
-    wgmma::commit();
+    query_steps(group_q0, do_desc_mn, [&](int kk, uint64_t b) {
+      wgmma::mma_rs<Elem, Layout::kDKVCols>(dV, aP[kk], b, 1);
+    });
+    if constexpr (!kDKAfterDQ)
+      own_dk_products();
+    else
+      wgmma::commit();
 
     // dS^T (and with shared keys P^T) to shared memory: rows = keys, 16-bit pairs of consecutive
     // queries, this group's from group_q0. The products that last read this buffer are done:
@@ -414,14 +427,12 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
         return wgmma::advance(desc, ds_buffer * Layout::kTileS + k_tile(0, other_q0 + 16 * kk));
       };
       wgmma::fence();
-      dv_dk_products(
-          other_q0,
-          [&](int kk, uint64_t b) {
-            wgmma::mma_ss<Elem, Layout::kDKVCols, false, true>(dV, a_desc(p_desc, kk), b, 1);
-          },
-          [&](int kk, uint64_t b) {
-            wgmma::mma_ss<Elem, Layout::kDKVCols, false, true>(dK, a_desc(ds_desc, kk), b, 1);
-          });
+      query_steps(other_q0, do_desc_mn, [&](int kk, uint64_t b) {
+        wgmma::mma_ss<Elem, Layout::kDKVCols, false, true>(dV, a_desc(p_desc, kk), b, 1);
+      });
+      query_steps(other_q0, q_desc_mn, [&](int kk, uint64_t b) {
+        wgmma::mma_ss<Elem, Layout::kDKVCols, false, true>(dK, a_desc(ds_desc, kk), b, 1);
+      });
       wgmma::commit();
     }
 
@@ -436,17 +447,22 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
           dQ, wgmma::advance(ds_desc_mn, ds_buffer * Layout::kTileS + k_tile(16 * kk, 0)),
           wgmma::advance(k_desc_mn, k_tile(16 * kk, 0)), kk > 0);
     wgmma::commit();
-    wgmma::wait<0>();
+    if constexpr (kDKAfterDQ) {
+      own_dk_products();
+      wgmma::wait<1>();  // dQ_i; dK's products run on during its hand-off below
+    } else {
+      wgmma::wait<0>();
+      wgmma::pin(adS);
+    }
     wgmma::pin(dQ);
-    wgmma::pin(aP);  // the products have read them
-    wgmma::pin(adS);
+    wgmma::pin(aP);               // the products have read them
     if constexpr (kSharedKeys) {  // the other group's dV and dK products were issued with dQ's
       wgmma::pin(dV);
       wgmma::pin(dK);
     }
     if constexpr (kProducer && !Layout::kDQInStage) {
       // dV and dK have read Q_i and dO_i: the stage's Q and dO are the producer's.
-      if (lane == 0) tma::arrive(&bars->q_empty[stage]);
+      if (!kDKAfterDQ && lane == 0) tma::arrive(&bars->q_empty[stage]);
       if (group_leader) ptx::bulk_wait_all<true>();  // this group's last dQ add has read sdQ
     }
     // With a producer, the group's buffer is free (above); with dQ_i in the stage, every warp of
@@ -482,6 +498,12 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
       for (int piece = 0; piece < kPieces; ++piece)
         ptx::bulk_reduce_add_f32(dst + piece * kPieceFloats, dq_piece(piece), kPieceFloats * 4);
       ptx::bulk_commit();
+    }
+    if constexpr (kDKAfterDQ) {
+      wgmma::wait<0>();
+      wgmma::pin(dK);
+      wgmma::pin(adS);
+      if (lane == 0) tma::arrive(&bars->q_empty[stage]);  // dK has read Q_i: the stage is free
     }
     i = i_next;
   }
