@@ -12,11 +12,12 @@ Example (the first A/B of v16 in docs/performance.md: main, then dK's products a
   bench/ab_compare.py --a bench/results/v16_h200/dk_after_dq/bench_main_*.log \\
                       --b bench/results/v16_h200/dk_after_dq/bench_new_*.log --mode bwd
 Exit status: 0 printed, 1 unreadable input or no row in both builds, 2 bad usage."""
-import argparse
 import os
 import re
 import sys
 import tempfile
+
+from script_common import check_refusals, parser_from_doc, print_and_save, verdict
 
 # The row gpu_bench.cpp prints (Bench::add): kernel, direction, dtype, d, N, causal, time.
 ROW = re.compile(r"^(\S+)\s+(fwd|bwd|fwdbwd)\s+(\S+) d=\s*(\d+) N=\s*(\d+) causal=([01])\s+"
@@ -113,23 +114,12 @@ def self_test():
             "no rows": (lambda: load([write("empty.log", ["GPU: none"])]), "no flashlab-gpu-bench"),
             "nothing in both": (lambda: compare(a, b, mode="fwdbwd"), "no row"),
         }
-        for label, (call, message) in refusals.items():
-            try:
-                call()
-                failures.append(f"self-test: {label}: accepted")
-            except InputError as e:
-                if message not in str(e):
-                    failures.append(f"self-test: {label}: message {str(e)!r} lacks {message!r}")
-    for f in failures:
-        print(f, file=sys.stderr)
-    print("self-test: " + ("FAILED" if failures else "passed"))
-    return 1 if failures else 0
+        check_refusals(refusals, InputError, failures)
+    return verdict(failures)
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n", 2)[2])
+    parser = parser_from_doc(__doc__)
     parser.add_argument("--a", nargs="+", help="flashlab-gpu-bench logs of build A (the base)")
     parser.add_argument("--b", nargs="+", help="flashlab-gpu-bench logs of build B")
     parser.add_argument("--kernel", help="compare only this kernel's rows (fused, mma.sync, ...)")
@@ -146,11 +136,7 @@ def main():
     except InputError as e:
         print(f"ab_compare.py: {e}", file=sys.stderr)
         return 1
-    sys.stdout.write(text)
-    if args.markdown:
-        with open(args.markdown, "w", encoding="utf-8") as f:
-            f.write(text)
-    return 0
+    return print_and_save(text, args.markdown)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,13 @@ Example (the v9 figures of docs/performance.md):
       --against bench/results/v8_h200/bench_all_n8192.json \\
                 bench/results/v8_h200/bench_all_n2048_4096_16384.json
 Exit status: 0 printed, 1 unreadable or malformed input, 2 bad usage."""
-import argparse
 import json
 import math
 import os
 import sys
 import tempfile
+
+from script_common import check_refusals, parser_from_doc, print_and_save, verdict
 
 MODES = ("fwd", "bwd", "fwdbwd")
 KEYS = ("mode", "dtype", "d", "N", "causal", "fused", "fa2", "cudnn", "gemm", "fused_pct_gemm",
@@ -183,23 +184,13 @@ def self_test():
             "shape twice": ([write("a.json", now), write("b.json", now[:1])], "repeats the shape"),
             "nothing to sum": ([write("empty.json", [])], "no fwd, bwd or fwdbwd records"),
         }
-        for label, (paths, message) in refusals.items():
-            try:
-                load(paths)
-                failures.append(f"self-test: {label}: accepted")
-            except InputError as e:
-                if message not in str(e):
-                    failures.append(f"self-test: {label}: message {str(e)!r} lacks {message!r}")
-    for f in failures:
-        print(f, file=sys.stderr)
-    print("self-test: " + ("FAILED" if failures else "passed"))
-    return 1 if failures else 0
+        check_refusals({label: (lambda paths=paths: load(paths), message)
+                        for label, (paths, message) in refusals.items()}, InputError, failures)
+    return verdict(failures)
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n", 2)[2])
+    parser = parser_from_doc(__doc__)
     parser.add_argument("tables", nargs="*", help="sdpa_compare.py --json files of one build")
     parser.add_argument("--against", nargs="+", help="the same files of an earlier build")
     parser.add_argument("--n", type=int, default=8192, help="N of the %% GEMM column (8192)")
@@ -220,11 +211,7 @@ def main():
         print(f"summarize_bench.py: {e}", file=sys.stderr)
         return 1
     text = "\n".join(summary(records, against, args.n, args.below)) + "\n"
-    sys.stdout.write(text)
-    if args.markdown:
-        with open(args.markdown, "w", encoding="utf-8") as f:
-            f.write(text)
-    return 0
+    return print_and_save(text, args.markdown)
 
 
 if __name__ == "__main__":
