@@ -385,16 +385,13 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
       query_steps(group_q0, q_desc_mn, [&](int kk, uint64_t b) {
         wgmma::mma_rs<Elem, Layout::kDKVCols>(dK, adS[kk], b, 1);
       });
-      wgmma::commit();
     };
     wgmma::fence();
     query_steps(group_q0, do_desc_mn, [&](int kk, uint64_t b) {
       wgmma::mma_rs<Elem, Layout::kDKVCols>(dV, aP[kk], b, 1);
     });
-    if constexpr (!kDKAfterDQ)
-      own_dk_products();
-    else
-      wgmma::commit();
+    if constexpr (!kDKAfterDQ) own_dk_products();
+    wgmma::commit();
 
     // dS^T (and with shared keys P^T) to shared memory: rows = keys, 16-bit pairs of consecutive
     // queries, this group's from group_q0. The products that last read this buffer are done:
@@ -449,6 +446,7 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     wgmma::commit();
     if constexpr (kDKAfterDQ) {
       own_dk_products();
+      wgmma::commit();
       wgmma::wait<1>();  // dQ_i; dK's products run on during its hand-off below
     } else {
       wgmma::wait<0>();
