@@ -142,11 +142,13 @@ void run(Tag, const AttentionShape& shape, const AttentionParams& params, const 
 
   FLASHLAB_CUDA_CHECK(
       cudaMemsetAsync(p.dq_accum, 0, size_t(padded_rows * p.dq_accum_d) * sizeof(float), stream));
-  bwd::preprocess_kernel<Elem>
-      <<<unsigned((padded_rows * 32 + 255) / 256), 256, 0, stream>>>(p, padded_rows);
-  FLASHLAB_CUDA_CHECK_LAUNCH();
+  const int64_t preprocess_threads = padded_rows * bwd::kPreprocessLanes;
   switch_head_dim(shape.head_dim, [&](auto d) {
     constexpr int kD = decltype(d)::value;
+    bwd::preprocess_kernel<Elem, kD>
+        <<<unsigned((preprocess_threads + bwd::kPreprocessThreads - 1) / bwd::kPreprocessThreads),
+           bwd::kPreprocessThreads, 0, stream>>>(p, padded_rows);
+    FLASHLAB_CUDA_CHECK_LAUNCH();
     switch_bool(params.dropout.enabled, [&](auto drop) {
       constexpr bool kDropout = decltype(drop)::value;
       if constexpr (tile_log_built(Tag::dtype, kD, kDropout))

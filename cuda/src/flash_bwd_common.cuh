@@ -70,44 +70,112 @@ __host__ __device__ inline int dq_fragment_index(int row, int col, int d, int bl
   return (((g * 4 + w) * (regs / 4) + reg / 4) * 32 + lane) * 4 + reg % 4;
 }
 
-// One warp per padded query row: D = rowsum(dO ∘ O) (FA1 Alg. 4 l. 19, hoisted out of the loops
-// as FA2 Alg. 2 does), and L in base 2 (+inf on padding and on rows where nothing was visible).
-template <typename Elem>
-__global__ void preprocess_kernel(const FlashBwdParams<Elem> p, int64_t padded_rows) {
-  const int64_t slot = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
-  if (slot >= padded_rows) return;
+// Lanes per padded query row of the preprocess: each reads 16 bytes (8 elements) of dO and of O per
+// load, so that a warp's loads cover 4 rows' contiguous 2 d bytes whole (d = 64: one load each).
+// The one-warp-per-row kernel before it read 2 bytes per lane and ran at a quarter of the HBM
+// bandwidth (ncu on the H200: 233 us for 2 x 128 MiB at d = 64, docs/performance.md "v17").
+constexpr int kPreprocessLanes = 8;
+constexpr int kPreprocessThreads = 256;
+
+// D = rowsum(dO ∘ O) (FA1 Alg. 4 l. 19, hoisted out of the loops as FA2 Alg. 2 does), and L in
+// base 2 (+inf on padding and on rows where nothing was visible), kPreprocessLanes lanes per
+// padded query row.
+template <typename Elem, int kD>
+__global__ void __launch_bounds__(kPreprocessThreads)
+    preprocess_kernel(const FlashBwdParams<Elem> p, int64_t padded_rows) {
+  constexpr int kChunks = kD / 8;  // 16-byte chunks per row (kFastHeadDims are multiples of 8)
+  const int64_t slot = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / kPreprocessLanes;
+  const int lane = threadIdx.x % kPreprocessLanes;
+  if (slot >= padded_rows) return;  // whole groups of lanes: kPreprocessThreads is a multiple
   const int64_t bh = slot / p.padded_q, row = slot % p.padded_q;
   float sum = 0.f, L2 = INFINITY;
   if (row < p.seq_q) {
-    const int64_t x0 = (bh * p.seq_q + row) * p.d;
-    for (int e = lane; e < p.d; e += 32) sum += float(p.d_o[x0 + e]) * float(p.o[x0 + e]);
+    const int64_t x0 = (bh * p.seq_q + row) * kD;
+    const uint4* d_o = reinterpret_cast<const uint4*>(p.d_o + x0);
+    const uint4* o = reinterpret_cast<const uint4*>(p.o + x0);
+#pragma unroll
+    for (int c = lane; c < kChunks; c += kPreprocessLanes) {
+      const uint4 a = d_o[c], b = o[c];
+      const uint32_t av[4] = {a.x, a.y, a.z, a.w}, bv[4] = {b.x, b.y, b.z, b.w};
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        const float2 x = ptx::unpack2<Elem>(av[k]), y = ptx::unpack2<Elem>(bv[k]);
+        sum += x.x * y.x + x.y * y.y;
+      }
+    }
     const float lse = p.lse[bh * p.seq_q + row];
     if (lse != -INFINITY) L2 = lse * float(kLog2e);
   }
-  for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+  for (int offset = kPreprocessLanes / 2; offset > 0; offset /= 2)
+    sum += __shfl_xor_sync(0xffffffffu, sum, offset);
   if (lane == 0) {
     p.D[slot] = sum;
     p.L2[slot] = L2;
   }
 }
 
+// Where float4 number f of a query block's accumulator goes in dQ: its four floats are
+// (row, col), (row, col + 1), (row + 8, col), (row + 8, col + 1) in the wgmma kernel's register
+// order (the inverse of dq_fragment_index), (row, col .. col + 3) in row-major order.
+struct DqQuad {
+  int row, col;
+};
+
+__host__ __device__ inline DqQuad dq_quad_position(int f, DqLayout layout, int d, int block_rows) {
+  if (layout == DqLayout::RowMajor) return {4 * f / d, 4 * f % d};
+  const int cols = block_rows * d / 128, quads = cols / 8;  // per warpgroup; float4 s per thread
+  const int lane = f % 32, v = f / 32 % quads, w = f / 32 / quads % 4, g = f / 32 / quads / 4;
+  const int groups_by_rows = block_rows / 64;  // 2: the warpgroups split rows, 1: columns
+  return {64 * (g % groups_by_rows) + 16 * w + lane / 4,
+          cols * (g / groups_by_rows) + 8 * v + 2 * (lane % 4)};
+}
+
+// float4 s of the accumulator each thread of the dQ conversion loads before it stores any: the
+// loads of one batch are in flight together (the compiler cannot move a load above a store to dQ,
+// which it cannot prove does not alias the accumulator).
+constexpr int kConvertBatch = 4;
+
 // dQ = scale * dQ_accum, converted to the element type, from either accumulator layout. One thread
 // block per query block of block_rows rows (blockIdx.x, the backward kernel's) of head
-// blockIdx.y: the block's offsets are computed once, and each element needs one 32-bit division
-// by d. The wgmma kernel's accumulator can have more columns than dQ (dq_accum_d: d = 96 runs the
-// d = 128 kernel); those are not read.
+// blockIdx.y; each thread reads whole float4 s of the accumulator (coalesced), kConvertBatch at a
+// time, and writes two pairs or four elements each. The one-element-per-thread kernel before it
+// gathered 4-byte reads and ran at a third of the HBM bandwidth (263 us for 256 MiB in, 128 MiB
+// out; docs/performance.md "v17"). The wgmma kernel's accumulator can have more columns than dQ
+// (dq_accum_d: d = 96 runs the d = 128 kernel); those are not read.
 template <typename Elem>
 __global__ void convert_dq_kernel(const FlashBwdParams<Elem> p, DqLayout layout, int block_rows) {
   const int row0 = blockIdx.x * block_rows, rows = min(block_rows, p.seq_q - row0);
   const int64_t bh = blockIdx.y;
-  const float* accum = p.dq_accum + (bh * p.padded_q + row0) * p.dq_accum_d;
+  const float4* accum =
+      reinterpret_cast<const float4*>(p.dq_accum + (bh * p.padded_q + row0) * p.dq_accum_d);
   Elem* dq = p.dq + (bh * p.seq_q + row0) * p.d;
-  for (int x = threadIdx.x; x < rows * p.d; x += blockDim.x) {
-    const int within = layout == DqLayout::RowMajor
-                           ? x
-                           : dq_fragment_index(x / p.d, x % p.d, p.dq_accum_d, block_rows);
-    dq[x] = Elem(accum[within] * p.scale);
+  const int quads = block_rows * p.dq_accum_d / 4;
+  const float s = p.scale;
+  for (int f0 = threadIdx.x; f0 < quads; f0 += kConvertBatch * blockDim.x) {
+    DqQuad at[kConvertBatch];
+    float4 a[kConvertBatch];
+#pragma unroll
+    for (int k = 0; k < kConvertBatch; ++k) {
+      const int f = f0 + k * blockDim.x;
+      at[k] = dq_quad_position(f, layout, p.dq_accum_d, block_rows);
+      if (f < quads && at[k].col < p.d && at[k].row < rows)
+        a[k] = accum[f];
+      else
+        at[k].row = block_rows;  // nothing to store
+    }
+#pragma unroll
+    for (int k = 0; k < kConvertBatch; ++k) {
+      if (at[k].row >= rows) continue;
+      Elem* out = dq + at[k].row * p.d + at[k].col;
+      if (layout == DqLayout::RowMajor) {
+        *reinterpret_cast<uint2*>(out) = make_uint2(ptx::pack2<Elem>(a[k].x * s, a[k].y * s),
+                                                    ptx::pack2<Elem>(a[k].z * s, a[k].w * s));
+        continue;
+      }
+      *reinterpret_cast<uint32_t*>(out) = ptx::pack2<Elem>(a[k].x * s, a[k].y * s);
+      if (at[k].row + 8 < rows)
+        *reinterpret_cast<uint32_t*>(out + 8 * p.d) = ptx::pack2<Elem>(a[k].z * s, a[k].w * s);
+    }
   }
 }
 
