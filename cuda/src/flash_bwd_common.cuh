@@ -76,6 +76,9 @@ __host__ __device__ inline int dq_fragment_index(int row, int col, int d, int bl
 // bandwidth (ncu on the H200: 233 us for 2 x 128 MiB at d = 64, docs/performance.md "v17").
 constexpr int kPreprocessLanes = 8;
 constexpr int kPreprocessThreads = 256;
+// The preprocess's grid covers the padded rows exactly, so no warp is cut short before its
+// shuffles (which take all 32 lanes).
+static_assert(kBwdPaddedRows % (kPreprocessThreads / kPreprocessLanes) == 0);
 
 // D = rowsum(dO ∘ O) (FA1 Alg. 4 l. 19, hoisted out of the loops as FA2 Alg. 2 does), and L in
 // base 2 (+inf on padding and on rows where nothing was visible), kPreprocessLanes lanes per
@@ -86,7 +89,7 @@ __global__ void __launch_bounds__(kPreprocessThreads)
   constexpr int kChunks = kD / 8;  // 16-byte chunks per row (kFastHeadDims are multiples of 8)
   const int64_t slot = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / kPreprocessLanes;
   const int lane = threadIdx.x % kPreprocessLanes;
-  if (slot >= padded_rows) return;  // whole groups of lanes: kPreprocessThreads is a multiple
+  if (slot >= padded_rows) return;  // whole blocks only (the static_assert above)
   const int64_t bh = slot / p.padded_q, row = slot % p.padded_q;
   float sum = 0.f, L2 = INFINITY;
   if (row < p.seq_q) {
