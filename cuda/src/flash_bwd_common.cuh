@@ -27,7 +27,7 @@ constexpr int kBwdPaddedRows = 128;
 
 // How the dQ accumulator of one query block is laid out: row-major [block rows][d] (the mma.sync
 // kernel adds rows with atomics), or in the order the wgmma kernel's registers hold it (it adds
-// the whole block with one bulk reduction, bwd::dq_fragment_index).
+// the whole block with one bulk reduction, bwd::dq_quad_position).
 enum class DqLayout { RowMajor, Fragments };
 
 template <typename Elem>
@@ -54,21 +54,6 @@ struct FlashBwdParams {
 };
 
 namespace bwd {
-
-// Position of element (row, col) of a query block's dQ in the wgmma kernel's register order. The
-// two warpgroups split the block's block_rows x d elements: with 64 rows by columns (warpgroup
-// g = col / (d / 2) computes columns [g d / 2, (g + 1) d / 2)), with 128 by rows (g = row / 64
-// computes rows [64 g, 64 g + 64), every column); warp w of it rows 16 w .. 16 w + 15 of its 64,
-// in the wgmma accumulator layout (wgmma.cuh). Each thread's registers are stored as float4 s,
-// the 32 lanes' float4 number v side by side, so that every warp writes 512 contiguous bytes per
-// store (no bank conflicts) and each warpgroup's half is contiguous.
-__host__ __device__ inline int dq_fragment_index(int row, int col, int d, int block_rows) {
-  const int cols = block_rows * d / 128, regs = cols / 2;  // per warpgroup; per thread
-  const int g = row / 64 + col / cols, c = col % cols, w = row % 64 / 16, r = row % 16;
-  const int lane = (r % 8) * 4 + (c % 8) / 2;
-  const int reg = (c / 8) * 4 + (r / 8) * 2 + c % 2;
-  return (((g * 4 + w) * (regs / 4) + reg / 4) * 32 + lane) * 4 + reg % 4;
-}
 
 // Lanes per padded query row of the preprocess: each reads 16 bytes (8 elements) of dO and of O per
 // load, so that a warp's loads cover 4 rows' contiguous 2 d bytes whole (d = 64: one load each).
@@ -117,9 +102,16 @@ __global__ void __launch_bounds__(kPreprocessThreads)
   }
 }
 
-// Where float4 number f of a query block's accumulator goes in dQ: its four floats are
-// (row, col), (row, col + 1), (row + 8, col), (row + 8, col + 1) in the wgmma kernel's register
-// order (the inverse of dq_fragment_index), (row, col .. col + 3) in row-major order.
+// Where float4 number f of a query block's accumulator goes in dQ.
+// Row-major (the mma.sync kernel): row, columns col .. col + 3.
+// The wgmma kernel's register order: the two warpgroups split the block's block_rows x d
+// elements, with 64 rows by columns (warpgroup g computes columns [g d / 2, (g + 1) d / 2)), with
+// 128 by rows (g computes rows [64 g, 64 g + 64), every column); warp w of it rows
+// 16 w .. 16 w + 15 of its 64, in the wgmma accumulator layout (wgmma.cuh). Each thread's
+// registers are stored as float4 s, the 32 lanes' float4 number v side by side, so that every
+// warp writes 512 contiguous bytes per store (no bank conflicts) and each warpgroup's share is
+// contiguous; float4 v of a lane holds (row, col), (row, col + 1), (row + 8, col),
+// (row + 8, col + 1).
 struct DqQuad {
   int row, col;
 };

@@ -148,7 +148,7 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
   constexpr int kBlockM = Layout::kBlockM, kBlockN = Layout::kBlockN;
   constexpr int kCopyThreads = Layout::kConsumerThreads;  // the threads that copy by cp.async
   constexpr int kQTiles = Layout::kGroupQueries / 8;      // 8-query tiles of this group's S^T
-  // dQ_i's kBlockM x kD elements, split between the two warpgroups (bwd::dq_fragment_index): by
+  // dQ_i's kBlockM x kD elements, split between the two warpgroups (bwd::dq_quad_position): by
   // columns with 64 queries, by rows with 128; each warpgroup's share is one 64-row wgmma of
   // kDQCols columns.
   constexpr int kDQCols = kBlockM * kD / 128;
@@ -459,7 +459,8 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
       wgmma::pin(dK);
     }
     if constexpr (kProducer && !Layout::kDQInStage) {
-      // dV and dK have read Q_i and dO_i: the stage's Q and dO are the producer's.
+      // dV and dK have read Q_i and dO_i: the stage's Q and dO are the producer's (with
+      // kDKAfterDQ once dK's products are done, at the end of the iteration).
       if (!kDKAfterDQ && lane == 0) tma::arrive(&bars->q_empty[stage]);
       if (group_leader) ptx::bulk_wait_all<true>();  // this group's last dQ add has read sdQ
     }
@@ -467,7 +468,7 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     // the group is through its dK and dV products, which read the halves it overwrites.
     if constexpr (kProducer) group_sync();
 
-    // dQ_i into shared memory in register order (bwd::dq_fragment_index), 16 queries x kDQCols
+    // dQ_i into shared memory in register order (bwd::dq_quad_position), 16 queries x kDQCols
     // per warp, then the group's leader adds the group's share into the accumulator of block i in
     // kPieces bulk reductions: its contiguous share of sdQ, or with dQ_i in the stage its half of
     // Q_i's tile (warps 0, 1 of the group) and of dO_i's (warps 2, 3).
