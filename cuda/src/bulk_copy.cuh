@@ -1,6 +1,8 @@
-// Hopper's bulk asynchronous copies (sm_90, PTX ISA "cp.reduce.async.bulk"): one thread hands the
-// copy engine a contiguous run of shared memory to add into global memory, and the warps go on.
-// The wgmma backward adds each query block's dQ this way instead of with per-element atomics.
+// Hopper's ways to add fp32 into global memory in bulk (sm_90): the bulk asynchronous reduction
+// (PTX ISA "cp.reduce.async.bulk"), where one thread hands the copy engine a contiguous run of
+// shared memory and the warps go on, and the vector reduction (red .v4.f32) straight from
+// registers. The wgmma backward adds each query block's dQ one of these ways instead of with one
+// atomic per element (hopper_bwd_dq_by_red).
 #pragma once
 
 #include <cstdint>
@@ -26,6 +28,16 @@ __device__ __forceinline__ void bulk_reduce_add_f32(float* global, const float* 
       "cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [%0], [%1], %2;\n" ::"l"(global),
       "r"(smem_address(shared)), "r"(bytes)
       : "memory");
+#endif
+}
+// global[0, 4) += v as fp32, one vector reduction from registers (sm_90, PTX ISA "red", .v4.f32;
+// atomic per element). global 16-byte aligned. No shared memory, no fence and no wait: the
+// warp's 32 lanes on 32 consecutive float4 add 512 contiguous bytes, as one bulk reduction of
+// them would, without staging them in shared memory first.
+__device__ __forceinline__ void red_add_f32x4(float* global, float4 v) {
+#if FLASHLAB_BULK_ENABLED
+  asm volatile("red.relaxed.gpu.global.add.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"l"(global),
+               "f"(v.x), "f"(v.y), "f"(v.z), "f"(v.w));
 #endif
 }
 // Closes the group of bulk copies this thread issued since the last commit.

@@ -97,7 +97,8 @@ int backward_block_m(int64_t head_dim, bool dropout, bool wgmma) {
 }
 
 // How the kernel that runs lays out dQ's accumulator: the wgmma kernel's register order (it adds
-// dQ by bulk reductions), row-major for the mma.sync kernel (it adds by atomics).
+// dQ in 16-byte vector reductions or bulk reductions), row-major for the mma.sync kernel (it adds
+// by atomics).
 DqLayout backward_dq_layout(bool wgmma) {
   return wgmma ? DqLayout::Fragments : DqLayout::RowMajor;
 }

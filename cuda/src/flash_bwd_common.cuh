@@ -26,8 +26,9 @@ constexpr int kBwdBlockM = 64;
 constexpr int kBwdPaddedRows = 128;
 
 // How the dQ accumulator of one query block is laid out: row-major [block rows][d] (the mma.sync
-// kernel adds rows with atomics), or in the order the wgmma kernel's registers hold it (it adds
-// the whole block with one bulk reduction, bwd::dq_quad_position).
+// kernel adds rows with atomics), or in the order the wgmma kernel's registers hold it (each
+// warp adds 512 contiguous bytes per vector reduction, or at d = 256 a warpgroup its whole share
+// by bulk reductions: bwd::dq_quad_position).
 enum class DqLayout { RowMajor, Fragments };
 
 template <typename Elem>
@@ -108,10 +109,10 @@ __global__ void __launch_bounds__(kPreprocessThreads)
 // elements, with 64 rows by columns (warpgroup g computes columns [g d / 2, (g + 1) d / 2)), with
 // 128 by rows (g computes rows [64 g, 64 g + 64), every column); warp w of it rows
 // 16 w .. 16 w + 15 of its 64, in the wgmma accumulator layout (wgmma.cuh). Each thread's
-// registers are stored as float4 s, the 32 lanes' float4 number v side by side, so that every
-// warp writes 512 contiguous bytes per store (no bank conflicts) and each warpgroup's share is
-// contiguous; float4 v of a lane holds (row, col), (row, col + 1), (row + 8, col),
-// (row + 8, col + 1).
+// registers are added as float4 s, the 32 lanes' float4 number v side by side, so that every
+// warp adds 512 contiguous bytes per vector reduction (or per store to shared memory, without
+// bank conflicts, at d = 256) and each warpgroup's share is contiguous; float4 v of a lane holds
+// (row, col), (row, col + 1), (row + 8, col), (row + 8, col + 1).
 struct DqQuad {
   int row, col;
 };

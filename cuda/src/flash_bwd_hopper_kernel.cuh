@@ -1,6 +1,6 @@
 // The fused backward on Hopper's warpgroup tensor-core instructions (wgmma, sm_90a): the same
 // algorithm and loop order as flash_bwd_kernel.cuh (FA2 Alg. 2: FA1 Alg. 4 with the logsumexp),
-// with all five matrix products on wgmma and dQ added by the copy engine.
+// with all five matrix products on wgmma and dQ added in 16-byte vectors (hopper_bwd_dq_by_red).
 //
 // Map to the paper (FA1 Alg. 4):
 //   grid.x = key block j (Bc = 128 keys, FA1 Alg. 4 l. 6), grid.y = (batch, head); loop i = query
@@ -21,9 +21,8 @@
 // L_i and D_i themselves by cp.async: racecheck cannot order bulk copies into a buffer its
 // threads read, so those copies would be reported as races), and gives its registers to the two
 // compute warpgroups (setmaxnreg). The compute warpgroups then never meet the producer at a
-// block-wide barrier: they wait for the stage they need, exchange dS^T through two buffers (one
-// barrier of the 256 compute threads per iteration) and reuse dQ's buffer after their own bulk add
-// read it.
+// block-wide barrier: they wait for the stage they need and exchange dS^T through two buffers (one
+// barrier of the 256 compute threads per iteration).
 //
 // Iteration i:
 //   S^T = K_j Q_i^T and dP^T = V_j dO_i^T (FA1 Alg. 4 l. 11, 17): wgmma from shared memory; P is
@@ -37,9 +36,10 @@
 //   dQ_i += dS_ij K_j (FA1 Alg. 4 l. 21) needs every key of the block, so dS^T also goes to shared
 //   memory;
 //     warpgroup g computes columns [g d/2, (g+1) d/2) of dQ_i (rows [64 g, 64 g + 64) when
-//     Br = 128), writes them to shared memory in register order (at d = 256 into the stage's Q_i
-//     and dO_i, hopper_bwd_dq_in_stage) and one thread adds them into the fp32 accumulator in HBM
-//     with bulk reductions (bulk_copy.cuh) instead of d/2 x 64 atomics: FA3's dQ path.
+//     Br = 128) and adds them into the fp32 accumulator in HBM, kept in register order
+//     (bwd::dq_quad_position): up to d = 128 every thread by 16-byte vector reductions from its
+//     registers (hopper_bwd_dq_by_red), at d = 256 through the stage that held Q_i and dO_i
+//     (hopper_bwd_dq_in_stage) by one thread's bulk reductions (bulk_copy.cuh), FA3's dQ path.
 //
 // Test: tests/gpu/backward_test.cpp (accuracy), tests/gpu/tile_skip_test.cpp (skipped tiles).
 // Benchmark: build/gpu/bench/flashlab-gpu-bench --dims 64,128 on an H100 or H200 (rows "fused":
@@ -70,13 +70,26 @@ constexpr int hopper_bwd_block_n(int kernel_d) {
 }
 
 // Whether the wgmma backward stages dQ_i for its bulk reductions in the stage that held Q_i and
-// dO_i instead of a buffer of its own: above d = 128, where dQ_i's 64 x d fp32 (64 KiB at
-// d = 256) does not fit beside K, V and two stages of Q and dO. Each warpgroup computes the
-// columns of dQ_i that its dK and dV products read of Q_i and dO_i (kDKVCols from dkv_col0), so
-// it writes into the halves of those two tiles that only it read (2 x 16 KiB, its 64 x 128 fp32),
-// and the stage goes back to the producer once the reductions have read it.
+// dO_i, above d = 128, where a buffer of its own for dQ_i's 64 x d fp32 (64 KiB at d = 256)
+// would not fit beside K, V and two stages of Q and dO. Each warpgroup computes the columns of dQ_i
+// that its dK and dV products read of Q_i and dO_i (kDKVCols from dkv_col0), so it writes into the
+// halves of those two tiles that only it read (2 x 16 KiB, its 64 x 128 fp32), and the stage goes
+// back to the producer once the reductions have read it.
 constexpr bool hopper_bwd_dq_in_stage(int kernel_d) {
   return hopper_bwd_shares_keys(kernel_d);
+}
+
+// Whether the wgmma backward adds dQ_i into HBM straight from its registers: every thread its
+// accumulators, 16 bytes per red.v4 (a warp's 32 lanes add 512 contiguous bytes of the
+// accumulator's register order). FA3's path, dQ_i written to a shared-memory buffer and added by
+// one bulk reduction per warpgroup, costs a fence, two barriers of the group and a wait for the
+// last reduction per iteration, and 2 x 32 KiB of shared-memory traffic (the writes, the copy
+// engine's reads) beside the products' operand reads; the reductions from registers ran
+// 1.045-1.060x the whole backward at d = 96 and 128 (v18, docs/performance.md). d = 256 keeps
+// the stage path: twice the reductions per thread, where v12's float2 atomics were its largest
+// stall (lg_throttle).
+constexpr bool hopper_bwd_dq_by_red(int kernel_d) {
+  return !hopper_bwd_dq_in_stage(kernel_d);
 }
 
 // Queries per iteration of the wgmma backward: 128 at d = 64 without dropout (FA3's d = 64 tiles:
@@ -118,12 +131,10 @@ struct HopperBwdLayout {
   static constexpr int kTileQ = kBlockM * kD, kTileK = kBlockN * kD;  // elements
   static constexpr int kTileS = kBlockN * kBlockM;                    // dS^T
   static constexpr int kDQFloats = kBlockM * kD;  // dQ_i in fp32 (in HBM, one block's)
-  static constexpr int kDQBufferFloats = kDQInStage ? 0 : kDQFloats;
-  // K, V, two stages of Q and dO, dS^T; dQ_i's buffer; two stages of L_i and D_i; the TMA
-  // rungs' barriers; 1 KiB to align the swizzled tiles to 1024 bytes.
+  // K, V, two stages of Q and dO, dS^T (and P^T); two stages of L_i and D_i; the TMA rungs'
+  // barriers; 1 KiB to align the swizzled tiles to 1024 bytes.
   static constexpr int kBarrierOffset =
-      (2 * kTileK + 4 * kTileQ + (kDSBuffers + kPBuffers) * kTileS) * 2 + kDQBufferFloats * 4 +
-      4 * kBlockM * 4;
+      (2 * kTileK + 4 * kTileQ + (kDSBuffers + kPBuffers) * kTileS) * 2 + 4 * kBlockM * 4;
   static constexpr int kSmemBytes = kBarrierOffset + int(sizeof(BwdBarriers)) + 1024;
   // setmaxnreg budgets, as the forward's: 128 x 24 + 256 x 240 <= 64 Ki.
   static constexpr int kProducerRegisters = 24, kConsumerRegisters = 240;
@@ -131,6 +142,7 @@ struct HopperBwdLayout {
   static_assert(!kSharedKeys || kProducer, "d = 256 is built with a producer only");
   static_assert(!kDQInStage || (kSharedKeys && kBlockM == 64),
                 "a warpgroup's dQ_i columns are its halves of Q_i's and dO_i's tiles");
+  static_assert(hopper_bwd_dq_by_red(kD) != kDQInStage, "dQ_i goes one way into HBM");
 };
 
 // kLogTiles: as in flash_bwd_kernel. kTma: the TMA rung; kProducer: the warp-specialised rung
@@ -161,9 +173,9 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
   auto sdO = [&](int stage) { return sV + Layout::kTileK + (2 + stage) * Layout::kTileQ; };
   Elem* const sdS = sV + Layout::kTileK + 4 * Layout::kTileQ;  // dS^T: [key][query], per buffer
   Elem* const sP = sdS + Layout::kDSBuffers * Layout::kTileS;  // P^T (with shared keys)
-  float* const sdQ = reinterpret_cast<float*>(sP + Layout::kPBuffers * Layout::kTileS);
-  auto sL = [&](int stage) { return sdQ + Layout::kDQBufferFloats + stage * kBlockM; };
-  auto sD = [&](int stage) { return sdQ + Layout::kDQBufferFloats + (2 + stage) * kBlockM; };
+  float* const sStats = reinterpret_cast<float*>(sP + Layout::kPBuffers * Layout::kTileS);
+  auto sL = [&](int stage) { return sStats + stage * kBlockM; };
+  auto sD = [&](int stage) { return sStats + (2 + stage) * kBlockM; };
   auto k_tile = [](int r, int c) { return wgmma::swizzled_offset<kBlockN>(r, c); };
   auto q_tile = [](int r, int c) { return wgmma::swizzled_offset<kBlockM>(r, c); };
 
@@ -310,7 +322,6 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
       if (it == 0) tma::wait(&bars->kv_full, 0);
       tma::wait(&bars->q_full[stage], (it / 2) & 1);  // Q_i, dO_i resident
     } else {
-      if (group_leader) ptx::bulk_wait_all<true>();  // the last dQ reduction has read sdQ
       ptx::cp_async_wait<0>();
       wgmma::fence_shared_for_async_proxy();
       __syncthreads();  // Q_i, dO_i, L_i, D_i resident; every warp is through iteration it - 1
@@ -458,45 +469,50 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
       wgmma::pin(dV);
       wgmma::pin(dK);
     }
-    if constexpr (kProducer && !Layout::kDQInStage) {
+    // This warpgroup's share of dQ_i into the accumulator of block i, kept in register order
+    // (bwd::dq_quad_position): 16 queries x kDQCols per warp, one float4 per lane for each 8
+    // columns.
+    constexpr int kWarpFloats = 16 * kDQCols;
+    float* const dq_dst = p.dq_accum +
+                          (int64_t(kb.bh) * (p.padded_q / kBlockM) + i) * Layout::kDQFloats +
+                          group * 4 * kWarpFloats;
+    if constexpr (hopper_bwd_dq_by_red(kD)) {
       // dV and dK have read Q_i and dO_i: the stage's Q and dO are the producer's (with
       // kDKAfterDQ once dK's products are done, at the end of the iteration).
-      if (!kDKAfterDQ && lane == 0) tma::arrive(&bars->q_empty[stage]);
-      if (group_leader) ptx::bulk_wait_all<true>();  // this group's last dQ add has read sdQ
-    }
-    // With a producer, the group's buffer is free (above); with dQ_i in the stage, every warp of
-    // the group is through its dK and dV products, which read the halves it overwrites.
-    if constexpr (kProducer) group_sync();
-
-    // dQ_i into shared memory in register order (bwd::dq_quad_position), 16 queries x kDQCols
-    // per warp, then the group's leader adds the group's share into the accumulator of block i in
-    // kPieces bulk reductions: its contiguous share of sdQ, or with dQ_i in the stage its half of
-    // Q_i's tile (warps 0, 1 of the group) and of dO_i's (warps 2, 3).
-    constexpr int kWarpFloats = 16 * kDQCols, kPieces = Layout::kDQInStage ? 2 : 1;
-    constexpr int kPieceFloats = 4 * kWarpFloats / kPieces, kWarpsPerPiece = 4 / kPieces;
-    auto dq_piece = [&](int piece) -> float* {
-      if constexpr (Layout::kDQInStage)
+      if (kProducer && !kDKAfterDQ && lane == 0) tma::arrive(&bars->q_empty[stage]);
+      // With dropout the group's barrier orders nothing here; it keeps ptxas from moving code
+      // across (without it the d = 128 kernel spills 128 bytes, v18).
+      if constexpr (kDropout) group_sync();
+      float* const dq_thread = dq_dst + warp % 4 * kWarpFloats + lane * 4;
+#pragma unroll
+      for (int v = 0; v < kDQCols / 8; ++v)
+        ptx::red_add_f32x4(dq_thread + v * 128,
+                           make_float4(dQ[v][0], dQ[v][1], dQ[v][2], dQ[v][3]));
+    } else {
+      // Into the stage that held Q_i and dO_i once every warp of the group is through its dK and
+      // dV products, which read the halves it overwrites: warps 0, 1 of the group into its half of
+      // Q_i's tile, warps 2, 3 into its half of dO_i's; then the group's leader adds both halves
+      // by two bulk reductions.
+      constexpr int kPieceFloats = 2 * kWarpFloats;
+      auto dq_piece = [&](int piece) -> float* {
         return reinterpret_cast<float*>((piece == 0 ? sQ(stage) : sdO(stage)) +
                                         group * Layout::kTileQ / 2);
-      else
-        return sdQ + group * 4 * kWarpFloats;
-    };
-    float4* const sdQ_thread = reinterpret_cast<float4*>(dq_piece(warp % 4 / kWarpsPerPiece) +
-                                                         warp % kWarpsPerPiece * kWarpFloats) +
-                               lane;
+      };
+      group_sync();
+      float4* const sdQ_thread =
+          reinterpret_cast<float4*>(dq_piece(warp % 4 / 2) + warp % 2 * kWarpFloats) + lane;
 #pragma unroll
-    for (int v = 0; v < kDQCols / 8; ++v)
-      sdQ_thread[v * 32] = make_float4(dQ[v][0], dQ[v][1], dQ[v][2], dQ[v][3]);
-    wgmma::fence_shared_for_async_proxy();
-    group_sync();
-    if (group_leader) {
-      float* const dst = p.dq_accum +
-                         (int64_t(kb.bh) * (p.padded_q / kBlockM) + i) * Layout::kDQFloats +
-                         group * 4 * kWarpFloats;
+      for (int v = 0; v < kDQCols / 8; ++v)
+        sdQ_thread[v * 32] = make_float4(dQ[v][0], dQ[v][1], dQ[v][2], dQ[v][3]);
+      wgmma::fence_shared_for_async_proxy();
+      group_sync();
+      if (group_leader) {
 #pragma unroll
-      for (int piece = 0; piece < kPieces; ++piece)
-        ptx::bulk_reduce_add_f32(dst + piece * kPieceFloats, dq_piece(piece), kPieceFloats * 4);
-      ptx::bulk_commit();
+        for (int piece = 0; piece < 2; ++piece)
+          ptx::bulk_reduce_add_f32(dq_dst + piece * kPieceFloats, dq_piece(piece),
+                                   kPieceFloats * 4);
+        ptx::bulk_commit();
+      }
     }
     if constexpr (kDKAfterDQ) {
       wgmma::wait<0>();
@@ -506,7 +522,7 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     }
     i = i_next;
   }
-  if (group_leader) ptx::bulk_wait_all<false>();
+  if (Layout::kDQInStage && group_leader) ptx::bulk_wait_all<false>();
   ptx::cp_async_wait<0>();  // K_j, V_j copies are complete even if no query block was visible
   if constexpr (kTma) tma::wait(&bars->kv_full, 0);
   bwd::store_dk_dv<Elem, kD, Layout::kDKVCols, kStoredD>(dK, dV, p, kb.bh, key_lo, dkv_col0,

@@ -61,9 +61,9 @@ void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& o
 
 // Which implementation of a fast fused kernel (forward or backward) runs. Auto: Wgmma where it
 // can (an sm_90 GPU, a build for sm_90a, head dim 64, 96, 128 or 256), else MmaSync. Wgmma:
-// Hopper's warpgroup instructions (FA3-style overlap of softmax and matrix products; bulk
-// reductions of dQ in the backward); asking for it where it cannot run throws. MmaSync: mma.sync
-// tensor cores (FA2), any sm_80+ GPU and every head dim of kFastHeadDims.
+// Hopper's warpgroup instructions (FA3-style overlap of softmax and matrix products; dQ added by
+// vector or bulk reductions in the backward); asking for it where it cannot run throws. MmaSync:
+// mma.sync tensor cores (FA2), any sm_80+ GPU and every head dim of kFastHeadDims.
 //
 // The rungs of the kernel ladder (docs/performance.md, "The ladder"), each the wgmma kernel with
 // the techniques above it switched off; fp16 or bf16 without dropout; the backward has WgmmaSerial
