@@ -228,7 +228,7 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
   // forward's): the descriptors that depend on it can then live in uniform registers, instead of
   // moving from per-thread registers before every wgmma.
   const int group = __shfl_sync(0xffffffffu, warp / 4, 0);
-  const bool group_leader = tid % 128 == 0;  // issues the group's bulk reductions
+  const bool group_leader = tid % 128 == 0;  // issues the group's bulk reductions (d = 256)
   const int64_t q_off = int64_t(kb.bh) * p.seq_q * kD, k_off = int64_t(kb.bh) * p.seq_k * kD;
   // This thread's keys are rows key_row and key_row + 8 of the block's tiles; the group's first
   // key row is group_key0, and its first column of dK and dV dkv_col0 (hopper_bwd_shares_keys).
@@ -373,11 +373,12 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     // shared keys the other group's queries follow from shared memory (below), once its halves
     // of P^T and dS^T are there.
     // kDKAfterDQ: dK's products are issued after dQ's instead (below), so that dQ_i's hand-off
-    // to the bulk reduction runs while the tensor cores compute them rather than after they
-    // drained (measured 1.01-1.04x at d = 96 and 128; half of them after dQ's: 0.98-1.00x of
-    // that). The stage of Q_i then goes back to the producer at the end of the iteration. Only
-    // with a producer at d = 96 and 128 without dropout: at d = 64 (128 queries) ptxas
-    // serialises the wgmma for want of registers (C7512), with dropout it spills 144 bytes.
+    // to HBM runs while the tensor cores compute them rather than after they drained (measured
+    // 1.01-1.04x at d = 96 and 128 in v16, when the hand-off was the buffer and the bulk
+    // reduction; half of them after dQ's: 0.98-1.00x of that; not measured again with v18's
+    // vector reductions). The stage of Q_i then goes back to the producer at the end of the
+    // iteration. Only with a producer at d = 96 and 128 without dropout: at d = 64 (128 queries)
+    // ptxas serialises the wgmma for want of registers (C7512), with dropout it spills 144 bytes.
     constexpr bool kDKAfterDQ = kProducer && !kSharedKeys && kBlockM == 64 && !kDropout;
     constexpr int kOwnSteps = Layout::kGroupQueries / 16;
     // step(kk, B) for the 16-query steps from q0, B = this group's columns of dO_i or Q_i.
