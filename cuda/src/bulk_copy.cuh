@@ -2,7 +2,7 @@
 // (PTX ISA "cp.reduce.async.bulk"), where one thread hands the copy engine a contiguous run of
 // shared memory and the warps go on, and the vector reduction (red .v4.f32) straight from
 // registers. The wgmma backward adds each query block's dQ one of these ways instead of with one
-// atomic per element (hopper_bwd_dq_by_red).
+// atomic per element (hopper_bwd_dq_in_stage).
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,7 @@
 // The fused backward on Hopper's warpgroup tensor-core instructions (wgmma, sm_90a): the same
 // algorithm and loop order as flash_bwd_kernel.cuh (FA2 Alg. 2: FA1 Alg. 4 with the logsumexp),
-// with all five matrix products on wgmma and dQ added in 16-byte vectors (hopper_bwd_dq_by_red).
+// with all five matrix products on wgmma and dQ added from registers in 16-byte vectors (at
+// d = 256 through shared memory: hopper_bwd_dq_in_stage).
 //
 // Map to the paper (FA1 Alg. 4):
 //   grid.x = key block j (Bc = 128 keys, FA1 Alg. 4 l. 6), grid.y = (batch, head); loop i = query
@@ -38,7 +39,7 @@
 //     warpgroup g computes columns [g d/2, (g+1) d/2) of dQ_i (rows [64 g, 64 g + 64) when
 //     Br = 128) and adds them into the fp32 accumulator in HBM, kept in register order
 //     (bwd::dq_quad_position): up to d = 128 every thread by 16-byte vector reductions from its
-//     registers (hopper_bwd_dq_by_red), at d = 256 through the stage that held Q_i and dO_i
+//     registers, at d = 256 through the stage that held Q_i and dO_i
 //     (hopper_bwd_dq_in_stage) by one thread's bulk reductions (bulk_copy.cuh), FA3's dQ path.
 //
 // Test: tests/gpu/backward_test.cpp (accuracy), tests/gpu/tile_skip_test.cpp (skipped tiles).
@@ -69,27 +70,22 @@ constexpr int hopper_bwd_block_n(int kernel_d) {
   return hopper_bwd_shares_keys(kernel_d) ? 64 : 128;
 }
 
-// Whether the wgmma backward stages dQ_i for its bulk reductions in the stage that held Q_i and
-// dO_i, above d = 128, where a buffer of its own for dQ_i's 64 x d fp32 (64 KiB at d = 256)
-// would not fit beside K, V and two stages of Q and dO. Each warpgroup computes the columns of dQ_i
-// that its dK and dV products read of Q_i and dO_i (kDKVCols from dkv_col0), so it writes into the
-// halves of those two tiles that only it read (2 x 16 KiB, its 64 x 128 fp32), and the stage goes
-// back to the producer once the reductions have read it.
-constexpr bool hopper_bwd_dq_in_stage(int kernel_d) {
-  return hopper_bwd_shares_keys(kernel_d);
-}
-
-// Whether the wgmma backward adds dQ_i into HBM straight from its registers: every thread its
-// accumulators, 16 bytes per red.v4 (a warp's 32 lanes add 512 contiguous bytes of the
+// How the wgmma backward adds dQ_i into HBM. Up to d = 128 every thread adds its accumulators
+// straight from registers, 16 bytes per red.v4 (a warp's 32 lanes add 512 contiguous bytes of the
 // accumulator's register order). FA3's path, dQ_i written to a shared-memory buffer and added by
-// one bulk reduction per warpgroup, costs a fence, two barriers of the group and a wait for the
+// one bulk reduction per warpgroup, cost a fence, two barriers of the group and a wait for the
 // last reduction per iteration, and 2 x 32 KiB of shared-memory traffic (the writes, the copy
 // engine's reads) beside the products' operand reads; the reductions from registers ran
-// 1.045-1.060x the whole backward at d = 96 and 128 (v18, docs/performance.md). d = 256 keeps
-// the stage path: twice the reductions per thread, where v12's float2 atomics were its largest
-// stall (lg_throttle).
-constexpr bool hopper_bwd_dq_by_red(int kernel_d) {
-  return !hopper_bwd_dq_in_stage(kernel_d);
+// 1.045-1.060x the whole backward at d = 96 and 128 (v18, docs/performance.md). Above d = 128,
+// where this is true, dQ_i goes through the stage that held Q_i and dO_i instead, by bulk
+// reductions: each thread would add twice as much, where v12's float2 atomics were the largest
+// stall (lg_throttle), and a buffer of its own (64 KiB at d = 256) would not fit beside K, V and
+// two stages of Q and dO. Each warpgroup computes the columns of dQ_i that its dK and dV products
+// read of Q_i and dO_i (kDKVCols from dkv_col0), so it writes into the halves of those two tiles
+// that only it read (2 x 16 KiB, its 64 x 128 fp32), and the stage goes back to the producer once
+// the reductions have read it.
+constexpr bool hopper_bwd_dq_in_stage(int kernel_d) {
+  return hopper_bwd_shares_keys(kernel_d);
 }
 
 // Queries per iteration of the wgmma backward: 128 at d = 64 without dropout (FA3's d = 64 tiles:
@@ -142,7 +138,6 @@ struct HopperBwdLayout {
   static_assert(!kSharedKeys || kProducer, "d = 256 is built with a producer only");
   static_assert(!kDQInStage || (kSharedKeys && kBlockM == 64),
                 "a warpgroup's dQ_i columns are its halves of Q_i's and dO_i's tiles");
-  static_assert(hopper_bwd_dq_by_red(kD) != kDQInStage, "dQ_i goes one way into HBM");
 };
 
 // kLogTiles: as in flash_bwd_kernel. kTma: the TMA rung; kProducer: the warp-specialised rung
@@ -477,7 +472,7 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     float* const dq_dst = p.dq_accum +
                           (int64_t(kb.bh) * (p.padded_q / kBlockM) + i) * Layout::kDQFloats +
                           group * 4 * kWarpFloats;
-    if constexpr (hopper_bwd_dq_by_red(kD)) {
+    if constexpr (!Layout::kDQInStage) {  // from registers
       // dV and dK have read Q_i and dO_i: the stage's Q and dO are the producer's (with
       // kDKAfterDQ once dK's products are done, at the end of the iteration).
       if (kProducer && !kDKAfterDQ && lane == 0) tma::arrive(&bars->q_empty[stage]);
@@ -523,7 +518,8 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     }
     i = i_next;
   }
-  if (Layout::kDQInStage && group_leader) ptx::bulk_wait_all<false>();
+  if constexpr (Layout::kDQInStage)
+    if (group_leader) ptx::bulk_wait_all<false>();
   ptx::cp_async_wait<0>();  // K_j, V_j copies are complete even if no query block was visible
   if constexpr (kTma) tma::wait(&bars->kv_full, 0);
   bwd::store_dk_dv<Elem, kD, Layout::kDKVCols, kStoredD>(dK, dV, p, kb.bh, key_lo, dkv_col0,
