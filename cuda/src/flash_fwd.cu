@@ -63,22 +63,31 @@ constexpr FwdRung fwd_production_rung() {
 // d = 64 with a producer takes 160 keys where they pay (wide_keys_pay): each iteration's waits,
 // turns and rescale of O then serve a quarter more keys. H200, fp16, in one call against 128
 // keys: 1.01-1.08x without a mask at N 2048-16384; causal 0.95-1.07x (0.95 at N = 2048, where
-// more of the wider blocks straddle the diagonal), so causal calls keep 128; 192 keys, FA3's
-// choice, spilled 56 bytes and ran 0.91-1.00x (bench/results/v13_h200/wide_keys_ab).
+// more of the wider blocks straddle the diagonal); 192 keys, FA3's choice, spilled 56 bytes and
+// ran 0.91-1.00x (bench/results/v13_h200/wide_keys_ab). Causal calls take 160 keys from
+// kWideCausalKeys on (wide_keys_pay).
 constexpr int hopper_fwd_block_n(int kernel_d, bool dropout, FwdRung rung, bool wide_keys) {
   const bool room = kernel_d == 128 || (kernel_d == 64 && rung >= FwdRung::WarpSpecialized);
   if (dropout || !room) return 64;
   return kernel_d == 64 && wide_keys ? 160 : 128;
 }
 
-// Whether a call takes the wider key blocks where a kernel has them: not under a causal mask, and
-// only where padding the last block of 160 keys costs less than the ~4 % the wider blocks save
-// per key (measured above): at N = 512 and 1024 the padding (25 % and 9 %) made the d = 64
-// forward 0.83x and 0.93x as fast (Nsight Compute's kernel times with 160 keys everywhere,
-// bench/results/v13_h200/bench_d64/validation_raw_6913f2d.tgz against validation_h200_raw_v12).
+// Under a causal mask the wider blocks pay only where few of them straddle the diagonal: 160 keys
+// against 128, in one call (fp16 and bf16, each build best of two or three): 0.958x at N = 2048,
+// 0.988-0.999x at 4096, 1.018-1.030x at 8192 and 1.011-1.045x at 16384, while the calls without a
+// mask, whose kernel is the same in both builds, moved by 0.964-1.037x
+// (bench/results/v19_h200/causal_wide_ab; v13's run: 0.96, 1.00, 1.03 and 1.02x).
+constexpr int64_t kWideCausalKeys = 8192;
+
+// Whether a call takes the wider key blocks where a kernel has them: under a causal mask from
+// kWideCausalKeys keys on, and only where padding the last block of 160 keys costs less than the
+// ~4 % the wider blocks save per key (measured above): at N = 512 and 1024 the padding (25 % and
+// 9 %) made the d = 64 forward 0.83x and 0.93x as fast (Nsight Compute's kernel times with 160
+// keys everywhere, bench/results/v13_h200/bench_d64/validation_raw_6913f2d.tgz against
+// validation_h200_raw_v12).
 bool wide_keys_pay(const AttentionShape& shape, bool causal) {
   auto padded = [&](int64_t keys) { return (shape.seq_k + keys - 1) / keys * keys; };
-  return !causal && padded(160) * 100 <= padded(128) * 104;
+  return (!causal || shape.seq_k >= kWideCausalKeys) && padded(160) * 100 <= padded(128) * 104;
 }
 
 template <typename Elem>

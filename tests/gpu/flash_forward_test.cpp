@@ -55,6 +55,10 @@ std::vector<Case> forward_cases() {
   // d = 64 without a mask takes 160 keys here (seq_k pads to 2080: flash_fwd.cu, wide_keys_pay),
   // the last block 80 keys short.
   cases.push_back({{1, 2, 337, 2000, 64}});
+  // Under a causal mask too, from 8192 keys on (kWideCausalKeys): 160-key blocks across the
+  // diagonal of every query block (the mask is aligned top-left, so 300 rows see 300 keys; few
+  // rows keep the float64 reference of 8200 keys cheap).
+  cases.push_back({{1, 2, 300, 8200, 64}, true});
   cases.push_back({{1, 2, 500, 300, 128}, true, 0.1});
   cases.push_back({{1, 2, 520, 520, 64}, false, 0.0, "butterfly"});
   cases.push_back({{2, 1, 700, 450, 128}, true, 0.0, "random:0.4"});
@@ -194,8 +198,9 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
                                                cuda::FusedKernel::WgmmaPersistentDynamic));
     CHECK(cuda::flash_forward_overlaps_softmax(256, false));  // warp-specialised, as d = 128
     CHECK(cuda::flash_forward_overlaps_softmax(96, false));   // the d = 128 kernel, padded
-    // The tiles each call runs. Forward: per rung (d = 64 with a producer: 160 keys without a
-    // causal mask where seq_k pads them little, else 128; without a producer 64), and d = 96 on
+    // The tiles each call runs. Forward: per rung (d = 64 with a producer: 160 keys where seq_k
+    // pads them little, under a causal mask only from 8192 keys on, else 128; without a producer
+    // 64), and d = 96 on
     // the d = 128 kernel's. Backward: 128 queries per block at d = 64 without dropout (wgmma), 64
     // elsewhere; 64 keys (shared by both warpgroups) at d = 256.
     using K = cuda::FusedKernel;
@@ -214,7 +219,9 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
              Expected{false, 64, 2048, true, false, K::Wgmma, 128, 64},
              Expected{false, 64, 2048, false, false, K::WgmmaTma, 128, 64},
              Expected{false, 64, 8192, false, false, K::WgmmaWarpSpecialized, 128, 160},
-             Expected{false, 64, 8192, false, true, K::WgmmaWarpSpecialized, 128, 128},
+             Expected{false, 64, 8192, false, true, K::WgmmaWarpSpecialized, 128, 160},
+             Expected{false, 64, 8000, false, true, K::Wgmma, 128, 128},
+             Expected{false, 64, 16384, false, true, K::Auto, 128, 160},
              Expected{false, 64, 4096, false, false, K::WgmmaPersistent, 128, 160},
              Expected{false, 64, 4096, false, true, K::WgmmaPersistentDynamic, 128, 128},
              Expected{false, 128, 2048, false, false, K::WgmmaTma, 128, 128},
@@ -284,6 +291,7 @@ TEST_CASE("sanitizer: small forward cases of the fast and teaching kernels") {
                       {{1, 1, 70, 70, 128}, false, 0.0, "butterfly"},
                       {{1, 1, 150, 150, 64}, true, 0.0, "random:0.4"},
                       {{1, 1, 150, 260, 128}, true},
+                      {{1, 1, 150, 8200, 64}, true},  // causal on 160-key blocks
                       {{1, 1, 33, 40, 256}, true},
                       {{1, 1, 20, 20, 32}},
                       {{1, 1, 65, 9, 96}, true}},
