@@ -200,9 +200,8 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
     CHECK(cuda::flash_forward_overlaps_softmax(96, false));   // the d = 128 kernel, padded
     // The tiles each call runs. Forward: per rung (d = 64 with a producer: 160 keys where seq_k
     // pads them little, under a causal mask only from 8192 keys on, else 128; without a producer
-    // 64), and d = 96 on
-    // the d = 128 kernel's. Backward: 128 queries per block at d = 64 without dropout (wgmma), 64
-    // elsewhere; 64 keys (shared by both warpgroups) at d = 256.
+    // 64), and d = 96 on the d = 128 kernel's. Backward: 128 queries per block at d = 64 without
+    // dropout (wgmma), 64 elsewhere; 64 keys (shared by both warpgroups) at d = 256.
     using K = cuda::FusedKernel;
     struct Expected {
       bool backward;
