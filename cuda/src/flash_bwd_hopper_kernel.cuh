@@ -370,10 +370,11 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     // kDKAfterDQ: dK's products are issued after dQ's instead (below), so that dQ_i's hand-off
     // to HBM runs while the tensor cores compute them rather than after they drained (measured
     // 1.01-1.04x at d = 96 and 128 in v16, when the hand-off was the buffer and the bulk
-    // reduction; half of them after dQ's: 0.98-1.00x of that; not measured again with v18's
-    // vector reductions). The stage of Q_i then goes back to the producer at the end of the
-    // iteration. Only with a producer at d = 96 and 128 without dropout: at d = 64 (128 queries)
-    // ptxas serialises the wgmma for want of registers (C7512), with dropout it spills 144 bytes.
+    // reduction; half of them after dQ's: 0.98-1.00x of that; with v18's vector reductions,
+    // dK's products first ran 0.955-0.971x in v19, bench/results/v19_h200/dk_order_ab). The
+    // stage of Q_i then goes back to the producer at the end of the iteration. Only with a
+    // producer at d = 96 and 128 without dropout: at d = 64 (128 queries) ptxas serialises the
+    // wgmma for want of registers (C7512), with dropout it spills 144 bytes.
     constexpr bool kDKAfterDQ = kProducer && !kSharedKeys && kBlockM == 64 && !kDropout;
     constexpr int kOwnSteps = Layout::kGroupQueries / 16;
     // step(kk, B) for the 16-query steps from q0, B = this group's columns of dO_i or Q_i.
