@@ -50,8 +50,15 @@ Extent extent_of(TensorId tensor, const AttentionShape& s) {
   }
 }
 
+// Appends to one string: GCC 12's -Wrestrict misreads `"[" + std::string&&` (an insert at 0)
+// in Release builds.
 std::string rect_text(const TileRect& r) {
-  return "[" + str(r.row0) + ", " + str(r.rows) + ", " + str(r.col0) + ", " + str(r.cols) + "]";
+  std::string text = "[";
+  for (const int64_t v : {r.row0, r.rows, r.col0, r.cols}) {
+    if (text.size() > 1) text += ", ";
+    text += str(v);
+  }
+  return text + "]";
 }
 
 // 0 <= value < bound, or value == -1 when `minus_one_ok`.
