@@ -142,7 +142,8 @@ struct HopperBwdLayout {
 
 // kLogTiles: as in flash_bwd_kernel. kTma: the TMA rung; kProducer: the warp-specialised rung
 // (see Memory above). kStoredD: the tensors' head dim where it is smaller than kD (96 on the
-// d = 128 kernel: TMA pads the tiles with zero columns, and dK and dV keep kStoredD columns).
+// d = 128 kernel: TMA pads the tiles with zero columns, which S^T, dP^T, dV and dK skip, and dK
+// and dV keep kStoredD columns).
 template <typename Elem, int kD, bool kDropout, bool kLogTiles = false, bool kTma = false,
           bool kProducer = false, int kStoredD = kD>
 __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThreads, 1)
@@ -151,6 +152,7 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
 #if FLASHLAB_WGMMA_ENABLED
   static_assert(!kProducer || kTma, "the producer copies by TMA");
   static_assert(kStoredD == kD || kTma, "padded tiles need TMA copies (zero columns past d)");
+  static_assert(kStoredD == kD || !hopper_bwd_shares_keys(kD), "padding up to d = 128 only");
   using Layout = HopperBwdLayout<kD, kDropout, kProducer>;
   constexpr int kBlockM = Layout::kBlockM, kBlockN = Layout::kBlockN;
   constexpr int kCopyThreads = Layout::kConsumerThreads;  // the threads that copy by cp.async
@@ -301,14 +303,16 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
   // K_j or V_j, B = its queries of Q_i or dO_i (its stage's descriptor).
   auto keys_times_queries = [&](float(&acc)[kQTiles][4], uint64_t a_desc, uint64_t b_desc) {
 #pragma unroll
-    for (int kk = 0; kk < kD / 16; ++kk)
+    for (int kk = 0; kk < kStoredD / 16; ++kk)  // the zero columns past kStoredD add nothing
       wgmma::mma_ss<Elem, Layout::kGroupQueries>(acc, wgmma::advance(a_desc, k_tile(0, 16 * kk)),
                                                  wgmma::advance(b_desc, q_tile(0, 16 * kk)),
                                                  kk > 0);
     wgmma::commit();
   };
 
-  float dK[Layout::kDKVCols / 8][4] = {}, dV[Layout::kDKVCols / 8][4] = {};  // FA1 Alg. 4 l. 8
+  // FA1 Alg. 4 l. 8; with padded tiles only the kStoredD columns that are not zero.
+  constexpr int kDKVCols = kStoredD < kD ? kStoredD : Layout::kDKVCols;
+  float dK[kDKVCols / 8][4] = {}, dV[kDKVCols / 8][4] = {};
   for (int it = 0; i < kb.n_qblocks; ++it) {  // FA1 Alg. 4 l. 9, visible blocks only
     const int stage = it % 2, row0 = i * kBlockM;
     const int stage_offset = stage * Layout::kTileQ;  // from stage 0 of Q or dO
@@ -391,12 +395,12 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     }
     auto own_dk_products = [&] {
       query_steps(group_q0, q_desc_mn, [&](int kk, uint64_t b) {
-        wgmma::mma_rs<Elem, Layout::kDKVCols>(dK, adS[kk], b, 1);
+        wgmma::mma_rs_columns<Elem, kDKVCols>(dK, adS[kk], b, kBlockM * 64);
       });
     };
     wgmma::fence();
     query_steps(group_q0, do_desc_mn, [&](int kk, uint64_t b) {
-      wgmma::mma_rs<Elem, Layout::kDKVCols>(dV, aP[kk], b, 1);
+      wgmma::mma_rs_columns<Elem, kDKVCols>(dV, aP[kk], b, kBlockM * 64);
     });
     if constexpr (!kDKAfterDQ) own_dk_products();
     wgmma::commit();
@@ -482,9 +486,13 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
       if constexpr (kDropout) group_sync();
       float* const dq_thread = dq_dst + warp % 4 * kWarpFloats + lane * 4;
 #pragma unroll
-      for (int v = 0; v < kDQCols / 8; ++v)
+      for (int v = 0; v < kDQCols / 8; ++v) {
+        // Padded tiles: the columns past kStoredD (warpgroup 1's last 32) are zero; the
+        // accumulator's stay as the memset left them.
+        if (kStoredD < kD && group * kDQCols + v * 8 >= kStoredD) continue;
         ptx::red_add_f32x4(dq_thread + v * 128,
                            make_float4(dQ[v][0], dQ[v][1], dQ[v][2], dQ[v][3]));
+      }
     } else {
       // Into the stage that held Q_i and dO_i once every warp of the group is through its dK and
       // dV products, which read the halves it overwrites: warps 0, 1 of the group into its half of
@@ -523,8 +531,8 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     if (group_leader) ptx::bulk_wait_all<false>();
   ptx::cp_async_wait<0>();  // K_j, V_j copies are complete even if no query block was visible
   if constexpr (kTma) tma::wait(&bars->kv_full, 0);
-  bwd::store_dk_dv<Elem, kD, Layout::kDKVCols, kStoredD>(dK, dV, p, kb.bh, key_lo, dkv_col0,
-                                                         lane);  // FA1 Alg. 4 l. 24
+  bwd::store_dk_dv<Elem, kD, kDKVCols, kStoredD>(dK, dV, p, kb.bh, key_lo, dkv_col0,
+                                                 lane);  // FA1 Alg. 4 l. 24
 #endif
 }
 

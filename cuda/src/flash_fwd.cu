@@ -143,7 +143,7 @@ void launch_wgmma_tiles(const AttentionShape& shape, const FlashFwdParams<Elem>&
     maps.v = make_tile_map(p.v, kDType, kD, p.seq_k, p.batch_heads, kBlockN);
     maps.o = make_tile_map(p.o, kDType, kD, p.seq_q, p.batch_heads, 64);
   }
-  auto kernel = flash_fwd_hopper_kernel<Elem, kKernelD, kBlockN, kDropout, kLogTiles, kRung>;
+  auto kernel = flash_fwd_hopper_kernel<Elem, kKernelD, kBlockN, kDropout, kLogTiles, kRung, kD>;
   const dim3 grid = forward_grid(shape, Layout::kBlockM);
   if constexpr (kRung >= FwdRung::Persistent) {
     // One block per SM (or fewer for small problems). The dynamic scheduler's blocks draw units

@@ -164,8 +164,11 @@ struct FwdUnits {
 // d = 64 without a producer asks for two resident blocks (<= 128 registers; dropout's Philox
 // state would spill), d = 128 needs up to 255 registers for O and S. kLogTiles: as in
 // flash_fwd_kernel. kRung: the techniques built in (FwdRung); the production kernel is
-// fwd_production_rung (flash_fwd.cu).
-template <typename Elem, int kD, int kBlockN, bool kDropout, bool kLogTiles, FwdRung kRung>
+// fwd_production_rung (flash_fwd.cu). kStoredD: the tensors' head dim where it is smaller than
+// kD (96 on the d = 128 kernel: TMA pads the tiles with zero columns, which S = Q K^T and P V
+// skip, and O_i keeps kStoredD columns).
+template <typename Elem, int kD, int kBlockN, bool kDropout, bool kLogTiles, FwdRung kRung,
+          int kStoredD = kD>
 __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
                                   kD <= 64 && !kDropout && kRung < FwdRung::WarpSpecialized ? 2 : 1)
     flash_fwd_hopper_kernel(const FlashFwdParams<Elem> p,
@@ -176,7 +179,9 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
   constexpr bool kTma = Layout::kTma, kProducer = Layout::kProducer;
   constexpr bool kPersistent = kRung >= FwdRung::Persistent;
   constexpr int kBlockM = Layout::kBlockM, kConsumers = Layout::kConsumerThreads;
-  constexpr int kNTiles = kBlockN / 8, kDTiles = kD / 8, kPSteps = kBlockN / 16;
+  constexpr int kNTiles = kBlockN / 8, kDTiles = kStoredD / 8, kPSteps = kBlockN / 16;
+  static_assert(kStoredD == kD || (kTma && Layout::kStoreByTma),
+                "padded tiles need TMA copies (zero columns past d) and the TMA store");
   extern __shared__ unsigned char smem_raw[];
   unsigned char* const smem_base = smem_raw + ((1024 - ptx::smem_address(smem_raw) % 1024) % 1024);
   Elem* const sQ = reinterpret_cast<Elem*>(smem_base);
@@ -321,17 +326,14 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
     uint32_t P[kPSteps][4] = {};  // A fragments of the previous tile's P~
     float m[1][2] = {{-INFINITY, -INFINITY}}, l[1][2] = {{0.f, 0.f}}, rescale[1][2];
 
-    // O_i += P V_stage, one wgmma per 16 keys and 128 columns (wgmma's N): B = V_j[16 keys][kD],
-    // MN-major, kD / 64 panels.
+    // O_i += P V_stage, per 16 keys one wgmma per 128 columns (wgmma's N; mma_rs_columns): B =
+    // V_j[16 keys][kStoredD], MN-major, in panels of 64 columns.
     auto multiply_pv = [&](const Elem* sV_stage) {
-      constexpr int kN = kD < 128 ? kD : 128;
 #pragma unroll
       for (int kk = 0; kk < kPSteps; ++kk)
-#pragma unroll
-        for (int c = 0; c < kD; c += kN)
-          wgmma::mma_rs<Elem, kN>(*reinterpret_cast<float(*)[kN / 8][4]>(&O[0][c / 8]), P[kk],
-                                  wgmma::descriptor(sV_stage + kv_tile(16 * kk, c), kBlockN * 128),
-                                  1);
+        wgmma::mma_rs_columns<Elem, kStoredD>(
+            O[0], P[kk], wgmma::descriptor(sV_stage + kv_tile(16 * kk, 0), kBlockN * 128),
+            kBlockN * 64);
       wgmma::commit();
     };
 
@@ -371,11 +373,12 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
         if constexpr (!kTma) ptx::cp_async_commit();
       }
 
-      // S_ij = Q_i K_j^T (FA2 Alg. 1 l. 8), 16 columns of the head dim per wgmma.
+      // S_ij = Q_i K_j^T (FA2 Alg. 1 l. 8), 16 columns of the head dim per wgmma (the zero
+      // columns past kStoredD add nothing).
       wait_turn();
       wgmma::fence();
 #pragma unroll
-      for (int kk = 0; kk < kD / 16; ++kk)
+      for (int kk = 0; kk < kStoredD / 16; ++kk)
         wgmma::mma_ss<Elem, kBlockN>(S[0], wgmma::descriptor(sQ_group + q_tile(0, 16 * kk)),
                                      wgmma::descriptor(sK(stage) + kv_tile(0, 16 * kk)), kk > 0);
       wgmma::commit();
@@ -445,7 +448,7 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
       const int group_row0 = qb.row0 + group * 64;
       if (group_leader) ptx::bulk_wait_all<true>();  // the last unit's store has read sO_group
       epilogue_sync();
-      fwd::store_output<Elem, kD>(
+      fwd::store_output<Elem, kStoredD>(
           O, m, l, qb.logsumexp(p), p.seq_q, r_lo, lane, [&](int row, int col, uint32_t pair) {
             *reinterpret_cast<uint32_t*>(sO_group +
                                          wgmma::swizzled_offset<64>(row - group_row0, col)) = pair;
@@ -457,8 +460,8 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
         ptx::bulk_commit();
       }
     } else {
-      fwd::store_output<Elem, kD>(O, m, l, qb.logsumexp(p), p.seq_q, r_lo, lane,
-                                  fwd::to_global<Elem, kD>(qb.output(p)));
+      fwd::store_output<Elem, kStoredD>(O, m, l, qb.logsumexp(p), p.seq_q, r_lo, lane,
+                                        fwd::to_global<Elem, kD>(qb.output(p)));
     }
     return it;
   };

@@ -167,6 +167,9 @@ __device__ __forceinline__ void pin(uint32_t (&a)[kTiles][4]) {
 #define FLASHLAB_WGMMA_SS_N160(TYPE, TRANS)                                             \
   FLASHLAB_WGMMA_SS("m64n160k16", TYPE, FLASHLAB_WGMMA_REGS80, FLASHLAB_WGMMA_ACC80(d), \
                     "%80, %81", "%82", TRANS)
+#define FLASHLAB_WGMMA_RS_N32(TYPE)                                                    \
+  FLASHLAB_WGMMA_RS("m64n32k16", TYPE, FLASHLAB_WGMMA_REGS16, FLASHLAB_WGMMA_ACC16(d), \
+                    "{%16, %17, %18, %19}, %20", "%21")
 #define FLASHLAB_WGMMA_RS_N64(TYPE)                                                    \
   FLASHLAB_WGMMA_RS("m64n64k16", TYPE, FLASHLAB_WGMMA_REGS32, FLASHLAB_WGMMA_ACC32(d), \
                     "{%32, %33, %34, %35}, %36", "%37")
@@ -214,8 +217,10 @@ template <typename Elem, int kN>
 __device__ __forceinline__ void mma_rs(float (&d)[kN / 8][4], const uint32_t (&a)[4],
                                        uint64_t desc_b, int accumulate) {
 #if FLASHLAB_WGMMA_ENABLED
-  static_assert(kN == 64 || kN == 128, "instantiate the operand list for this N");
+  static_assert(kN == 32 || kN == 64 || kN == 128, "instantiate the operand list for this N");
   constexpr bool kHalf = std::is_same_v<Elem, __half>;
+  if constexpr (kN == 32 && kHalf) FLASHLAB_WGMMA_RS_N32("f16");
+  if constexpr (kN == 32 && !kHalf) FLASHLAB_WGMMA_RS_N32("bf16");
   if constexpr (kN == 64 && kHalf) FLASHLAB_WGMMA_RS_N64("f16");
   if constexpr (kN == 64 && !kHalf) FLASHLAB_WGMMA_RS_N64("bf16");
   if constexpr (kN == 128 && kHalf) FLASHLAB_WGMMA_RS_N128("f16");
@@ -223,8 +228,32 @@ __device__ __forceinline__ void mma_rs(float (&d)[kN / 8][4], const uint32_t (&a
 #endif
 }
 
+// D[64 x kCols] (+)= A B over kCols columns of an MN-major B (a V, dO or Q tile) whose 64-column
+// panels lie panel_elements apart (desc_b's leading byte offset): wgmma of 128 columns (two
+// panels each) where kCols is a multiple of 128, one of 64 at kCols = 64, and at kCols = 96 one of
+// 64 and one of 32. 96 is d = 96 on the d = 128 kernels' tiles: the zero columns that TMA pads
+// past d are then not multiplied (v21: they were a quarter of P V's, dV's and dK's products).
+template <typename Elem, int kCols>
+__device__ __forceinline__ void mma_rs_columns(float (&d)[kCols / 8][4], const uint32_t (&a)[4],
+                                               uint64_t desc_b, int panel_elements) {
+  static_assert(kCols == 64 || kCols == 96 || kCols % 128 == 0, "no split for these columns");
+  using Tiles16 = float[16][4];
+  if constexpr (kCols % 128 == 0) {
+#pragma unroll
+    for (int c = 0; c < kCols; c += 128)
+      mma_rs<Elem, 128>(*reinterpret_cast<Tiles16*>(&d[c / 8]), a,
+                        advance(desc_b, c / 64 * panel_elements), 1);
+  } else {
+    mma_rs<Elem, 64>(*reinterpret_cast<float(*)[8][4]>(&d[0]), a, desc_b, 1);
+    if constexpr (kCols == 96)
+      mma_rs<Elem, 32>(*reinterpret_cast<float(*)[4][4]>(&d[8]), a, advance(desc_b, panel_elements),
+                       1);
+  }
+}
+
 #undef FLASHLAB_WGMMA_SS_N32
 #undef FLASHLAB_WGMMA_SS_N64
+#undef FLASHLAB_WGMMA_RS_N32
 #undef FLASHLAB_WGMMA_RS_N64
 #undef FLASHLAB_WGMMA_SS_N128
 #undef FLASHLAB_WGMMA_SS_N160
