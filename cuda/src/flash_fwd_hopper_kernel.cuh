@@ -1,6 +1,6 @@
 // The fused forward on Hopper's warpgroup tensor-core instructions (wgmma, sm_90a): the same
 // algorithm and loop order as flash_fwd_kernel.cuh (FA2 Alg. 1), with the two matrix products
-// issued asynchronously so that the softmax of one tile overlaps a product (FA3 §3.2).
+// issued asynchronously so that the softmax of one warpgroup overlaps products (FA3 §3.1-3.2).
 //
 // Map to the paper:
 //   grid.x = query block i (Br = 128 rows, FA2 Alg. 1 l. 3), grid.y = (batch, head);
@@ -18,6 +18,11 @@
 // work on P_{j-1} V_{j-1} (FA3 §3.2, intra-warpgroup overlap). Then it waits for the product,
 // rescales O_i by e^{m_{j-1} - m_j} and keeps P_j for the next iteration; the last P V follows
 // the loop. The two warpgroups take turns issuing their products (FA3 §3.1, pingpong).
+// That is the source's order. In the binary (CUDA 13.0), ptxas moves the wait for P V above the
+// softmax in every kernel without dropout, so there the softmax starts once P V is done and runs
+// under the other warpgroup's products only (bench/sass_waits.py shows where the waits sit).
+// Keeping the softmax ahead of that wait measured 0.93-0.98x at d = 64 and 0.99-1.02x at
+// d = 128 on the default rungs, and is not done (docs/performance.md, "v22").
 //
 // Shared-memory stages: iteration j (in order of visited blocks) reads K slot j%2 and V slot
 // (j-1)%2. Without a producer its first barrier proves every warp finished iteration j-1, so it
@@ -49,7 +54,8 @@ namespace flashlab::cuda {
 // switched off at compile time.
 //   Serial:   the softmax of S_j waits for both products in flight; cp.async copies.
 //   Pingpong: the two warpgroups take turns to issue their products (FA3 §3.1).
-//   Overlap:  the softmax of S_j overlaps P_{j-1} V_{j-1} (FA3 §3.2).
+//   Overlap:  the softmax of S_j is issued before the wait for P_{j-1} V_{j-1} (FA3 §3.2);
+//             without dropout ptxas moves that wait above it (see the top of this file).
 //   Tma:      one thread hands each tile to the copy engine (tma.cuh); mbarriers, not cp.async
 //             waits, say when it has landed.
 //   WarpSpecialized: a producer warpgroup issues every copy into a two-stage mbarrier pipeline

@@ -179,6 +179,11 @@ __global__ void __launch_bounds__(256) softmax_kernel(int iters, float* __restri
 // the operands change every step, so no product is loop-invariant (products_kernel, with fixed
 // operands, accumulates instead). A first version accumulated S here too and took 11 % longer per
 // step at d = 64 than the kernel itself (bench/results/v14_h200/part_rates_loop/first_loop).
+// The source's order is the kernel's, and so is ptxas's: it moves the wait for O above the
+// softmax step here as in the kernel (v22: bench/sass_waits.py on this file's object), so the
+// loop times what the kernel runs; forcing the softmax ahead of that wait (a shared-memory
+// store before it) took the pingpong step from 1.17 to 1.21 us at d = 64 and the three groups'
+// from 1.25 to 0.96 (bench/results/v22_h200/call1_overlap_two_groups/micro).
 // With kGroups = 3 (FA3's d = 64 layout, 192 query rows; no pingpong, which takes turns between
 // two) a third warpgroup's products can run while the other two do their softmax.
 template <int kD, bool kPingpong, int kGroups = 2>

@@ -38,10 +38,11 @@ constexpr double kHopperFp32OpsPerS = 26.75e12;
 constexpr double kHopperLaunchS = 4.585e-6;
 constexpr double kH100CopyBytesPerS = 3.0e12;
 // The wgmma forward's inner loop on fixed on-chip tiles (both warpgroups, pingpong, the softmax
-// under P V: flashlab-gpu-microbench's fwd_d64_rest_rate_under_products, the two softmax steps'
-// time alone over the loop's step) at d = 64, where the step (1.16-1.18 us) is longer than its
-// products alone (0.58 us), so that the softmax is what it waits for and the ratio is the
-// softmax's rate beside the tensor cores: 0.659 and 0.652 (bench/results/v14_h200/
+// under the other warpgroup's products: ptxas waits for the group's own P V first in this loop
+// as in the kernel, v22; flashlab-gpu-microbench's fwd_d64_rest_rate_under_products, the two
+// softmax steps' time alone over the loop's step) at d = 64, where the step (1.16-1.18 us) is
+// longer than its products alone (0.58 us), so that the softmax is what it waits for and the ratio
+// is the softmax's rate beside the tensor cores: 0.659 and 0.652 (bench/results/v14_h200/
 // part_rates_loop/microbench_run{1,2}.json), 0.657 (v14's validation call), 0.658 and 0.666
 // (bench/results/v15_h200/part_rates_three_groups/microbench_{1,2}.txt); their mean. Not the
 // d = 128 ratio (0.50-0.62 in the same runs), which v14 averaged in: there the step (1.43-1.60 us)
