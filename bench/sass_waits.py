@@ -5,27 +5,25 @@ kernel, in a SASS listing (cuobjdump -sass of an sm_90a object or binary).
 For each kernel it prints, from its first HGMMA on, the order of the waits
 (WARPGROUP.DEPBAR.LE gsb0, N: "W0" waits for every product, "W1" for all but the last group
 committed), the runs of exponentials (MUFU.EX2, "EX<count>") and the branches between them ("|"),
-then a verdict on the largest run of exponentials (the softmax of a tile):
-  - "softmax waits for every product": the last token before it is W0, with no branch between,
-    so the exponentials start only once every product in flight is done;
-  - "softmax runs with products in flight": anything else.
-The forward's source issues S_j and P_{j-1} V_{j-1}, waits for S_j only (W1), runs the softmax and
-then waits for P V (W0); ptxas (CUDA 13.0) moves that W0 above the softmax unless something it
-keeps in order holds it below (docs/performance.md, "v22").
+then a verdict on the largest run of exponentials (the softmax of a tile): "softmax waits for
+every product" where the token just before it is W0 (no branch between), else "softmax runs
+with products in flight"; a last line counts the kernels of each verdict. The forward's source
+issues S_j and P_{j-1} V_{j-1}, waits for S_j only (W1), runs the softmax and then waits for P V
+(W0); ptxas (CUDA 13.0) moves that W0 above the softmax unless something it keeps in order holds
+it below (docs/performance.md, "v22").
 
-A last line counts the kernels of each verdict.
-
-Usage: cuobjdump -sass build/gpu/cuda/CMakeFiles/flashlab_cuda.dir/src/flash_fwd.cu.o |
-           bench/sass_waits.py [--match flash_fwd_hopper] [--tokens 10]
-       bench/sass_waits.py --input LISTING[.gz] [...]
-       bench/sass_waits.py --self-test
-cuobjdump is not in the CUDA toolkit's compiler-only installs; `pip install nvidia-cuda-cuobjdump`
-brings one (nvidia/cu13/bin/cuobjdump)."""
-import argparse
+Usage: sass_waits.py [--input LISTING[.gz]] [--match REGEX] [--tokens N]   (default: stdin)
+       sass_waits.py --self-test
+Example (v22's forward; cuobjdump from `pip install nvidia-cuda-cuobjdump` where the toolkit has
+none, in site-packages/nvidia/cu13/bin):
+  cuobjdump -sass build/gpu/cuda/CMakeFiles/flashlab_cuda.dir/src/flash_fwd.cu.o | bench/sass_waits.py
+  bench/sass_waits.py --input bench/results/v22_h200/sass/bwd_main.sass.gz --match flash_bwd_hopper
+Exit status: 0 printed, 1 not a listing, unreadable or no kernel matching, 2 bad usage."""
 import gzip
-import io
 import re
 import sys
+
+from script_common import check_refusals, parser_from_doc, verdict
 
 FUNCTION = re.compile(r"Function : (\S+)")
 WAIT = re.compile(r"WARPGROUP\.DEPBAR\.LE\s+gsb0,\s*0x([0-9a-f]+)")
@@ -76,7 +74,12 @@ class Kernel:
         return f"{shown:<44} {self.verdict()}"
 
 
+class InputError(Exception):
+    """Not a listing, an unreadable file, or no kernel matching; the message says which."""
+
+
 def read_kernels(lines, match):
+    """The kernels of a listing whose mangled names match the regex `match`."""
     kernels, current = [], None
     for line in lines:
         found = FUNCTION.search(line)
@@ -90,37 +93,47 @@ def read_kernels(lines, match):
     if current:
         current.close_run()
     if not kernels:
-        raise ValueError("no 'Function :' header: not a cuobjdump -sass listing")
-    return [k for k in kernels if re.search(match, k.name)]
+        raise InputError("no 'Function :' header: not a cuobjdump -sass listing")
+    matching = [k for k in kernels if re.search(match, k.name)]
+    if not matching:
+        raise InputError(f"no kernel matches '{match}'")
+    return matching
 
 
-def main_with(argv, stdin, stdout):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def load(path, match, stdin):
+    """read_kernels over the file at `path` (gzip if it ends in .gz), or over stdin without one."""
+    if not path:
+        return read_kernels(stdin, match)
+    try:
+        with (gzip.open if path.endswith(".gz") else open)(path, "rt", encoding="utf-8") as f:
+            return read_kernels(f, match)
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror or e}")
+
+
+def report(kernels, tokens):
+    """One line per kernel, then the count of each verdict."""
+    lines = [f"{k.summary(tokens)}  {k.name}" for k in sorted(kernels, key=lambda k: k.name)]
+    verdicts = [k.verdict() for k in kernels]
+    counts = ", ".join(f"{verdicts.count(v)} {v}" for v in sorted(set(verdicts)))
+    return lines + [f"{len(kernels)} kernels: {counts}"]
+
+
+def main():
+    ap = parser_from_doc(__doc__)
+    ap.add_argument("--input", help="the listing (gzip if it ends in .gz); default stdin")
     ap.add_argument("--match", default="flash_fwd_hopper", help="regex on the mangled names")
     ap.add_argument("--tokens", type=int, default=10, help="tokens shown per kernel")
-    ap.add_argument("--input", help="the listing (gzip if it ends in .gz); default stdin")
     ap.add_argument("--self-test", action="store_true")
-    a = ap.parse_args(argv)
+    a = ap.parse_args()
     if a.self_test:
         return self_test()
     try:
-        if a.input:
-            opener = gzip.open if a.input.endswith(".gz") else open
-            with opener(a.input, "rt") as f:
-                kernels = read_kernels(f, a.match)
-        else:
-            kernels = read_kernels(stdin, a.match)
-    except (OSError, ValueError) as e:
+        kernels = load(a.input, a.match, sys.stdin)
+    except InputError as e:
         print(f"sass_waits.py: {e}", file=sys.stderr)
         return 1
-    if not kernels:
-        print(f"sass_waits.py: no kernel matches '{a.match}'", file=sys.stderr)
-        return 1
-    for k in sorted(kernels, key=lambda k: k.name):
-        print(f"{k.summary(a.tokens)}  {k.name}", file=stdout)
-    verdicts = [k.verdict() for k in kernels]
-    counts = ", ".join(f"{verdicts.count(v)} {v}" for v in sorted(set(verdicts)))
-    print(f"{len(kernels)} kernels: {counts}", file=stdout)
+    print("\n".join(report(kernels, a.tokens)))
     return 0
 
 
@@ -152,33 +165,32 @@ LISTING = """
 
 
 def self_test():
-    out = io.StringIO()
-    assert main_with(["--match", "hoisted|overlapped"], io.StringIO(LISTING), out) == 0
-    lines = out.getvalue().splitlines()
-    assert len(lines) == 3, lines
-    assert lines[2] == ("2 kernels: 1 softmax runs with products in flight, "
-                        "1 softmax waits for every product"), lines[2]
-    assert lines[0].startswith("W1 | W0 W0 EX3 W0 ") and "waits for every product" in lines[0]
-    assert lines[0].endswith("hoisted"), lines[0]
-    assert lines[1].startswith("W1 | W0 | EX2 W0 ") and "products in flight" in lines[1]
-    # A kernel without products shows nothing; without exponentials says so.
-    kernels = read_kernels(LISTING.splitlines(), "other_kernel")
-    assert kernels[0].tokens == [] and kernels[0].verdict() == "no exponentials"
-    # Not a listing, or nothing matching: a clear error and a non-zero exit.
-    err = io.StringIO()
-    stderr, sys.stderr = sys.stderr, err
-    try:
-        assert main_with([], io.StringIO("hello\n"), io.StringIO()) == 1
-        assert main_with(["--match", "nothing"], io.StringIO(LISTING), io.StringIO()) == 1
-        assert main_with(["--input", "/nonexistent/listing.gz"], io.StringIO(), io.StringIO()) == 1
-    finally:
-        sys.stderr = stderr
-    assert "not a cuobjdump -sass listing" in err.getvalue()
-    assert "no kernel matches 'nothing'" in err.getvalue()
-    assert "/nonexistent/listing.gz" in err.getvalue()
-    print("sass_waits.py self-test passed")
-    return 0
+    """Two kernels worked out by hand (the wait hoisted above the exponentials, and held below
+    them by a store), a kernel without products, and the refusals."""
+    failures = []
+    lines = report(read_kernels(LISTING.splitlines(), "hoisted|overlapped"), 10)
+    want = ["W1 | W0 W0 EX3 W0", "waits for every product", "hoisted",
+            "W1 | W0 | EX2 W0", "runs with products in flight", "overlapped",
+            "2 kernels: 1 softmax runs with products in flight, 1 softmax waits for every product"]
+    got = [(lines[0].startswith(want[0]) and want[1] in lines[0] and lines[0].endswith(want[2])),
+           (lines[1].startswith(want[3]) and want[4] in lines[1] and lines[1].endswith(want[5])),
+           len(lines) == 3 and lines[2] == want[6]]
+    if not all(got):
+        failures.append("self-test: the report is not the one worked out by hand:\n"
+                        + "\n".join(lines))
+    # No HGMMA: no tokens, so no exponentials to judge.
+    other = read_kernels(LISTING.splitlines(), "other_kernel")[0]
+    if other.tokens or other.verdict() != "no exponentials":
+        failures.append(f"self-test: other_kernel reads as {other.tokens}, {other.verdict()}")
+    refusals = {
+        "not a listing": (lambda: read_kernels(["hello"], "."), "not a cuobjdump -sass listing"),
+        "nothing matching": (lambda: read_kernels(LISTING.splitlines(), "nothing"),
+                             "no kernel matches 'nothing'"),
+        "missing file": (lambda: load("/nonexistent/listing.gz", ".", None), "cannot read"),
+    }
+    check_refusals(refusals, InputError, failures)
+    return verdict(failures)
 
 
 if __name__ == "__main__":
-    sys.exit(main_with(sys.argv[1:], sys.stdin, sys.stdout))
+    sys.exit(main())
