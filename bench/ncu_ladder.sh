@@ -28,14 +28,7 @@ bwd_rung_index() {
   case $1 in serial) echo 0;; tma) echo 1;; warp-spec) echo 2;;
              *) echo "unknown backward rung $1" >&2; return 1;; esac
 }
-# The sections print a stall reason only when one dominates and name the busiest pipe only; these
-# metrics add the tensor, XU (ex2: the softmax's exponentials), FMA and ALU pipes' utilisation and
-# every stall reason (cycles a warp spends in it per issued instruction; they sum to "Warp Cycles
-# Per Issued Instruction").
-active=avg.pct_of_peak_sustained_active
-metrics=sm__pipe_tensor_cycles_active.$active,sm__inst_executed_pipe_xu.$active
-metrics=$metrics,sm__inst_executed_pipe_fma.$active,sm__inst_executed_pipe_alu.$active
-metrics=$metrics,'regex:^smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio$'
+source "$(dirname "$0")/ncu_common.sh"
 for item in ${KERNELS:-flash_fwd_simple_kernel flash_fwd_kernel flash_fwd_hopper_kernel@overlap \
                 flash_fwd_hopper_kernel@tma flash_fwd_hopper_kernel@warp-spec \
                 flash_fwd_hopper_kernel@persistent flash_bwd_kernel flash_bwd_hopper_kernel@serial \
@@ -55,18 +48,14 @@ for item in ${KERNELS:-flash_fwd_simple_kernel flash_fwd_kernel flash_fwd_hopper
   name=${item/@/_}
   source_args=()
   [[ ${SASS:-0} == 1 ]] && source_args=(--section SourceCounters -o "$LOGS/$name" -f)
-  ncu --clock-control none -k "$kernel" --launch-skip "$skip" -c 1 --section SpeedOfLight \
-    --section ComputeWorkloadAnalysis --section WarpStateStats --section Occupancy \
-    --section LaunchStats --metrics "$metrics" "${source_args[@]}" \
+  ncu --clock-control none -k "$kernel" --launch-skip "$skip" -c 1 "${ncu_sections[@]}" \
+    "${source_args[@]}" \
     "$BUILD/bench/flashlab-gpu-bench" --ladder --fp16-only $teaching \
     --seqs "${SEQS:-2048}" --dims "${DIMS:-128}" --json "$LOGS/ladder_ncu_run.json" \
     > "$LOGS/ncu_$name.txt" 2>&1 && echo "$item: profiled" || { echo "$item: FAILED"; status=1; }
   if [[ ${SASS:-0} == 1 && -f "$LOGS/$name.ncu-rep" ]]; then
-    # With -o the sections go to the report, not stdout: print them, then the SASS page.
-    ncu -i "$LOGS/$name.ncu-rep" --page details >> "$LOGS/ncu_$name.txt" 2>&1
-    ncu -i "$LOGS/$name.ncu-rep" --page source --csv --print-source sass 2>/dev/null |
-      gzip > "$LOGS/sass_$name.csv.gz" || { echo "$item: SASS page FAILED"; status=1; }
-    rm -f "$LOGS/$name.ncu-rep"
+    ncu_print_report "$LOGS/$name.ncu-rep" "$LOGS/ncu_$name.txt" "$LOGS/sass_$name.csv.gz" ||
+      { echo "$item: SASS page FAILED"; status=1; }
   fi
 done
 rm -f "$LOGS/ladder_ncu_run.json"

@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Summarise Nsight Compute's SASS source page (the per-instruction warp-stall samples that
-`bench/ncu_ladder.sh SASS=1` writes as sass_<kernel>.csv.gz): the share of every stall reason in
-all samples, and the instructions with the most samples, each with its largest reason.
+`bench/ncu_ladder.sh SASS=1` and `bench/ncu_sdpa.sh` write as sass_<kernel>.csv.gz): the share of
+every stall reason in all samples, and the instructions with the most samples, each with its
+largest reason; with --mix, the instructions executed per opcode instead (the kernel's
+instruction mix: how many exponentials, FMAs, products it issued).
 
   python3 bench/sass_stalls.py sass_flash_bwd_hopper_kernel_warp-spec.csv.gz [--top 12]
+  python3 bench/sass_stalls.py sass_sdpa_cudnn_fwd_fp16_d64_n2048.csv.gz --mix [--top 12]
   python3 bench/sass_stalls.py --self-test
 
 The page's columns: Address, Source (the SASS text), "Warp Stall Sampling (All Samples)", and one
-column per reason, stall_<reason> (with a "(Not Issued)" twin that this summary leaves out). A
-file without those columns, or with no samples, is refused with a message naming it.
+column per reason, stall_<reason> (with a "(Not Issued)" twin that this summary leaves out), and
+"Instructions Executed" (warp-level, which --mix needs). A file without those columns, or with no
+samples, is refused with a message naming it.
 """
 import argparse
 import csv
@@ -16,7 +20,10 @@ import gzip
 import io
 import sys
 
+from script_common import check_refusals, verdict
+
 ALL = "Warp Stall Sampling (All Samples)"
+EXECUTED = "Instructions Executed"
 
 
 class PageError(Exception):
@@ -24,7 +31,8 @@ class PageError(Exception):
 
 
 def read_page(stream, name):
-    """Rows of the page as (address, source, total samples, {reason: samples})."""
+    """Rows of the page as (address, source, total samples, {reason: samples}, warp instructions
+    executed, or None where the page lacks the column)."""
     rows = list(csv.reader(stream))
     header_at = next((i for i, r in enumerate(rows) if "Source" in r and ALL in r), None)
     if header_at is None:
@@ -47,7 +55,8 @@ def read_page(stream, name):
         if len(row) < 2:
             continue
         out.append((row[col["Address"]] if "Address" in col else "", row[col["Source"]],
-                    number(row, ALL), {r[len("stall_"):]: number(row, r) for r in reasons}))
+                    number(row, ALL), {r[len("stall_"):]: number(row, r) for r in reasons},
+                    number(row, EXECUTED) if EXECUTED in col else None))
     if not out or sum(r[2] for r in out) <= 0:
         raise PageError(f"{name}: no samples")
     return out
@@ -56,7 +65,7 @@ def read_page(stream, name):
 def summary(rows, top):
     total = sum(r[2] for r in rows)
     by_reason = {}
-    for _, _, _, reasons in rows:
+    for _, _, _, reasons, _ in rows:
         for k, v in reasons.items():
             by_reason[k] = by_reason.get(k, 0.0) + v
     lines = [f"samples: {total:.0f}", "", "| stall reason | share of samples |", "|---|---:|"]
@@ -64,7 +73,7 @@ def summary(rows, top):
         if v > 0:
             lines.append(f"| {k} | {100 * v / total:.1f} % |")
     lines += ["", f"| instruction (top {top} by samples) | share | largest reason |", "|---|---:|---|"]
-    for address, source, samples, reasons in sorted(rows, key=lambda r: -r[2])[:top]:
+    for address, source, samples, reasons, _ in sorted(rows, key=lambda r: -r[2])[:top]:
         reason, count = max(reasons.items(), key=lambda kv: kv[1])
         text = " ".join(source.split())
         lines.append(f"| `{text}` | {100 * samples / total:.1f} % | {reason} "
@@ -72,38 +81,78 @@ def summary(rows, top):
     return "\n".join(lines)
 
 
+def opcode(source):
+    """The mnemonic with its modifiers (MUFU.EX2, HGMMA.64x128x16.F32...), without a predicate."""
+    words = source.split()
+    if words and words[0].startswith("@"):
+        words = words[1:]
+    return words[0] if words else "(empty)"
+
+
+def mix(rows, name, top):
+    """Warp instructions executed per opcode, the most executed first."""
+    if any(r[4] is None for r in rows):
+        raise PageError(f"{name}: no '{EXECUTED}' column: --mix needs it")
+    per = {}
+    for _, source, _, _, executed in rows:
+        per[opcode(source)] = per.get(opcode(source), 0.0) + executed
+    total = sum(per.values())
+    if total <= 0:
+        raise PageError(f"{name}: no instructions executed")
+    lines = [f"warp instructions executed: {total:.0f}", "",
+             f"| opcode (top {top}) | executed | share |", "|---|---:|---:|"]
+    for op, n in sorted(per.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"| `{op}` | {n:.0f} | {100 * n / total:.1f} % |")
+    return "\n".join(lines)
+
+
 def self_test():
+    """A page worked out by hand, and the refusals; returns the exit status."""
+    failures = []
     page = ("Kernel Name,k,\n"
-            f"Address,Source,{ALL},stall_wait,stall_wait (Not Issued),stall_barrier\n"
-            "0x10,FFMA R1 R2 R3,30,20,20,10\n"
-            "0x20,BAR.SYNC 0x1,70,0,0,70\n")
-    text = summary(read_page(io.StringIO(page), "hand-made"), 2)
-    assert "samples: 100" in text, text
-    assert "| barrier | 80.0 % |" in text and "| wait | 20.0 % |" in text, text
-    assert "| `BAR.SYNC 0x1` | 70.0 % | barrier (100 %) |" in text, text
-    assert "| `FFMA R1 R2 R3` | 30.0 % | wait (67 %) |" in text, text
-    for bad, message in [("a,b\n1,2\n", "not ncu's SASS source page"),
-                         (f"Address,Source,{ALL}\n0x1,NOP,3\n", "no stall_<reason> columns"),
-                         (f"Address,Source,{ALL},stall_wait\n0x1,NOP,0,0\n", "no samples"),
-                         (f"Address,Source,{ALL},stall_wait\n0x1,NOP,x,1\n", "is not a number")]:
-        try:
-            read_page(io.StringIO(bad), "bad")
-        except PageError as e:
-            assert message in str(e), (message, str(e))
-        else:
-            raise AssertionError(f"accepted a page that should fail with '{message}'")
-    print("sass_stalls.py self-test: ok")
+            f"Address,Source,{ALL},{EXECUTED},stall_wait,stall_wait (Not Issued),stall_barrier\n"
+            "0x10,FFMA R1 R2 R3,30,600,20,20,10\n"
+            "0x18,@!P0 FFMA R4 R2 R3,0,200,0,0,0\n"
+            "0x20,BAR.SYNC 0x1,70,200,0,0,70\n")
+    rows = read_page(io.StringIO(page), "hand-made")
+    for text, want in [(summary(rows, 2), ["samples: 100", "| barrier | 80.0 % |", "| wait | 20.0 % |",
+                                           "| `BAR.SYNC 0x1` | 70.0 % | barrier (100 %) |",
+                                           "| `FFMA R1 R2 R3` | 30.0 % | wait (67 %) |"]),
+                       (mix(rows, "hand-made", 5), ["warp instructions executed: 1000",
+                                                    "| `FFMA` | 800 | 80.0 % |",
+                                                    "| `BAR.SYNC` | 200 | 20.0 % |"])]:
+        missing = [w for w in want if w not in text]
+        if missing:
+            failures.append(f"self-test: {missing} not in the summary worked out by hand:\n{text}")
+
+    def page_of(text):
+        return lambda: read_page(io.StringIO(text), "bad")
+
+    refusals = {
+        "not a page": (page_of("a,b\n1,2\n"), "not ncu's SASS source page"),
+        "no reasons": (page_of(f"Address,Source,{ALL}\n0x1,NOP,3\n"), "no stall_<reason> columns"),
+        "no samples": (page_of(f"Address,Source,{ALL},stall_wait\n0x1,NOP,0,0\n"), "no samples"),
+        "not a number": (page_of(f"Address,Source,{ALL},stall_wait\n0x1,NOP,x,1\n"),
+                         "is not a number"),
+        "--mix without executed counts": (
+            lambda: mix(page_of(f"Address,Source,{ALL},stall_wait\n0x1,NOP,3,3\n")(), "old", 5),
+            "--mix needs it"),
+    }
+    check_refusals(refusals, PageError, failures)
+    return verdict(failures)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("page", nargs="?", help="sass_<kernel>.csv.gz (or an uncompressed .csv)")
-    parser.add_argument("--top", type=int, default=12, help="instructions to list (default 12)")
+    parser.add_argument("--top", type=int, default=12,
+                        help="instructions (or opcodes) to list (default 12)")
+    parser.add_argument("--mix", action="store_true",
+                        help="instructions executed per opcode instead of the stall samples")
     parser.add_argument("--self-test", action="store_true", help="check the summary by hand")
     a = parser.parse_args()
     if a.self_test:
-        self_test()
-        return 0
+        return self_test()
     if not a.page:
         parser.error("give a SASS page (sass_<kernel>.csv.gz) or --self-test")
     if a.top < 1:
@@ -111,7 +160,8 @@ def main():
     try:
         opener = gzip.open if a.page.endswith(".gz") else open
         with opener(a.page, "rt", errors="replace") as stream:
-            print(summary(read_page(stream, a.page), a.top))
+            rows = read_page(stream, a.page)
+        print(mix(rows, a.page, a.top) if a.mix else summary(rows, a.top))
     except (OSError, PageError) as e:
         print(f"sass_stalls.py: {e}", file=sys.stderr)
         return 1
