@@ -3,7 +3,8 @@
 `bench/ncu_ladder.sh SASS=1` and `bench/ncu_sdpa.sh` write as sass_<kernel>.csv.gz): the share of
 every stall reason in all samples, and the instructions with the most samples, each with its
 largest reason; with --mix, the instructions executed per opcode instead (the kernel's
-instruction mix: how many exponentials, FMAs, products it issued).
+instruction mix: how many exponentials, FMAs, products it issued), each with its share of the
+samples and its largest reason there.
 
   python3 bench/sass_stalls.py sass_flash_bwd_hopper_kernel_warp-spec.csv.gz [--top 12]
   python3 bench/sass_stalls.py sass_sdpa_cudnn_fwd_fp16_d64_n2048.csv.gz --mix [--top 12]
@@ -90,19 +91,29 @@ def opcode(source):
 
 
 def mix(rows, name, top):
-    """Warp instructions executed per opcode, the most executed first."""
+    """Warp instructions executed per opcode, the most executed first, each with its share of the
+    stall samples and its largest reason there (which stalls each kind of instruction waits in)."""
     if any(r[4] is None for r in rows):
         raise PageError(f"{name}: no '{EXECUTED}' column: --mix needs it")
-    per = {}
-    for _, source, _, _, executed in rows:
-        per[opcode(source)] = per.get(opcode(source), 0.0) + executed
-    total = sum(per.values())
+    per = {}  # opcode -> [executed, samples, {reason: samples}]
+    for _, source, samples, reasons, executed in rows:
+        entry = per.setdefault(opcode(source), [0.0, 0.0, {}])
+        entry[0] += executed
+        entry[1] += samples
+        for k, v in reasons.items():
+            entry[2][k] = entry[2].get(k, 0.0) + v
+    total = sum(e[0] for e in per.values())
     if total <= 0:
         raise PageError(f"{name}: no instructions executed")
+    all_samples = sum(e[1] for e in per.values())
     lines = [f"warp instructions executed: {total:.0f}", "",
-             f"| opcode (top {top}) | executed | share |", "|---|---:|---:|"]
-    for op, n in sorted(per.items(), key=lambda kv: -kv[1])[:top]:
-        lines.append(f"| `{op}` | {n:.0f} | {100 * n / total:.1f} % |")
+             f"| opcode (top {top}) | executed | share | share of samples | largest reason there |",
+             "|---|---:|---:|---:|---|"]
+    for op, (n, samples, reasons) in sorted(per.items(), key=lambda kv: -kv[1][0])[:top]:
+        reason, count = max(reasons.items(), key=lambda kv: kv[1]) if reasons else ("-", 0.0)
+        lines.append(f"| `{op}` | {n:.0f} | {100 * n / total:.1f} % | "
+                     f"{100 * samples / all_samples:.1f} % | {reason} "
+                     f"({100 * count / all_samples:.1f} % of all) |")
     return "\n".join(lines)
 
 
@@ -118,9 +129,10 @@ def self_test():
     for text, want in [(summary(rows, 2), ["samples: 100", "| barrier | 80.0 % |", "| wait | 20.0 % |",
                                            "| `BAR.SYNC 0x1` | 70.0 % | barrier (100 %) |",
                                            "| `FFMA R1 R2 R3` | 30.0 % | wait (67 %) |"]),
-                       (mix(rows, "hand-made", 5), ["warp instructions executed: 1000",
-                                                    "| `FFMA` | 800 | 80.0 % |",
-                                                    "| `BAR.SYNC` | 200 | 20.0 % |"])]:
+                       (mix(rows, "hand-made", 5), [
+                           "warp instructions executed: 1000",
+                           "| `FFMA` | 800 | 80.0 % | 30.0 % | wait (20.0 % of all) |",
+                           "| `BAR.SYNC` | 200 | 20.0 % | 70.0 % | barrier (70.0 % of all) |"])]:
         missing = [w for w in want if w not in text]
         if missing:
             failures.append(f"self-test: {missing} not in the summary worked out by hand:\n{text}")
