@@ -2,23 +2,22 @@
 """Runs one call of a PyTorch scaled_dot_product_attention backend (cudnn, flash = FlashAttention-2,
 efficient) between cudaProfilerStart and cudaProfilerStop, after warm-up, so that
 `ncu --profile-from-start off` profiles that call's kernels only (bench/ncu_sdpa.sh). The shape
-is flashlab-gpu-bench's: batch = 32768/N, heads = 2048/d.
+is flashlab-gpu-bench's: batch = 32768/N, heads = 2048/d. The inputs require gradients, so the
+forward is the one training runs (it keeps the logsumexp for the backward, as ours does).
 Usage: sdpa_profile.py --backend cudnn --dtype fp16 --d 64 --n 2048 [--causal] [--pass fwd|bwd]"""
 import argparse
 import sys
 
 import torch
 import torch.nn.functional as F
-from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.nn.attention import sdpa_kernel
 
-BACKENDS = {"flash": SDPBackend.FLASH_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION,
-            "efficient": SDPBackend.EFFICIENT_ATTENTION}
-DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+from sdpa_compare import BACKENDS, DTYPES
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--backend", choices=BACKENDS, required=True)
+    ap.add_argument("--backend", choices=[b for b in BACKENDS if b != "math"], required=True)
     ap.add_argument("--dtype", choices=DTYPES, default="fp16")
     ap.add_argument("--d", type=int, required=True, help="head dim; must divide 2048")
     ap.add_argument("--n", type=int, required=True, help="sequence length; must divide 32768")
@@ -37,22 +36,22 @@ def main():
     v = torch.randn_like(q, requires_grad=True)
     go = torch.randn_like(q)
 
-    def call():
-        o = F.scaled_dot_product_attention(q, k, v, is_causal=a.causal)
-        return o.backward(go) if a.which == "bwd" else o
+    def forward():
+        return F.scaled_dot_product_attention(q, k, v, is_causal=a.causal)
 
     with sdpa_kernel([BACKENDS[a.backend]]):
         for _ in range(a.warmup):
-            call()
+            o = forward()
+            if a.which == "bwd":
+                o.backward(go)
+        # The profiled range holds one pass: the backward's forward runs before it.
+        o = forward() if a.which == "bwd" else None
         torch.cuda.synchronize()
-        if a.which == "bwd":  # the forward runs unprofiled; the profiled range holds the backward
-            o = F.scaled_dot_product_attention(q, k, v, is_causal=a.causal)
-            torch.cuda.synchronize()
-            torch.cuda.cudart().cudaProfilerStart()
+        torch.cuda.cudart().cudaProfilerStart()
+        if a.which == "bwd":
             o.backward(go)
         else:
-            torch.cuda.cudart().cudaProfilerStart()
-            call()
+            forward()
         torch.cuda.synchronize()
         torch.cuda.cudart().cudaProfilerStop()
     print(f"sdpa_profile: {a.backend} {a.which} {a.dtype} B={B} H={H} N={a.n} d={a.d} "
