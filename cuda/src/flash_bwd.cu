@@ -42,8 +42,9 @@ void launch_mma_sync(const AttentionShape& shape, const FlashBwdParams<Elem>& p,
 }
 
 // kD: the tensors' head dim; the kernel's is wgmma_kernel_head_dim(kD): d = 96 runs the d = 128
-// kernel on tiles TMA pads with zero columns, which add nothing to S and dP, give dK, dV and dQ
-// zero columns there, and are not stored (store_dk_dv, convert_dq_kernel).
+// kernel on tiles its copies (TMA, or cp.async on the serial rung) pad with zero columns, which
+// add nothing to S and dP, give dK, dV and dQ zero columns there, and are not stored
+// (store_dk_dv, convert_dq_kernel).
 template <typename Elem, int kD, bool kDropout, bool kLogTiles, bool kTma = false,
           bool kProducer = false>
 void launch_wgmma(const AttentionShape& shape, const FlashBwdParams<Elem>& p, cudaStream_t stream) {
@@ -74,7 +75,7 @@ template <typename Elem, int kD, bool kDropout, bool kLogTiles>
 void launch(const AttentionShape& shape, const FlashBwdParams<Elem>& p, bool wgmma,
             FusedKernel kernel, cudaStream_t stream) {
   if constexpr (has_wgmma_backward(kD)) {
-    if constexpr (ladder_rungs_built(kD, kDropout) && !kLogTiles) switch (kernel) {
+    if constexpr (ladder_rungs_built(Pass::Backward, kD, kDropout) && !kLogTiles) switch (kernel) {
         case FusedKernel::WgmmaSerial:
           return launch_wgmma<Elem, kD, kDropout, false, false>(shape, p, stream);
         case FusedKernel::WgmmaTma:
@@ -170,6 +171,8 @@ void run(Tag, const AttentionShape& shape, const AttentionParams& params, const 
 TileSizes flash_backward_tiles(int64_t head_dim, bool dropout, FusedKernel kernel) {
   require_fast_head_dim(head_dim, "flash_backward_tiles");
   refuse_ladder_rung(kernel, "flash_backward_tiles");
+  require_ladder_rung_built(kernel, Pass::Backward, head_dim, dropout, false,
+                            "flash_backward_tiles");
   const bool wgmma = use_wgmma(kernel, Pass::Backward, head_dim, "flash_backward_tiles");
   return {backward_block_m(head_dim, dropout, wgmma),
           wgmma ? hopper_bwd_block_n(wgmma_kernel_head_dim(int(head_dim)))
@@ -202,7 +205,7 @@ void flash_backward(const AttentionShape& shape, const AttentionOptions& options
   AttentionParams params = make_params(options, shape);
   if (args.tile_log != nullptr)
     require_tile_log_built(dtype, shape.head_dim, params.dropout.enabled, "flash_backward");
-  require_ladder_rung_built(kernel, shape.head_dim, params.dropout.enabled,
+  require_ladder_rung_built(kernel, Pass::Backward, shape.head_dim, params.dropout.enabled,
                             args.tile_log != nullptr, "flash_backward");
   DeviceMask mask(options, stream);
   params.mask.block = mask.view();

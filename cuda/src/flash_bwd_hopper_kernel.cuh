@@ -142,8 +142,8 @@ struct HopperBwdLayout {
 
 // kLogTiles: as in flash_bwd_kernel. kTma: the TMA rung; kProducer: the warp-specialised rung
 // (see Memory above). kStoredD: the tensors' head dim where it is smaller than kD (96 on the
-// d = 128 kernel: TMA pads the tiles with zero columns, which S^T, dP^T, dV and dK skip, and dK
-// and dV keep kStoredD columns).
+// d = 128 kernel: the copies, TMA or cp.async, pad the tiles with zero columns, which S^T, dP^T,
+// dV and dK skip, and dK and dV keep kStoredD columns).
 template <typename Elem, int kD, bool kDropout, bool kLogTiles = false, bool kTma = false,
           bool kProducer = false, int kStoredD = kD>
 __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThreads, 1)
@@ -151,7 +151,6 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
                             const __grid_constant__ BwdTensorMaps maps) {
 #if FLASHLAB_WGMMA_ENABLED
   static_assert(!kProducer || kTma, "the producer copies by TMA");
-  static_assert(kStoredD == kD || kTma, "padded tiles need TMA copies (zero columns past d)");
   static_assert(kStoredD == kD || !hopper_bwd_shares_keys(kD), "padding up to d = 128 only");
   using Layout = HopperBwdLayout<kD, kDropout, kProducer>;
   constexpr int kBlockM = Layout::kBlockM, kBlockN = Layout::kBlockN;
@@ -226,7 +225,9 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
   // moving from per-thread registers before every wgmma.
   const int group = __shfl_sync(0xffffffffu, warp / 4, 0);
   const bool group_leader = tid % 128 == 0;  // issues the group's bulk reductions (d = 256)
-  const int64_t q_off = int64_t(kb.bh) * p.seq_q * kD, k_off = int64_t(kb.bh) * p.seq_k * kD;
+  // The tensors' rows are kStoredD long (the cp.async rung's copies pad them to kD, as TMA does).
+  const int64_t q_off = int64_t(kb.bh) * p.seq_q * kStoredD;
+  const int64_t k_off = int64_t(kb.bh) * p.seq_k * kStoredD;
   // This thread's keys are rows key_row and key_row + 8 of the block's tiles; the group's first
   // key row is group_key0, and its first column of dK and dV dkv_col0 (hopper_bwd_shares_keys).
   constexpr bool kSharedKeys = Layout::kSharedKeys;
@@ -249,10 +250,10 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
         tma::load_tile<kBlockM, kD>(sdO(stage), maps.d_o, &bars->q_full[stage], i * kBlockM, kb.bh);
       }
     } else {
-      fwd::load_tile_async<kBlockM, kD, kCopyThreads>(sQ(stage), p.q + q_off, i * kBlockM, p.seq_q,
-                                                      q_tile);
-      fwd::load_tile_async<kBlockM, kD, kCopyThreads>(sdO(stage), p.d_o + q_off, i * kBlockM,
-                                                      p.seq_q, q_tile);
+      fwd::load_tile_async<kBlockM, kStoredD, kCopyThreads, kD>(sQ(stage), p.q + q_off,
+                                                                i * kBlockM, p.seq_q, q_tile);
+      fwd::load_tile_async<kBlockM, kStoredD, kCopyThreads, kD>(sdO(stage), p.d_o + q_off,
+                                                                i * kBlockM, p.seq_q, q_tile);
     }
     kb.load_row_stats_async(p, i, sL(stage), sD(stage), int(tid));
   };
@@ -267,8 +268,10 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
         tma::load_tile<kBlockN, kD>(sV, maps.v, &bars->kv_full, kb.col0, kb.bh);
       }
     } else {
-      fwd::load_tile_async<kBlockN, kD, kCopyThreads>(sK, p.k + k_off, kb.col0, p.seq_k, k_tile);
-      fwd::load_tile_async<kBlockN, kD, kCopyThreads>(sV, p.v + k_off, kb.col0, p.seq_k, k_tile);
+      fwd::load_tile_async<kBlockN, kStoredD, kCopyThreads, kD>(sK, p.k + k_off, kb.col0, p.seq_k,
+                                                                k_tile);
+      fwd::load_tile_async<kBlockN, kStoredD, kCopyThreads, kD>(sV, p.v + k_off, kb.col0, p.seq_k,
+                                                                k_tile);
     }
     if (i < kb.n_qblocks) load_query_block(i, 0);
     ptx::cp_async_commit();

@@ -44,8 +44,8 @@ constexpr int kFwdRungs[] = {int(FwdRung::Serial),           int(FwdRung::Pingpo
 // keys, which was d = 64's choice until v11; warp specialisation with 128 keys 1.03-1.13x:
 // bench/results/v11_h200/call3_36e70ca/sweep_d64.md). With dropout d = 64 keeps TMA without a
 // producer: its 64 keys let two blocks share an SM, and no producer rung is built with dropout.
-// d = 256 takes the d = 128 choice (it has no ladder), and so does d = 96, which runs the d = 128
-// kernel (wgmma_kernel_head_dim).
+// d = 256 takes the d = 128 choice (its ladder is measured: docs/performance.md), and so does
+// d = 96, which runs the d = 128 kernel (wgmma_kernel_head_dim).
 template <int kD, bool kDropout>
 constexpr FwdRung fwd_production_rung() {
   if constexpr (wgmma_kernel_head_dim(kD) >= 128) return FwdRung::WarpSpecialized;
@@ -127,14 +127,12 @@ void launch_mma_sync(const AttentionShape& shape, const FlashFwdParams<Elem>& p,
                 p);
 }
 
-// kD: the tensors' head dim; the kernel's is wgmma_kernel_head_dim(kD), padded by TMA.
+// kD: the tensors' head dim; the kernel's is wgmma_kernel_head_dim(kD), padded by its copies.
 template <typename Elem, int kD, bool kDropout, bool kLogTiles, FwdRung kRung, int kBlockN>
 void launch_wgmma_tiles(const AttentionShape& shape, const FlashFwdParams<Elem>& p,
                         cudaStream_t stream) {
   constexpr int kKernelD = wgmma_kernel_head_dim(kD);
   using Layout = HopperFwdLayout<kKernelD, kBlockN, kRung>;
-  static_assert(kKernelD == kD || Layout::kStoreByTma,
-                "a padded head dim needs TMA loads (zero columns past d) and the TMA store");
   FwdTensorMaps maps{};
   if constexpr (Layout::kTma) {
     constexpr DType kDType = kDTypeOf<Elem>;
@@ -202,7 +200,7 @@ template <typename Elem, int kD, bool kDropout, bool kLogTiles>
 void launch(const AttentionShape& shape, const FlashFwdParams<Elem>& p, bool wgmma,
             FusedKernel kernel, cudaStream_t stream) {
   if constexpr (has_wgmma_forward(kD)) {
-    if constexpr (ladder_rungs_built(kD, kDropout) && !kLogTiles) {
+    if constexpr (ladder_rungs_built(Pass::Forward, kD, kDropout) && !kLogTiles) {
       if (is_ladder_rung(kernel) &&
           switch_value<kFwdRungs>(int(ladder_rung(kernel)), [&](auto rung) {
             launch_wgmma<Elem, kD, kDropout, false, FwdRung(decltype(rung)::value)>(shape, p,
@@ -252,7 +250,7 @@ TileSizes flash_forward_tiles(const AttentionShape& shape, const AttentionOption
   const int64_t head_dim = shape.head_dim;
   require_fast_head_dim(head_dim, "flash_forward_tiles");
   const bool dropout = options.dropout_p > 0;
-  require_ladder_rung_built(kernel, head_dim, dropout, false, "flash_forward_tiles");
+  require_ladder_rung_built(kernel, Pass::Forward, head_dim, dropout, false, "flash_forward_tiles");
   const bool wgmma = use_wgmma(kernel, Pass::Forward, head_dim, "flash_forward_tiles");
   TileSizes tiles;
   switch_head_dim(head_dim, [&](auto d) {
@@ -266,7 +264,8 @@ TileSizes flash_forward_tiles(const AttentionShape& shape, const AttentionOption
 
 bool flash_forward_overlaps_softmax(int64_t head_dim, bool dropout, FusedKernel kernel) {
   require_fast_head_dim(head_dim, "flash_forward_overlaps_softmax");
-  require_ladder_rung_built(kernel, head_dim, dropout, false, "flash_forward_overlaps_softmax");
+  require_ladder_rung_built(kernel, Pass::Forward, head_dim, dropout, false,
+                            "flash_forward_overlaps_softmax");
   if (!use_wgmma(kernel, Pass::Forward, head_dim, "flash_forward_overlaps_softmax")) return false;
   bool overlaps = false;
   switch_head_dim(head_dim, [&](auto d) {
@@ -287,8 +286,8 @@ void flash_forward(const AttentionShape& shape, const AttentionOptions& options,
   const bool log_tiles = args.tile_log != nullptr;
   if (log_tiles)
     require_tile_log_built(dtype, shape.head_dim, params.dropout.enabled, "flash_forward");
-  require_ladder_rung_built(kernel, shape.head_dim, params.dropout.enabled, log_tiles,
-                            "flash_forward");
+  require_ladder_rung_built(kernel, Pass::Forward, shape.head_dim, params.dropout.enabled,
+                            log_tiles, "flash_forward");
   DeviceMask mask(options, stream);
   params.mask.block = mask.view();
   const bool wgmma = use_wgmma(kernel, Pass::Forward, shape.head_dim, "flash_forward");

@@ -100,24 +100,27 @@ struct QueryBlock {
   }
 };
 
-// Copies rows [row0, row0 + kRows) of a [seq, kD] tensor into a shared-memory tile, 16 bytes per
-// cp.async, to the element offset tile_offset(row, col); rows past `seq` are zero-filled. Thread t
-// always copies column chunk t % (kD / 8) of rows t / (kD / 8) + k * kRowsPerPass, so its
-// addresses are computed once per tile and then advance by constant strides: the copies of every
-// K/V tile cost a few instructions each, not an index computation per chunk (measured: that
-// computation was ~700 integer instructions per iteration of the wgmma kernel). tile_offset must be
-// affine in the row over steps of kRowsPerPass (the padded layout is; the 128-byte swizzle is for
-// steps that are multiples of 8 rows). Where the chunks of a row do not divide the threads
-// (d = 96), each chunk computes its own position.
-template <int kRows, int kD, int kThreads, typename Elem, typename Offset>
+// Copies rows [row0, row0 + kRows) of a [seq, kD] tensor into a shared-memory tile of kTileD
+// columns, 16 bytes per cp.async, to the element offset tile_offset(row, col); rows past `seq`,
+// and the columns past kD where the tile is wider (d = 96 in the d = 128 wgmma kernels' tiles),
+// are zero-filled, as TMA fills them. Thread t always copies column chunk t % (kTileD / 8) of rows
+// t / (kTileD / 8) + k * kRowsPerPass, so its addresses are computed once per tile and then
+// advance by constant strides: the copies of every K/V tile cost a few instructions each, not an
+// index computation per chunk (measured: that computation was ~700 integer instructions per
+// iteration of the wgmma kernel). tile_offset must be affine in the row over steps of
+// kRowsPerPass (the padded layout is; the 128-byte swizzle is for steps that are multiples of 8
+// rows). Where the chunks of a row do not divide the threads (d = 96 tiles of the mma.sync
+// kernels), each chunk computes its own position.
+template <int kRows, int kD, int kThreads, int kTileD = kD, typename Elem, typename Offset>
 __device__ __forceinline__ void load_tile_async(Elem* smem, const Elem* gmem, int row0, int seq,
                                                 Offset tile_offset) {
-  constexpr int kChunksPerRow = kD / 8, kRowsPerPass = kThreads / kChunksPerRow;
-  if constexpr (kThreads % kChunksPerRow != 0) {  // d = 96: chunks do not tile the threads
+  static_assert(kTileD >= kD && kTileD % 8 == 0 && kD % 8 == 0, "whole 16-byte chunks");
+  constexpr int kChunksPerRow = kTileD / 8, kRowsPerPass = kThreads / kChunksPerRow;
+  if constexpr (kThreads % kChunksPerRow != 0) {  // d = 96 tiles: chunks do not tile the threads
 #pragma unroll
     for (int c = threadIdx.x; c < kRows * kChunksPerRow; c += kThreads) {
       const int r = c / kChunksPerRow, col = (c % kChunksPerRow) * 8;
-      const bool inside = row0 + r < seq;
+      const bool inside = row0 + r < seq && col < kD;
       ptx::cp_async_16(smem + tile_offset(r, col),
                        inside ? gmem + int64_t(row0 + r) * kD + col : gmem, inside ? 16 : 0);
     }
@@ -127,11 +130,12 @@ __device__ __forceinline__ void load_tile_async(Elem* smem, const Elem* gmem, in
     const int offset = tile_offset(row, col);
     const int pass_stride =
         kRowsPerPass < kRows ? tile_offset(row + kRowsPerPass, col) - offset : 0;
+    const bool column_inside = col < kD;  // always, unless the tile is padded
     const Elem* src = gmem + int64_t(row0 + row) * kD + col;
 #pragma unroll
     for (int pass = 0; pass < (kRows + kRowsPerPass - 1) / kRowsPerPass; ++pass) {
       if (row + pass * kRowsPerPass >= kRows) break;
-      const bool inside = row0 + row + pass * kRowsPerPass < seq;
+      const bool inside = column_inside && row0 + row + pass * kRowsPerPass < seq;
       ptx::cp_async_16(smem + offset + pass * pass_stride,
                        inside ? src + int64_t(pass) * kRowsPerPass * kD : gmem, inside ? 16 : 0);
     }

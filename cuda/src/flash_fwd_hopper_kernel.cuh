@@ -171,8 +171,8 @@ struct FwdUnits {
 // state would spill), d = 128 needs up to 255 registers for O and S. kLogTiles: as in
 // flash_fwd_kernel. kRung: the techniques built in (FwdRung); the production kernel is
 // fwd_production_rung (flash_fwd.cu). kStoredD: the tensors' head dim where it is smaller than
-// kD (96 on the d = 128 kernel: TMA pads the tiles with zero columns, which S = Q K^T and P V
-// skip, and O_i keeps kStoredD columns).
+// kD (96 on the d = 128 kernel: the copies, TMA or cp.async, pad the tiles with zero columns,
+// which S = Q K^T and P V skip, and O_i keeps kStoredD columns).
 template <typename Elem, int kD, int kBlockN, bool kDropout, bool kLogTiles, FwdRung kRung,
           int kStoredD = kD>
 __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
@@ -186,8 +186,6 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
   constexpr bool kPersistent = kRung >= FwdRung::Persistent;
   constexpr int kBlockM = Layout::kBlockM, kConsumers = Layout::kConsumerThreads;
   constexpr int kNTiles = kBlockN / 8, kDTiles = kStoredD / 8, kPSteps = kBlockN / 16;
-  static_assert(kStoredD == kD || (kTma && Layout::kStoreByTma),
-                "padded tiles need TMA copies (zero columns past d) and the TMA store");
   extern __shared__ unsigned char smem_raw[];
   unsigned char* const smem_base = smem_raw + ((1024 - ptx::smem_address(smem_raw) % 1024) % 1024);
   Elem* const sQ = reinterpret_cast<Elem*>(smem_base);
@@ -197,7 +195,9 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
   auto q_tile = [](int r, int c) { return wgmma::swizzled_offset<kBlockM>(r, c); };
   auto kv_tile = [](int r, int c) { return wgmma::swizzled_offset<kBlockN>(r, c); };
   FwdBarriers* const bars = reinterpret_cast<FwdBarriers*>(smem_base + Layout::kTileBytes);
-  using Units = FwdUnits<Elem, kD, kBlockM, kBlockN>;
+  // The tensors' rows are kStoredD long: the query block's pointers step by it.
+  using Block = fwd::QueryBlock<Elem, kStoredD, kBlockM, kBlockN>;
+  using Units = FwdUnits<Elem, kStoredD, kBlockM, kBlockN>;
 
   if constexpr (kTma) {
     if (threadIdx.x == 0) {
@@ -233,7 +233,7 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
       if (threadIdx.x >= (Layout::kClaims ? 32u : 1u)) return;
       int n = 0;  // visible key blocks loaded so far (stage n % 2, its (n / 2)-th fill)
       // Q_i of one unit (its buffer is free), then its visible K_j and V_j.
-      auto load_unit = [&](const fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>& qb) {
+      auto load_unit = [&](const Block& qb) {
         tma::load_tile<kBlockM, kD>(sQ, maps.q, &bars->q_full, qb.row0, qb.bh);
         auto load_kv = [&](const CUtensorMap& map, Elem* stage, uint64_t* full, uint64_t* empty,
                            int j, int index) {
@@ -277,7 +277,7 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
           load_unit(Units::block(p, Units::static_unit(round)));
         }
       } else {
-        load_unit(fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>(p));  // Q's first fill: no wait
+        load_unit(Block(p));  // Q's first fill: no wait
       }
       return;
     }
@@ -308,7 +308,7 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
     constexpr int kRows = decltype(rows)::value;
     if constexpr (!kTma) {
       auto tile = [](int r, int c) { return wgmma::swizzled_offset<kRows>(r, c); };
-      fwd::load_tile_async<kRows, kD, kConsumers>(smem, gmem, row0, seq, tile);
+      fwd::load_tile_async<kRows, kStoredD, kConsumers, kD>(smem, gmem, row0, seq, tile);
     } else if (tid == 0) {
       tma::load_tile<kRows, kD>(smem, map, full, row0, bh);
     }
@@ -320,8 +320,7 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
   // Stages and barrier phases: K_j and V_j of the n-th visible key block of the thread block sit
   // in stage n % 2 (its (n / 2)-th fill), n = n0 + it; Q_i of the round-th unit is Q's
   // (round)-th fill. Both are 0 where a block has one unit.
-  auto run_unit = [&](const fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>& qb, int n0,
-                      int round) -> int {
+  auto run_unit = [&](const Block& qb, int n0, int round) -> int {
     // Warp w owns query rows 16 w .. 16 w + 15 of the block (rows 16 (w % 4) of warpgroup w / 4).
     const int r_lo = qb.row0 + warp * 16 + lane / 4;
     const Elem* const sQ_group = sQ + q_tile(group * 64, 0);
@@ -467,7 +466,7 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
       }
     } else {
       fwd::store_output<Elem, kStoredD>(O, m, l, qb.logsumexp(p), p.seq_q, r_lo, lane,
-                                        fwd::to_global<Elem, kD>(qb.output(p)));
+                                        fwd::to_global<Elem, kStoredD>(qb.output(p)));
     }
     return it;
   };
@@ -486,7 +485,7 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
     for (int round = 0; Units::static_unit(round) < Units::count(p); ++round)
       n0 += run_unit(Units::block(p, Units::static_unit(round)), n0, round);
   } else {
-    run_unit(fwd::QueryBlock<Elem, kD, kBlockM, kBlockN>(p), 0, 0);
+    run_unit(Block(p), 0, 0);
   }
   if constexpr (Layout::kStoreByTma)
     if (group_leader) ptx::bulk_wait_all<true>();  // the copy engine has read sO before it goes

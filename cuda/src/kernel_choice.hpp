@@ -16,8 +16,15 @@ namespace flashlab::cuda {
 // d = 128 kernels (wgmma_kernel_head_dim).
 inline constexpr int kWgmmaForwardHeadDims[] = {64, 96, 128, 256};
 inline constexpr int kWgmmaBackwardHeadDims[] = {64, 96, 128, 256};
-// The head dims of the ladder's rungs and of the debug kernels that record their tiles.
-inline constexpr int kLadderHeadDims[] = {64, 128};
+// The head dims of the ladder's rungs, per direction: every wgmma head dim in the forward; in the
+// backward not d = 256, whose kernel splits dK's, dV's and dQ's columns between its warpgroups and
+// stages dQ_i in the producer's stage of Q_i and dO_i (hopper_bwd_dq_in_stage), so it is built
+// with a producer only. d = 96's cp.async rungs copy into the d = 128 kernel's tiles and fill the
+// columns past d with zeros, as TMA does (fwd::load_tile_async).
+inline constexpr int kForwardLadderHeadDims[] = {64, 96, 128, 256};
+inline constexpr int kBackwardLadderHeadDims[] = {64, 96, 128};
+// The head dims of the debug kernels that record their tiles.
+inline constexpr int kTileLogHeadDims[] = {64, 128};
 
 template <size_t kCount>
 constexpr bool listed(const int (&head_dims)[kCount], int64_t head_dim) {
@@ -40,12 +47,15 @@ constexpr bool has_wgmma_backward(int64_t head_dim) {
 }
 
 // The debug kernels that record the tiles they visit (ForwardArgs::tile_log) are built for fp16
-// without dropout at the ladder's head dims, so that a test sees both kernels of each direction;
-// the production kernels stay as they are (the record is a template flag, not a branch in every
+// without dropout at kTileLogHeadDims, so that a test sees both kernels of each direction; the
+// production kernels stay as they are (the record is a template flag, not a branch in every
 // kernel).
 constexpr bool tile_log_built(DType dtype, int64_t head_dim, bool dropout) {
-  return dtype == DType::F16 && listed(kLadderHeadDims, head_dim) && !dropout;
+  return dtype == DType::F16 && listed(kTileLogHeadDims, head_dim) && !dropout;
 }
+
+// The two directions of the fused kernels.
+enum class Pass { Forward, Backward };
 
 // The ladder rungs (FusedKernel::WgmmaSerial ... WgmmaPersistentDynamic) are built for fp16 and
 // bf16 at the ladder's head dims without dropout and without a tile log: the ladder's
@@ -56,12 +66,14 @@ constexpr bool is_ladder_rung(FusedKernel k) {
          k == FusedKernel::WgmmaWarpSpecialized || k == FusedKernel::WgmmaPersistent ||
          k == FusedKernel::WgmmaPersistentDynamic;
 }
-constexpr bool ladder_rungs_built(int64_t head_dim, bool dropout) {
-  return listed(kLadderHeadDims, head_dim) && !dropout;
+constexpr bool ladder_rungs_built(Pass pass, int64_t head_dim, bool dropout) {
+  return (pass == Pass::Forward ? listed(kForwardLadderHeadDims, head_dim)
+                                : listed(kBackwardLadderHeadDims, head_dim)) &&
+         !dropout;
 }
 // Throws, naming what is built, when a call asks for a ladder rung it does not have.
-void require_ladder_rung_built(FusedKernel kernel, int64_t head_dim, bool dropout, bool tile_log,
-                               const char* entry);
+void require_ladder_rung_built(FusedKernel kernel, Pass pass, int64_t head_dim, bool dropout,
+                               bool tile_log, const char* entry);
 // Throws when a backward entry point asks for a ladder rung other than WgmmaSerial (the wgmma
 // backward on cp.async copies), WgmmaTma (the same on TMA) and WgmmaWarpSpecialized (+ a
 // producer warpgroup, what Wgmma runs); the others are the forward's.
@@ -76,7 +88,6 @@ bool wgmma_runs_here();
 
 // Resolves FusedKernel::Auto for `entry` (flash_forward, flash_backward); asking for the wgmma
 // kernel where it cannot run throws, naming why.
-enum class Pass { Forward, Backward };
 bool use_wgmma(FusedKernel kernel, Pass pass, int64_t head_dim, const char* entry);
 
 // Raises the limit on dynamic shared memory of `kernel` to smem_bytes on the current device,

@@ -98,11 +98,9 @@ void check_fused_backward(const std::vector<Case>& cases, std::mt19937_64& rng) 
           test::fused_kernels_for(c, test::Direction::Backward);
       // The wgmma backward's ladder rungs below Wgmma's producer warpgroup: on cp.async copies,
       // and on TMA copies the compute warps issue; built for the ladder's configuration, without
-      // dropout, at head dims 64 and 128.
-      if (c.dropout == 0 && cuda::wgmma_ladder_available(c.shape.head_dim)) {
-        kernels.push_back(cuda::FusedKernel::WgmmaSerial);
-        kernels.push_back(cuda::FusedKernel::WgmmaTma);
-      }
+      // dropout, at head dims 64, 96 and 128.
+      for (cuda::FusedKernel rung : test::ladder_rungs_for(c, test::Direction::Backward))
+        kernels.push_back(rung);
       for (cuda::FusedKernel kernel : kernels) {
         INFO(test::describe(c, dtype) << " kernel " << cuda::to_string(kernel));
         const Inputs in = draw(c, rng);

@@ -1,7 +1,9 @@
 // The fast forward kernel and the teaching kernel against the float64 reference on the GPU.
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <utility>
+#include <vector>
 
 #include <flashlab/reference/attention.hpp>
 #include <flashlab/test/random.hpp>
@@ -15,32 +17,56 @@ namespace {
 
 using test::Case;
 
+// Fresh random inputs for one case and dtype, on the host and the device, with the float64
+// reference on them and on them rounded to the dtype: drawn once and shared by every kernel
+// checked on the case (the references cost more than the kernels; each kernel still writes into
+// freshly poisoned outputs).
+class ForwardProblem {
+ public:
+  ForwardProblem(const Case& c, DType dtype, std::mt19937_64& rng)
+      : c_(c),
+        dtype_(dtype),
+        options_(test::options_for(c, rng())),
+        q_(test::random_tensor(rng, q_dims(c.shape))),
+        k_(test::random_tensor(rng, kv_dims(c.shape))),
+        v_(test::random_tensor(rng, kv_dims(c.shape))),
+        exact_(reference::attention_forward(c.shape, options_, q_, k_, v_)),
+        rounded_(reference::attention_forward(c.shape, options_, test::rounded(q_, dtype),
+                                              test::rounded(k_, dtype), test::rounded(v_, dtype))),
+        dq_(test::to_device(q_, dtype)),
+        dk_(test::to_device(k_, dtype)),
+        dv_(test::to_device(v_, dtype)) {}
+
+  // Runs one kernel into poisoned outputs and checks O and the logsumexp against the reference.
+  template <typename Launch>
+  void check(Launch launch) const {
+    INFO(test::describe(c_, dtype_));
+    test::DeviceBuffer o(size_t(c_.shape.q_elements()) * size_t(cuda::element_bytes(dtype_)));
+    test::DeviceBuffer lse(size_t(c_.shape.lse_elements()) * sizeof(float));
+    o.poison();
+    lse.poison();
+    launch(c_.shape, options_,
+           cuda::ForwardArgs{dq_->ptr, dk_->ptr, dv_->ptr, o.ptr, lse.as<float>()});
+    test::cuda_ok(cudaDeviceSynchronize(), "forward kernel");
+    const auto O = test::from_device(o, dtype_, q_dims(c_.shape));
+    const auto L = test::from_device(lse, DType::F32, lse_dims(c_.shape));
+    test::check_accuracy("O", O, exact_.O, rounded_.O, dtype_);
+    test::check_accuracy("logsumexp", L, exact_.lse, rounded_.lse, dtype_);
+  }
+
+ private:
+  Case c_;
+  DType dtype_;
+  AttentionOptions options_;
+  Tensor<double> q_, k_, v_;
+  ForwardResult<double> exact_, rounded_;
+  std::unique_ptr<test::DeviceBuffer> dq_, dk_, dv_;
+};
+
 // Runs one kernel on fresh random inputs and checks O and the logsumexp against the reference.
 template <typename Launch>
 void check_forward(const Case& c, DType dtype, std::mt19937_64& rng, Launch launch) {
-  INFO(test::describe(c, dtype));
-  const AttentionOptions options = test::options_for(c, rng());
-  const auto Q = test::random_tensor(rng, q_dims(c.shape));
-  const auto K = test::random_tensor(rng, kv_dims(c.shape));
-  const auto V = test::random_tensor(rng, kv_dims(c.shape));
-  const auto exact = reference::attention_forward(c.shape, options, Q, K, V);
-  const auto Qr = test::rounded(Q, dtype), Kr = test::rounded(K, dtype),
-             Vr = test::rounded(V, dtype);
-  const auto rounded_ref = reference::attention_forward(c.shape, options, Qr, Kr, Vr);
-
-  auto dq = test::to_device(Q, dtype), dk = test::to_device(K, dtype),
-       dv = test::to_device(V, dtype);
-  test::DeviceBuffer o(size_t(c.shape.q_elements()) * size_t(cuda::element_bytes(dtype)));
-  test::DeviceBuffer lse(size_t(c.shape.lse_elements()) * sizeof(float));
-  o.poison();
-  lse.poison();
-  launch(c.shape, options, cuda::ForwardArgs{dq->ptr, dk->ptr, dv->ptr, o.ptr, lse.as<float>()});
-  test::cuda_ok(cudaDeviceSynchronize(), "forward kernel");
-
-  const auto O = test::from_device(o, dtype, q_dims(c.shape));
-  const auto L = test::from_device(lse, DType::F32, lse_dims(c.shape));
-  test::check_accuracy("O", O, exact.O, rounded_ref.O, dtype);
-  test::check_accuracy("logsumexp", L, exact.lse, rounded_ref.lse, dtype);
+  ForwardProblem(c, dtype, rng).check(launch);
 }
 
 std::vector<Case> forward_cases() {
@@ -72,45 +98,39 @@ std::vector<Case> forward_cases() {
   return cases;
 }
 
+// Both dtypes and every kernel of `kernels_for(case)` over `cases`, all kernels of a case and
+// dtype on the same fresh inputs.
+template <typename KernelsFor>
+void check_kernels(const std::vector<Case>& cases, std::mt19937_64& rng, KernelsFor kernels_for) {
+  int checked = 0;
+  for (DType dtype : {DType::F16, DType::BF16})
+    for (const Case& c : cases) {
+      const std::vector<cuda::FusedKernel> kernels = kernels_for(c);
+      if (kernels.empty()) continue;
+      const ForwardProblem problem(c, dtype, rng);
+      for (cuda::FusedKernel kernel : kernels) {
+        INFO("kernel " << cuda::to_string(kernel));
+        problem.check([&](auto& shape, auto& options, const cuda::ForwardArgs& args) {
+          cuda::flash_forward(shape, options, dtype, args, nullptr, kernel);
+        });
+        ++checked;
+      }
+    }
+  MESSAGE(checked << " kernel runs checked");
+}
+
 // Both dtypes and every kernel of the fast forward over `cases`.
 void check_fast_forward(const std::vector<Case>& cases, std::mt19937_64& rng) {
-  for (DType dtype : {DType::F16, DType::BF16})
-    for (const Case& c : cases)
-      for (cuda::FusedKernel kernel : test::fused_kernels_for(c, test::Direction::Forward)) {
-        INFO("kernel " << cuda::to_string(kernel));
-        check_forward(c, dtype, rng,
-                      [&](auto& shape, auto& options, const cuda::ForwardArgs& args) {
-                        cuda::flash_forward(shape, options, dtype, args, nullptr, kernel);
-                      });
-      }
+  check_kernels(cases, rng,
+                [](const Case& c) { return test::fused_kernels_for(c, test::Direction::Forward); });
 }
 
 // Every rung of the wgmma forward's ladder (FusedKernel::WgmmaSerial ... WgmmaPersistentDynamic) on
-// the cases they are built for: fp16 and bf16, no dropout, the ladder's head dims (64 and 128).
+// the cases they are built for (test::ladder_rungs_for): fp16 and bf16, no dropout, every wgmma
+// head dim.
 void check_ladder_rungs(const std::vector<Case>& cases, std::mt19937_64& rng) {
-  int checked = 0;
-  for (const Case& c : cases) {
-    if (c.dropout > 0 || (c.shape.head_dim != 64 && c.shape.head_dim != 128)) continue;
-    if (!cuda::wgmma_forward_available(c.shape.head_dim)) {
-      MESSAGE("wgmma ladder rungs NOT tested for " << test::describe(c, DType::F16)
-                                                   << ": need an sm_90 GPU and a build for sm_90a");
-      continue;
-    }
-    for (DType dtype : {DType::F16, DType::BF16})
-      for (cuda::FusedKernel kernel :
-           {cuda::FusedKernel::WgmmaSerial, cuda::FusedKernel::WgmmaPingpong,
-            cuda::FusedKernel::WgmmaOverlap, cuda::FusedKernel::WgmmaTma,
-            cuda::FusedKernel::WgmmaWarpSpecialized, cuda::FusedKernel::WgmmaPersistent,
-            cuda::FusedKernel::WgmmaPersistentDynamic}) {
-        INFO("kernel " << cuda::to_string(kernel));
-        check_forward(c, dtype, rng,
-                      [&](auto& shape, auto& options, const cuda::ForwardArgs& args) {
-                        cuda::flash_forward(shape, options, dtype, args, nullptr, kernel);
-                      });
-        ++checked;
-      }
-  }
-  MESSAGE(checked << " ladder-rung runs checked");
+  check_kernels(cases, rng,
+                [](const Case& c) { return test::ladder_rungs_for(c, test::Direction::Forward); });
 }
 
 }  // namespace
@@ -126,6 +146,10 @@ TEST_CASE("the wgmma forward's ladder rungs (serial ... persistent) match the fl
   // 150 units on 132 SMs: 18 blocks take a second unit in the reversed (odd) round of the
   // persistent schedule, the last round short.
   cases.push_back({{1, 150, 40, 70, 128}, true});
+  // d = 96 (the d = 128 kernel on padded tiles: cp.async fills the zero columns on the rungs
+  // below TMA) and d = 256 (O_i from registers on every rung), several units per persistent block.
+  cases.push_back({{2, 70, 200, 257, 96}, true});
+  cases.push_back({{1, 140, 70, 90, 256}, false, 0.0, "random:0.4"});
   check_ladder_rungs(cases, rng);
 }
 
@@ -179,10 +203,14 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
         }).find("wgmma kernel is built for head_dim 64, 96, 128, 256, not 32") !=
         std::string::npos);
   CHECK(test::error_of([&] {
-          cuda::flash_forward({1, 1, 64, 64, 256}, {}, DType::F16, ok, nullptr,
+          cuda::flash_forward({1, 1, 64, 64, 32}, {}, DType::F16, ok, nullptr,
                               cuda::FusedKernel::WgmmaTma);
-        }).find("is built at head_dim 64, 128 without dropout or tile_log, not at head_dim 256") !=
-        std::string::npos);
+        }).find("is built at head_dim 64, 96, 128, 256 without dropout or tile_log, not at "
+                "head_dim 32") != std::string::npos);
+  CHECK(test::error_of([&] {
+          cuda::flash_backward_tiles(256, false, cuda::FusedKernel::WgmmaSerial);
+        }).find("flash_backward_tiles: FusedKernel wgmma serial is built at head_dim 64, 96, 128 "
+                "without dropout or tile_log, not at head_dim 256") != std::string::npos);
   // Which forwards run their softmax under their products (the model's schedule): the
   // rungs with a producer, and the defaults at d = 128 and at d = 64 without dropout.
   CHECK(test::error_of([&] {
@@ -230,12 +258,16 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
              Expected{false, 96, 2048, false, false, K::Auto, 128, 128},
              Expected{false, 96, 2048, true, false, K::Auto, 128, 64},
              Expected{false, 96, 2048, false, false, K::MmaSync, 128, 64},
+             Expected{false, 96, 2048, false, false, K::WgmmaSerial, 128, 128},
+             Expected{false, 256, 2048, false, false, K::WgmmaPingpong, 128, 64},
+             Expected{false, 256, 2048, false, false, K::WgmmaPersistentDynamic, 128, 64},
              Expected{true, 64, 2048, false, false, K::Auto, 128, 128},
              Expected{true, 64, 2048, true, false, K::Auto, 64, 128},
              Expected{true, 128, 2048, false, false, K::Auto, 64, 128},
              Expected{true, 96, 2048, false, false, K::Auto, 64, 128},
              Expected{true, 256, 2048, false, false, K::Auto, 64, 64},
              Expected{true, 64, 2048, false, false, K::MmaSync, 64, 128},
+             Expected{true, 96, 2048, false, false, K::WgmmaSerial, 64, 128},
          }) {
       const AttentionShape call{1, 1, 2048, e.seq_k, e.d};
       AttentionOptions options;
@@ -258,12 +290,12 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
           cuda::flash_forward(shape, dropout, DType::F16, ok, nullptr,
                               cuda::FusedKernel::WgmmaSerial);
         })
-            .find("wgmma serial is built at head_dim 64, 128 without dropout or tile_log, not at "
-                  "head_dim 64 with dropout") != std::string::npos);
+            .find("wgmma serial is built at head_dim 64, 96, 128, 256 without dropout or "
+                  "tile_log, not at head_dim 64 with dropout") != std::string::npos);
   CHECK(test::error_of([&] {
           cuda::flash_forward(shape, dropout, DType::F16, ok, nullptr,
                               cuda::FusedKernel::WgmmaPersistent);
-        }).find("wgmma persistent is built at head_dim 64, 128 without dropout") !=
+        }).find("wgmma persistent is built at head_dim 64, 96, 128, 256 without dropout") !=
         std::string::npos);
   const cuda::BackwardArgs ok_bwd{buf.ptr,         buf.ptr, buf.ptr, buf.ptr, buf.ptr,
                                   lse.as<float>(), buf.ptr, buf.ptr, buf.ptr};
@@ -300,6 +332,8 @@ TEST_CASE("sanitizer: small forward cases of the fast and teaching kernels") {
   check_ladder_rungs({{{1, 1, 70, 70, 128}, false, 0.0, "butterfly"},
                       {{1, 1, 150, 150, 64}, true, 0.0, "random:0.4"},
                       {{1, 1, 150, 260, 128}, true},
+                      {{1, 1, 65, 90, 96}, true},
+                      {{1, 1, 33, 140, 256}},
                       {{1, 136, 10, 12, 64}, true}},  // 136 units: persistent blocks take two
                      rng);
   check_forward({{1, 2, 37, 29, 24}, true, 0.2}, DType::F32, rng,
