@@ -287,22 +287,19 @@ void bench_ladder(Bench& bench, Problem& p, bool teaching) {
     bench.add(p, "teaching", "fwd", DType::F32, t, p.fwd_flops, 0, "FA1 Alg. 1, fp32 CUDA cores");
   }
   for (const Rung& rung : kLadder) {
-    const bool wgmma = rung.kernel != cuda::FusedKernel::MmaSync;
-    if (rung.forward) {
-      if (wgmma && !cuda::wgmma_forward_ladder_available(p.shape.head_dim)) {
-        bench.add(p, rung.name, "fwd", p.dtype, 0, 0, 0, "not run: no wgmma ladder rung here");
-      } else {
-        const double t_fwd = median_ms(
-            [&] { cuda::flash_forward(p.shape, p.options, p.dtype, p.fa, nullptr, rung.kernel); },
-            5, reps);
-        bench.add(p, rung.name, "fwd", p.dtype, t_fwd, p.fwd_flops, 0, rung.note);
-      }
-    }
-    if (!rung.backward) continue;
-    if (wgmma && !cuda::wgmma_backward_ladder_available(p.shape.head_dim)) {
-      bench.add(p, rung.name, "bwd", p.dtype, 0, 0, 0, "not run: no wgmma ladder rung here");
+    if (rung.kernel != cuda::FusedKernel::MmaSync &&
+        !cuda::wgmma_ladder_available(p.shape.head_dim)) {
+      bench.add(p, rung.name, rung.forward ? "fwd" : "bwd", p.dtype, 0, 0, 0,
+                "not run: no wgmma ladder rung here");
       continue;
     }
+    if (rung.forward) {
+      const double t_fwd = median_ms(
+          [&] { cuda::flash_forward(p.shape, p.options, p.dtype, p.fa, nullptr, rung.kernel); }, 5,
+          reps);
+      bench.add(p, rung.name, "fwd", p.dtype, t_fwd, p.fwd_flops, 0, rung.note);
+    }
+    if (!rung.backward) continue;
     const double t_bwd = median_ms(
         [&] {
           cuda::flash_backward(p.shape, p.options, p.dtype, p.ba, p.work.ptr, nullptr, rung.kernel);

@@ -1,8 +1,8 @@
 // Launches the fast fused backward: validates the call, picks the kernel (wgmma on Hopper for
-// d = 64, 96 and 128: flash_bwd_hopper_kernel.cuh; mma.sync elsewhere: flash_bwd_kernel.cuh), and
-// runs the preprocess (D = rowsum(dO∘O), L in base 2), the main kernel over key blocks, then
-// dQ's conversion from its fp32 accumulator. Dtype, head dim and dropout are dispatched by
-// static_switch.hpp.
+// d = 64, 96, 128 and 256: flash_bwd_hopper_kernel.cuh; mma.sync elsewhere:
+// flash_bwd_kernel.cuh), and runs the preprocess (D = rowsum(dO∘O), L in base 2), the main
+// kernel over key blocks, then dQ's conversion from its fp32 accumulator. Dtype, head dim and
+// dropout are dispatched by static_switch.hpp.
 #include <flashlab/core/softmax_state.hpp>
 #include <flashlab/cuda/api.hpp>
 
@@ -75,7 +75,7 @@ template <typename Elem, int kD, bool kDropout, bool kLogTiles>
 void launch(const AttentionShape& shape, const FlashBwdParams<Elem>& p, bool wgmma,
             FusedKernel kernel, cudaStream_t stream) {
   if constexpr (has_wgmma_backward(kD)) {
-    if constexpr (ladder_rungs_built(Pass::Backward, kD, kDropout) && !kLogTiles) switch (kernel) {
+    if constexpr (ladder_rungs_built(kD, kDropout) && !kLogTiles) switch (kernel) {
         case FusedKernel::WgmmaSerial:
           return launch_wgmma<Elem, kD, kDropout, false, false>(shape, p, stream);
         case FusedKernel::WgmmaTma:
@@ -171,8 +171,7 @@ void run(Tag, const AttentionShape& shape, const AttentionParams& params, const 
 TileSizes flash_backward_tiles(int64_t head_dim, bool dropout, FusedKernel kernel) {
   require_fast_head_dim(head_dim, "flash_backward_tiles");
   refuse_ladder_rung(kernel, "flash_backward_tiles");
-  require_ladder_rung_built(kernel, Pass::Backward, head_dim, dropout, false,
-                            "flash_backward_tiles");
+  require_ladder_rung_built(kernel, head_dim, dropout, false, "flash_backward_tiles");
   const bool wgmma = use_wgmma(kernel, Pass::Backward, head_dim, "flash_backward_tiles");
   return {backward_block_m(head_dim, dropout, wgmma),
           wgmma ? hopper_bwd_block_n(wgmma_kernel_head_dim(int(head_dim)))
@@ -205,7 +204,7 @@ void flash_backward(const AttentionShape& shape, const AttentionOptions& options
   AttentionParams params = make_params(options, shape);
   if (args.tile_log != nullptr)
     require_tile_log_built(dtype, shape.head_dim, params.dropout.enabled, "flash_backward");
-  require_ladder_rung_built(kernel, Pass::Backward, shape.head_dim, params.dropout.enabled,
+  require_ladder_rung_built(kernel, shape.head_dim, params.dropout.enabled,
                             args.tile_log != nullptr, "flash_backward");
   DeviceMask mask(options, stream);
   params.mask.block = mask.view();

@@ -135,7 +135,6 @@ struct HopperBwdLayout {
   // setmaxnreg budgets, as the forward's: 128 x 24 + 256 x 240 <= 64 Ki.
   static constexpr int kProducerRegisters = 24, kConsumerRegisters = 240;
   static_assert(kD == 64 || kD == 128 || kD == 256, "dK, dV and dQ fit wgmma's N");
-  static_assert(!kSharedKeys || kProducer, "d = 256 is built with a producer only");
   static_assert(!kDQInStage || (kSharedKeys && kBlockM == 64),
                 "a warpgroup's dQ_i columns are its halves of Q_i's and dO_i's tiles");
 };
@@ -250,8 +249,8 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
         tma::load_tile<kBlockM, kD>(sdO(stage), maps.d_o, &bars->q_full[stage], i * kBlockM, kb.bh);
       }
     } else {
-      fwd::load_tile_async<kBlockM, kStoredD, kCopyThreads, kD>(sQ(stage), p.q + q_off,
-                                                                i * kBlockM, p.seq_q, q_tile);
+      fwd::load_tile_async<kBlockM, kStoredD, kCopyThreads, kD>(sQ(stage), p.q + q_off, i * kBlockM,
+                                                                p.seq_q, q_tile);
       fwd::load_tile_async<kBlockM, kStoredD, kCopyThreads, kD>(sdO(stage), p.d_o + q_off,
                                                                 i * kBlockM, p.seq_q, q_tile);
     }
@@ -324,6 +323,10 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
       if (it == 0) tma::wait(&bars->kv_full, 0);
       tma::wait(&bars->q_full[stage], (it / 2) & 1);  // Q_i, dO_i resident
     } else {
+      // With dQ_i staged in the stage of Q_i and dO_i (d = 256), the last iteration's bulk
+      // reductions must have read the other stage before it is refilled below.
+      if constexpr (Layout::kDQInStage)
+        if (group_leader) ptx::bulk_wait_all<true>();
       ptx::cp_async_wait<0>();
       wgmma::fence_shared_for_async_proxy();
       __syncthreads();  // Q_i, dO_i, L_i, D_i resident; every warp is through iteration it - 1
@@ -347,7 +350,7 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     wgmma::fence();
     keys_times_queries(ST, k_desc, wgmma::advance(q_desc, stage_offset));
     keys_times_queries(dPT, v_desc, wgmma::advance(do_desc, stage_offset));
-    if constexpr (Layout::kDQInStage) {
+    if constexpr (Layout::kDQInStage && kProducer) {
       // The last iteration's dQ_i reductions read the other stage while the products above were
       // issued: once they are done reading, that stage is the producer's.
       if (group_leader && it > 0) {

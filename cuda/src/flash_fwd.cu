@@ -200,7 +200,7 @@ template <typename Elem, int kD, bool kDropout, bool kLogTiles>
 void launch(const AttentionShape& shape, const FlashFwdParams<Elem>& p, bool wgmma,
             FusedKernel kernel, cudaStream_t stream) {
   if constexpr (has_wgmma_forward(kD)) {
-    if constexpr (ladder_rungs_built(Pass::Forward, kD, kDropout) && !kLogTiles) {
+    if constexpr (ladder_rungs_built(kD, kDropout) && !kLogTiles) {
       if (is_ladder_rung(kernel) &&
           switch_value<kFwdRungs>(int(ladder_rung(kernel)), [&](auto rung) {
             launch_wgmma<Elem, kD, kDropout, false, FwdRung(decltype(rung)::value)>(shape, p,
@@ -250,7 +250,7 @@ TileSizes flash_forward_tiles(const AttentionShape& shape, const AttentionOption
   const int64_t head_dim = shape.head_dim;
   require_fast_head_dim(head_dim, "flash_forward_tiles");
   const bool dropout = options.dropout_p > 0;
-  require_ladder_rung_built(kernel, Pass::Forward, head_dim, dropout, false, "flash_forward_tiles");
+  require_ladder_rung_built(kernel, head_dim, dropout, false, "flash_forward_tiles");
   const bool wgmma = use_wgmma(kernel, Pass::Forward, head_dim, "flash_forward_tiles");
   TileSizes tiles;
   switch_head_dim(head_dim, [&](auto d) {
@@ -264,8 +264,7 @@ TileSizes flash_forward_tiles(const AttentionShape& shape, const AttentionOption
 
 bool flash_forward_overlaps_softmax(int64_t head_dim, bool dropout, FusedKernel kernel) {
   require_fast_head_dim(head_dim, "flash_forward_overlaps_softmax");
-  require_ladder_rung_built(kernel, Pass::Forward, head_dim, dropout, false,
-                            "flash_forward_overlaps_softmax");
+  require_ladder_rung_built(kernel, head_dim, dropout, false, "flash_forward_overlaps_softmax");
   if (!use_wgmma(kernel, Pass::Forward, head_dim, "flash_forward_overlaps_softmax")) return false;
   bool overlaps = false;
   switch_head_dim(head_dim, [&](auto d) {
@@ -286,8 +285,8 @@ void flash_forward(const AttentionShape& shape, const AttentionOptions& options,
   const bool log_tiles = args.tile_log != nullptr;
   if (log_tiles)
     require_tile_log_built(dtype, shape.head_dim, params.dropout.enabled, "flash_forward");
-  require_ladder_rung_built(kernel, Pass::Forward, shape.head_dim, params.dropout.enabled,
-                            log_tiles, "flash_forward");
+  require_ladder_rung_built(kernel, shape.head_dim, params.dropout.enabled, log_tiles,
+                            "flash_forward");
   DeviceMask mask(options, stream);
   params.mask.block = mask.view();
   const bool wgmma = use_wgmma(kernel, Pass::Forward, shape.head_dim, "flash_forward");

@@ -58,14 +58,13 @@ bool use_wgmma(FusedKernel kernel, Pass pass, int64_t head_dim, const char* entr
   return built && wgmma_runs_here();
 }
 
-void require_ladder_rung_built(FusedKernel kernel, Pass pass, int64_t head_dim, bool dropout,
-                               bool tile_log, const char* entry) {
-  require(!is_ladder_rung(kernel) || (ladder_rungs_built(pass, head_dim, dropout) && !tile_log),
+void require_ladder_rung_built(FusedKernel kernel, int64_t head_dim, bool dropout, bool tile_log,
+                               const char* entry) {
+  require(!is_ladder_rung(kernel) || (ladder_rungs_built(head_dim, dropout) && !tile_log),
           std::string(entry) + ": FusedKernel " + to_string(kernel) + " is built at head_dim " +
-              (pass == Pass::Forward ? list_text(kForwardLadderHeadDims)
-                                     : list_text(kBackwardLadderHeadDims)) +
-              " without dropout or tile_log, not at head_dim " + std::to_string(head_dim) +
-              (dropout ? " with dropout" : "") + (tile_log ? " with tile_log" : ""));
+              list_text(kLadderHeadDims) + " without dropout or tile_log, not at head_dim " +
+              std::to_string(head_dim) + (dropout ? " with dropout" : "") +
+              (tile_log ? " with tile_log" : ""));
 }
 
 void refuse_ladder_rung(FusedKernel kernel, const char* entry) {
@@ -116,12 +115,8 @@ bool wgmma_backward_available(int64_t head_dim) {
   return has_wgmma_backward(head_dim) && wgmma_runs_here();
 }
 
-bool wgmma_forward_ladder_available(int64_t head_dim) {
-  return ladder_rungs_built(Pass::Forward, head_dim, false) && wgmma_runs_here();
-}
-
-bool wgmma_backward_ladder_available(int64_t head_dim) {
-  return ladder_rungs_built(Pass::Backward, head_dim, false) && wgmma_runs_here();
+bool wgmma_ladder_available(int64_t head_dim) {
+  return ladder_rungs_built(head_dim, false) && wgmma_runs_here();
 }
 
 }  // namespace flashlab::cuda

@@ -16,13 +16,10 @@ namespace flashlab::cuda {
 // d = 128 kernels (wgmma_kernel_head_dim).
 inline constexpr int kWgmmaForwardHeadDims[] = {64, 96, 128, 256};
 inline constexpr int kWgmmaBackwardHeadDims[] = {64, 96, 128, 256};
-// The head dims of the ladder's rungs, per direction: every wgmma head dim in the forward; in the
-// backward not d = 256, whose kernel splits dK's, dV's and dQ's columns between its warpgroups and
-// stages dQ_i in the producer's stage of Q_i and dO_i (hopper_bwd_dq_in_stage), so it is built
-// with a producer only. d = 96's cp.async rungs copy into the d = 128 kernel's tiles and fill the
-// columns past d with zeros, as TMA does (fwd::load_tile_async).
-inline constexpr int kForwardLadderHeadDims[] = {64, 96, 128, 256};
-inline constexpr int kBackwardLadderHeadDims[] = {64, 96, 128};
+// The head dims of the ladder's rungs: every wgmma head dim (d = 96's cp.async rungs copy into
+// the d = 128 kernel's tiles and fill the columns past d with zeros, as TMA does:
+// fwd::load_tile_async).
+inline constexpr int kLadderHeadDims[] = {64, 96, 128, 256};
 // The head dims of the debug kernels that record their tiles.
 inline constexpr int kTileLogHeadDims[] = {64, 128};
 
@@ -66,14 +63,12 @@ constexpr bool is_ladder_rung(FusedKernel k) {
          k == FusedKernel::WgmmaWarpSpecialized || k == FusedKernel::WgmmaPersistent ||
          k == FusedKernel::WgmmaPersistentDynamic;
 }
-constexpr bool ladder_rungs_built(Pass pass, int64_t head_dim, bool dropout) {
-  return (pass == Pass::Forward ? listed(kForwardLadderHeadDims, head_dim)
-                                : listed(kBackwardLadderHeadDims, head_dim)) &&
-         !dropout;
+constexpr bool ladder_rungs_built(int64_t head_dim, bool dropout) {
+  return listed(kLadderHeadDims, head_dim) && !dropout;
 }
 // Throws, naming what is built, when a call asks for a ladder rung it does not have.
-void require_ladder_rung_built(FusedKernel kernel, Pass pass, int64_t head_dim, bool dropout,
-                               bool tile_log, const char* entry);
+void require_ladder_rung_built(FusedKernel kernel, int64_t head_dim, bool dropout, bool tile_log,
+                               const char* entry);
 // Throws when a backward entry point asks for a ladder rung other than WgmmaSerial (the wgmma
 // backward on cp.async copies), WgmmaTma (the same on TMA) and WgmmaWarpSpecialized (+ a
 // producer warpgroup, what Wgmma runs); the others are the forward's.

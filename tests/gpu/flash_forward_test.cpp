@@ -205,12 +205,13 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
   CHECK(test::error_of([&] {
           cuda::flash_forward({1, 1, 64, 64, 32}, {}, DType::F16, ok, nullptr,
                               cuda::FusedKernel::WgmmaTma);
-        }).find("is built at head_dim 64, 96, 128, 256 without dropout or tile_log, not at "
-                "head_dim 32") != std::string::npos);
-  CHECK(test::error_of([&] {
-          cuda::flash_backward_tiles(256, false, cuda::FusedKernel::WgmmaSerial);
-        }).find("flash_backward_tiles: FusedKernel wgmma serial is built at head_dim 64, 96, 128 "
-                "without dropout or tile_log, not at head_dim 256") != std::string::npos);
+        })
+            .find("is built at head_dim 64, 96, 128, 256 without dropout or tile_log, not at "
+                  "head_dim 32") != std::string::npos);
+  CHECK(
+      test::error_of([&] { cuda::flash_backward_tiles(32, false, cuda::FusedKernel::WgmmaSerial); })
+          .find("flash_backward_tiles: FusedKernel wgmma serial is built at head_dim 64, 96, 128, "
+                "256 without dropout or tile_log, not at head_dim 32") != std::string::npos);
   // Which forwards run their softmax under their products (the model's schedule): the
   // rungs with a producer, and the defaults at d = 128 and at d = 64 without dropout.
   CHECK(test::error_of([&] {
@@ -268,6 +269,7 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
              Expected{true, 256, 2048, false, false, K::Auto, 64, 64},
              Expected{true, 64, 2048, false, false, K::MmaSync, 64, 128},
              Expected{true, 96, 2048, false, false, K::WgmmaSerial, 64, 128},
+             Expected{true, 256, 2048, false, false, K::WgmmaTma, 64, 64},
          }) {
       const AttentionShape call{1, 1, 2048, e.seq_k, e.d};
       AttentionOptions options;

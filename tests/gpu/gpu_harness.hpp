@@ -56,13 +56,13 @@ inline std::vector<cuda::FusedKernel> fused_kernels_for(const Case& c, Direction
 
 // The rungs of the wgmma ladder below each direction's default that `c` runs on (FusedKernel::
 // WgmmaSerial ...; the backward has WgmmaSerial and WgmmaTma below its WgmmaWarpSpecialized):
-// built without dropout, at head dims 64, 96, 128 and 256 forward and 64, 96 and 128 backward
-// (api.hpp). Where the wgmma kernel runs here, the library must agree that the rungs are built.
+// built without dropout at every wgmma head dim, 64, 96, 128 and 256 (api.hpp). Where the wgmma
+// kernel runs here, the library must agree that the rungs are built.
 inline std::vector<cuda::FusedKernel> ladder_rungs_for(const Case& c, Direction direction) {
   using K = cuda::FusedKernel;
   const int64_t d = c.shape.head_dim;
   const bool forward = direction == Direction::Forward;
-  const bool built = c.dropout == 0 && (d == 64 || d == 96 || d == 128 || (forward && d == 256));
+  const bool built = c.dropout == 0 && (d == 64 || d == 96 || d == 128 || d == 256);
   if (!built) return {};
   const bool wgmma_here =
       forward ? cuda::wgmma_forward_available(d) : cuda::wgmma_backward_available(d);
@@ -71,13 +71,11 @@ inline std::vector<cuda::FusedKernel> ladder_rungs_for(const Case& c, Direction 
                                                  << ": need an sm_90 GPU and a build for sm_90a");
     return {};
   }
-  const bool available = forward ? cuda::wgmma_forward_ladder_available(d)
-                                 : cuda::wgmma_backward_ladder_available(d);
-  REQUIRE_MESSAGE(available, "the ladder's rungs are not built at head dim " << d);
+  REQUIRE_MESSAGE(cuda::wgmma_ladder_available(d),
+                  "the ladder's rungs are not built at head dim " << d);
   if (!forward) return {K::WgmmaSerial, K::WgmmaTma};
-  return {K::WgmmaSerial,          K::WgmmaPingpong,  K::WgmmaOverlap,
-          K::WgmmaTma,             K::WgmmaWarpSpecialized, K::WgmmaPersistent,
-          K::WgmmaPersistentDynamic};
+  return {K::WgmmaSerial,          K::WgmmaPingpong,   K::WgmmaOverlap,          K::WgmmaTma,
+          K::WgmmaWarpSpecialized, K::WgmmaPersistent, K::WgmmaPersistentDynamic};
 }
 
 inline AttentionOptions options_for(const Case& c, uint64_t seed) {

@@ -101,12 +101,10 @@ std::string to_string(FusedKernel k);
 // at this head dim on the current GPU and build.
 bool wgmma_forward_available(int64_t head_dim);
 bool wgmma_backward_available(int64_t head_dim);
-// True when the ladder's rungs of one direction (FusedKernel::WgmmaSerial ...
-// WgmmaPersistentDynamic, without dropout) can run at this head dim on the current GPU and build:
-// the forward's at head dims 64, 96, 128 and 256, the backward's at 64, 96 and 128 (its d = 256
-// kernel is built with a producer only).
-bool wgmma_forward_ladder_available(int64_t head_dim);
-bool wgmma_backward_ladder_available(int64_t head_dim);
+// True when the ladder's rungs (FusedKernel::WgmmaSerial ... WgmmaPersistentDynamic; every wgmma
+// head dim, 64, 96, 128 and 256, without dropout) can run at this head dim on the current GPU and
+// build.
+bool wgmma_ladder_available(int64_t head_dim);
 
 // The fast fused forward (FA2 loop order, tensor cores), fp16 or bf16.
 void flash_forward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
