@@ -62,7 +62,7 @@ void require_ladder_rung_built(FusedKernel kernel, int64_t head_dim, bool dropou
                                const char* entry) {
   require(!is_ladder_rung(kernel) || (ladder_rungs_built(head_dim, dropout) && !tile_log),
           std::string(entry) + ": FusedKernel " + to_string(kernel) + " is built at head_dim " +
-              list_text(kLadderHeadDims) + " without dropout or tile_log, not at head_dim " +
+              list_text(kWgmmaForwardHeadDims) + " without dropout or tile_log, not at head_dim " +
               std::to_string(head_dim) + (dropout ? " with dropout" : "") +
               (tile_log ? " with tile_log" : ""));
 }

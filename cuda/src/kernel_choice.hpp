@@ -16,10 +16,6 @@ namespace flashlab::cuda {
 // d = 128 kernels (wgmma_kernel_head_dim).
 inline constexpr int kWgmmaForwardHeadDims[] = {64, 96, 128, 256};
 inline constexpr int kWgmmaBackwardHeadDims[] = {64, 96, 128, 256};
-// The head dims of the ladder's rungs: every wgmma head dim (d = 96's cp.async rungs copy into
-// the d = 128 kernel's tiles and fill the columns past d with zeros, as TMA does:
-// fwd::load_tile_async).
-inline constexpr int kLadderHeadDims[] = {64, 96, 128, 256};
 // The head dims of the debug kernels that record their tiles.
 inline constexpr int kTileLogHeadDims[] = {64, 128};
 
@@ -51,12 +47,10 @@ constexpr bool tile_log_built(DType dtype, int64_t head_dim, bool dropout) {
   return dtype == DType::F16 && listed(kTileLogHeadDims, head_dim) && !dropout;
 }
 
-// The two directions of the fused kernels.
-enum class Pass { Forward, Backward };
-
 // The ladder rungs (FusedKernel::WgmmaSerial ... WgmmaPersistentDynamic) are built for fp16 and
-// bf16 at the ladder's head dims without dropout and without a tile log: the ladder's
-// configuration.
+// bf16 at every wgmma head dim (both directions have the same) without dropout and without a
+// tile log: the ladder's configuration. d = 96's cp.async rungs copy into the d = 128 kernel's
+// tiles and fill the columns past d with zeros, as TMA does (fwd::load_tile_async).
 constexpr bool is_ladder_rung(FusedKernel k) {
   return k == FusedKernel::WgmmaSerial || k == FusedKernel::WgmmaPingpong ||
          k == FusedKernel::WgmmaOverlap || k == FusedKernel::WgmmaTma ||
@@ -64,7 +58,7 @@ constexpr bool is_ladder_rung(FusedKernel k) {
          k == FusedKernel::WgmmaPersistentDynamic;
 }
 constexpr bool ladder_rungs_built(int64_t head_dim, bool dropout) {
-  return listed(kLadderHeadDims, head_dim) && !dropout;
+  return has_wgmma_forward(head_dim) && has_wgmma_backward(head_dim) && !dropout;
 }
 // Throws, naming what is built, when a call asks for a ladder rung it does not have.
 void require_ladder_rung_built(FusedKernel kernel, int64_t head_dim, bool dropout, bool tile_log,
@@ -83,6 +77,7 @@ bool wgmma_runs_here();
 
 // Resolves FusedKernel::Auto for `entry` (flash_forward, flash_backward); asking for the wgmma
 // kernel where it cannot run throws, naming why.
+enum class Pass { Forward, Backward };
 bool use_wgmma(FusedKernel kernel, Pass pass, int64_t head_dim, const char* entry);
 
 // Raises the limit on dynamic shared memory of `kernel` to smem_bytes on the current device,

@@ -37,18 +37,23 @@ inline std::string describe(const Case& c, cuda::DType dtype) {
 }
 
 // The case's options, with `seed` keying both the dropout mask and a random block pattern.
+// The head dims the wgmma kernels (and their ladder rungs) are built for (api.hpp).
+inline bool wgmma_head_dim(int64_t d) {
+  return d == 64 || d == 96 || d == 128 || d == 256;
+}
+
 // Every implementation of a fast fused kernel of one direction that can run this case here:
 // mma.sync always, wgmma on an sm_90 GPU (both directions at d = 64, 96, 128 and 256). Says
 // loudly when the wgmma kernel cannot be tested.
 enum class Direction { Forward, Backward };
+
 inline std::vector<cuda::FusedKernel> fused_kernels_for(const Case& c, Direction direction) {
   const int64_t d = c.shape.head_dim;
-  const bool built = d == 64 || d == 96 || d == 128 || d == 256;
   std::vector<cuda::FusedKernel> kernels = {cuda::FusedKernel::MmaSync};
   if (direction == Direction::Forward ? cuda::wgmma_forward_available(d)
                                       : cuda::wgmma_backward_available(d))
     kernels.push_back(cuda::FusedKernel::Wgmma);
-  else if (built)
+  else if (wgmma_head_dim(d))
     MESSAGE("wgmma kernel NOT tested for " << describe(c, cuda::DType::F16)
                                            << ": needs an sm_90 GPU and a build for sm_90a");
   return kernels;
@@ -62,8 +67,7 @@ inline std::vector<cuda::FusedKernel> ladder_rungs_for(const Case& c, Direction 
   using K = cuda::FusedKernel;
   const int64_t d = c.shape.head_dim;
   const bool forward = direction == Direction::Forward;
-  const bool built = c.dropout == 0 && (d == 64 || d == 96 || d == 128 || d == 256);
-  if (!built) return {};
+  if (c.dropout > 0 || !wgmma_head_dim(d)) return {};
   const bool wgmma_here =
       forward ? cuda::wgmma_forward_available(d) : cuda::wgmma_backward_available(d);
   if (!wgmma_here) {
