@@ -10,7 +10,8 @@
 // --ladder times, instead, each rung of the kernel ladder (docs/performance.md, "The ladder") on
 // the same inputs: the teaching kernel (FA1 Alg. 1 on fp32 CUDA cores), the mma.sync kernels (FA2
 // on sm_80 tensor cores), then the wgmma forward without and with its techniques (serial, +
-// pingpong between warpgroups, + softmax overlapped with P V, + TMA copies, + a producer
+// pingpong between warpgroups, + softmax overlapped with P V, + a kept running max (FA4's
+// conditional rescale), + TMA copies, + a producer
 // warpgroup, + a persistent schedule) and the wgmma backward (bulk dQ reductions; serial, + TMA
 // copies), each as a fraction of the GEMM and as a speed-up over the rung below.
 #include <cuda_bf16.h>
@@ -245,6 +246,8 @@ constexpr Rung kLadder[] = {
      "+ warpgroups take turns issuing (FA3 3.1)"},
     {"+overlap", cuda::FusedKernel::WgmmaOverlap, true, false,
      "+ softmax overlapped with PV (FA3 3.2)"},
+    {"+kept-max", cuda::FusedKernel::WgmmaKeptMax, true, false,
+     "+ running max kept until a score passes it by 2^8 in P (FA4)"},
     {"+tma", cuda::FusedKernel::WgmmaTma, true, true, "+ TMA copies, mbarrier arrival"},
     {"+warp-spec", cuda::FusedKernel::WgmmaWarpSpecialized, true, true,
      "+ producer warpgroup, setmaxnreg (FA3 3.1)"},
@@ -385,7 +388,8 @@ int main(int argc, char** argv) {
                    "                          [--fp16-only | --bf16-only] [--naive-limit-gib 40]\n"
                    "                          [--ladder [--no-teaching]] [--json FILE]\n"
                    "  --ladder  time every rung of the kernel ladder instead (teaching, mma.sync,\n"
-                   "            wgmma serial, +pingpong, +overlap, +tma, +warp-spec, +persistent;\n"
+                   "            wgmma serial, +pingpong, +overlap, +kept-max, +tma, +warp-spec,\n"
+                   "            +persistent;\n"
                    "            backward: mma.sync, wgmma serial, +tma, +warp-spec); default "
                    "--seqs 2048,8192\n"
                    "  --no-teaching  leave out the teaching kernel (fp32 whatever the dtype, and\n"

@@ -34,6 +34,8 @@ std::string to_string(FusedKernel k) {
       return "wgmma pingpong";
     case FusedKernel::WgmmaOverlap:
       return "wgmma overlap";
+    case FusedKernel::WgmmaKeptMax:
+      return "wgmma kept max";
     case FusedKernel::WgmmaTma:
       return "wgmma tma";
     case FusedKernel::WgmmaWarpSpecialized:

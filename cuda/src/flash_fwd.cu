@@ -32,10 +32,10 @@ struct FwdTiles {
 };
 
 // Every rung of the ladder, as the int values switch_value dispatches on.
-constexpr int kFwdRungs[] = {int(FwdRung::Serial),           int(FwdRung::Pingpong),
-                             int(FwdRung::Overlap),          int(FwdRung::Tma),
-                             int(FwdRung::WarpSpecialized),  int(FwdRung::Persistent),
-                             int(FwdRung::PersistentDynamic)};
+constexpr int kFwdRungs[] = {int(FwdRung::Serial),     int(FwdRung::Pingpong),
+                             int(FwdRung::Overlap),    int(FwdRung::KeptMax),
+                             int(FwdRung::Tma),        int(FwdRung::WarpSpecialized),
+                             int(FwdRung::Persistent), int(FwdRung::PersistentDynamic)};
 
 // The rung of the ladder that FusedKernel::Wgmma (and Auto on Hopper) runs, the fastest measured
 // on the H200 (fp16, N 2048 and 8192): at d = 128 the warp-specialised kernel (1.12-1.27x over
@@ -45,7 +45,9 @@ constexpr int kFwdRungs[] = {int(FwdRung::Serial),           int(FwdRung::Pingpo
 // bench/results/v11_h200/call3_36e70ca/sweep_d64.md). With dropout d = 64 keeps TMA without a
 // producer: its 64 keys let two blocks share an SM, and no producer rung is built with dropout.
 // d = 256 takes the d = 128 choice (its ladder is measured: docs/performance.md), and so does
-// d = 96, which runs the d = 128 kernel (wgmma_kernel_head_dim).
+// d = 96, which runs the d = 128 kernel (wgmma_kernel_head_dim). Every rung from KeptMax on
+// keeps the softmax's running max without dropout (v26: 1.03-1.09x at d = 64, 1.05-1.20x at
+// d = 128 over the same rungs without it, bench/results/v26_h200/call1_kept_max_ab).
 template <int kD, bool kDropout>
 constexpr FwdRung fwd_production_rung() {
   if constexpr (wgmma_kernel_head_dim(kD) >= 128) return FwdRung::WarpSpecialized;
@@ -183,6 +185,8 @@ constexpr FwdRung ladder_rung(FusedKernel kernel) {
       return FwdRung::Pingpong;
     case FusedKernel::WgmmaOverlap:
       return FwdRung::Overlap;
+    case FusedKernel::WgmmaKeptMax:
+      return FwdRung::KeptMax;
     case FusedKernel::WgmmaTma:
       return FwdRung::Tma;
     case FusedKernel::WgmmaWarpSpecialized:

@@ -22,7 +22,11 @@
 // softmax in every kernel without dropout, so there the softmax starts once P V is done and runs
 // under the other warpgroup's products only (bench/sass_waits.py shows where the waits sit).
 // Keeping the softmax ahead of that wait measured 0.93-0.98x at d = 64 and 0.99-1.02x at
-// d = 128 on the default rungs, and is not done (docs/performance.md, "v22").
+// d = 128 on the default rungs, and is not done (docs/performance.md, "v22"). From the KeptMax
+// rung on (without dropout) the source waits there too: the softmax keeps the running max m
+// while the tile's scores stay within 2^8 of it in P~, so the exponentials need neither the row
+// maxima first nor a rescale of O_i after (FA4's conditional rescale; 1.03-1.20x,
+// docs/performance.md "v26").
 //
 // Shared-memory stages: iteration j (in order of visited blocks) reads K slot j%2 and V slot
 // (j-1)%2. Without a producer its first barrier proves every warp finished iteration j-1, so it
@@ -56,6 +60,11 @@ namespace flashlab::cuda {
 //   Pingpong: the two warpgroups take turns to issue their products (FA3 §3.1).
 //   Overlap:  the softmax of S_j is issued before the wait for P_{j-1} V_{j-1} (FA3 §3.2);
 //             without dropout ptxas moves that wait above it (see the top of this file).
+//   KeptMax:  the softmax keeps its running max (and O_i unscaled) until a score passes it by
+//             2^8 in P~ (FA4's conditional rescale, fwd::softmax_update_kept_max): the
+//             exponentials no longer wait for the row maxima, and O_i's rescale is gone. It
+//             waits for P V before the softmax (where ptxas put the wait above), so that the
+//             exponentials go straight into P's registers. Not with dropout.
 //   Tma:      one thread hands each tile to the copy engine (tma.cuh); mbarriers, not cp.async
 //             waits, say when it has landed.
 //   WarpSpecialized: a producer warpgroup issues every copy into a two-stage mbarrier pipeline
@@ -69,6 +78,7 @@ enum class FwdRung {
   Serial,
   Pingpong,
   Overlap,
+  KeptMax,
   Tma,
   WarpSpecialized,
   Persistent,
@@ -184,6 +194,7 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
   constexpr bool kPingpong = kRung >= FwdRung::Pingpong, kOverlap = kRung >= FwdRung::Overlap;
   constexpr bool kTma = Layout::kTma, kProducer = Layout::kProducer;
   constexpr bool kPersistent = kRung >= FwdRung::Persistent;
+  constexpr bool kKeptMax = kRung >= FwdRung::KeptMax && !kDropout;
   constexpr int kBlockM = Layout::kBlockM, kConsumers = Layout::kConsumerThreads;
   constexpr int kNTiles = kBlockN / 8, kDTiles = kStoredD / 8, kPSteps = kBlockN / 16;
   extern __shared__ unsigned char smem_raw[];
@@ -408,20 +419,37 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
       const bool element_mask = qb.needs_element_mask(p, j);
       if constexpr (kLogTiles) qb.log_tile(p, j, element_mask, tid == 0);
       if (element_mask) fwd::mask_scores(S, p.mask, p.seq_q, p.seq_k, r_lo, j * kBlockN, lane);
-      fwd::softmax_update(S, m, l, rescale, p.scale_log2);
-      if constexpr (kDropout)
-        fwd::apply_dropout(S, p.dropout, p.keep_scale, qb.batch, qb.head, r_lo, j * kBlockN, lane);
-      wgmma::pin(S[0]);  // the softmax stays ahead of the wait (measured: else it sinks below)
-      wgmma::pin(l);
-      wgmma::pin(rescale);
-
-      wgmma::wait<0>();
-      wgmma::pin(O[0]);
-      wgmma::pin(P);
-      if (it > 0) release(&bars->v_empty[1 - stage]);
-      fwd::rescale_output(O, rescale);  // FA2 Alg. 1 l. 10's rescale; P~ V comes next iteration
+      if constexpr (kKeptMax) {
+        // P V is waited for first, where ptxas put the wait anyway (the top of this file), so
+        // that the exponentials go straight into P's registers. A unit's first tile, and a tile
+        // whose scores pass m by more than the slack, take FA2's softmax and rescale O_i.
+        wgmma::wait<0>();
+        wgmma::pin(O[0]);
+        wgmma::pin(P);
+        if (it > 0) release(&bars->v_empty[1 - stage]);
+        if (it == 0 || !fwd::softmax_update_kept_max<Elem>(S, m, l, P, p.scale_log2)) {
+          fwd::softmax_update(S, m, l, rescale, p.scale_log2);
+          fwd::rescale_output(O, rescale);
 #pragma unroll
-      for (int kk = 0; kk < kPSteps; ++kk) fwd::p_fragment<Elem>(S, 0, kk, P[kk]);
+          for (int kk = 0; kk < kPSteps; ++kk) fwd::p_fragment<Elem>(S, 0, kk, P[kk]);
+        }
+      } else {
+        fwd::softmax_update(S, m, l, rescale, p.scale_log2);
+        if constexpr (kDropout)
+          fwd::apply_dropout(S, p.dropout, p.keep_scale, qb.batch, qb.head, r_lo, j * kBlockN,
+                             lane);
+        wgmma::pin(S[0]);  // the softmax stays ahead of the wait (measured: else it sinks below)
+        wgmma::pin(l);
+        wgmma::pin(rescale);
+
+        wgmma::wait<0>();
+        wgmma::pin(O[0]);
+        wgmma::pin(P);
+        if (it > 0) release(&bars->v_empty[1 - stage]);
+        fwd::rescale_output(O, rescale);  // FA2 Alg. 1 l. 10's rescale; P~ V comes next iteration
+#pragma unroll
+        for (int kk = 0; kk < kPSteps; ++kk) fwd::p_fragment<Elem>(S, 0, kk, P[kk]);
+      }
       j = j_next;
     }
 

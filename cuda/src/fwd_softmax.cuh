@@ -119,4 +119,46 @@ __device__ __forceinline__ void p_fragment(const float (&S)[kMTiles][kNTiles][4]
   a[3] = ptx::pack2<Elem>(S[mt][2 * kk + 1][2], S[mt][2 * kk + 1][3]);
 }
 
+// How far (base-2 units) a score may lie above the running max m before the softmax must move m:
+// P~ = 2^(scale s - m) stays at most 2^8 = 256, far inside fp16's and bf16's range, and O_i,
+// l_i in fp32 take such factors without loss (FA4's threshold).
+constexpr float kKeptMaxSlack = 8.f;
+
+// The online softmax of one tile against the running max as it stands (FA4's conditional
+// rescale): O_i and l_i stay in the units of m as long as every score of the tile is at most
+// kKeptMaxSlack above it, since O = (sum_j P~_ij V_j) / l_i holds for any m that the
+// exponentials and l_i share (FA2 Alg. 1 l. 9-12). The exponentials then need nothing but S and
+// m, so they issue as soon as S_ij is done, not after a row maximum and two shuffles, and O_i
+// needs no rescale. They go first, into P (the A fragments of P~_ij, which must be free); then
+// the tile's maxima decide, for the whole warp: if a row's scores rose further (or its m is still
+// -inf), l and m are untouched, P holds garbage and the caller runs softmax_update on S, which
+// this leaves as it was. Returns whether the tile was taken.
+template <typename Elem, int kNTiles, int kPSteps>
+__device__ __forceinline__ bool softmax_update_kept_max(const float (&S)[1][kNTiles][4],
+                                                        const float (&m)[1][2], float (&l)[1][2],
+                                                        uint32_t (&P)[kPSteps][4],
+                                                        float scale_log2) {
+  static_assert(kNTiles == 2 * kPSteps, "two 8-column tiles per 16-key step of P V");
+  float p[1][kNTiles][4], row_sum[2] = {0.f, 0.f}, s_max[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+  for (int t = 0; t < kNTiles; ++t)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      // Where m = -inf these are +inf or NaN: such a row fails the test below.
+      p[0][t][e] = ptx::fast_exp2(fmaf(S[0][t][e], scale_log2, -m[0][e / 2]));
+      row_sum[e / 2] += p[0][t][e];
+      s_max[e / 2] = fmaxf(s_max[e / 2], S[0][t][e]);
+    }
+#pragma unroll
+  for (int kk = 0; kk < kPSteps; ++kk) p_fragment<Elem>(p, 0, kk, P[kk]);
+  bool kept = true;
+#pragma unroll
+  for (int r = 0; r < 2; ++r)
+    kept &= m[0][r] > -INFINITY && s_max[r] * scale_log2 <= m[0][r] + kKeptMaxSlack;
+  if (!__all_sync(0xffffffffu, kept)) return false;
+#pragma unroll
+  for (int r = 0; r < 2; ++r) l[0][r] += row_sum[r];
+  return true;
+}
+
 }  // namespace flashlab::cuda::fwd

@@ -53,9 +53,9 @@ constexpr bool tile_log_built(DType dtype, int64_t head_dim, bool dropout) {
 // tiles and fill the columns past d with zeros, as TMA does (fwd::load_tile_async).
 constexpr bool is_ladder_rung(FusedKernel k) {
   return k == FusedKernel::WgmmaSerial || k == FusedKernel::WgmmaPingpong ||
-         k == FusedKernel::WgmmaOverlap || k == FusedKernel::WgmmaTma ||
-         k == FusedKernel::WgmmaWarpSpecialized || k == FusedKernel::WgmmaPersistent ||
-         k == FusedKernel::WgmmaPersistentDynamic;
+         k == FusedKernel::WgmmaOverlap || k == FusedKernel::WgmmaKeptMax ||
+         k == FusedKernel::WgmmaTma || k == FusedKernel::WgmmaWarpSpecialized ||
+         k == FusedKernel::WgmmaPersistent || k == FusedKernel::WgmmaPersistentDynamic;
 }
 constexpr bool ladder_rungs_built(int64_t head_dim, bool dropout) {
   return has_wgmma_forward(head_dim) && has_wgmma_backward(head_dim) && !dropout;

@@ -23,12 +23,14 @@ using test::Case;
 // freshly poisoned outputs).
 class ForwardProblem {
  public:
-  ForwardProblem(const Case& c, DType dtype, std::mt19937_64& rng)
+  // key_ramp > 0 scales key row j by 1 + key_ramp j / seq_k: the scores, and with them each row's
+  // running max, then grow along the keys, block after block.
+  ForwardProblem(const Case& c, DType dtype, std::mt19937_64& rng, double key_ramp = 0.0)
       : c_(c),
         dtype_(dtype),
         options_(test::options_for(c, rng())),
         q_(test::random_tensor(rng, q_dims(c.shape))),
-        k_(test::random_tensor(rng, kv_dims(c.shape))),
+        k_(ramped(test::random_tensor(rng, kv_dims(c.shape)), key_ramp)),
         v_(test::random_tensor(rng, kv_dims(c.shape))),
         exact_(reference::attention_forward(c.shape, options_, q_, k_, v_)),
         rounded_(reference::attention_forward(c.shape, options_, test::rounded(q_, dtype),
@@ -36,6 +38,13 @@ class ForwardProblem {
         dq_(test::to_device(q_, dtype)),
         dk_(test::to_device(k_, dtype)),
         dv_(test::to_device(v_, dtype)) {}
+
+  static Tensor<double> ramped(Tensor<double> k, double key_ramp) {
+    const int64_t seq_k = k.dims[2], d = k.dims[3];
+    for (int64_t i = 0; i < k.size(); ++i)
+      k.data[size_t(i)] *= 1.0 + key_ramp * double(i / d % seq_k) / double(seq_k);
+    return k;
+  }
 
   // Runs one kernel into poisoned outputs and checks O and the logsumexp against the reference.
   template <typename Launch>
@@ -159,6 +168,28 @@ TEST_CASE(
   check_fast_forward(forward_cases(), rng);
 }
 
+TEST_CASE("the fast forward follows a running max that rises block after block") {
+  // Keys scaled by up to 1 + 6: each row's largest score grows along the keys, by many times the
+  // distance (fwd::kKeptMaxSlack, 2^8 in P~) over which the softmax keeps its running max, so
+  // later key blocks must move it; the first rows under a causal mask see few keys, the last all.
+  FLASHLAB_TEST_RNG(rng, "rising max");
+  int checked = 0;
+  for (DType dtype : {DType::F16, DType::BF16})
+    for (int64_t d : cuda::kFastHeadDims)
+      for (bool causal : {false, true}) {
+        const Case c{{1, 2, 300, 1200, d}, causal};
+        const ForwardProblem problem(c, dtype, rng, 6.0);
+        for (cuda::FusedKernel kernel : test::fused_kernels_for(c, test::Direction::Forward)) {
+          INFO("kernel " << cuda::to_string(kernel));
+          problem.check([&](auto& shape, auto& options, const cuda::ForwardArgs& args) {
+            cuda::flash_forward(shape, options, dtype, args, nullptr, kernel);
+          });
+          ++checked;
+        }
+      }
+  MESSAGE(checked << " kernel runs checked");
+}
+
 TEST_CASE("teaching kernel matches the float64 reference in fp32") {
   FLASHLAB_TEST_RNG(rng, "teaching forward");
   const std::vector<Case> cases = {{{1, 1, 1, 1, 1}},
@@ -224,6 +255,7 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
     CHECK(cuda::flash_forward_overlaps_softmax(64, false));
     CHECK_FALSE(cuda::flash_forward_overlaps_softmax(64, true));  // TMA without a producer
     CHECK_FALSE(cuda::flash_forward_overlaps_softmax(128, false, cuda::FusedKernel::WgmmaTma));
+    CHECK_FALSE(cuda::flash_forward_overlaps_softmax(128, false, cuda::FusedKernel::WgmmaKeptMax));
     CHECK(cuda::flash_forward_overlaps_softmax(64, false, cuda::FusedKernel::WgmmaPersistent));
     CHECK(cuda::flash_forward_overlaps_softmax(128, false,
                                                cuda::FusedKernel::WgmmaPersistentDynamic));
@@ -248,6 +280,7 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
              Expected{false, 64, 2048, false, true, K::Wgmma, 128, 128},
              Expected{false, 64, 2048, true, false, K::Wgmma, 128, 64},
              Expected{false, 64, 2048, false, false, K::WgmmaTma, 128, 64},
+             Expected{false, 64, 2048, false, false, K::WgmmaKeptMax, 128, 64},
              Expected{false, 64, 8192, false, false, K::WgmmaWarpSpecialized, 128, 160},
              Expected{false, 64, 8192, false, true, K::WgmmaWarpSpecialized, 128, 160},
              Expected{false, 64, 8000, false, true, K::Wgmma, 128, 128},
@@ -305,6 +338,11 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
           cuda::flash_backward(shape, {}, DType::F16, ok_bwd, buf.ptr, nullptr,
                                cuda::FusedKernel::WgmmaPingpong);
         }).find("flash_backward: FusedKernel wgmma pingpong is a rung of the forward's ladder") !=
+        std::string::npos);
+  CHECK(test::error_of([&] {
+          cuda::flash_backward(shape, {}, DType::F16, ok_bwd, buf.ptr, nullptr,
+                               cuda::FusedKernel::WgmmaKeptMax);
+        }).find("flash_backward: FusedKernel wgmma kept max is a rung of the forward's ladder") !=
         std::string::npos);
   CHECK(
       test::error_of([&] {

@@ -78,8 +78,8 @@ inline std::vector<cuda::FusedKernel> ladder_rungs_for(const Case& c, Direction 
   REQUIRE_MESSAGE(cuda::wgmma_ladder_available(d),
                   "the ladder's rungs are not built at head dim " << d);
   if (!forward) return {K::WgmmaSerial, K::WgmmaTma};
-  return {K::WgmmaSerial,          K::WgmmaPingpong,   K::WgmmaOverlap,          K::WgmmaTma,
-          K::WgmmaWarpSpecialized, K::WgmmaPersistent, K::WgmmaPersistentDynamic};
+  return {K::WgmmaSerial, K::WgmmaPingpong,        K::WgmmaOverlap,    K::WgmmaKeptMax,
+          K::WgmmaTma,    K::WgmmaWarpSpecialized, K::WgmmaPersistent, K::WgmmaPersistentDynamic};
 }
 
 inline AttentionOptions options_for(const Case& c, uint64_t seed) {

@@ -73,6 +73,8 @@ void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& o
 //     and the two warpgroups issue their products at will; cp.async copies.
 //   WgmmaPingpong: + the warpgroups take turns to issue their products (FA3 §3.1).
 //   WgmmaOverlap: + the softmax overlaps P V (FA3 §3.2).
+//   WgmmaKeptMax: + the softmax keeps its running max, and O_i unscaled, until a score passes
+//     it by 2^8 in P~ (FA4's conditional rescale); it waits for P V first.
 //   WgmmaTma: + tiles copied by the TMA engine, arrival signalled on mbarriers.
 //   WgmmaWarpSpecialized: + a producer warpgroup issues the copies, registers moved to the
 //     consumers (setmaxnreg, FA3 §3.1).
@@ -81,8 +83,9 @@ void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& o
 //   WgmmaPersistentDynamic: the same, each block drawing its next unit from a counter (FA3's
 //     dynamic tile scheduler).
 // Wgmma is the rung the forward runs by default: WgmmaWarpSpecialized at d = 96, 128 and 256,
-// WgmmaPersistent at d = 64 (WgmmaTma with dropout; fwd_production_rung in flash_fwd.cu,
-// measured); the backward's is WgmmaWarpSpecialized, for every dtype, dropout and tile log.
+// WgmmaPersistent at d = 64 (WgmmaTma with dropout, where the softmax rescales at every tile;
+// fwd_production_rung in flash_fwd.cu, measured); the backward's is WgmmaWarpSpecialized, for every
+// dtype, dropout and tile log.
 enum class FusedKernel {
   Auto,
   Wgmma,
@@ -90,6 +93,7 @@ enum class FusedKernel {
   WgmmaSerial,
   WgmmaPingpong,
   WgmmaOverlap,
+  WgmmaKeptMax,
   WgmmaTma,
   WgmmaWarpSpecialized,
   WgmmaPersistent,
