@@ -14,14 +14,14 @@ status=0
 # KERNELS picks which: a kernel name profiles its first launch; flash_fwd_hopper_kernel@RUNG
 # profiles that rung of the wgmma forward (all rungs are one kernel name). The ladder times each
 # wgmma forward rung with 5 warm-up launches and 30 timed ones at N <= 2048 (10 above) in the order
-# serial, pingpong, overlap, tma, warp-spec, persistent, dynamic, so rung r is launch 35 r (15 r)
-# of that kernel. flash_bwd_hopper_kernel@RUNG does the same for the backward's rungs serial, tma
-# and warp-spec (3 warm-up launches each: rung r is launch 33 r, or 13 r). Each report names the
+# serial, pingpong, overlap, kept-max, tma, warp-spec, persistent, dynamic, so rung r is launch
+# 35 r (15 r) of that kernel. flash_bwd_hopper_kernel@RUNG does the same for the backward's
+# rungs serial, tma and warp-spec (3 warm-up launches each: rung r is launch 33 r, or 13 r). Each report names the
 # template arguments of the launch it profiled (the forward's rung is the last one, the
 # backward's TMA and producer flags the last two), to check. SEQS is one N here.
 rung_index() {
-  case $1 in serial) echo 0;; pingpong) echo 1;; overlap) echo 2;; tma) echo 3;;
-             warp-spec) echo 4;; persistent) echo 5;; dynamic) echo 6;;
+  case $1 in serial) echo 0;; pingpong) echo 1;; overlap) echo 2;; kept-max) echo 3;;
+             tma) echo 4;; warp-spec) echo 5;; persistent) echo 6;; dynamic) echo 7;;
              *) echo "unknown rung $1" >&2; return 1;; esac
 }
 bwd_rung_index() {

@@ -421,18 +421,12 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
       if (element_mask) fwd::mask_scores(S, p.mask, p.seq_q, p.seq_k, r_lo, j * kBlockN, lane);
       if constexpr (kKeptMax) {
         // P V is waited for first, where ptxas put the wait anyway (the top of this file), so
-        // that the exponentials go straight into P's registers. A unit's first tile, and a tile
-        // whose scores pass m by more than the slack, take FA2's softmax and rescale O_i.
+        // that the exponentials go straight into P's registers.
         wgmma::wait<0>();
         wgmma::pin(O[0]);
         wgmma::pin(P);
         if (it > 0) release(&bars->v_empty[1 - stage]);
-        if (it == 0 || !fwd::softmax_update_kept_max<Elem>(S, m, l, P, p.scale_log2)) {
-          fwd::softmax_update(S, m, l, rescale, p.scale_log2);
-          fwd::rescale_output(O, rescale);
-#pragma unroll
-          for (int kk = 0; kk < kPSteps; ++kk) fwd::p_fragment<Elem>(S, 0, kk, P[kk]);
-        }
+        fwd::softmax_step_kept_max<Elem>(S, O, P, m, l, p.scale_log2, it == 0);
       } else {
         fwd::softmax_update(S, m, l, rescale, p.scale_log2);
         if constexpr (kDropout)

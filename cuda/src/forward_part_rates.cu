@@ -125,10 +125,11 @@ __global__ void __launch_bounds__(256) products_kernel(int iters, float* __restr
 #endif
 }
 
-// Each warpgroup: the forward's softmax step on its 64 x 128 scores (fwd::softmax_update,
-// FA2 Alg. 1 l. 9), the rescale of its 64 x d output (FA2 Alg. 1 l. 10) and P packed for the next
-// product, as the kernel runs them between its waits. The scores of the next step are this
-// step's P~ (in (0, 1]), hidden from the compiler, as the product would deliver new ones.
+// Each warpgroup: the forward's softmax step on its 64 x 128 scores as the default rungs run it
+// between their waits (fwd::softmax_step_kept_max: FA2's softmax and the rescale of its 64 x d
+// output on the first step, FA2 Alg. 1 l. 9–10; after that against the kept max, P packed for the
+// next product). The scores are hidden from the compiler at every step, as the product would
+// deliver new ones.
 template <int kD>
 __global__ void __launch_bounds__(256) softmax_kernel(int iters, float* __restrict__ sink) {
   const int lane = threadIdx.x % 32;
@@ -142,15 +143,12 @@ __global__ void __launch_bounds__(256) softmax_kernel(int iters, float* __restri
   for (int t = 0; t < kD / 8; ++t)
 #pragma unroll
     for (int e = 0; e < 4; ++e) O[0][t][e] = 1.f + tile_value(lane * 5 + t * 4 + e);
-  float m[1][2] = {{-INFINITY, -INFINITY}}, l[1][2] = {{0.f, 0.f}}, rescale[1][2];
+  float m[1][2] = {{-INFINITY, -INFINITY}}, l[1][2] = {{0.f, 0.f}};
   uint32_t P[kPSteps][4];
   const float scale_log2 = 0.125f * 1.4426950408889634f;
   for (int it = 0; it < iters; ++it) {
     wgmma::pin(S[0]);
-    fwd::softmax_update(S, m, l, rescale, scale_log2);
-    fwd::rescale_output(O, rescale);
-#pragma unroll
-    for (int kk = 0; kk < kPSteps; ++kk) fwd::p_fragment<__half>(S, 0, kk, P[kk]);
+    fwd::softmax_step_kept_max<__half>(S, O, P, m, l, scale_log2, it == 0);
     wgmma::pin(P);
     wgmma::pin(O[0]);
   }
@@ -169,9 +167,9 @@ __global__ void __launch_bounds__(256) softmax_kernel(int iters, float* __restri
   if (sum == 12345.678f || bits == 0x12345678u) *sink = sum + float(bits);
 }
 
-// Both warpgroups run the forward's inner loop (flash_fwd_hopper_kernel.cuh, FwdRung::Overlap and
-// above) on tiles that stay on chip: issue S = Q K^T and O += P~ V of the previous step, wait for
-// S only, run the softmax step while the tensor cores finish O, wait, rescale O and pack P~. With
+// Both warpgroups run the forward's inner loop (flash_fwd_hopper_kernel.cuh, FwdRung::KeptMax and
+// above, without dropout) on tiles that stay on chip: issue S = Q K^T and O += P~ V of the
+// previous step, wait for both, run the softmax step (fwd::softmax_step_kept_max) into P~. With
 // kPingpong the two take turns to issue their products (pingpong.cuh), as the kernel's rungs from
 // Pingpong up do. So it times the overlap of the two halves measured alone above, without the
 // loads, the producer's stages and the epilogue that the kernel adds. As in the kernel, S_j is
@@ -179,11 +177,11 @@ __global__ void __launch_bounds__(256) softmax_kernel(int iters, float* __restri
 // the operands change every step, so no product is loop-invariant (products_kernel, with fixed
 // operands, accumulates instead). A first version accumulated S here too and took 11 % longer per
 // step at d = 64 than the kernel itself (bench/results/v14_h200/part_rates_loop/first_loop).
-// The source's order is the kernel's, and so is ptxas's: it moves the wait for O above the
-// softmax step here as in the kernel (v22: bench/sass_waits.py on this file's object), so the
-// loop times what the kernel runs; forcing the softmax ahead of that wait (a shared-memory
-// store before it) took the pingpong step from 1.17 to 1.21 us at d = 64 and the three groups'
-// from 1.25 to 0.96 (bench/results/v22_h200/call1_overlap_two_groups/micro).
+// The source's order is the kernel's. Until v26 both issued the softmax before the wait for O,
+// and ptxas moved that wait above it (v22: bench/sass_waits.py on this file's object); forcing
+// the softmax ahead of the wait (a shared-memory store before it) took the pingpong step from
+// 1.17 to 1.21 us at d = 64 and the three groups' from 1.25 to 0.96
+// (bench/results/v22_h200/call1_overlap_two_groups/micro).
 // With kGroups = 3 (FA3's d = 64 layout, 192 query rows; no pingpong, which takes turns between
 // two) a third warpgroup's products can run while the other two do their softmax.
 template <int kD, bool kPingpong, int kGroups = 2>
@@ -197,7 +195,7 @@ __global__ void __launch_bounds__(128 * kGroups) step_kernel(int iters, float* _
   float O[1][kD / 8][4] = {};
   uint32_t P[kPSteps][4];
   fixed_p(P, int(threadIdx.x % 32));
-  float m[1][2] = {{-INFINITY, -INFINITY}}, l[1][2] = {{0.f, 0.f}}, rescale[1][2];
+  float m[1][2] = {{-INFINITY, -INFINITY}}, l[1][2] = {{0.f, 0.f}};
   const float scale_log2 = 0.125f * 1.4426950408889634f;
 
   if (kPingpong && group == 1) pingpong::pass_turn(group);  // warpgroup 0 goes first
@@ -212,16 +210,10 @@ __global__ void __launch_bounds__(128 * kGroups) step_kernel(int iters, float* _
     if constexpr (kPingpong) pingpong::pass_turn(group);
     wgmma::wait<1>();
     wgmma::pin(S[0]);
-    fwd::softmax_update(S, m, l, rescale, scale_log2);
-    wgmma::pin(S[0]);
-    wgmma::pin(l);
-    wgmma::pin(rescale);
     wgmma::wait<0>();
     wgmma::pin(O[0]);
     wgmma::pin(P);
-    fwd::rescale_output(O, rescale);
-#pragma unroll
-    for (int kk = 0; kk < kPSteps; ++kk) fwd::p_fragment<__half>(S, 0, kk, P[kk]);
+    fwd::softmax_step_kept_max<__half>(S, O, P, m, l, scale_log2, it == 0);
   }
   if (kPingpong && group == 0) pingpong::wait_turn(group);  // the last pass_turn of group 1
   wgmma::pin(O[0]);
@@ -255,7 +247,7 @@ template <int kD>
 ForwardPartRates measure(int sms, float* sink) {
   ForwardPartRates r;
   r.head_dim = kD;
-  r.exps_per_step = double(kRows) * kKeys + kRows;
+  r.exps_per_step = double(kRows) * kKeys;
   const int smem = FixedTiles<kD>::smem_bytes();
   FLASHLAB_CUDA_CHECK(
       cudaFuncSetAttribute(products_kernel<kD>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));

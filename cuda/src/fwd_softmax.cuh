@@ -127,7 +127,7 @@ constexpr float kKeptMaxSlack = 8.f;
 // The online softmax of one tile against the running max as it stands (FA4's conditional
 // rescale): O_i and l_i stay in the units of m as long as every score of the tile is at most
 // kKeptMaxSlack above it, since O = (sum_j P~_ij V_j) / l_i holds for any m that the
-// exponentials and l_i share (FA2 Alg. 1 l. 9-12). The exponentials then need nothing but S and
+// exponentials and l_i share (FA2 Alg. 1 l. 9–12). The exponentials then need nothing but S and
 // m, so they issue as soon as S_ij is done, not after a row maximum and two shuffles, and O_i
 // needs no rescale. They go first, into P (the A fragments of P~_ij, which must be free); then
 // the tile's maxima decide, for the whole warp: if a row's scores rose further (or its m is still
@@ -159,6 +159,24 @@ __device__ __forceinline__ bool softmax_update_kept_max(const float (&S)[1][kNTi
 #pragma unroll
   for (int r = 0; r < 2; ++r) l[0][r] += row_sum[r];
   return true;
+}
+
+// One tile's softmax on the rungs that keep the max (FwdRung::KeptMax and up, without dropout),
+// once P_{j-1} V_{j-1} is done: against the kept max where the tile allows, else (and on a unit's
+// first tile, where m is still -inf) FA2's softmax and O_i's rescale (FA2 Alg. 1 l. 9–10). On
+// return P holds the A fragments of P~_ij.
+template <typename Elem, int kNTiles, int kDTiles, int kPSteps>
+__device__ __forceinline__ void softmax_step_kept_max(float (&S)[1][kNTiles][4],
+                                                      float (&O)[1][kDTiles][4],
+                                                      uint32_t (&P)[kPSteps][4], float (&m)[1][2],
+                                                      float (&l)[1][2], float scale_log2,
+                                                      bool first_tile) {
+  if (!first_tile && softmax_update_kept_max<Elem>(S, m, l, P, scale_log2)) return;
+  float rescale[1][2];
+  softmax_update(S, m, l, rescale, scale_log2);
+  rescale_output(O, rescale);
+#pragma unroll
+  for (int kk = 0; kk < kPSteps; ++kk) p_fragment<Elem>(S, 0, kk, P[kk]);
 }
 
 }  // namespace flashlab::cuda::fwd

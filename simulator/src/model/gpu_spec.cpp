@@ -37,19 +37,19 @@ constexpr double kHopperExpPerS = 3.863e12;
 constexpr double kHopperFp32OpsPerS = 26.75e12;
 constexpr double kHopperLaunchS = 4.585e-6;
 constexpr double kH100CopyBytesPerS = 3.0e12;
-// The wgmma forward's inner loop on fixed on-chip tiles (both warpgroups, pingpong, the softmax
-// under the other warpgroup's products: ptxas waits for the group's own P V first in this loop
-// as in the kernel, v22; flashlab-gpu-microbench's fwd_d64_rest_rate_under_products, the two
-// softmax steps' time alone over the loop's step) at d = 64, where the step (1.16-1.18 us) is
-// longer than its products alone (0.58 us), so that the softmax is what it waits for and the ratio
-// is the softmax's rate beside the tensor cores: 0.659 and 0.652 (bench/results/v14_h200/
-// part_rates_loop/microbench_run{1,2}.json), 0.657 (v14's validation call), 0.658 and 0.666
-// (bench/results/v15_h200/part_rates_three_groups/microbench_{1,2}.txt); their mean. Not the
-// d = 128 ratio (0.50-0.62 in the same runs), which v14 averaged in: there the step (1.43-1.60 us)
-// is longer than both its products (1.24-1.33) and its softmax at this share (1.22-1.40), and its
-// ratio followed the softmax's time alone from run to run (0.80-0.92 us) while the step did not,
-// so it does not measure the softmax's rate beside the tensor cores.
-constexpr double kHopperRestRateUnderMatmul = 0.658;
+// The wgmma forward's inner loop on fixed on-chip tiles (both warpgroups, pingpong, each
+// warpgroup's softmax after its own P V, as the kernel's default rungs run it since v26, with
+// the running max kept; flashlab-gpu-microbench's fwd_d64_rest_rate_under_products, the two
+// softmax steps' time alone over the loop's step) at d = 64, where the step (1.13 us) is longer
+// than its products alone (0.58 us), so that the softmax is what it waits for and the ratio is
+// the softmax's rate beside the tensor cores: 0.644 (bench/results/v26_h200/call5_tests_model/
+// val/microbench.json, one sample of this loop). The loop before v26 (FA2's softmax, O rescaled
+// at every step) measured 0.652-0.666 in five runs (v14, v15), mean 0.658, the constant until
+// v26. Not the d = 128 ratio (0.52 in the same run, 0.50-0.62 before), whose step (1.44 us) is
+// longer than both its products (1.19) and its softmax at this share (1.16): there the step is
+// not set by the softmax, so the ratio does not measure the softmax's rate beside the tensor
+// cores.
+constexpr double kHopperRestRateUnderMatmul = 0.644;
 constexpr double kH100GemmFlopsPerS = 671e12;
 
 GpuSpec hopper(const char* name, int64_t l2_bytes) {

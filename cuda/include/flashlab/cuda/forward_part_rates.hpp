@@ -15,18 +15,19 @@ struct ForwardPartRates {
   // forward runs two compute warpgroups per SM).
   double products_one_group_flops_per_s = 0;
   double products_two_groups_flops_per_s = 0;
-  // Seconds one warpgroup's softmax step takes (row max, the 64 x 128 exponentials, row sums,
-  // the rescale of its 64 x d output, P packed to 16 bits): with that warpgroup alone on its SM,
-  // and per step when two warpgroups of an SM run theirs side by side.
+  // Seconds one warpgroup's softmax step takes as the default rungs run it (since v26: the
+  // 64 x 128 exponentials against the kept running max, row sums and maxima, P packed to 16 bits;
+  // no rescale of O while the scores stay within the slack, as on these fixed tiles): with that
+  // warpgroup alone on its SM, and per step when two warpgroups of an SM run theirs side by side.
   double softmax_one_group_s = 0;
   double softmax_two_groups_s = 0;
-  // Exponentials in one warpgroup's step: 64 x 128 of P plus 64 of the rescale.
+  // Exponentials in one warpgroup's step: 64 x 128 of P (none for a rescale).
   double exps_per_step = 0;
   // Seconds one step of the forward's inner loop takes on an SM (both warpgroups, each its
-  // products and its softmax step: 128 query rows x 128 keys), with the softmax of S overlapping
-  // the product P V (FA3 §3.2) and the warpgroups issuing freely, or taking turns (pingpong,
-  // FA3 §3.1) as the kernel does. Nothing is loaded: the kernel's own time per step adds its
-  // loads, its producer's stages and its epilogue.
+  // products and its softmax step: 128 query rows x 128 keys), the softmax after its own P V (as
+  // the default rungs order them since v26) and the warpgroups issuing freely, or taking turns
+  // (pingpong, FA3 §3.1) as the kernel does. Nothing is loaded: the kernel's own time per step adds
+  // its loads, its producer's stages and its epilogue.
   double overlap_step_s = 0;
   double pingpong_step_s = 0;
   // d = 64 only (0 at 128, where a third warpgroup's registers spill): the same loop with three
