@@ -16,9 +16,9 @@ status=0
 # wgmma forward rung with 5 warm-up launches and 30 timed ones at N <= 2048 (10 above) in the order
 # serial, pingpong, overlap, kept-max, tma, warp-spec, persistent, dynamic, so rung r is launch
 # 35 r (15 r) of that kernel. flash_bwd_hopper_kernel@RUNG does the same for the backward's
-# rungs serial, tma and warp-spec (3 warm-up launches each: rung r is launch 33 r, or 13 r). Each report names the
-# template arguments of the launch it profiled (the forward's rung is the last one, the
-# backward's TMA and producer flags the last two), to check. SEQS is one N here.
+# rungs serial, tma and warp-spec (3 warm-up launches each: rung r is launch 33 r, or 13 r).
+# Each report names the template arguments of the launch it profiled (the forward's rung is the
+# last one, the backward's TMA and producer flags the last two), to check. SEQS is one N here.
 rung_index() {
   case $1 in serial) echo 0;; pingpong) echo 1;; overlap) echo 2;; kept-max) echo 3;;
              tma) echo 4;; warp-spec) echo 5;; persistent) echo 6;; dynamic) echo 7;;
@@ -30,7 +30,7 @@ bwd_rung_index() {
 }
 source "$(dirname "$0")/ncu_common.sh"
 for item in ${KERNELS:-flash_fwd_simple_kernel flash_fwd_kernel flash_fwd_hopper_kernel@overlap \
-                flash_fwd_hopper_kernel@tma flash_fwd_hopper_kernel@warp-spec \
+                flash_fwd_hopper_kernel@kept-max flash_fwd_hopper_kernel@tma flash_fwd_hopper_kernel@warp-spec \
                 flash_fwd_hopper_kernel@persistent flash_bwd_kernel flash_bwd_hopper_kernel@serial \
                 flash_bwd_hopper_kernel@tma flash_bwd_hopper_kernel@warp-spec}; do
   kernel=${item%@*}

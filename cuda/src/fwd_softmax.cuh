@@ -1,10 +1,11 @@
 // The per-tile work of the fused forward between its two matrix products, shared by the mma.sync
 // kernel (flash_fwd_kernel.cuh) and the Hopper wgmma kernel (flash_fwd_hopper_kernel.cuh): the
 // element mask, the online softmax (FA2 Alg. 1 l. 9), the rescale of O_i (FA2 Alg. 1 l. 10),
-// dropout and the A fragments of P. The epilogue (FA2 Alg. 1 l. 12–15) is fwd_epilogue.cuh. Both
-// kernels hold S_ij and O_i in the mma accumulator layout (mma.cuh): a warp owns kMTiles tiles of
-// 16 query rows, the thread rows r_lo + 16 mt and r_lo + 16 mt + 8, columns 8 t + 2 (lane % 4) +
-// {0, 1} of each 8-column tile t.
+// dropout and the A fragments of P; and, for the wgmma kernel's rungs from KeptMax on, the
+// softmax that keeps its running max (FA4's conditional rescale) with FA2's as its fallback. The
+// epilogue (FA2 Alg. 1 l. 12–15) is fwd_epilogue.cuh. Both kernels hold S_ij and O_i in the mma
+// accumulator layout (mma.cuh): a warp owns kMTiles tiles of 16 query rows, the thread rows
+// r_lo + 16 mt and r_lo + 16 mt + 8, columns 8 t + 2 (lane % 4) + {0, 1} of each 8-column tile t.
 #pragma once
 
 #include <flashlab/core/dropout.hpp>
