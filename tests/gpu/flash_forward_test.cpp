@@ -39,13 +39,6 @@ class ForwardProblem {
         dk_(test::to_device(k_, dtype)),
         dv_(test::to_device(v_, dtype)) {}
 
-  static Tensor<double> ramped(Tensor<double> k, double key_ramp) {
-    const int64_t seq_k = k.dims[2], d = k.dims[3];
-    for (int64_t i = 0; i < k.size(); ++i)
-      k.data[size_t(i)] *= 1.0 + key_ramp * double(i / d % seq_k) / double(seq_k);
-    return k;
-  }
-
   // Runs one kernel into poisoned outputs and checks O and the logsumexp against the reference.
   template <typename Launch>
   void check(Launch launch) const {
@@ -64,6 +57,13 @@ class ForwardProblem {
   }
 
  private:
+  static Tensor<double> ramped(Tensor<double> k, double key_ramp) {
+    const int64_t seq_k = k.dims[2], d = k.dims[3];
+    for (int64_t i = 0; i < k.size(); ++i)
+      k.data[size_t(i)] *= 1.0 + key_ramp * double(i / d % seq_k) / double(seq_k);
+    return k;
+  }
+
   Case c_;
   DType dtype_;
   AttentionOptions options_;
@@ -108,15 +108,16 @@ std::vector<Case> forward_cases() {
 }
 
 // Both dtypes and every kernel of `kernels_for(case)` over `cases`, all kernels of a case and
-// dtype on the same fresh inputs.
+// dtype on the same fresh inputs (keys ramped by `key_ramp`, ForwardProblem).
 template <typename KernelsFor>
-void check_kernels(const std::vector<Case>& cases, std::mt19937_64& rng, KernelsFor kernels_for) {
+void check_kernels(const std::vector<Case>& cases, std::mt19937_64& rng, KernelsFor kernels_for,
+                   double key_ramp = 0.0) {
   int checked = 0;
   for (DType dtype : {DType::F16, DType::BF16})
     for (const Case& c : cases) {
       const std::vector<cuda::FusedKernel> kernels = kernels_for(c);
       if (kernels.empty()) continue;
-      const ForwardProblem problem(c, dtype, rng);
+      const ForwardProblem problem(c, dtype, rng, key_ramp);
       for (cuda::FusedKernel kernel : kernels) {
         INFO("kernel " << cuda::to_string(kernel));
         problem.check([&](auto& shape, auto& options, const cuda::ForwardArgs& args) {
@@ -129,9 +130,11 @@ void check_kernels(const std::vector<Case>& cases, std::mt19937_64& rng, Kernels
 }
 
 // Both dtypes and every kernel of the fast forward over `cases`.
-void check_fast_forward(const std::vector<Case>& cases, std::mt19937_64& rng) {
-  check_kernels(cases, rng,
-                [](const Case& c) { return test::fused_kernels_for(c, test::Direction::Forward); });
+void check_fast_forward(const std::vector<Case>& cases, std::mt19937_64& rng,
+                        double key_ramp = 0.0) {
+  check_kernels(
+      cases, rng,
+      [](const Case& c) { return test::fused_kernels_for(c, test::Direction::Forward); }, key_ramp);
 }
 
 // Every rung of the wgmma forward's ladder (FusedKernel::WgmmaSerial ... WgmmaPersistentDynamic) on
@@ -173,21 +176,10 @@ TEST_CASE("the fast forward follows a running max that rises block after block")
   // distance (fwd::kKeptMaxSlack, 2^8 in P~) over which the softmax keeps its running max, so
   // later key blocks must move it; the first rows under a causal mask see few keys, the last all.
   FLASHLAB_TEST_RNG(rng, "rising max");
-  int checked = 0;
-  for (DType dtype : {DType::F16, DType::BF16})
-    for (int64_t d : cuda::kFastHeadDims)
-      for (bool causal : {false, true}) {
-        const Case c{{1, 2, 300, 1200, d}, causal};
-        const ForwardProblem problem(c, dtype, rng, 6.0);
-        for (cuda::FusedKernel kernel : test::fused_kernels_for(c, test::Direction::Forward)) {
-          INFO("kernel " << cuda::to_string(kernel));
-          problem.check([&](auto& shape, auto& options, const cuda::ForwardArgs& args) {
-            cuda::flash_forward(shape, options, dtype, args, nullptr, kernel);
-          });
-          ++checked;
-        }
-      }
-  MESSAGE(checked << " kernel runs checked");
+  std::vector<Case> cases;
+  for (int64_t d : cuda::kFastHeadDims)
+    for (bool causal : {false, true}) cases.push_back({{1, 2, 300, 1200, d}, causal});
+  check_fast_forward(cases, rng, 6.0);
 }
 
 TEST_CASE("teaching kernel matches the float64 reference in fp32") {
