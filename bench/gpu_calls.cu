@@ -65,6 +65,7 @@ struct Call {
   std::string kernel;  // wgmma, mma.sync, cublas
   TileSizes tiles;
   bool softmax_under_matmul = false;  // cuda::flash_forward_overlaps_softmax: "schedule"
+  bool kept_max = false;              // cuda::flash_forward_keeps_max: "softmax"
 };
 
 // Rewritten after every call, so a run stopped at a time limit keeps what it did.
@@ -78,7 +79,8 @@ void write_manifest(const std::string& path, const std::string& gpu, int sms,
         << ",\"N\":" << c.shape.seq_q << ",\"d\":" << c.shape.head_dim
         << ",\"causal\":" << (c.causal ? "true" : "false") << ",\"kernel\":\"" << c.kernel
         << "\",\"Br\":" << c.tiles.block_rows << ",\"Bc\":" << c.tiles.block_cols
-        << ",\"schedule\":\"" << (c.softmax_under_matmul ? "overlapped" : "serial") << "\"}"
+        << ",\"schedule\":\"" << (c.softmax_under_matmul ? "overlapped" : "serial")
+        << "\",\"softmax\":\"" << (c.kept_max ? "kept-max" : "fa2") << "\"}"
         << (i + 1 < calls.size() ? ",\n" : "\n");
   }
   out << "]}\n";
@@ -144,12 +146,13 @@ int main(int argc, char** argv) {
                                     dq.ptr, dk.ptr,  dv.ptr};
         auto kernel_name = [](bool wgmma) { return std::string(wgmma ? "wgmma" : "mma.sync"); };
         auto run = [&](const char* name, const std::string& kernel, TileSizes tiles,
-                       const std::function<void()>& fn, bool softmax_under_matmul = false) {
+                       const std::function<void()>& fn, bool softmax_under_matmul = false,
+                       bool kept_max = false) {
           marker();
           fn();
           check(cudaGetLastError(), name);
           marker();
-          calls.push_back({name, shape, causal, kernel, tiles, softmax_under_matmul});
+          calls.push_back({name, shape, causal, kernel, tiles, softmax_under_matmul, kept_max});
           write_manifest(manifest_path, gpu.name, gpu.sm_count, calls);
           std::printf("%-10s B=%lld H=%lld N=%lld d=%lld causal=%d\n", name, (long long)shape.batch,
                       (long long)shape.heads, (long long)shape.seq_q, (long long)shape.head_dim,
@@ -160,7 +163,8 @@ int main(int argc, char** argv) {
             "fused_fwd", kernel_name(cuda::wgmma_forward_available(shape.head_dim)),
             cuda::flash_forward_tiles(shape, options),
             [&] { cuda::flash_forward(shape, options, cuda::DType::F16, fa); },
-            cuda::flash_forward_overlaps_softmax(shape.head_dim, false));
+            cuda::flash_forward_overlaps_softmax(shape.head_dim, false),
+            cuda::flash_forward_keeps_max(shape.head_dim, false));
         run("fused_bwd", kernel_name(cuda::wgmma_backward_available(shape.head_dim)),
             cuda::flash_backward_tiles(shape.head_dim, false),
             [&] { cuda::flash_backward(shape, options, cuda::DType::F16, ba, work.ptr); });

@@ -130,6 +130,7 @@ void fused_row(const Problem& p, const Inputs& in, bool backward, Implementation
     fwd.tiles = cuda::flash_forward_tiles(p.shape, p.options);
     fwd.softmax_under_matmul =
         cuda::flash_forward_overlaps_softmax(p.shape.head_dim, p.options.dropout_p > 0);
+    fwd.kept_max = cuda::flash_forward_keeps_max(p.shape.head_dim, p.options.dropout_p > 0);
   }
   fwd.outputs = dev.forward_outputs(p);
   fwd.extra_memory_bytes = double(p.shape.lse_elements()) * 4;  // L, kept for the backward

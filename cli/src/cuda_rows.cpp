@@ -84,9 +84,9 @@ void add_model(PassRun& pass, const Problem& p, KernelCall call) {
   const bool fused = call == KernelCall::FusedForward || call == KernelCall::FusedBackward;
   if (fused && !pass.tiles) return;  // the teaching kernel
   try {
-    const KernelPrediction m =
-        predict_kernel(call, p.shape, p.options, int(element_bytes(p.dtype)),
-                       fused ? *pass.tiles : TileSizes{}, p.gpu, pass.softmax_under_matmul);
+    const KernelPrediction m = predict_kernel(call, p.shape, p.options, int(element_bytes(p.dtype)),
+                                              fused ? *pass.tiles : TileSizes{}, p.gpu,
+                                              pass.softmax_under_matmul, pass.kept_max);
     pass.io = m.stats;
     pass.prediction = m.prediction;
   } catch (const Error&) {

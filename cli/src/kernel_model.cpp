@@ -8,7 +8,8 @@ namespace flashlab::cli {
 
 KernelPrediction predict_kernel(KernelCall call, const AttentionShape& shape,
                                 const AttentionOptions& options, int element_bytes, TileSizes tiles,
-                                const simulator::GpuSpec& gpu, bool softmax_under_matmul) {
+                                const simulator::GpuSpec& gpu, bool softmax_under_matmul,
+                                bool kept_max) {
   const bool fused = call == KernelCall::FusedForward || call == KernelCall::FusedBackward;
   const bool backward = call == KernelCall::FusedBackward || call == KernelCall::NaiveBackward;
   simulator::SimConfig c;
@@ -19,6 +20,7 @@ KernelPrediction predict_kernel(KernelCall call, const AttentionShape& shape,
   c.sram_bytes = gpu.smem_per_block_bytes;
   c.counting_only = true;
   c.record_trace = false;
+  c.kept_max = call == KernelCall::FusedForward && kept_max;
   if (fused) (backward ? c.backward_tiles : c.tiles) = tiles;
   KernelPrediction out;
   simulator::WorkRecord work;

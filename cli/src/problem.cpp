@@ -226,6 +226,11 @@ void add_problem_options(CLI::App& app, ProblemArgs& a) {
                  "ALGORITHM standard, flash, flash2 or flash2-bwd (FA2's backward alone), e.g. "
                  "flash=64x128,flash2=128x128")
       ->group(machine);
+  app.add_flag("--kept-max", a.kept_max,
+               "flash2's forward keeps its running max while no score rises more than 8 ln 2 "
+               "above it, and rescales O only when it moves (FA4's conditional rescale, as our "
+               "CUDA forward does); the paper's FA2 rescales O at every block")
+      ->group(machine);
   app.add_option("--gpu", a.gpu,
                  "GPU preset of the performance model: " + simulator::gpu_preset_names() +
                      " (flashlab info shows their numbers)")
@@ -270,6 +275,7 @@ Problem resolve_problem(const ProblemArgs& a, const AttentionShape& shape, bool 
   p.options.dropout_p = a.dropout;
   p.options.seed = a.seed;
   p.options.causal = a.causal;
+  p.kept_max = a.kept_max;
   if (a.softmax_scale) {
     require(std::isfinite(*a.softmax_scale) && *a.softmax_scale > 0.0,
             "--scale must be finite and > 0, got " + format_number(*a.softmax_scale));
@@ -324,6 +330,7 @@ simulator::SimConfig sim_config(const Problem& p, simulator::Algorithm algorithm
   c.counting_only = false;
   c.record_trace = false;
   c.backward = backward;
+  c.kept_max = p.kept_max;
   return c;
 }
 
@@ -407,6 +414,7 @@ std::string describe(const Problem& p) {
     d += ", dropout " + fixed(p.options.dropout_p, 3) + " (seed " + std::to_string(p.options.seed) +
          ")";
   if (!p.mask_description.empty()) d += ", block-sparse " + p.mask_description;
+  if (p.kept_max) d += ", flash2 keeps its running max";
   d += ", SRAM " + format_bytes(double(p.sram_bytes)) + ", GPU " + p.gpu.name;
   return d;
 }

@@ -109,10 +109,15 @@ Row read_row(const nlohmann::json& r, const simulator::GpuSpec& gpu) {
   const std::string schedule = r.value("schedule", "serial");
   require(schedule == "serial" || schedule == "overlapped",
           "schedule '" + schedule + "' is neither 'serial' nor 'overlapped'");
+  // How its softmax treated the running max (flashlab-gpu-calls writes it since v27): "fa2" (the
+  // default: FA2's rescale at every block) or "kept-max" (our forward since v26).
+  const std::string softmax = r.value("softmax", "fa2");
+  require(softmax == "fa2" || softmax == "kept-max",
+          "softmax '" + softmax + "' is neither 'fa2' nor 'kept-max'");
   AttentionOptions options;
   options.causal = row.causal;
-  row.model =
-      predict_kernel(kinds[kind], row.shape, options, 2, row.tiles, gpu, schedule == "overlapped");
+  row.model = predict_kernel(kinds[kind], row.shape, options, 2, row.tiles, gpu,
+                             schedule == "overlapped", softmax == "kept-max");
   return row;
 }
 

@@ -281,6 +281,19 @@ bool flash_forward_overlaps_softmax(int64_t head_dim, bool dropout, FusedKernel 
   return overlaps;
 }
 
+bool flash_forward_keeps_max(int64_t head_dim, bool dropout, FusedKernel kernel) {
+  require_fast_head_dim(head_dim, "flash_forward_keeps_max");
+  require_ladder_rung_built(kernel, head_dim, dropout, false, "flash_forward_keeps_max");
+  if (dropout || !use_wgmma(kernel, Pass::Forward, head_dim, "flash_forward_keeps_max"))
+    return false;
+  bool keeps = false;
+  switch_head_dim(head_dim, [&](auto d) {
+    if constexpr (has_wgmma_forward(decltype(d)::value))
+      keeps = rung_of<decltype(d)::value, false>(kernel) >= FwdRung::KeptMax;
+  });
+  return keeps;
+}
+
 void flash_forward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
                    const ForwardArgs& args, cudaStream_t stream, FusedKernel kernel) {
   validate_fast_call(shape, options, dtype, "flash_forward");

@@ -10,6 +10,7 @@
 
 #include <flashlab/core/dropout.hpp>
 #include <flashlab/core/options.hpp>
+#include <flashlab/core/softmax_state.hpp>
 
 #include "mma.cuh"
 
@@ -120,10 +121,9 @@ __device__ __forceinline__ void p_fragment(const float (&S)[kMTiles][kNTiles][4]
   a[3] = ptx::pack2<Elem>(S[mt][2 * kk + 1][2], S[mt][2 * kk + 1][3]);
 }
 
-// How far (base-2 units) a score may lie above the running max m before the softmax must move m:
-// P~ = 2^(scale s - m) stays at most 2^8 = 256, far inside fp16's and bf16's range, and O_i,
-// l_i in fp32 take such factors without loss (FA4's threshold).
-constexpr float kKeptMaxSlack = 8.f;
+// How far (base-2 units) a score may lie above the running max m before the softmax must move m
+// (core's kKeptMaxSlackLog2, FA4's threshold: P~ = 2^(scale s - m) stays at most 2^8).
+constexpr float kKeptMaxSlack = float(kKeptMaxSlackLog2);
 
 // The online softmax of one tile against the running max as it stands (FA4's conditional
 // rescale): O_i and l_i stay in the units of m as long as every score of the tile is at most

@@ -80,7 +80,7 @@ Run prepare(const SimConfig& c, bool backward, Trace& trace) {
       c.algorithm == Algorithm::Standard
           ? (backward ? standard_backward_code() : standard_forward_code())
       : c.algorithm == Algorithm::Flash2
-          ? (backward ? flash2_backward_code() : flash2_forward_code())
+          ? (backward ? flash2_backward_code() : flash2_forward_code(c.kept_max))
       : backward ? flash_backward_code()
                  : flash_forward_code(run.params.mask.causal || c.options.block_mask.has_value());
   trace.algorithm = c.algorithm;
@@ -96,6 +96,13 @@ Run prepare(const SimConfig& c, bool backward, Trace& trace) {
   trace.dropout_p = c.options.dropout_p;
   trace.block_sparse = c.options.block_mask.has_value();
   return run;
+}
+
+// One head's problem with run's tiles (or `tiles`) and the config's algorithm options.
+HeadProblem head_problem(const SimConfig& c, const Run& run, const TileSizes& tiles) {
+  HeadProblem p = make_head_problem(c.shape, run.params, tiles);
+  p.kept_max = c.kept_max;
+  return p;
 }
 
 bool record_head(const SimConfig& c, const Run& run, int64_t b, int64_t h) {
@@ -172,7 +179,7 @@ SimForward simulate_forward(const SimConfig& c, const Tensor<float>* Q, const Te
   Machine M({c.sram_bytes, c.element_bytes, c.counting_only, run.params},
             run.record ? &out.trace : nullptr, &out.work);
   M.set_context(out.trace.title.c_str());
-  const HeadProblem p = make_head_problem(s, run.params, run.tiles);
+  const HeadProblem p = head_problem(c, run, run.tiles);
   for (int64_t b = 0; b < s.batch; ++b) {
     for (int64_t h = 0; h < s.heads; ++h) {
       M.begin_head(b, h, record_head(c, run, b, h));
@@ -206,11 +213,10 @@ SimBackward simulate_backward(const SimConfig& c, const Tensor<float>* Q, const 
 
   Machine M({c.sram_bytes, c.element_bytes, c.counting_only, run.params},
             run.record ? &out.trace : nullptr, &out.work);
-  const HeadProblem p = make_head_problem(s, run.params, run.tiles);
+  const HeadProblem p = head_problem(c, run, run.tiles);
   // The forward that leaves O and L (or S, P; or O, l, m) in HBM: the same tiles, except for
   // Flash2, whose forward has its own.
-  const HeadProblem p_forward =
-      own_backward_tiles(c) ? make_head_problem(s, run.params, resolve(c, false)) : p;
+  const HeadProblem p_forward = own_backward_tiles(c) ? head_problem(c, run, resolve(c, false)) : p;
   for (int64_t b = 0; b < s.batch; ++b) {
     for (int64_t h = 0; h < s.heads; ++h) {
       M.begin_head(b, h, record_head(c, run, b, h));

@@ -64,6 +64,8 @@ inline const std::vector<BadInput> kProblemRows = {
     {"", "--head-dim", "missing", "--head-dim", "--head-dim: 1 required INT missing"},
     {"", "--causal", "wrong type", "--causal=maybe",
      "--causal is a flag: give it alone (or --causal=true, --causal=false), got 'maybe'"},
+    {"", "--kept-max", "wrong type", "--kept-max=often",
+     "--kept-max is a flag: give it alone (or --kept-max=true, --kept-max=false), got 'often'"},
     {"", "--dropout", "wrong type", "--dropout high",
      "--dropout: 'high' is not a valid value; expected a number"},
     {"", "--dropout", "out of range", "--dropout 1", "--dropout must be in [0, 1), got 1"},

@@ -82,11 +82,12 @@ TEST_CASE("a bad record names the file and the record, counting from 1") {
     const char* says;
   };
   nlohmann::json zero_n = good, no_br = good, naive_zero_d = committed_record("naive_fwd");
-  nlohmann::json bad_schedule = good;
+  nlohmann::json bad_schedule = good, bad_softmax = good;
   zero_n["N"] = 0;
   no_br.erase("Br");
   naive_zero_d["d"] = 0;
   bad_schedule["schedule"] = "fast";
+  bad_softmax["softmax"] = "online";
   const Case cases[] = {
       {"N = 0", zero_n, "(fused_fwd): N must be a whole number between 1 and 2^30, got 0"},
       {"no Br", no_br, "(fused_fwd): no number 'Br'"},
@@ -94,6 +95,8 @@ TEST_CASE("a bad record names the file and the record, counting from 1") {
       {"not an object", nlohmann::json(7), ": is not an object"},
       {"unknown schedule", bad_schedule,
        "(fused_fwd): schedule 'fast' is neither 'serial' nor 'overlapped'"},
+      {"unknown softmax", bad_softmax,
+       "(fused_fwd): softmax 'online' is neither 'fa2' nor 'kept-max'"},
   };
   for (const Case& c : cases) {
     INFO(c.what);
@@ -135,6 +138,38 @@ TEST_CASE("an overlapped schedule is predicted faster, by at most the softmax's 
   CHECK(rest > 0);
   CHECK(o.compute_s < s.compute_s);
   CHECK(o.compute_s == doctest::Approx(s.compute_s * std::max(matmul, rest) / (matmul + rest)));
+}
+
+TEST_CASE(
+    "a kept running max is predicted no slower, and counts no rescale of O past a first block") {
+  // The d = 64 forward at N = 2048 with 128 x 128 tiles, overlapped, as validate predicts it for a
+  // record with "softmax": "fa2" and with "kept-max": the same products and bytes; the kept max
+  // drops O's rescale (Br x d products) and the rescale factors (Br exponentials, 2 Br other ops)
+  // at every block but each row block's first (counting-only: every later block is kept).
+  using flashlab::AttentionShape;
+  using flashlab::cli::KernelCall;
+  using flashlab::cli::KernelPrediction;
+  using flashlab::cli::predict_kernel;
+  namespace simulator = flashlab::simulator;
+  const AttentionShape shape{4, 16, 2048, 2048, 64};
+  const simulator::GpuSpec gpu = simulator::h200_sxm();
+  const KernelPrediction fa2 =
+      predict_kernel(KernelCall::FusedForward, shape, {}, 2, {128, 128}, gpu, true, false);
+  const KernelPrediction kept =
+      predict_kernel(KernelCall::FusedForward, shape, {}, 2, {128, 128}, gpu, true, true);
+  const int64_t later_blocks = shape.batch * shape.heads * 16 * 15, br = 128, d = 64;
+  CHECK(kept.stats.matmul_flops == fa2.stats.matmul_flops);
+  CHECK(kept.stats.total_bytes() == fa2.stats.total_bytes());
+  CHECK(fa2.stats.exp_ops - kept.stats.exp_ops == later_blocks * br);
+  CHECK(fa2.stats.other_flops - kept.stats.other_flops == later_blocks * (br * d + 2 * br));
+  CHECK(kept.prediction.predicted_s < fa2.prediction.predicted_s);
+  // The backward recomputes P from L: nothing to keep.
+  const KernelPrediction bwd_fa2 =
+      predict_kernel(KernelCall::FusedBackward, shape, {}, 2, {128, 128}, gpu, false, false);
+  const KernelPrediction bwd_kept =
+      predict_kernel(KernelCall::FusedBackward, shape, {}, 2, {128, 128}, gpu, false, true);
+  CHECK(bwd_kept.stats.other_flops == bwd_fa2.stats.other_flops);
+  CHECK(bwd_kept.stats.exp_ops == bwd_fa2.stats.exp_ops);
 }
 
 TEST_CASE("a measured file that holds an empty array is an error naming the file") {

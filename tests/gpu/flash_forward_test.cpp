@@ -241,6 +241,10 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
           cuda::flash_forward_overlaps_softmax(48, false);
         }).find("head_dim 48 is not supported") != std::string::npos);
   CHECK_FALSE(cuda::flash_forward_overlaps_softmax(128, false, cuda::FusedKernel::MmaSync));
+  CHECK_FALSE(cuda::flash_forward_keeps_max(128, false, cuda::FusedKernel::MmaSync));
+  CHECK(test::error_of([&] {
+          cuda::flash_forward_keeps_max(48, false);
+        }).find("head_dim 48 is not supported") != std::string::npos);
   if (cuda::wgmma_forward_available(128)) {
     CHECK(cuda::flash_forward_overlaps_softmax(128, false));
     CHECK(cuda::flash_forward_overlaps_softmax(128, true));
@@ -253,6 +257,16 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
                                                cuda::FusedKernel::WgmmaPersistentDynamic));
     CHECK(cuda::flash_forward_overlaps_softmax(256, false));  // warp-specialised, as d = 128
     CHECK(cuda::flash_forward_overlaps_softmax(96, false));   // the d = 128 kernel, padded
+    // Which keep the running max (the model's kept_max): the rungs from KeptMax on, without
+    // dropout, so every default wgmma forward without dropout.
+    for (const int64_t d : {64, 96, 128, 256}) {
+      INFO("d=" << d);
+      CHECK(cuda::flash_forward_keeps_max(d, false));
+      CHECK_FALSE(cuda::flash_forward_keeps_max(d, true));
+      CHECK_FALSE(cuda::flash_forward_keeps_max(d, false, cuda::FusedKernel::WgmmaOverlap));
+      CHECK(cuda::flash_forward_keeps_max(d, false, cuda::FusedKernel::WgmmaKeptMax));
+      CHECK(cuda::flash_forward_keeps_max(d, false, cuda::FusedKernel::WgmmaTma));
+    }
     // The tiles each call runs. Forward: per rung (d = 64 with a producer: 160 keys where seq_k
     // pads them little, under a causal mask only from 8192 keys on, else 128; without a producer
     // 64), and d = 96 on the d = 128 kernel's. Backward: 128 queries per block at d = 64 without

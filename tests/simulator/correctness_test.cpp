@@ -84,10 +84,11 @@ SimConfig random_config(std::mt19937_64& rng, Algorithm algorithm) {
   return c;
 }
 
-void random_cases(Algorithm algorithm, const char* label, int count) {
+void random_cases(Algorithm algorithm, const char* label, int count, bool kept_max = false) {
   FLASHLAB_TEST_RNG(rng, label);
   for (int k = 0; k < count; ++k) {
-    const SimConfig c = random_config(rng, algorithm);
+    SimConfig c = random_config(rng, algorithm);
+    c.kept_max = kept_max;
     const Inputs in = random_inputs(rng, c.shape);
     CAPTURE(k);
     check_against_reference(c, in);
@@ -104,6 +105,10 @@ TEST_CASE("flash forward and backward match the reference on random problems") {
 
 TEST_CASE("flash2 forward and backward match the reference on random problems") {
   random_cases(Algorithm::Flash2, "flash2 random", 24);
+}
+
+TEST_CASE("flash2 with a kept running max matches the reference on random problems") {
+  random_cases(Algorithm::Flash2, "flash2 kept max random", 24, true);
 }
 
 TEST_CASE("flash forward matches the reference for odd N and causal, every head dim") {

@@ -7,9 +7,12 @@
 
 namespace flashlab::simulator {
 
-const PseudoCode& flash2_forward_code() {
-  static const PseudoCode code{
-      "FlashAttention-2 forward (FA2 Alg. 1)",
+namespace {
+
+PseudoCode make_code(bool kept_max) {
+  PseudoCode code{
+      kept_max ? "FlashAttention-2 forward (FA2 Alg. 1) with a kept running max"
+               : "FlashAttention-2 forward (FA2 Alg. 1)",
       {"Divide Q into T_r = ceil(N/B_r) blocks Q_1..Q_Tr of size B_r x d each, and divide K, V "
        "into T_c = ceil(N/B_c) blocks K_1..K_Tc and V_1..V_Tc of size B_c x d each.",
        "Divide the output O in R^{N x d} into T_r blocks O_1..O_Tr of size B_r x d each, and "
@@ -30,7 +33,21 @@ const PseudoCode& flash2_forward_code() {
        "  On chip, compute L_i = m_i^(T_c) + log(l_i^(T_c)).",
        "  Write O_i to HBM as the i-th block of O.", "  Write L_i to HBM as the i-th block of L.",
        "end for", "Return the output O and the logsumexp L."}};
+  if (kept_max)
+    code.lines[8] +=
+        " [flashlab, kept max (FA4): after the first block of row block i, while no score of "
+        "S_i^(j) lies more than 8 ln 2 above m_i^(j-1): m_i^(j) = m_i^(j-1), P~_i^(j) = "
+        "exp(S_i^(j) - m_i^(j-1)), l_i^(j) = l_i^(j-1) + rowsum(P~_i^(j)), and FA2 Alg. 1 l. 10 "
+        "does not "
+        "rescale O_i]";
   return code;
+}
+
+}  // namespace
+
+const PseudoCode& flash2_forward_code(bool kept_max) {
+  static const PseudoCode fa2 = make_code(false), kept = make_code(true);
+  return kept_max ? kept : fa2;
 }
 
 void flash2_forward(Machine& M, const HeadProblem& p) {
@@ -51,6 +68,7 @@ void flash2_forward(Machine& M, const HeadProblem& p) {
     const Tile l_i = M.alloc(5, "l_i", T::l, lm, 0.0f);
     const Tile m_i = M.alloc(5, "m_i", T::m, lm, -INFINITY);
     const Tile rescale = M.alloc(5, "e^{m_i^(j-1) - m_i^(j)}", T::None, lm);
+    bool first_block = true;  // m_i = -inf: the kept max has nothing to keep yet
 
     for (int64_t j = 0; j < Tc; ++j) {  // FA2 Alg. 1 l. 6: inner loop over K/V blocks
       M.at(i, j);
@@ -67,16 +85,27 @@ void flash2_forward(Machine& M, const HeadProblem& p) {
       const Tile S_ij = M.alloc(8, "S_i^(j)", T::S, s);
       M.matmul(8, "S_i^(j) = tau Q_i K_j^T", S_ij, Q_i, K_j, {.transpose_b = true, .alpha = p.tau});
       if (coverage == TileVisibility::Partial) M.apply_mask(8, "S_i^(j) = mask(S_i^(j))", S_ij);
+      // With the kept max (FA4's conditional rescale), P~ relative to the max as it stands while
+      // the block's scores stay within the slack of it: O_i and l_i stay in those units, and O
+      // needs no rescale (O_i = (sum_j P~_ij V_j) / l_i holds for any m the two share).
+      const bool kept = p.kept_max && !first_block &&
+                        M.online_softmax_kept_max(9,
+                                                  "rowmax(S_i^(j)) <= m_i^(j-1) + 8 ln 2: "
+                                                  "P~_i^(j) = exp(S_i^(j) - m_i^(j-1)), l_i^(j) = "
+                                                  "l_i^(j-1) + rowsum(P~_i^(j))",
+                                                  S_ij, S_ij, m_i, l_i);
+      first_block = false;
       // FA2 Alg. 1 l. 9: P~ relative to the new max, so O needs one rescale and no division per
       // step.
-      M.online_softmax(9,
-                       "m_i^(j) = max(m_i^(j-1), rowmax(S_i^(j))), P~_i^(j) = exp(S_i^(j) - "
-                       "m_i^(j)), l_i^(j) = e^{m_i^(j-1) - m_i^(j)} l_i^(j-1) + rowsum(P~_i^(j))",
-                       S_ij, S_ij, m_i, l_i, rescale);
+      if (!kept)
+        M.online_softmax(9,
+                         "m_i^(j) = max(m_i^(j-1), rowmax(S_i^(j))), P~_i^(j) = exp(S_i^(j) - "
+                         "m_i^(j)), l_i^(j) = e^{m_i^(j-1) - m_i^(j)} l_i^(j-1) + rowsum(P~_i^(j))",
+                         S_ij, S_ij, m_i, l_i, rescale);
       // FA2 Alg. 1 l. 10 (the paper's typo corrected: multiply by e^{m_old - m_new} <= 1), with
       // FA1 Alg. 2 l. 14's dropout on P~.
       if (p.dropout) M.apply_dropout(10, "P~_i^(j) = dropout(P~_i^(j), p_drop)", S_ij, S_ij);
-      M.scale_rows(10, "O_i <- diag(e^{m_i^(j-1) - m_i^(j)}) O_i", O_i, rescale);
+      if (!kept) M.scale_rows(10, "O_i <- diag(e^{m_i^(j-1) - m_i^(j)}) O_i", O_i, rescale);
       M.matmul(10, "O_i <- O_i + P~_i^(j) V_j", O_i, S_ij, V_j, {.accumulate = true});
       M.free(11, S_ij);
       M.free(11, V_j);

@@ -156,6 +156,39 @@ void Machine::online_softmax(int line, const char* op, Tile P, Tile S, Tile m, T
                  first);
 }
 
+bool Machine::online_softmax_kept_max(int line, const char* op, Tile P, Tile S, Tile m, Tile l) {
+  const TileRect rect = sram_[S].rect;
+  const float slack = float(kKeptMaxSlackLog2 * kLn2);  // the scores are in natural-log units
+  bool kept = true;
+  if (!config_.counting_only) {
+    const Matrix& s = sram_[S].data;
+    for (int64_t r = 0; r < rect.rows && kept; ++r) {
+      const float m_r = sram_[m].data(r, 0);
+      kept = m_r != kNegInf && s.row(r).maxCoeff() <= m_r + slack;
+    }
+  }
+  if (!kept) {  // the test: one compare per score
+    compute(line, op, m, rect.elements(), 0, false);
+    return false;
+  }
+  const int64_t first = recording() ? int64_t(trace_->softmax_rows.size()) : 0;
+  if (!config_.counting_only) {
+    const bool keep_rows = recording();
+    const Matrix& s = sram_[S].data;
+    Matrix& p = sram_[P].data;
+    for (int64_t r = 0; r < rect.rows; ++r) {
+      const float m_r = sram_[m].data(r, 0), l_old = sram_[l].data(r, 0);
+      p.row(r) = (s.row(r).array() - m_r).exp().matrix();
+      const float l_new = l_old + p.row(r).sum();
+      sram_[l].data(r, 0) = l_new;
+      if (keep_rows) trace_->softmax_rows.push_back({rect.row0 + r, m_r, l_old, m_r, l_new, 1.0f});
+    }
+  }
+  // Per element: the test's compare, subtract, exp, sum; per row: l's add.
+  record_softmax(line, op, m, 3 * rect.elements() + rect.rows, rect.elements(), first);
+  return true;
+}
+
 void Machine::exp_minus_rows(int line, const char* op, Tile P, Tile S, Tile m) {
   const TileRect& rect = sram_[S].rect;
   if (!config_.counting_only) {

@@ -47,6 +47,7 @@ struct PassRun {
   std::optional<double> measured_seconds;           // wall clock of the pass where it ran
   std::optional<TileSizes> tiles;
   bool softmax_under_matmul = false;  // the kernel's schedule, for the model (kernel_model.hpp)
+  bool kept_max = false;              // the forward keeps its running max (kernel_model.hpp)
 };
 
 struct ImplementationRun {

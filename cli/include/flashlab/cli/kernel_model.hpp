@@ -26,9 +26,12 @@ struct KernelPrediction {
 
 // softmax_under_matmul: the kernel runs its softmax while its tensor cores multiply (our
 // warp-specialised forward, cuda::flash_forward_overlaps_softmax); the model then charges each
-// unit the longer of the two instead of their sum (Launch::softmax_under_matmul).
+// unit the longer of the two instead of their sum (Launch::softmax_under_matmul). kept_max: the
+// fused forward keeps its running max (cuda::flash_forward_keeps_max); the simulator's FA2 forward
+// then does too (SimConfig::kept_max) and counts O's rescale only where the max moves.
 KernelPrediction predict_kernel(KernelCall call, const AttentionShape& shape,
                                 const AttentionOptions& options, int element_bytes, TileSizes tiles,
-                                const simulator::GpuSpec& gpu, bool softmax_under_matmul = false);
+                                const simulator::GpuSpec& gpu, bool softmax_under_matmul = false,
+                                bool kept_max = false);
 
 }  // namespace flashlab::cli

@@ -38,6 +38,8 @@ struct ProblemArgs {
   std::string tiles;  // --tiles "flash=64x128,flash2=128x128,flash2-bwd=64x128": per algorithm
   std::optional<double> softmax_scale;
   std::string gpu = "h200";
+  bool kept_max =
+      false;  // --kept-max: flash2's forward keeps its running max (SimConfig::kept_max)
 
   const CLI::App* app = nullptr;        // set by add_problem_options; answers given()
   std::vector<std::string> also_given;  // options a caller set in code (sweep points)
@@ -63,6 +65,7 @@ struct Problem {
   std::optional<TileSizes> flash2_backward_tiles;
   simulator::GpuSpec gpu;
   std::string mask_description;  // "" when dense, else e.g. "butterfly, 16x4 blocks of 64x256"
+  bool kept_max = false;         // flash2's forward keeps its running max (SimConfig::kept_max)
 };
 
 // Validates `args` into a Problem for `shape` (from the size options, or from input files);

@@ -14,6 +14,13 @@ namespace flashlab {
 inline constexpr double kLog2e = 1.4426950408889634;  // log2(e)
 inline constexpr double kLn2 = 0.6931471805599453;    // ln(2) = 1 / log2(e)
 
+// How far (base-2 units, log2 of the factor) a score may rise above the running max m before an
+// online softmax that keeps m must move it (FA4's conditional rescale, docs/theory.md): P~ =
+// 2^(s - m) then stays at most 2^8 = 256, exact in fp16 and bf16, and O_i and l_i in fp32 take
+// such factors without loss. The CUDA forward (fwd_softmax.cuh) and the simulator's FA2 forward
+// with SimConfig::kept_max share it.
+inline constexpr double kKeptMaxSlackLog2 = 8;
+
 template <typename T>
 struct SoftmaxState {
   T m = -INFINITY;  // max of the scores seen so far; -inf while no (unmasked) score was seen

@@ -131,6 +131,12 @@ TileSizes flash_backward_tiles(int64_t head_dim, bool dropout,
 bool flash_forward_overlaps_softmax(int64_t head_dim, bool dropout,
                                     FusedKernel kernel = FusedKernel::Auto);
 
+// Whether that forward keeps its softmax's running max and rescales O only when it moves (the
+// rungs from WgmmaKeptMax on, without dropout; FA4's conditional rescale): the simulator then runs
+// FA2's forward with SimConfig::kept_max. Throws as flash_forward_tiles does.
+bool flash_forward_keeps_max(int64_t head_dim, bool dropout,
+                             FusedKernel kernel = FusedKernel::Auto);
+
 // Device bytes flash_backward needs as scratch for a shape: the fp32 dQ accumulator, D =
 // rowsum(dO∘O) and the logsumexp in base 2, for seq_q rounded up to a whole query block (and, at
 // head dim 96, for the 128 columns of the wgmma kernel's accumulator, whichever kernel runs).

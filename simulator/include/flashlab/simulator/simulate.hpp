@@ -39,6 +39,10 @@ struct SimConfig {
   // Choose default tiles that also fit the backward (FA1 Alg. 4 l. 2 reuses the forward's block
   // sizes). simulate_backward always does.
   bool backward = false;
+  // Flash2's forward keeps its running max while the scores allow (FA4's conditional rescale,
+  // flash2_forward.hpp), as our CUDA forward does: O_i is rescaled only when the max moves.
+  // Ignored by the other algorithms and by Flash2's backward, which recomputes P from L.
+  bool kept_max = false;
 };
 
 // The block sizes a run uses: config.tiles (checked against the SRAM) or the default, clipped

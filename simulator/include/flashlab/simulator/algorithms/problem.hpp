@@ -13,14 +13,15 @@
 namespace flashlab::simulator {
 
 struct HeadProblem {
-  int64_t seq_q = 1;     // N (rows of Q, O)
-  int64_t seq_k = 1;     // N (rows of K, V) -- may differ from seq_q
-  int64_t head_dim = 1;  // d
-  int64_t Br = 1;        // rows of a Q / O block
-  int64_t Bc = 1;        // rows of a K / V block
-  float tau = 1.0f;      // softmax scale
-  bool dropout = false;  // p_drop > 0
-  MaskParams mask;       // causal and block mask (block.layout == nullptr when dense)
+  int64_t seq_q = 1;      // N (rows of Q, O)
+  int64_t seq_k = 1;      // N (rows of K, V) -- may differ from seq_q
+  int64_t head_dim = 1;   // d
+  int64_t Br = 1;         // rows of a Q / O block
+  int64_t Bc = 1;         // rows of a K / V block
+  float tau = 1.0f;       // softmax scale
+  bool dropout = false;   // p_drop > 0
+  MaskParams mask;        // causal and block mask (block.layout == nullptr when dense)
+  bool kept_max = false;  // Flash2's forward keeps its running max (SimConfig::kept_max)
 
   int64_t Tr() const { return ceil_div(seq_q, Br); }
   int64_t Tc() const { return ceil_div(seq_k, Bc); }

@@ -103,6 +103,13 @@ class Machine {
   // FA2 Alg. 1 l. 9: m_new = max(m, rowmax S), P~ = exp(S - m_new), rescale = e^{m-m_new},
   // l = rescale l + rowsum(P~), m = m_new, in place. Records a SoftmaxUpdate event.
   void online_softmax(int line, const char* op, Tile P, Tile S, Tile m, Tile l, Tile rescale);
+  // FA4's conditional rescale of FA2 Alg. 1 l. 9: if every row of S has a finite m and no score
+  // more than kKeptMaxSlackLog2 (base 2) above it, P~ = exp(S - m) and l += rowsum(P~) with m
+  // kept, so that O needs no rescale (records a SoftmaxUpdate event, rescale 1 on every row), and
+  // returns true; else changes nothing but counts the test and returns false, and the caller runs
+  // online_softmax. In counting-only mode, with no scores to test, every call is taken as kept
+  // (what inputs whose scores never rise that far above a row block's first give).
+  bool online_softmax_kept_max(int line, const char* op, Tile P, Tile S, Tile m, Tile l);
   // P = exp(S - m) row-wise; a row with m = -inf (all masked) gives 0. P may be S.
   void exp_minus_rows(int line, const char* op, Tile P, Tile S, Tile m);
   // X = diag(v) X.
