@@ -57,7 +57,8 @@ std::string blocks(int64_t n, const std::string& verb = "") {
 // FA2 against FA1 on this problem's forward, each clause chosen by the numbers: who gets more
 // of the SMs, who moves fewer bytes and does fewer non-matmul operations, who is predicted faster
 // -- so that the line never credits FA2 with an advantage it does not have here.
-std::string fa2_against_fa1(const PassRun& fa1, const PassRun& fa2, const std::string& gpu) {
+std::string fa2_against_fa1(const PassRun& fa1, const PassRun& fa2, const std::string& gpu,
+                            bool kept_max) {
   const simulator::Prediction& p1 = *fa1.prediction;
   const simulator::Prediction& p2 = *fa2.prediction;
   const simulator::LaunchPrediction& l1 = main_launch(p1);
@@ -83,7 +84,9 @@ std::string fa2_against_fa1(const PassRun& fa1, const PassRun& fa2, const std::s
   else
     out += "FA2 moves as many HBM bytes as FA1 (" + format_bytes(bytes1) + "). ";
   if (ops2 < ops1)
-    out += "It rescales O once per block instead of dividing it every step: " + format_count(ops2) +
+    out += std::string(kept_max ? "It rescales O only where a row's running max moves (--kept-max)"
+                                : "It rescales O once per block") +
+           " instead of dividing it every step: " + format_count(ops2) +
            " non-matmul operations against FA1's " + format_count(ops1) + ". ";
   if (!faster)
     return out + "Predicted " +
@@ -108,7 +111,8 @@ std::string model_story(const CompareReport& report) {
   std::string out;
   if (fa1 && fa2 && !fa1->forward->prediction->launches.empty() &&
       !fa2->forward->prediction->launches.empty())
-    out += fa2_against_fa1(*fa1->forward, *fa2->forward, report.problem.gpu.name);
+    out += fa2_against_fa1(*fa1->forward, *fa2->forward, report.problem.gpu.name,
+                           report.problem.kept_max);
   out +=
       "what the model leaves out: registers, shared-memory bandwidth and bank conflicts, "
       "instruction issue and synchronisation inside a block; it assumes matmul, exp and other "

@@ -125,8 +125,8 @@ GpuSpec h200_sxm() {
   g.sustained.matmul_flops_per_s = kH200GemmFlopsPerS;
   g.rates_source =
       "flashlab-gpu-microbench on the lent H200 (bench/results/microbench_h200.json; the rate "
-      "under matmul: the d = 64 loop in bench/results/v14_h200/part_rates_loop and "
-      "v15_h200/part_rates_three_groups)";
+      "under matmul: the d = 64 loop as the kernels run it since v26, four samples in "
+      "bench/results/v26_h200/call5_tests_model and v27_h200/call2_tests_micro)";
   return g;
 }
 
