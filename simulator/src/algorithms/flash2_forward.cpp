@@ -93,7 +93,7 @@ void flash2_forward(Machine& M, const HeadProblem& p) {
                                                   "rowmax(S_i^(j)) <= m_i^(j-1) + 8 ln 2: "
                                                   "P~_i^(j) = exp(S_i^(j) - m_i^(j-1)), l_i^(j) = "
                                                   "l_i^(j-1) + rowsum(P~_i^(j))",
-                                                  S_ij, S_ij, m_i, l_i);
+                                                  S_ij, S_ij, m_i, l_i, rescale);
       first_block = false;
       // FA2 Alg. 1 l. 9: P~ relative to the new max, so O needs one rescale and no division per
       // step.

@@ -126,37 +126,43 @@ void Machine::softmax_update(int line, const char* op, const SoftmaxUpdate& t) {
   record_softmax(line, op, t.m_new, 4 * rect.rows, 2 * rect.rows, first);
 }
 
+void Machine::online_softmax_rows(Tile P, Tile S, Tile m, Tile l, Tile rescale, bool keep_m) {
+  if (config_.counting_only) return;
+  const TileRect rect = sram_[S].rect;
+  const bool keep_rows = recording();
+  const Matrix& s = sram_[S].data;
+  Matrix& p = sram_[P].data;
+  for (int64_t r = 0; r < rect.rows; ++r) {
+    const SoftmaxState<float> old{sram_[m].data(r, 0), sram_[l].data(r, 0)};
+    const float m_new = keep_m ? old.m : std::max(old.m, s.row(r).maxCoeff());
+    if (m_new == kNegInf)
+      p.row(r).setZero();
+    else
+      p.row(r) = (s.row(r).array() - m_new).exp().matrix();
+    // The block's state relative to m_new merged into the old one: l = e^{m-m_new} l + sum P~
+    // (with m kept, e^0 = 1: l + sum P~).
+    const SoftmaxState<float> merged = merge(old, SoftmaxState<float>{m_new, p.row(r).sum()});
+    const float alpha = rescale_factor(old.m, merged.m);
+    sram_[m].data(r, 0) = merged.m;
+    sram_[l].data(r, 0) = merged.l;
+    sram_[rescale].data(r, 0) = alpha;
+    if (keep_rows)
+      trace_->softmax_rows.push_back({rect.row0 + r, old.m, old.l, merged.m, merged.l, alpha});
+  }
+}
+
 void Machine::online_softmax(int line, const char* op, Tile P, Tile S, Tile m, Tile l,
                              Tile rescale) {
   const TileRect rect = sram_[S].rect;
   const int64_t first = recording() ? int64_t(trace_->softmax_rows.size()) : 0;
-  if (!config_.counting_only) {
-    const bool keep_rows = recording();
-    const Matrix& s = sram_[S].data;
-    Matrix& p = sram_[P].data;
-    for (int64_t r = 0; r < rect.rows; ++r) {
-      const SoftmaxState<float> old{sram_[m].data(r, 0), sram_[l].data(r, 0)};
-      const float m_new = std::max(old.m, s.row(r).maxCoeff());
-      if (m_new == kNegInf)
-        p.row(r).setZero();
-      else
-        p.row(r) = (s.row(r).array() - m_new).exp().matrix();
-      // The block's state relative to m_new merged into the old one: l = e^{m-m_new} l + sum P~.
-      const SoftmaxState<float> merged = merge(old, SoftmaxState<float>{m_new, p.row(r).sum()});
-      const float alpha = rescale_factor(old.m, merged.m);
-      sram_[m].data(r, 0) = merged.m;
-      sram_[l].data(r, 0) = merged.l;
-      sram_[rescale].data(r, 0) = alpha;
-      if (keep_rows)
-        trace_->softmax_rows.push_back({rect.row0 + r, old.m, old.l, merged.m, merged.l, alpha});
-    }
-  }
+  online_softmax_rows(P, S, m, l, rescale, false);
   // Per element: max, subtract, exp, sum; per row: one exp e^{m - m_new}, a product, a sum.
   record_softmax(line, op, m, 3 * rect.elements() + 3 * rect.rows, rect.elements() + rect.rows,
                  first);
 }
 
-bool Machine::online_softmax_kept_max(int line, const char* op, Tile P, Tile S, Tile m, Tile l) {
+bool Machine::online_softmax_kept_max(int line, const char* op, Tile P, Tile S, Tile m, Tile l,
+                                      Tile rescale) {
   const TileRect rect = sram_[S].rect;
   const float slack = float(kKeptMaxSlackLog2 * kLn2);  // the scores are in natural-log units
   bool kept = true;
@@ -172,18 +178,7 @@ bool Machine::online_softmax_kept_max(int line, const char* op, Tile P, Tile S, 
     return false;
   }
   const int64_t first = recording() ? int64_t(trace_->softmax_rows.size()) : 0;
-  if (!config_.counting_only) {
-    const bool keep_rows = recording();
-    const Matrix& s = sram_[S].data;
-    Matrix& p = sram_[P].data;
-    for (int64_t r = 0; r < rect.rows; ++r) {
-      const float m_r = sram_[m].data(r, 0), l_old = sram_[l].data(r, 0);
-      p.row(r) = (s.row(r).array() - m_r).exp().matrix();
-      const float l_new = l_old + p.row(r).sum();
-      sram_[l].data(r, 0) = l_new;
-      if (keep_rows) trace_->softmax_rows.push_back({rect.row0 + r, m_r, l_old, m_r, l_new, 1.0f});
-    }
-  }
+  online_softmax_rows(P, S, m, l, rescale, true);
   // Per element: the test's compare, subtract, exp, sum; per row: l's add.
   record_softmax(line, op, m, 3 * rect.elements() + rect.rows, rect.elements(), first);
   return true;

@@ -105,11 +105,12 @@ class Machine {
   void online_softmax(int line, const char* op, Tile P, Tile S, Tile m, Tile l, Tile rescale);
   // FA4's conditional rescale of FA2 Alg. 1 l. 9: if every row of S has a finite m and no score
   // more than kKeptMaxSlackLog2 (base 2) above it, P~ = exp(S - m) and l += rowsum(P~) with m
-  // kept, so that O needs no rescale (records a SoftmaxUpdate event, rescale 1 on every row), and
-  // returns true; else changes nothing but counts the test and returns false, and the caller runs
+  // kept, rescale = 1, so that O needs none (records a SoftmaxUpdate event), and returns true;
+  // else changes nothing but counts the test and returns false, and the caller runs
   // online_softmax. In counting-only mode, with no scores to test, every call is taken as kept
   // (what inputs whose scores never rise that far above a row block's first give).
-  bool online_softmax_kept_max(int line, const char* op, Tile P, Tile S, Tile m, Tile l);
+  bool online_softmax_kept_max(int line, const char* op, Tile P, Tile S, Tile m, Tile l,
+                               Tile rescale);
   // P = exp(S - m) row-wise; a row with m = -inf (all masked) gives 0. P may be S.
   void exp_minus_rows(int line, const char* op, Tile P, Tile S, Tile m);
   // X = diag(v) X.
@@ -138,6 +139,9 @@ class Machine {
   Event& record(EventKind kind, int line, const char* op, TensorId tensor, const TileRect& rect);
   // Counts one arithmetic step and records it as a Compute event on tile `out`.
   void compute(int line, const char* op, Tile out, int64_t flops, int64_t exps, bool is_matmul);
+  // The rows of FA2 Alg. 1 l. 9 for online_softmax (keep_m false) and online_softmax_kept_max
+  // (true: m stays, so rescale is 1); nothing in counting-only mode.
+  void online_softmax_rows(Tile P, Tile S, Tile m, Tile l, Tile rescale, bool keep_m);
   // Counts a softmax step; its event points at the softmax rows appended since `first_row`.
   void record_softmax(int line, const char* op, Tile m, int64_t flops, int64_t exps,
                       int64_t first_row);
