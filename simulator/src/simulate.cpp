@@ -94,6 +94,7 @@ Run prepare(const SimConfig& c, bool backward, Trace& trace) {
   trace.softmax_scale = run.params.scale;
   trace.causal = c.options.causal;
   trace.dropout_p = c.options.dropout_p;
+  trace.kept_max = c.kept_max && c.algorithm == Algorithm::Flash2 && !backward;
   trace.block_sparse = c.options.block_mask.has_value();
   return run;
 }

@@ -111,7 +111,7 @@ TEST_CASE("the kept max says so in the algorithm's title and pseudo-code") {
   fa2.kept_max = false;
   const Inputs in = random_inputs(rng, kept.shape, false);
   const SimForward k = run(kept, in), f = run(fa2, in);
-  CHECK(k.trace.title == "FlashAttention-2 forward (FA2 Alg. 1) with a kept running max");
+  CHECK(k.trace.title == "FlashAttention-2 forward with a kept running max (FA2 Alg. 1)");
   CHECK(f.trace.title == "FlashAttention-2 forward (FA2 Alg. 1)");
   REQUIRE(k.trace.pseudo_code.size() == f.trace.pseudo_code.size());
   CHECK(k.trace.pseudo_code[8].find("kept max (FA4)") != std::string::npos);

@@ -156,6 +156,11 @@ const std::vector<Field>& fields() {
         {"negative", -0.1},
         {"missing", {}}}},
       {"options.block_sparse", "", {{"wrong type", "no"}, {"missing", {}}}},
+      // Optional (false when absent); true only on flash2's forward, and this trace is FA1's.
+      {"options.kept_max",
+       "",
+       {{"wrong type", "yes"},
+        {"out of range", true, "true, but only flash2's forward keeps its running max"}}},
       {"events", "", {{"wrong type", json::object()}, {"missing", {}}}},
       {"events[]", "", {{"wrong type", json::array()}}},
       {"events[].kind", "", {{"wrong type", 1}, {"out of range", "lod"}, {"missing", {}}}},

@@ -23,6 +23,9 @@ inline std::vector<viz::VizConfig> small_configs() {
   v.back().causal = true;
   v.push_back(make(VizAlgorithm::Flash2, 64, 16, {16, 16}));
   v.back().sparse = "random:0.5";
+  v.push_back(make(VizAlgorithm::Flash2, 56, 8, {16, 16}));  // FA4's kept max, causal
+  v.back().kept_max = true;
+  v.back().causal = true;
   v.push_back(make(VizAlgorithm::Standard, 48, 8, {16, 16}));
   v.back().dropout = 0.25;
   v.push_back(make(VizAlgorithm::FlashBackward, 48, 8, {16, 16}));

@@ -30,6 +30,9 @@ std::variant<AppOptions, int> parse_options(int argc, char** argv) {
   cli.add_option("--block-rows", block_rows, "Br (default: the paper's rule, FA1 Alg. 1 l. 1)");
   cli.add_option("--block-cols", block_cols, "Bc (default: the paper's rule)");
   cli.add_flag("--causal", c.causal, "Causal mask (top-left aligned)");
+  cli.add_flag("--kept-max", c.kept_max,
+               "flash2: keep the running max while the scores allow, rescaling O only where it "
+               "moves (FA4's conditional rescale, as our CUDA forward does)");
   cli.add_option("--dropout", c.dropout, "Dropout probability in [0, 1)")->capture_default_str();
   cli.add_option("--sparse", sparse, "Sparsity pattern: butterfly, local:W, random:DENSITY");
   cli.add_option("--seed", c.seed, "Seed of the inputs, dropout and random sparsity")

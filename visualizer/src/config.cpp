@@ -98,6 +98,9 @@ simulator::SimConfig to_sim_config(const VizConfig& config) {
           "SRAM size (--sram) must be at least 1 byte, got " + std::to_string(config.sram_bytes));
   require(std::isfinite(config.dropout) && config.dropout >= 0.0 && config.dropout < 1.0,
           "dropout (--dropout) must be in [0, 1), got " + number_text(config.dropout));
+  require(
+      !config.kept_max || config.algorithm == VizAlgorithm::Flash2,
+      "--kept-max is for flash2 (FA2's forward), not " + std::string(to_string(config.algorithm)));
   if (config.tiles) {
     try {
       validate(*config.tiles);
@@ -113,6 +116,7 @@ simulator::SimConfig to_sim_config(const VizConfig& config) {
   c.options.causal = config.causal;
   c.options.dropout_p = config.dropout;
   c.options.seed = config.seed;
+  c.kept_max = config.kept_max;
   c.sram_bytes = config.sram_bytes;
   c.tiles = config.tiles;
   // FA2's backward has tiles of its own: the replayed pass (the backward) takes the ones given.
@@ -180,6 +184,7 @@ std::string describe(const VizConfig& config, const TileSizes& tiles) {
       ", Br x Bc = " + std::to_string(tiles.block_rows) + " x " + std::to_string(tiles.block_cols);
   if (!config.tiles) s += " (paper rule)";
   if (config.causal) s += ", causal";
+  if (config.kept_max) s += ", kept max";
   if (config.dropout > 0) {
     char buf[32];
     std::snprintf(buf, sizeof buf, ", dropout %.2g", config.dropout);

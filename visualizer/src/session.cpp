@@ -203,6 +203,7 @@ Session session_from_trace(sim::Trace trace, const std::string& source) {
   c.tiles = t.tiles;
   c.causal = t.causal;
   c.dropout = t.dropout_p;
+  c.kept_max = t.kept_max;
 
   // The counts come from the events (a trace does not say which FLOPs were matrix products).
   s.flops_split = false;

@@ -11,7 +11,7 @@ namespace {
 
 PseudoCode make_code(bool kept_max) {
   PseudoCode code{
-      kept_max ? "FlashAttention-2 forward (FA2 Alg. 1) with a kept running max"
+      kept_max ? "FlashAttention-2 forward with a kept running max (FA2 Alg. 1)"
                : "FlashAttention-2 forward (FA2 Alg. 1)",
       {"Divide Q into T_r = ceil(N/B_r) blocks Q_1..Q_Tr of size B_r x d each, and divide K, V "
        "into T_c = ceil(N/B_c) blocks K_1..K_Tc and V_1..V_Tc of size B_c x d each.",

@@ -67,7 +67,8 @@ json header_json(const Trace& t) {
   doc["options"] = {{"softmax_scale", t.softmax_scale},
                     {"causal", t.causal},
                     {"dropout_p", t.dropout_p},
-                    {"block_sparse", t.block_sparse}};
+                    {"block_sparse", t.block_sparse},
+                    {"kept_max", t.kept_max}};
   return doc;
 }
 

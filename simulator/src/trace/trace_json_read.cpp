@@ -140,6 +140,9 @@ void read_header(const json& doc, Trace& t) {
   t.causal = boolean(field(opt, "causal", "options"), "options.causal");
   t.dropout_p = real(field(opt, "dropout_p", "options"), "options.dropout_p");
   t.block_sparse = boolean(field(opt, "block_sparse", "options"), "options.block_sparse");
+  // Optional (traces before v27 have none): false.
+  if (const auto kept = opt.find("kept_max"); kept != opt.end())
+    t.kept_max = boolean(*kept, "options.kept_max");
   trace_rules::check_header(t);
 }
 

@@ -125,6 +125,8 @@ void check_header(const Trace& t) {
     fail("options.softmax_scale", std::to_string(t.softmax_scale) + " is not finite and > 0");
   if (!(t.dropout_p >= 0 && t.dropout_p < 1))
     fail("options.dropout_p", std::to_string(t.dropout_p) + " is outside [0, 1)");
+  if (t.kept_max && (t.algorithm != Algorithm::Flash2 || t.backward))
+    fail("options.kept_max", "true, but only flash2's forward keeps its running max");
 }
 
 void check_row(const Trace& t, const SoftmaxRow& row, size_t k) {

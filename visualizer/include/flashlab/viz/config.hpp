@@ -54,8 +54,9 @@ struct VizConfig {
   std::optional<TileSizes> tiles;  // nullopt: the paper's rule (FA1 Alg. 1 l. 1), shrunk to fit
   bool causal = false;
   double dropout = 0.0;
-  std::string sparse;  // "" (dense), "butterfly", "local:W", "random:DENSITY"
-  uint64_t seed = 0;   // inputs, dropout mask and random sparsity
+  std::string sparse;     // "" (dense), "butterfly", "local:W", "random:DENSITY"
+  uint64_t seed = 0;      // inputs, dropout mask and random sparsity
+  bool kept_max = false;  // flash2 only: keep the running max (simulator::SimConfig::kept_max)
 
   bool operator==(const VizConfig&) const = default;
 };

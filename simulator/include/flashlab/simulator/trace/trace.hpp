@@ -85,6 +85,7 @@ struct Trace {
   bool causal = false;
   double dropout_p = 0.0;
   bool block_sparse = false;
+  bool kept_max = false;  // flash2's forward kept its running max (SimConfig::kept_max)
   std::vector<Event> events;
   std::vector<SoftmaxRow> softmax_rows;
   // Storage for event texts that are not string literals (traces read from JSON). Shared, so a
