@@ -31,6 +31,7 @@ ControlsState controls_from(const VizConfig& c) {
   s.paper_rule = !c.tiles.has_value();
   if (c.tiles) s.block_rows = int(c.tiles->block_rows), s.block_cols = int(c.tiles->block_cols);
   s.causal = c.causal;
+  s.kept_max = c.kept_max;
   s.dropout = float(c.dropout);
   s.seed = int(c.seed);
   const std::string p = sparse_pattern(c);  // block-sparse without a pattern: its default
@@ -50,6 +51,7 @@ VizConfig config_from(const ControlsState& s) {
   c.sram_bytes = std::llround(double(s.sram_kib) * 1024.0);
   if (!s.paper_rule) c.tiles = TileSizes{s.block_rows, s.block_cols};
   c.causal = s.causal;
+  c.kept_max = s.kept_max && c.algorithm == VizAlgorithm::Flash2;  // kept for a switch back
   c.dropout = double(s.dropout);
   c.seed = uint64_t(std::max(0, s.seed));
   char buf[48];

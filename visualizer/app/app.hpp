@@ -27,6 +27,7 @@ struct ControlsState {
   bool paper_rule = true;
   int block_rows = 32, block_cols = 32;
   bool causal = false;
+  bool kept_max = false;  // flash2 only (VizConfig::kept_max)
   float dropout = 0.0f;
   int sparse_kind = 0;  // 0 none, 1 butterfly, 2 local:W, 3 random:DENSITY
   int local_window = 1;

@@ -117,6 +117,8 @@ void draw_controls(App& app) {
       if (ImGui::InputInt2("##tiles", both)) c.block_rows = both[0], c.block_cols = both[1];
     }
     ImGui::Checkbox("Causal mask", &c.causal);
+    if (kAlgorithms[size_t(c.algorithm)] == VizAlgorithm::Flash2)
+      ImGui::Checkbox("Kept max (FA4)", &c.kept_max);  // O rescaled only when m moves
     label("Dropout");
     ImGui::SliderFloat("##dropout", &c.dropout, 0.0f, 0.9f, "%.2f");
     label("Sparsity");

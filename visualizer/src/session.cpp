@@ -97,6 +97,7 @@ void add_baseline(Session& s) {
   VizConfig b = s.config;
   b.algorithm = baseline_of(s.config.algorithm);
   b.sparse = sparse_pattern(s.config);
+  b.kept_max = false;  // the baseline, standard attention, has no running max
   try {
     sim::SimConfig c = to_sim_config(b);
     c.counting_only = true;  // counts are identical without arithmetic (tested by the simulator)

@@ -21,6 +21,10 @@ const char* explanation(const simulator::Trace& t, bool online) {
                  "backward has no softmax update."
                : "FA1 Alg. 4 l. 13 recomputes P_ij = diag(l_i)^-1 exp(S_ij - m_i) from the l, m "
                  "the forward saved: exact in one step, no online update in the backward.";
+  if (t.algorithm == Algorithm::Flash2 && t.kept_max)
+    return "FA2 Alg. 1 l. 9 with a kept max (FA4): after the first block, m stays while no score "
+           "lies more than 8 ln 2 above it (rescale 1: O_i is not rescaled); a block that rises "
+           "further moves m, and O_i is multiplied by e^{m_old - m_new} (FA2 Alg. 1 l. 10).";
   if (t.algorithm == Algorithm::Flash2)
     return "FA2 Alg. 1 l. 9: each block j moves the running max m and sum l; the unnormalized "
            "O_i on chip is multiplied by e^{m_old - m_new} (FA2 Alg. 1 l. 10) and divided by l "
