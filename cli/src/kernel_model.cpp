@@ -20,7 +20,7 @@ KernelPrediction predict_kernel(KernelCall call, const AttentionShape& shape,
   c.sram_bytes = gpu.smem_per_block_bytes;
   c.counting_only = true;
   c.record_trace = false;
-  c.kept_max = call == KernelCall::FusedForward && kept_max;
+  c.kept_max = kept_max;  // the simulator's FA2 backward recomputes P from L: nothing to keep
   if (fused) (backward ? c.backward_tiles : c.tiles) = tiles;
   KernelPrediction out;
   simulator::WorkRecord work;

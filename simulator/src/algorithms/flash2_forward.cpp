@@ -38,8 +38,7 @@ PseudoCode make_code(bool kept_max) {
         " [flashlab, kept max (FA4): after the first block of row block i, while no score of "
         "S_i^(j) lies more than 8 ln 2 above m_i^(j-1): m_i^(j) = m_i^(j-1), P~_i^(j) = "
         "exp(S_i^(j) - m_i^(j-1)), l_i^(j) = l_i^(j-1) + rowsum(P~_i^(j)), and FA2 Alg. 1 l. 10 "
-        "does not "
-        "rescale O_i]";
+        "does not rescale O_i]";
   return code;
 }
 

@@ -38,8 +38,8 @@ struct ProblemArgs {
   std::string tiles;  // --tiles "flash=64x128,flash2=128x128,flash2-bwd=64x128": per algorithm
   std::optional<double> softmax_scale;
   std::string gpu = "h200";
-  bool kept_max =
-      false;  // --kept-max: flash2's forward keeps its running max (SimConfig::kept_max)
+  // --kept-max: flash2's forward keeps its running max (SimConfig::kept_max)
+  bool kept_max = false;
 
   const CLI::App* app = nullptr;        // set by add_problem_options; answers given()
   std::vector<std::string> also_given;  // options a caller set in code (sweep points)
