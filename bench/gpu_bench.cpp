@@ -14,6 +14,9 @@
 // conditional rescale), + TMA copies, + a producer
 // warpgroup, + a persistent schedule) and the wgmma backward (bulk dQ reductions; serial, + TMA
 // copies), each as a fraction of the GEMM and as a speed-up over the rung below.
+//
+// --dropout P times the kernels with dropout on P (the same P for PyTorch in sdpa_compare.py,
+// which reads it from the JSON); the ladder's rungs are built without dropout.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -85,6 +88,7 @@ struct Record {
   double ms = 0, tflops = 0, extra_mib = 0;
   double gemm_tflops = 0;  // cuBLAS's dense rate for this dtype, same run
   std::string note;
+  double dropout = 0;  // the dropout probability the kernel ran with
 };
 
 std::vector<int64_t> parse_list(const char* text) {
@@ -106,8 +110,8 @@ void write_json(const std::string& path, const std::vector<Record>& records) {
         << r.dtype << "\",\"B\":" << r.batch << ",\"H\":" << r.heads << ",\"N\":" << r.seq
         << ",\"d\":" << r.head_dim << ",\"causal\":" << (r.causal ? "true" : "false")
         << ",\"ms\":" << r.ms << ",\"tflops\":" << r.tflops << ",\"extra_mib\":" << r.extra_mib
-        << ",\"gemm_tflops\":" << r.gemm_tflops << ",\"note\":\"" << r.note << "\"}"
-        << (i + 1 < records.size() ? ",\n" : "\n");
+        << ",\"gemm_tflops\":" << r.gemm_tflops << ",\"note\":\"" << r.note
+        << "\",\"dropout\":" << r.dropout << "}" << (i + 1 < records.size() ? ",\n" : "\n");
   }
   out << "]\n";
 }
@@ -123,7 +127,7 @@ struct Problem {
   cuda::BackwardArgs ba;
   double fwd_flops;
 
-  Problem(const AttentionShape& s, bool causal, DType t)
+  Problem(const AttentionShape& s, bool causal, DType t, double dropout_p = 0.0)
       : shape(s),
         dtype(t),
         q(bytes(t)),
@@ -137,6 +141,8 @@ struct Problem {
         lse(size_t(s.lse_elements()) * 4),
         work(size_t(cuda::flash_backward_workspace_bytes(s))) {
     options.causal = causal;
+    options.dropout_p = dropout_p;
+    options.seed = 20261203;
     const int64_t elems = s.q_elements();
     fill_random(q.ptr, elems, t, 1);
     fill_random(k.ptr, elems, t, 2);
@@ -165,13 +171,15 @@ struct Bench {
     records.push_back({kernel, mode, cuda::to_string(dtype), p.shape.batch, p.shape.heads,
                        p.shape.seq_q, p.shape.head_dim, p.options.causal, ms,
                        ms > 0 ? flops / ms / 1e9 : 0, extra_bytes / 1048576.0, gemm,
-                       std::move(note)});
+                       std::move(note), p.options.dropout_p});
     const Record& r = records.back();
     std::printf(
         "%-10s %-6s %s d=%3lld N=%5lld causal=%d  %9.3f ms  %6.1f TFLOP/s  %5.1f%% of GEMM  "
-        "extra %.1f MiB %s\n",
+        "extra %.1f MiB %s",
         kernel, mode, r.dtype.c_str(), (long long)r.head_dim, (long long)r.seq, int(r.causal), ms,
         r.tflops, gemm > 0 ? 100 * r.tflops / gemm : 0, r.extra_mib, r.note.c_str());
+    if (r.dropout > 0) std::printf(" dropout=%g", r.dropout);
+    std::printf("\n");
     std::fflush(stdout);
     write_json(json_path, records);  // after every record: a run stopped early keeps its figures
   }
@@ -364,6 +372,7 @@ int main(int argc, char** argv) {
   Bench bench{"gpu_bench.json", {}, {}};
   double naive_limit_gib = 40;
   bool ladder = false, seqs_given = false, teaching = true;
+  double dropout_p = 0.0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--seqs" && i + 1 < argc)
@@ -382,21 +391,39 @@ int main(int argc, char** argv) {
       ladder = true;
     else if (a == "--no-teaching")
       teaching = false;
-    else {
-      std::fprintf(stderr,
-                   "usage: flashlab-gpu-bench [--seqs 512,1024,...] [--dims 64,128]\n"
-                   "                          [--fp16-only | --bf16-only] [--naive-limit-gib 40]\n"
-                   "                          [--ladder [--no-teaching]] [--json FILE]\n"
-                   "  --ladder  time every rung of the kernel ladder instead (teaching, mma.sync,\n"
-                   "            wgmma serial, +pingpong, +overlap, +kept-max, +tma, +warp-spec,\n"
-                   "            +persistent;\n"
-                   "            backward: mma.sync, wgmma serial, +tma, +warp-spec); default "
-                   "--seqs 2048,8192\n"
-                   "  --no-teaching  leave out the teaching kernel (fp32 whatever the dtype, and\n"
-                   "            seconds per launch at N = 8192; with both dtypes it runs once)\n"
-                   "example: flashlab-gpu-bench --seqs 2048,8192 --dims 128 --json out.json\n");
+    else if (a == "--dropout" && i + 1 < argc) {
+      char* end = nullptr;
+      dropout_p = std::strtod(argv[++i], &end);
+      if (*end != '\0' || !(dropout_p >= 0.0 && dropout_p < 1.0)) {
+        std::fprintf(stderr,
+                     "flashlab-gpu-bench: --dropout takes a probability in [0, 1), got %s\n",
+                     argv[i]);
+        return 2;
+      }
+    } else {
+      std::fprintf(
+          stderr,
+          "usage: flashlab-gpu-bench [--seqs 512,1024,...] [--dims 64,128]\n"
+          "                          [--fp16-only | --bf16-only] [--naive-limit-gib 40]\n"
+          "                          [--ladder [--no-teaching]] [--dropout P] [--json FILE]\n"
+          "  --ladder  time every rung of the kernel ladder instead (teaching, mma.sync,\n"
+          "            wgmma serial, +pingpong, +overlap, +kept-max, +tma, +warp-spec,\n"
+          "            +persistent;\n"
+          "            backward: mma.sync, wgmma serial, +tma, +warp-spec); default "
+          "--seqs 2048,8192\n"
+          "  --no-teaching  leave out the teaching kernel (fp32 whatever the dtype, and\n"
+          "            seconds per launch at N = 8192; with both dtypes it runs once)\n"
+          "  --dropout P  time the kernels with dropout on P, 0 <= P < 1 (not with\n"
+          "            --ladder, whose rungs are built without dropout)\n"
+          "example: flashlab-gpu-bench --seqs 2048,8192 --dims 128 --json out.json\n");
       return 2;
     }
+  }
+  if (ladder && dropout_p > 0) {
+    std::fprintf(stderr,
+                 "flashlab-gpu-bench: --dropout is not an option of --ladder (its rungs are "
+                 "built without dropout)\n");
+    return 2;
   }
   if (!teaching && !ladder) {
     std::fprintf(stderr, "flashlab-gpu-bench: --no-teaching is an option of --ladder\n");
@@ -419,7 +446,7 @@ int main(int argc, char** argv) {
       for (int64_t d : dims)
         for (int64_t n : seqs)
           for (bool causal : {false, true}) {
-            Problem p(AttentionShape{32768 / n, 2048 / d, n, n, d}, causal, dtype);
+            Problem p(AttentionShape{32768 / n, 2048 / d, n, n, d}, causal, dtype, dropout_p);
             if (ladder)
               bench_ladder(bench, p, teaching);
             else

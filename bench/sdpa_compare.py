@@ -4,6 +4,9 @@ efficient, math) on the shapes flashlab-gpu-bench measured, in the same run, and
 TFLOP/s beside theirs with the ratios.
 Usage: sdpa_compare.py OURS.json [--markdown OUT.md] [--json ALL.json] [--backends flash,cudnn]
 
+Records of flashlab-gpu-bench --dropout P carry P ("dropout"): PyTorch's backends then run
+with dropout_p = P too (a backend without dropout says so in its cells).
+
 FLOPs as in ../shared/anchors: forward 4*B*H*N^2*d (half when causal), backward 2.5x forward.
 Times are medians of triton.testing.do_bench (CUDA events) after warm-up. Memory: peak bytes
 allocated during the call beyond the inputs (torch.cuda.max_memory_allocated)."""
@@ -21,7 +24,7 @@ BACKENDS = {"flash": SDPBackend.FLASH_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTEN
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
-def time_backend(backend, B, H, N, d, causal, dtype):
+def time_backend(backend, B, H, N, d, causal, dtype, dropout_p=0.0):
     """Returns {mode: (ms, peak_extra_MiB)} for fwd, bwd and fwdbwd, or an error string."""
     dev = torch.device("cuda")
     if backend == "math" and B * H * N * N * 4 * 3 > 40e9:
@@ -35,10 +38,10 @@ def time_backend(backend, B, H, N, d, causal, dtype):
         with sdpa_kernel([BACKENDS[backend]]):
             def fwd():
                 with torch.no_grad():
-                    F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+                    F.scaled_dot_product_attention(q, k, v, is_causal=causal, dropout_p=dropout_p)
 
             def fwdbwd():
-                o = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+                o = F.scaled_dot_product_attention(q, k, v, is_causal=causal, dropout_p=dropout_p)
                 o.backward(go)
 
             for mode, fn in (("fwd", fwd), ("fwdbwd", fwdbwd)):
@@ -73,12 +76,19 @@ def main():
     props = torch.cuda.get_device_properties(0)
     print(f"device {props.name}, torch {torch.__version__}")
 
+    dropouts = {r.get("dropout", 0.0) for r in ours}
+    if len(dropouts) > 1:
+        ap.error(f"{args.ours} mixes dropout probabilities {sorted(dropouts)}: one per run")
+    dropout_p = dropouts.pop() if dropouts else 0.0
+    if dropout_p > 0:
+        print(f"dropout_p = {dropout_p} for every backend")
     shapes = sorted({(r["dtype"], r["d"], r["N"], r["causal"], r["B"], r["H"]) for r in ours})
     torch_results = {}
     for dt, d, N, causal, B, H in shapes:
         for be in BACKENDS:
             torch_results[(dt, d, N, causal, be)] = (
-                time_backend(be, B, H, N, d, causal, DTYPES[dt]) if be in backends else "not timed")
+                time_backend(be, B, H, N, d, causal, DTYPES[dt], dropout_p) if be in backends
+                else "not timed")
 
     def ours_rec(kernel, mode, dt, d, N, causal):
         for r in ours:
@@ -105,7 +115,8 @@ def main():
                 return flops / r[mode][0] / 1e9, r[mode][1]
 
             fa2, fa2_mib = tf("flash")
-            row = dict(mode=mode, dtype=dt, d=d, N=N, causal=causal, fused=f["tflops"], fa2=fa2,
+            row = dict(mode=mode, dtype=dt, d=d, N=N, causal=causal, dropout=dropout_p,
+                       fused=f["tflops"], fa2=fa2,
                        ratio=f["tflops"] / fa2 if fa2 == fa2 else float("nan"),
                        mma_sync=mma["tflops"] if mma else float("nan"), cudnn=tf("cudnn")[0],
                        efficient=tf("efficient")[0], math=tf("math")[0],
@@ -128,7 +139,8 @@ def main():
     table = "\n".join(lines)
     print(table)
     if args.markdown:
-        open(args.markdown, "w").write(f"device: {props.name}, torch {torch.__version__}\n\n{table}\n")
+        drop = f", dropout_p = {dropout_p} (ours and PyTorch's)" if dropout_p > 0 else ""
+        open(args.markdown, "w").write(f"device: {props.name}, torch {torch.__version__}{drop}\n\n{table}\n")
     if args.json:
         json.dump(merged, open(args.json, "w"), indent=1)
 

@@ -15,6 +15,7 @@
 #include <flashlab/core/tile_visibility.hpp>
 #include <flashlab/cuda/api.hpp>
 
+#include "dropout_bits.cuh"
 #include "mma.cuh"
 
 namespace flashlab::cuda {
@@ -282,24 +283,19 @@ __device__ __forceinline__ void mask_p(float (&ST)[kQTiles][4], const FlashBwdPa
 
 // Step 2: on entry ST = P^T and dPT = dP^T = V dO^T; on return ST = (P ∘ Z)^T for dV
 // (FA1 Alg. 4 l. 14–15) and dPT = dS^T = (P ∘ (dP ∘ Z - D))^T for dK and dQ (FA1 Alg. 4 l. 18
-// and 20), Z the dropout multiplier from the same Philox words as the forward (`dropout` says
-// whether it is on; callers pass a constant where they can).
-template <int kQTiles, typename Elem>
+// and 20), Z the dropout multiplier from the forward's Philox words: `keep`'s bits
+// (bwd::dropout_keep_bits_transposed), read only where `dropout` (callers pass a constant where
+// they can).
+template <int kQTiles>
 __device__ __forceinline__ void dropout_and_ds(float (&ST)[kQTiles][4], float (&dPT)[kQTiles][4],
-                                               const FlashBwdParams<Elem>& p, bool dropout,
-                                               int batch, int head, int key_lo, int row0,
-                                               const float* sD, int lane) {
+                                               const KeepBits<kQTiles>& keep, bool dropout,
+                                               float keep_scale, const float* sD, int lane) {
 #pragma unroll
   for (int t = 0; t < kQTiles; ++t) {
     const float2 D = *reinterpret_cast<const float2*>(sD + t * 8 + (lane % 4) * 2);
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
-      float Z = 1.f;
-      if (dropout) {
-        const int key = key_lo + (e / 2) * 8, row = row0 + t * 8 + (lane % 4) * 2 + e % 2;
-        const Philox4x32 w = dropout_random_words(p.dropout.seed, batch, head, row, key);
-        Z = w.x[key & 3] >= p.dropout.drop_below ? p.keep_scale : 0.f;
-      }
+      const float Z = !dropout ? 1.f : keep.keep(t, e) ? keep_scale : 0.f;
       const float P = ST[t][e];
       ST[t][e] = P * Z;
       dPT[t][e] = P * (dPT[t][e] * Z - (e % 2 ? D.y : D.x));

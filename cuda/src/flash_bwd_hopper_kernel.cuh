@@ -359,6 +359,14 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
       }
     }
     const int q_row0 = row0 + group_q0;  // this group's first query
+    // Dropout's keep bits need only the tile's position: the Philox calls run while the tensor
+    // cores compute S^T and dP^T (pinned here, else ptxas sinks them below the waits).
+    KeepBits<kQTiles> keep;
+    if constexpr (kDropout) {
+      keep = bwd::dropout_keep_bits_transposed<kQTiles>(p.dropout, kb.batch, kb.head, key_lo,
+                                                        q_row0, lane);
+      wgmma::pin(keep.word);
+    }
     wgmma::wait<1>();
     wgmma::pin(ST);
     bwd::recompute_p(ST, p, sL(stage) + group_q0, lane);  // FA1 Alg. 4 l. 13
@@ -369,8 +377,7 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     wgmma::wait<0>();
     wgmma::pin(dPT);
     // Dropout and dS^T (FA1 Alg. 4 l. 14–15, 18, 20).
-    bwd::dropout_and_ds(ST, dPT, p, kDropout, kb.batch, kb.head, key_lo, q_row0,
-                        sD(stage) + group_q0, lane);
+    bwd::dropout_and_ds(ST, dPT, keep, kDropout, p.keep_scale, sD(stage) + group_q0, lane);
 
     // dV_j += (P ∘ Z)^T dO_i and dK_j += dS^T Q_i (FA1 Alg. 4 l. 16, 22), B MN-major (d / 64
     // panels; this group's columns from dkv_col0), over the 16-query steps of the group's own

@@ -125,7 +125,11 @@ __global__ void __launch_bounds__(MmaBwdLayout<kD, kBlockN>::kThreads)
       const bool element_mask = kb.needs_element_mask(p, i);
       if constexpr (kLogTiles) kb.log_tile(p, i, element_mask, threadIdx.x == 0);
       if (element_mask) bwd::mask_p(ST, p, key_lo, row0, lane);
-      bwd::dropout_and_ds(ST, dPT, p, p.dropout.enabled, kb.batch, kb.head, key_lo, row0, sD, lane);
+      KeepBits<kQTiles> keep;
+      if (p.dropout.enabled)
+        keep = bwd::dropout_keep_bits_transposed<kQTiles>(p.dropout, kb.batch, kb.head, key_lo,
+                                                          row0, lane);
+      bwd::dropout_and_ds(ST, dPT, keep, p.dropout.enabled, p.keep_scale, sD, lane);
 
       // dV_j += (P ∘ Z)^T dO_i and dK_j += dS^T Q_i (FA1 Alg. 4 l. 16 and 22): the accumulators
       // of S^T and dS^T are already the A fragments (rows = keys, k = queries).

@@ -46,8 +46,8 @@ constexpr int kFwdRungs[] = {int(FwdRung::Serial),     int(FwdRung::Pingpong),
 // producer: its 64 keys let two blocks share an SM, and no producer rung is built with dropout.
 // d = 256 takes the d = 128 choice (its ladder is measured: docs/performance.md), and so does
 // d = 96, which runs the d = 128 kernel (wgmma_kernel_head_dim). Every rung from KeptMax on
-// keeps the softmax's running max without dropout (v26: 1.03-1.09x at d = 64, 1.05-1.20x at
-// d = 128 over the same rungs without it, bench/results/v26_h200/call1_kept_max_ab).
+// keeps the softmax's running max (v26: 1.03-1.09x at d = 64, 1.05-1.20x at d = 128 over the
+// same rungs without it, bench/results/v26_h200/call1_kept_max_ab; with dropout since v28).
 template <int kD, bool kDropout>
 constexpr FwdRung fwd_production_rung() {
   if constexpr (wgmma_kernel_head_dim(kD) >= 128) return FwdRung::WarpSpecialized;
@@ -284,12 +284,13 @@ bool flash_forward_overlaps_softmax(int64_t head_dim, bool dropout, FusedKernel 
 bool flash_forward_keeps_max(int64_t head_dim, bool dropout, FusedKernel kernel) {
   require_fast_head_dim(head_dim, "flash_forward_keeps_max");
   require_ladder_rung_built(kernel, head_dim, dropout, false, "flash_forward_keeps_max");
-  if (dropout || !use_wgmma(kernel, Pass::Forward, head_dim, "flash_forward_keeps_max"))
-    return false;
+  if (!use_wgmma(kernel, Pass::Forward, head_dim, "flash_forward_keeps_max")) return false;
   bool keeps = false;
   switch_head_dim(head_dim, [&](auto d) {
-    if constexpr (has_wgmma_forward(decltype(d)::value))
-      keeps = rung_of<decltype(d)::value, false>(kernel) >= FwdRung::KeptMax;
+    switch_bool(dropout, [&](auto drop) {
+      if constexpr (has_wgmma_forward(decltype(d)::value))
+        keeps = rung_of<decltype(d)::value, decltype(drop)::value>(kernel) >= FwdRung::KeptMax;
+    });
   });
   return keeps;
 }

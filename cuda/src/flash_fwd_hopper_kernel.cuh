@@ -23,10 +23,11 @@
 // under the other warpgroup's products only (bench/sass_waits.py shows where the waits sit).
 // Keeping the softmax ahead of that wait measured 0.93-0.98x at d = 64 and 0.99-1.02x at
 // d = 128 on the default rungs, and is not done (docs/performance.md, "v22"). From the KeptMax
-// rung on (without dropout) the source waits there too: the softmax keeps the running max m
-// while the tile's scores stay within 2^8 of it in P~, so the exponentials need neither the row
-// maxima first nor a rescale of O_i after (FA4's conditional rescale; 1.03-1.20x,
-// docs/performance.md "v26").
+// rung on the source waits there too: the softmax keeps the running max m while the tile's
+// scores stay within 2^8 of it in P~, so the exponentials need neither the row maxima first nor
+// a rescale of O_i after (FA4's conditional rescale; 1.03-1.20x, docs/performance.md "v26").
+// With dropout, the keep bits of the tile (dropout_bits.cuh) are drawn while S_ij is computed,
+// before any wait (docs/performance.md "v28").
 //
 // Shared-memory stages: iteration j (in order of visited blocks) reads K slot j%2 and V slot
 // (j-1)%2. Without a producer its first barrier proves every warp finished iteration j-1, so it
@@ -64,7 +65,8 @@ namespace flashlab::cuda {
 //             2^8 in P~ (FA4's conditional rescale, fwd::softmax_update_kept_max): the
 //             exponentials no longer wait for the row maxima, and O_i's rescale is gone. It
 //             waits for P V before the softmax (where ptxas put the wait above), so that the
-//             exponentials go straight into P's registers. Not with dropout.
+//             exponentials go straight into P's registers. Dropout follows the exponentials
+//             (the row sums before it, FA1 Alg. 2 l. 14).
 //   Tma:      one thread hands each tile to the copy engine (tma.cuh); mbarriers, not cp.async
 //             waits, say when it has landed.
 //   WarpSpecialized: a producer warpgroup issues every copy into a two-stage mbarrier pipeline
@@ -194,7 +196,7 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
   constexpr bool kPingpong = kRung >= FwdRung::Pingpong, kOverlap = kRung >= FwdRung::Overlap;
   constexpr bool kTma = Layout::kTma, kProducer = Layout::kProducer;
   constexpr bool kPersistent = kRung >= FwdRung::Persistent;
-  constexpr bool kKeptMax = kRung >= FwdRung::KeptMax && !kDropout;
+  constexpr bool kKeptMax = kRung >= FwdRung::KeptMax;
   constexpr int kBlockM = Layout::kBlockM, kConsumers = Layout::kConsumerThreads;
   constexpr int kNTiles = kBlockN / 8, kDTiles = kStoredD / 8, kPSteps = kBlockN / 16;
   extern __shared__ unsigned char smem_raw[];
@@ -398,17 +400,34 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
         wgmma::mma_ss<Elem, kBlockN>(S[0], wgmma::descriptor(sQ_group + q_tile(0, 16 * kk)),
                                      wgmma::descriptor(sK(stage) + kv_tile(0, 16 * kk)), kk > 0);
       wgmma::commit();
+      // Dropout's keep bits need only the tile's position: the Philox calls run while the tensor
+      // cores compute S_ij (pinned there, else ptxas sinks them below the wait). Each branch
+      // below keeps its own wait: with one wait after both, ptxas serialised the products of
+      // the kernels without dropout (C7514; they ran 0.69-0.79x, docs/performance.md "v28").
+      KeepBits<kNTiles> keep;
+      auto draw_keep_bits = [&] {
+        if constexpr (kDropout) {
+          keep = fwd::dropout_keep_bits<1, kNTiles>(p.dropout, qb.batch, qb.head, r_lo, j * kBlockN,
+                                                    lane);
+          wgmma::pin(keep.word);
+        }
+      };
       if (it > 0) {
         if constexpr (kTma) tma::wait(&bars->v_full[1 - stage], ((n - 1) / 2) & 1);
         multiply_pv(sV(1 - stage));  // O_i += P~_{i,j-1} V_{j-1} (FA2 Alg. 1 l. 10, previous tile)
         pass_turn();
+        draw_keep_bits();
         // With the overlap, only S_ij must be done; without it the softmax waits for P V too.
         constexpr int kProductsLeft = kOverlap ? 1 : 0;
         wgmma::wait<kProductsLeft>();
       } else {
         pass_turn();
+        draw_keep_bits();
         wgmma::wait<0>();
       }
+      auto drop = [&](auto& tile) {
+        if constexpr (kDropout) fwd::apply_keep_bits(tile, keep, p.keep_scale);
+      };
       wgmma::pin(S[0]);
       // S_ij is done: K_j's stage (and after the last block, Q_i) may be refilled.
       release(&bars->k_empty[stage]);
@@ -426,12 +445,10 @@ __global__ void __launch_bounds__(HopperFwdLayout<kD, kBlockN, kRung>::kThreads,
         wgmma::pin(O[0]);
         wgmma::pin(P);
         if (it > 0) release(&bars->v_empty[1 - stage]);
-        fwd::softmax_step_kept_max<Elem>(S, O, P, m, l, p.scale_log2, it == 0);
+        fwd::softmax_step_kept_max<Elem>(S, O, P, m, l, p.scale_log2, it == 0, drop);
       } else {
         fwd::softmax_update(S, m, l, rescale, p.scale_log2);
-        if constexpr (kDropout)
-          fwd::apply_dropout(S, p.dropout, p.keep_scale, qb.batch, qb.head, r_lo, j * kBlockN,
-                             lane);
+        drop(S);
         wgmma::pin(S[0]);  // the softmax stays ahead of the wait (measured: else it sinks below)
         wgmma::pin(l);
         wgmma::pin(rescale);

@@ -128,7 +128,10 @@ __global__ void __launch_bounds__(kWarps * 32, 2) flash_fwd_kernel(const FlashFw
     fwd::softmax_update(S, m, l, rescale, p.scale_log2);
     fwd::rescale_output(O, rescale);
     if constexpr (kDropout)
-      fwd::apply_dropout(S, p.dropout, p.keep_scale, qb.batch, qb.head, r_lo, col0, lane);
+      fwd::apply_keep_bits(
+          S,
+          fwd::dropout_keep_bits<kMTiles, kNTiles>(p.dropout, qb.batch, qb.head, r_lo, col0, lane),
+          p.keep_scale);
 
     ptx::cp_async_wait<1>();  // V_j resident (K_{j+1} may still be in flight)
     __syncthreads();

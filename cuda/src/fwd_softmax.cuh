@@ -12,6 +12,7 @@
 #include <flashlab/core/options.hpp>
 #include <flashlab/core/softmax_state.hpp>
 
+#include "dropout_bits.cuh"
 #include "mma.cuh"
 
 namespace flashlab::cuda::fwd {
@@ -90,23 +91,19 @@ __device__ __forceinline__ void rescale_output(float (&O)[kMTiles][kDTiles][4],
       for (int e = 0; e < 4; ++e) O[mt][t][e] *= rescale[mt][e / 2];
 }
 
-// Dropout on P~ before it multiplies V (FA1 Alg. 2 l. 14): the same Philox words, and so the same
-// dropped elements, as the reference (core/dropout.hpp).
+// Dropout on P~ before it multiplies V (FA1 Alg. 2 l. 14): each element scaled by 1 / (1 - p)
+// or dropped as its bit in `keep` says (dropout_keep_bits: the same Philox words, and so the same
+// dropped elements, as the reference, core/dropout.hpp).
 template <int kMTiles, int kNTiles>
-__device__ __forceinline__ void apply_dropout(float (&S)[kMTiles][kNTiles][4],
-                                              const DropoutParams& dropout, float keep_scale,
-                                              int batch, int head, int r_lo, int col0, int lane) {
+__device__ __forceinline__ void apply_keep_bits(float (&S)[kMTiles][kNTiles][4],
+                                                const KeepBits<kMTiles * kNTiles>& keep,
+                                                float keep_scale) {
 #pragma unroll
   for (int mt = 0; mt < kMTiles; ++mt)
 #pragma unroll
     for (int t = 0; t < kNTiles; ++t)
 #pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        const int row = r_lo + mt * 16 + r * 8, col = col0 + t * 8 + (lane % 4) * 2;
-        const Philox4x32 w = dropout_random_words(dropout.seed, batch, head, row, col);
-        S[mt][t][2 * r] *= w.x[col & 3] >= dropout.drop_below ? keep_scale : 0.f;
-        S[mt][t][2 * r + 1] *= w.x[(col + 1) & 3] >= dropout.drop_below ? keep_scale : 0.f;
-      }
+      for (int e = 0; e < 4; ++e) S[mt][t][e] *= keep.keep(mt * kNTiles + t, e) ? keep_scale : 0.f;
 }
 
 // The A fragment (m16n8k16) of P~ for key columns [16 kk, 16 kk + 16) of m-tile mt: the
@@ -133,12 +130,13 @@ constexpr float kKeptMaxSlack = float(kKeptMaxSlackLog2);
 // needs no rescale. They go first, into P (the A fragments of P~_ij, which must be free); then
 // the tile's maxima decide, for the whole warp: if a row's scores rose further (or its m is still
 // -inf), l and m are untouched, P holds garbage and the caller runs softmax_update on S, which
-// this leaves as it was. Returns whether the tile was taken.
-template <typename Elem, int kNTiles, int kPSteps>
+// this leaves as it was. Returns whether the tile was taken. `drop(tile)` applies dropout to
+// P~ (FA1 Alg. 2 l. 14) after its row sums, which l sums un-dropped.
+template <typename Elem, int kNTiles, int kPSteps, typename Drop>
 __device__ __forceinline__ bool softmax_update_kept_max(const float (&S)[1][kNTiles][4],
                                                         const float (&m)[1][2], float (&l)[1][2],
-                                                        uint32_t (&P)[kPSteps][4],
-                                                        float scale_log2) {
+                                                        uint32_t (&P)[kPSteps][4], float scale_log2,
+                                                        Drop&& drop) {
   static_assert(kNTiles == 2 * kPSteps, "two 8-column tiles per 16-key step of P V");
   float p[1][kNTiles][4], row_sum[2] = {0.f, 0.f}, s_max[2] = {-INFINITY, -INFINITY};
 #pragma unroll
@@ -150,6 +148,7 @@ __device__ __forceinline__ bool softmax_update_kept_max(const float (&S)[1][kNTi
       row_sum[e / 2] += p[0][t][e];
       s_max[e / 2] = fmaxf(s_max[e / 2], S[0][t][e]);
     }
+  drop(p);
 #pragma unroll
   for (int kk = 0; kk < kPSteps; ++kk) p_fragment<Elem>(p, 0, kk, P[kk]);
   bool kept = true;
@@ -162,20 +161,28 @@ __device__ __forceinline__ bool softmax_update_kept_max(const float (&S)[1][kNTi
   return true;
 }
 
-// One tile's softmax on the rungs that keep the max (FwdRung::KeptMax and up, without dropout),
-// once P_{j-1} V_{j-1} is done: against the kept max where the tile allows, else (and on a unit's
-// first tile, where m is still -inf) FA2's softmax and O_i's rescale (FA2 Alg. 1 l. 9–10). On
-// return P holds the A fragments of P~_ij.
-template <typename Elem, int kNTiles, int kDTiles, int kPSteps>
+// The `drop` of softmax_step_kept_max without dropout.
+struct NoDropout {
+  template <typename Tile>
+  __device__ __forceinline__ void operator()(Tile&) const {}
+};
+
+// One tile's softmax on the rungs that keep the max (FwdRung::KeptMax and up), once
+// P_{j-1} V_{j-1} is done: against the kept max where the tile allows, else (and on a unit's
+// first tile, where m is still -inf) FA2's softmax and O_i's rescale (FA2 Alg. 1 l. 9–10); then
+// `drop(tile)`, dropout on P~ (FA1 Alg. 2 l. 14; a no-op without it). On return P holds the A
+// fragments of P~_ij.
+template <typename Elem, int kNTiles, int kDTiles, int kPSteps, typename Drop>
 __device__ __forceinline__ void softmax_step_kept_max(float (&S)[1][kNTiles][4],
                                                       float (&O)[1][kDTiles][4],
                                                       uint32_t (&P)[kPSteps][4], float (&m)[1][2],
                                                       float (&l)[1][2], float scale_log2,
-                                                      bool first_tile) {
-  if (!first_tile && softmax_update_kept_max<Elem>(S, m, l, P, scale_log2)) return;
+                                                      bool first_tile, Drop&& drop) {
+  if (!first_tile && softmax_update_kept_max<Elem>(S, m, l, P, scale_log2, drop)) return;
   float rescale[1][2];
   softmax_update(S, m, l, rescale, scale_log2);
   rescale_output(O, rescale);
+  drop(S);
 #pragma unroll
   for (int kk = 0; kk < kPSteps; ++kk) p_fragment<Elem>(S, 0, kk, P[kk]);
 }

@@ -98,6 +98,11 @@ __device__ __forceinline__ void pin(float (&x)[kRows][2]) {
 #pragma unroll
     for (int e = 0; e < 2; ++e) asm volatile("" : "+f"(x[r][e])::"memory");
 }
+template <int kWords>
+__device__ __forceinline__ void pin(uint32_t (&w)[kWords]) {
+#pragma unroll
+  for (int i = 0; i < kWords; ++i) asm volatile("" : "+r"(w[i])::"memory");
+}
 template <int kTiles>
 __device__ __forceinline__ void pin(uint32_t (&a)[kTiles][4]) {
 #pragma unroll

@@ -178,7 +178,11 @@ TEST_CASE("the fast forward follows a running max that rises block after block")
   FLASHLAB_TEST_RNG(rng, "rising max");
   std::vector<Case> cases;
   for (int64_t d : cuda::kFastHeadDims)
-    for (bool causal : {false, true}) cases.push_back({{1, 2, 300, 1200, d}, causal});
+    for (bool causal : {false, true}) {
+      cases.push_back({{1, 2, 300, 1200, d}, causal});
+      // With dropout the kept and the moved max both meet it: each decides P~ before dropout.
+      cases.push_back({{1, 2, 300, 1200, d}, causal, 0.2});
+    }
   check_fast_forward(cases, rng, 6.0);
 }
 
@@ -257,12 +261,13 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
                                                cuda::FusedKernel::WgmmaPersistentDynamic));
     CHECK(cuda::flash_forward_overlaps_softmax(256, false));  // warp-specialised, as d = 128
     CHECK(cuda::flash_forward_overlaps_softmax(96, false));   // the d = 128 kernel, padded
-    // Which keep the running max (the model's kept_max): the rungs from KeptMax on, without
-    // dropout, so every default wgmma forward without dropout.
+    // Which keep the running max (the model's kept_max): the rungs from KeptMax on, so every
+    // default wgmma forward, with dropout too (TMA at d = 64, warp-specialised above).
     for (const int64_t d : {64, 96, 128, 256}) {
       INFO("d=" << d);
       CHECK(cuda::flash_forward_keeps_max(d, false));
-      CHECK_FALSE(cuda::flash_forward_keeps_max(d, true));
+      CHECK(cuda::flash_forward_keeps_max(d, true));
+      CHECK_FALSE(cuda::flash_forward_keeps_max(d, true, cuda::FusedKernel::MmaSync));
       CHECK_FALSE(cuda::flash_forward_keeps_max(d, false, cuda::FusedKernel::WgmmaOverlap));
       CHECK(cuda::flash_forward_keeps_max(d, false, cuda::FusedKernel::WgmmaKeptMax));
       CHECK(cuda::flash_forward_keeps_max(d, false, cuda::FusedKernel::WgmmaTma));
@@ -373,7 +378,8 @@ TEST_CASE("sanitizer: small forward cases of the fast and teaching kernels") {
                       {{1, 1, 150, 8200, 64}, true},  // causal on 160-key blocks
                       {{1, 1, 33, 40, 256}, true},
                       {{1, 1, 20, 20, 32}},
-                      {{1, 1, 65, 9, 96}, true}},
+                      {{1, 1, 65, 9, 96}, true},
+                      {{1, 2, 200, 140, 128}, false, 0.15}},  // the kept max with dropout
                      rng);
   check_ladder_rungs({{{1, 1, 70, 70, 128}, false, 0.0, "butterfly"},
                       {{1, 1, 150, 150, 64}, true, 0.0, "random:0.4"},

@@ -132,8 +132,8 @@ bool flash_forward_overlaps_softmax(int64_t head_dim, bool dropout,
                                     FusedKernel kernel = FusedKernel::Auto);
 
 // Whether that forward keeps its softmax's running max and rescales O only when it moves (the
-// rungs from WgmmaKeptMax on, without dropout; FA4's conditional rescale): the simulator then runs
-// FA2's forward with SimConfig::kept_max. Throws as flash_forward_tiles does.
+// wgmma rungs from WgmmaKeptMax on, with or without dropout; FA4's conditional rescale): the
+// simulator then runs FA2's forward with SimConfig::kept_max. Throws as flash_forward_tiles does.
 bool flash_forward_keeps_max(int64_t head_dim, bool dropout,
                              FusedKernel kernel = FusedKernel::Auto);
 
@@ -167,10 +167,18 @@ void naive_forward(const AttentionShape& shape, const AttentionOptions& options,
 void naive_backward(const AttentionShape& shape, const AttentionOptions& options, DType dtype,
                     const BackwardArgs& args, void* workspace, cudaStream_t stream = nullptr);
 
+// How dropout_keep_mask computes the mask: one element per thread (core's dropout_keep, as the
+// naive and teaching kernels do), or as the fused kernels hold P in mma fragments, each Philox
+// call shared by the lanes that read it (cuda/src/dropout_bits.cuh): the forward's S (rows of
+// queries) or the backward's S^T (rows of keys).
+enum class DropoutMaskPath { Element, ForwardFragments, BackwardFragments };
+
 // Debug path: writes the dropout keep decision (1 = kept) of every element of head (batch, head)
-// to `keep` (seq_q x seq_k bytes of device memory), computed on the GPU by the kernels' function.
+// to `keep` (seq_q x seq_k bytes of device memory), computed on the GPU by the kernels' functions
+// (`path`).
 void dropout_keep_mask(const AttentionShape& shape, const AttentionOptions& options, int64_t batch,
-                       int64_t head, uint8_t* keep, cudaStream_t stream = nullptr);
+                       int64_t head, uint8_t* keep, cudaStream_t stream = nullptr,
+                       DropoutMaskPath path = DropoutMaskPath::Element);
 
 // The GPU that calls run on, or why there is none.
 struct DeviceInfo {
