@@ -4,6 +4,7 @@
 // "dropout on the GPU drops exactly the reference's elements at rate p").
 #include <algorithm>
 
+#include <flashlab/core/block_mask.hpp>
 #include <flashlab/cuda/api.hpp>
 
 #include "check.hpp"
@@ -55,10 +56,6 @@ __global__ void backward_fragments_kernel(DropoutParams dropout, int b, int h, i
     }
 }
 
-unsigned blocks(int64_t n, int64_t per_block) {
-  return unsigned((n + per_block - 1) / per_block);
-}
-
 }  // namespace
 
 void dropout_keep_mask(const AttentionShape& shape, const AttentionOptions& options, int64_t batch,
@@ -75,12 +72,13 @@ void dropout_keep_mask(const AttentionShape& shape, const AttentionOptions& opti
           params.dropout, batch, head, shape.seq_q, shape.seq_k, keep);
       break;
     case DropoutMaskPath::ForwardFragments:
-      forward_fragments_kernel<<<dim3(blocks(seq_q, 32), blocks(seq_k, 64)), 32, 0, stream>>>(
-          params.dropout, b, h, seq_q, seq_k, keep);
+      forward_fragments_kernel<<<dim3(unsigned(ceil_div(seq_q, 32)), unsigned(ceil_div(seq_k, 64))),
+                                 32, 0, stream>>>(params.dropout, b, h, seq_q, seq_k, keep);
       break;
     case DropoutMaskPath::BackwardFragments:
-      backward_fragments_kernel<<<dim3(blocks(seq_k, 16), blocks(seq_q, 8 * kBwdQTiles)), 32, 0,
-                                  stream>>>(params.dropout, b, h, seq_q, seq_k, keep);
+      backward_fragments_kernel<<<dim3(unsigned(ceil_div(seq_k, 16)),
+                                       unsigned(ceil_div(seq_q, 8 * kBwdQTiles))),
+                                  32, 0, stream>>>(params.dropout, b, h, seq_q, seq_k, keep);
       break;
   }
   FLASHLAB_CUDA_CHECK_LAUNCH();
