@@ -9,6 +9,7 @@
 #include <flashlab/cli/terminal.hpp>
 #include <flashlab/cli/units.hpp>
 #include <flashlab/core/byte_size.hpp>
+#include <flashlab/core/dropout.hpp>
 #include <flashlab/core/named_block_mask.hpp>
 #include <flashlab/core/seed_text.hpp>
 #include <flashlab/io/npy.hpp>
@@ -272,6 +273,12 @@ Problem resolve_problem(const ProblemArgs& a, const AttentionShape& shape, bool 
 
   require(std::isfinite(a.dropout) && a.dropout >= 0.0 && a.dropout < 1.0,
           "--dropout must be in [0, 1), got " + format_number(a.dropout));
+  // Refused here, before any point runs, where 16-bit decisions cannot represent it (core's rule).
+  try {
+    make_dropout(a.dropout, a.seed);
+  } catch (const Error& e) {
+    throw Error(std::string("--dropout: ") + e.what());
+  }
   p.options.dropout_p = a.dropout;
   p.options.seed = a.seed;
   p.options.causal = a.causal;

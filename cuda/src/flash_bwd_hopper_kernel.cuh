@@ -91,7 +91,7 @@ constexpr bool hopper_bwd_dq_in_stage(int kernel_d) {
 // Queries per iteration of the wgmma backward: 128 at d = 64 without dropout (FA3's d = 64 tiles:
 // each iteration's waits, barriers and dQ hand-off then serve twice the products; S^T, dP^T, dK
 // and dV of 64 keys fit the compute warps' 240 registers), 64 elsewhere (with dropout 128 queries
-// spill 376 bytes).
+// spill: 376 bytes, and still 216 with v29's lighter keep bits).
 constexpr int hopper_bwd_block_m(int kernel_d, bool dropout) {
   return kernel_d == 64 && !dropout ? 128 : kBwdBlockM;
 }
@@ -391,7 +391,8 @@ __global__ void __launch_bounds__(HopperBwdLayout<kD, kDropout, kProducer>::kThr
     // dK's products first ran 0.955-0.971x in v19, bench/results/v19_h200/dk_order_ab). The
     // stage of Q_i then goes back to the producer at the end of the iteration. Only with a
     // producer at d = 96 and 128 without dropout: at d = 64 (128 queries) ptxas serialises the
-    // wgmma for want of registers (C7512), with dropout it spills 144 bytes.
+    // wgmma for want of registers (C7512), with dropout it spills (144 bytes; still 28 with
+    // v29's lighter keep bits).
     constexpr bool kDKAfterDQ = kProducer && !kSharedKeys && kBlockM == 64 && !kDropout;
     constexpr int kOwnSteps = Layout::kGroupQueries / 16;
     // step(kk, B) for the 16-query steps from q0, B = this group's columns of dO_i or Q_i.

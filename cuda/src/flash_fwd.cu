@@ -42,35 +42,42 @@ constexpr int kFwdRungs[] = {int(FwdRung::Serial),     int(FwdRung::Pingpong),
 // TMA alone; the persistent rung gains at one shape only, 0.87-1.05x, bench/results/v11_h200);
 // at d = 64 the persistent rung with 128 keys (1.13-1.19x over TMA without a producer with 64
 // keys, which was d = 64's choice until v11; warp specialisation with 128 keys 1.03-1.13x:
-// bench/results/v11_h200/call3_36e70ca/sweep_d64.md). With dropout d = 64 keeps TMA without a
-// producer: its 64 keys let two blocks share an SM, and no producer rung is built with dropout.
+// bench/results/v11_h200/call3_36e70ca/sweep_d64.md), with dropout too since v29: its keep bits
+// then fit the consumers' registers with 128 keys, and the persistent rung ran 1.42-1.45x the
+// TMA rung with 64 keys that d = 64 took with dropout until then (the same keep bits in both),
+// which held 164 registers and so one block of eight warps per SM
+// (bench/results/v29_h200/call2_rule16_ab, v2 against v1).
 // d = 256 takes the d = 128 choice (its ladder is measured: docs/performance.md), and so does
 // d = 96, which runs the d = 128 kernel (wgmma_kernel_head_dim). Every rung from KeptMax on
 // keeps the softmax's running max (v26: 1.03-1.09x at d = 64, 1.05-1.20x at d = 128 over the
 // same rungs without it, bench/results/v26_h200/call1_kept_max_ab; with dropout since v28).
-template <int kD, bool kDropout>
+template <int kD>
 constexpr FwdRung fwd_production_rung() {
   if constexpr (wgmma_kernel_head_dim(kD) >= 128) return FwdRung::WarpSpecialized;
-  return kDropout ? FwdRung::Tma : FwdRung::Persistent;
+  return FwdRung::Persistent;
 }
 
 // Keys per block of the wgmma kernel per rung (its query rows are HopperFwdLayout's): 128 where
-// the registers allow: d = 128 without dropout (64 with dropout: 255 registers and spills at
-// 128), and d = 64 with a producer (its consumers get 240 registers). d = 64 without a producer
-// takes 64 keys, so that 126 registers let two blocks share an SM (H100: 320 -> 338 TFLOP/s
-// dense and 192 -> 241 causal at N = 2048 against 128 keys and one block; H200: 128 keys spill
-// 392 bytes at two blocks, 0.70-0.75x). FA3's d = 64 tiles, three warpgroups of 64 rows with a
-// producer, measured 0.90-0.95x of two warp-specialised with 128 keys (64 keys; 128 spill at their
-// 160 registers): bench/results/v11_h200/call3_36e70ca/sweep_d64.md.
-// d = 64 with a producer takes 160 keys where they pay (wide_keys_pay): each iteration's waits,
-// turns and rescale of O then serve a quarter more keys. H200, fp16, in one call against 128
-// keys: 1.01-1.08x without a mask at N 2048-16384; causal 0.95-1.07x (0.95 at N = 2048, where
-// more of the wider blocks straddle the diagonal); 192 keys, FA3's choice, spilled 56 bytes and
-// ran 0.91-1.00x (bench/results/v13_h200/wide_keys_ab). Causal calls take 160 keys from
-// kWideCausalKeys on (wide_keys_pay).
+// the registers allow: d = 128, and d = 64 with a producer (its consumers get 240 registers).
+// With dropout 128 keys spilled until v29 (255 registers at d = 128), so 64 were taken; with a
+// Philox call per eight elements and the round keys as constants they fit without spills, and
+// ran 1.10-1.13x at d = 128 (the same keep bits in both: bench/results/v29_h200/
+// call2_rule16_ab, v2 against v1). Wider blocks are not built with dropout.
+// d = 64 without a producer takes 64 keys, so that 126 registers let two blocks share an SM (H100:
+// 320 -> 338 TFLOP/s dense and 192 -> 241 causal at N = 2048 against 128 keys and one block; H200:
+// 128 keys spill 392 bytes at two blocks, 0.70-0.75x). FA3's d = 64 tiles, three warpgroups of 64
+// rows with a producer, measured 0.90-0.95x of two warp-specialised with 128 keys (64 keys; 128
+// spill at their 160 registers): bench/results/v11_h200/call3_36e70ca/sweep_d64.md. d = 64 with a
+// producer takes 160 keys where they pay (wide_keys_pay): each iteration's waits, turns and rescale
+// of O then serve a quarter more keys. H200, fp16, in one call against 128 keys: 1.01-1.08x without
+// a mask at N 2048-16384; causal 0.95-1.07x (0.95 at N = 2048, where more of the wider blocks
+// straddle the diagonal); 192 keys, FA3's choice, spilled 56 bytes and ran 0.91-1.00x
+// (bench/results/v13_h200/wide_keys_ab). Causal calls take 160 keys from kWideCausalKeys on
+// (wide_keys_pay).
 constexpr int hopper_fwd_block_n(int kernel_d, bool dropout, FwdRung rung, bool wide_keys) {
   const bool room = kernel_d == 128 || (kernel_d == 64 && rung >= FwdRung::WarpSpecialized);
-  if (dropout || !room) return 64;
+  if (!room) return 64;
+  if (dropout) return 128;
   return kernel_d == 64 && wide_keys ? 160 : 128;
 }
 
@@ -213,16 +220,16 @@ void launch(const AttentionShape& shape, const FlashFwdParams<Elem>& p, bool wgm
         return;
     }
     if (wgmma)
-      return launch_wgmma<Elem, kD, kDropout, kLogTiles, fwd_production_rung<kD, kDropout>()>(
-          shape, p, stream);
+      return launch_wgmma<Elem, kD, kDropout, kLogTiles, fwd_production_rung<kD>()>(shape, p,
+                                                                                    stream);
   }
   launch_mma_sync<Elem, kD, kDropout, kLogTiles>(shape, p, stream);
 }
 
 // The wgmma rung a call runs: the ladder rung `kernel` names, else the production rung.
-template <int kD, bool kDropout>
+template <int kD>
 FwdRung rung_of(FusedKernel kernel) {
-  return is_ladder_rung(kernel) ? ladder_rung(kernel) : fwd_production_rung<kD, kDropout>();
+  return is_ladder_rung(kernel) ? ladder_rung(kernel) : fwd_production_rung<kD>();
 }
 
 // The tiles of the kernel a call runs (the rungs differ: d = 64 with a producer has 128 keys, or
@@ -232,7 +239,7 @@ TileSizes tiles_of(bool wgmma, FusedKernel kernel, bool wide_keys) {
   if constexpr (has_wgmma_forward(kD)) {
     if (wgmma) {
       TileSizes tiles;
-      switch_value<kFwdRungs>(int(rung_of<kD, kDropout>(kernel)), [&](auto rung) {
+      switch_value<kFwdRungs>(int(rung_of<kD>(kernel)), [&](auto rung) {
         constexpr int kKernelD = wgmma_kernel_head_dim(kD);
         constexpr FwdRung kRung = FwdRung(decltype(rung)::value);
         switch_bool(wide_keys, [&](auto wide) {
@@ -272,11 +279,8 @@ bool flash_forward_overlaps_softmax(int64_t head_dim, bool dropout, FusedKernel 
   if (!use_wgmma(kernel, Pass::Forward, head_dim, "flash_forward_overlaps_softmax")) return false;
   bool overlaps = false;
   switch_head_dim(head_dim, [&](auto d) {
-    switch_bool(dropout, [&](auto drop) {
-      if constexpr (has_wgmma_forward(decltype(d)::value))
-        overlaps =
-            rung_of<decltype(d)::value, decltype(drop)::value>(kernel) >= FwdRung::WarpSpecialized;
-    });
+    if constexpr (has_wgmma_forward(decltype(d)::value))
+      overlaps = rung_of<decltype(d)::value>(kernel) >= FwdRung::WarpSpecialized;
   });
   return overlaps;
 }
@@ -287,10 +291,8 @@ bool flash_forward_keeps_max(int64_t head_dim, bool dropout, FusedKernel kernel)
   if (!use_wgmma(kernel, Pass::Forward, head_dim, "flash_forward_keeps_max")) return false;
   bool keeps = false;
   switch_head_dim(head_dim, [&](auto d) {
-    switch_bool(dropout, [&](auto drop) {
-      if constexpr (has_wgmma_forward(decltype(d)::value))
-        keeps = rung_of<decltype(d)::value, decltype(drop)::value>(kernel) >= FwdRung::KeptMax;
-    });
+    if constexpr (has_wgmma_forward(decltype(d)::value))
+      keeps = rung_of<decltype(d)::value>(kernel) >= FwdRung::KeptMax;
   });
   return keeps;
 }

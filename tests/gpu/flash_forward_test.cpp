@@ -240,7 +240,7 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
           .find("flash_backward_tiles: FusedKernel wgmma serial is built at head_dim 64, 96, 128, "
                 "256 without dropout or tile_log, not at head_dim 32") != std::string::npos);
   // Which forwards run their softmax under their products (the model's schedule): the
-  // rungs with a producer, and the defaults at d = 128 and at d = 64 without dropout.
+  // rungs with a producer, and so the defaults at every head dim, with dropout or without.
   CHECK(test::error_of([&] {
           cuda::flash_forward_overlaps_softmax(48, false);
         }).find("head_dim 48 is not supported") != std::string::npos);
@@ -253,7 +253,7 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
     CHECK(cuda::flash_forward_overlaps_softmax(128, false));
     CHECK(cuda::flash_forward_overlaps_softmax(128, true));
     CHECK(cuda::flash_forward_overlaps_softmax(64, false));
-    CHECK_FALSE(cuda::flash_forward_overlaps_softmax(64, true));  // TMA without a producer
+    CHECK(cuda::flash_forward_overlaps_softmax(64, true));  // persistent, as without dropout
     CHECK_FALSE(cuda::flash_forward_overlaps_softmax(128, false, cuda::FusedKernel::WgmmaTma));
     CHECK_FALSE(cuda::flash_forward_overlaps_softmax(128, false, cuda::FusedKernel::WgmmaKeptMax));
     CHECK(cuda::flash_forward_overlaps_softmax(64, false, cuda::FusedKernel::WgmmaPersistent));
@@ -262,7 +262,7 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
     CHECK(cuda::flash_forward_overlaps_softmax(256, false));  // warp-specialised, as d = 128
     CHECK(cuda::flash_forward_overlaps_softmax(96, false));   // the d = 128 kernel, padded
     // Which keep the running max (the model's kept_max): the rungs from KeptMax on, so every
-    // default wgmma forward, with dropout too (TMA at d = 64, warp-specialised above).
+    // default wgmma forward, with dropout too (persistent at d = 64, warp-specialised above).
     for (const int64_t d : {64, 96, 128, 256}) {
       INFO("d=" << d);
       CHECK(cuda::flash_forward_keeps_max(d, false));
@@ -274,8 +274,9 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
     }
     // The tiles each call runs. Forward: per rung (d = 64 with a producer: 160 keys where seq_k
     // pads them little, under a causal mask only from 8192 keys on, else 128; without a producer
-    // 64), and d = 96 on the d = 128 kernel's. Backward: 128 queries per block at d = 64 without
-    // dropout (wgmma), 64 elsewhere; 64 keys (shared by both warpgroups) at d = 256.
+    // 64; with dropout 128, never 160), and d = 96 on the d = 128 kernel's. Backward: 128
+    // queries per block at d = 64 without dropout (wgmma), 64 elsewhere; 64 keys (shared by both
+    // warpgroups) at d = 256.
     using K = cuda::FusedKernel;
     struct Expected {
       bool backward;
@@ -289,7 +290,7 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
              Expected{false, 64, 2000, false, false, K::Auto, 128, 160},
              Expected{false, 64, 1024, false, false, K::Wgmma, 128, 128},  // 1120 keys padded
              Expected{false, 64, 2048, false, true, K::Wgmma, 128, 128},
-             Expected{false, 64, 2048, true, false, K::Wgmma, 128, 64},
+             Expected{false, 64, 2048, true, false, K::Wgmma, 128, 128},  // dropout: not 160
              Expected{false, 64, 2048, false, false, K::WgmmaTma, 128, 64},
              Expected{false, 64, 2048, false, false, K::WgmmaKeptMax, 128, 64},
              Expected{false, 64, 8192, false, false, K::WgmmaWarpSpecialized, 128, 160},
@@ -301,7 +302,7 @@ TEST_CASE("host API refuses bad calls with a clear error and launches nothing") 
              Expected{false, 128, 2048, false, false, K::WgmmaTma, 128, 128},
              Expected{false, 128, 2048, false, false, K::Auto, 128, 128},
              Expected{false, 96, 2048, false, false, K::Auto, 128, 128},
-             Expected{false, 96, 2048, true, false, K::Auto, 128, 64},
+             Expected{false, 96, 2048, true, false, K::Auto, 128, 128},
              Expected{false, 96, 2048, false, false, K::MmaSync, 128, 64},
              Expected{false, 96, 2048, false, false, K::WgmmaSerial, 128, 128},
              Expected{false, 256, 2048, false, false, K::WgmmaPingpong, 128, 64},

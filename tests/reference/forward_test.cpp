@@ -72,12 +72,13 @@ PlainSoftmax plain_softmax(const AttentionShape& shape, const AttentionOptions& 
   return out;
 }
 
-// O = (P o Z) V by loops, Z_ij = 1/(1-p) where flashlab::dropout_keep keeps (i, j), else 0.
+// O = (P o Z) V by loops, Z_ij = 1/(1-p') where flashlab::dropout_keep keeps (i, j), else 0, with
+// p' = drop_below / 2^16 the realised drop rate (p rounded to 16 bits).
 ForwardResult<double> plain_forward(const AttentionShape& shape, const AttentionOptions& options,
                                     const Tensor<double>& Q, const Tensor<double>& K,
                                     const Tensor<double>& V) {
   const DropoutParams dropout = make_dropout(options.dropout_p, options.seed);
-  const double keep_scale = 1.0 / (1.0 - options.dropout_p);
+  const double keep_scale = 1.0 / (1.0 - dropout.drop_below / 65536.0);
   ForwardResult<double> out{Tensor<double>(q_dims(shape)), Tensor<double>(lse_dims(shape))};
   for (int64_t b = 0; b < shape.batch; ++b)
     for (int64_t h = 0; h < shape.heads; ++h) {
@@ -340,7 +341,8 @@ TEST_CASE("a query row whose every key is masked gives O = 0 and lse = -inf, nev
 }
 
 // dropout_multiplier is the Z of FA1 Alg. 4 l. 14; it must be exactly 1/(1-p) where dropout_keep
-// keeps an element and 0 elsewhere (bitwise: both sides compute 1/(1-p) the same way). Then the
+// keeps an element and 0 elsewhere (p = 0.25 is a multiple of 2^-16, so the realised rate is p
+// and 1/(1-p) = 4/3 correctly rounded either way). Then the
 // output must be (P o Z) V with P = softmax of the *undropped* scores, and lse must not depend on
 // dropout at all (FA1 Alg. 2 accumulates l from the undropped P~).
 TEST_CASE("dropout_multiplier agrees with dropout_keep and the output equals (P o Z) V") {

@@ -26,19 +26,38 @@ FLASHLAB_HD void mulhilo32(uint32_t a, uint32_t b, uint32_t& hi, uint32_t& lo) {
 }
 }  // namespace detail
 
-// Ten rounds of the Philox S-box over a 128-bit counter with a 64-bit key.
-FLASHLAB_HD Philox4x32 philox4x32_10(Philox4x32 counter, uint32_t key0, uint32_t key1) {
+// The key of every round of Philox-4x32-10: round r uses (key0 + r W0, key1 + r W1), whatever the
+// counter. Derived once per seed (make_dropout), the GPU reads them as constants instead of adding
+// W0 and W1 again in every call.
+struct PhiloxKeys {
+  uint32_t k0[10];
+  uint32_t k1[10];
+};
+
+FLASHLAB_HD PhiloxKeys philox_round_keys(uint32_t key0, uint32_t key1) {
+  PhiloxKeys keys{};
   for (int round = 0; round < 10; ++round) {
-    if (round > 0) {
-      key0 += detail::kPhiloxW0;
-      key1 += detail::kPhiloxW1;
-    }
+    keys.k0[round] = key0 + uint32_t(round) * detail::kPhiloxW0;
+    keys.k1[round] = key1 + uint32_t(round) * detail::kPhiloxW1;
+  }
+  return keys;
+}
+
+// Ten rounds of the Philox S-box over a 128-bit counter, with the rounds' keys.
+FLASHLAB_HD Philox4x32 philox4x32_10(Philox4x32 counter, const PhiloxKeys& keys) {
+  for (int round = 0; round < 10; ++round) {
     uint32_t hi0, lo0, hi1, lo1;
     detail::mulhilo32(detail::kPhiloxM0, counter.x[0], hi0, lo0);
     detail::mulhilo32(detail::kPhiloxM1, counter.x[2], hi1, lo1);
-    counter = {{hi1 ^ counter.x[1] ^ key0, lo1, hi0 ^ counter.x[3] ^ key1, lo0}};
+    counter = {
+        {hi1 ^ counter.x[1] ^ keys.k0[round], lo1, hi0 ^ counter.x[3] ^ keys.k1[round], lo0}};
   }
   return counter;
+}
+
+// The same with a 64-bit key (key0, key1), as Random123 states it.
+FLASHLAB_HD Philox4x32 philox4x32_10(Philox4x32 counter, uint32_t key0, uint32_t key1) {
+  return philox4x32_10(counter, philox_round_keys(key0, key1));
 }
 
 }  // namespace flashlab

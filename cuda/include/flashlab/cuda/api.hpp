@@ -83,9 +83,8 @@ void flash_forward_simple(const AttentionShape& shape, const AttentionOptions& o
 //   WgmmaPersistentDynamic: the same, each block drawing its next unit from a counter (FA3's
 //     dynamic tile scheduler).
 // Wgmma is the rung the forward runs by default: WgmmaWarpSpecialized at d = 96, 128 and 256,
-// WgmmaPersistent at d = 64 (WgmmaTma with dropout, where the softmax rescales at every tile;
-// fwd_production_rung in flash_fwd.cu, measured); the backward's is WgmmaWarpSpecialized, for every
-// dtype, dropout and tile log.
+// WgmmaPersistent at d = 64, with dropout too since v29 (fwd_production_rung in flash_fwd.cu,
+// measured); the backward's is WgmmaWarpSpecialized, for every dtype, dropout and tile log.
 enum class FusedKernel {
   Auto,
   Wgmma,
