@@ -73,7 +73,7 @@ inline const std::vector<BadInput> kProblemRows = {
     {"", "--dropout", "negative", "--dropout -0.1", "--dropout must be in [0, 1), got -0.1"},
     {"", "--dropout", "missing", "--dropout", "--dropout: 1 required FLOAT missing"},
     {"", "--dropout", "below 16 bits", "--dropout 1e-6",
-     "dropout probability 1e-06 is below the mask's resolution 2^-16"},
+     "dropout probability 1e-06 rounds to 0 at the mask's resolution 2^-16"},
     {"", "--dropout", "rounds to 1", "--dropout 0.9999999",
      "dropout probability 0.9999999 rounds to 1 at the mask's resolution 2^-16"},
     {"", "--seed", "wrong type", "--seed x",

@@ -50,8 +50,8 @@ inline DropoutParams make_dropout(double p, uint64_t seed) {
   if (!d.enabled) return d;
   const double levels = std::round(p * kDropoutLevels);
   require(levels >= 1.0, "dropout probability " + detail::probability_text(p) +
-                             " is below the mask's resolution 2^-16 (1.5e-05): each element is "
-                             "decided by 16 random bits, so it would drop nothing");
+                             " rounds to 0 at the mask's resolution 2^-16 (1.5e-05): each "
+                             "element is decided by 16 random bits, so it would drop nothing");
   require(levels < kDropoutLevels, "dropout probability " + detail::probability_text(p) +
                                        " rounds to 1 at the mask's resolution 2^-16: it would "
                                        "drop every element");
