@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include <flashlab/core/dropout.hpp>
 #include <flashlab/cuda/api.hpp>
 #include <flashlab/cuda/device_buffer.hpp>
 #include <flashlab/cuda/event_timer.hpp>
@@ -394,10 +395,15 @@ int main(int argc, char** argv) {
     else if (a == "--dropout" && i + 1 < argc) {
       char* end = nullptr;
       dropout_p = std::strtod(argv[++i], &end);
-      if (*end != '\0' || !(dropout_p >= 0.0 && dropout_p < 1.0)) {
-        std::fprintf(stderr,
-                     "flashlab-gpu-bench: --dropout takes a probability in [0, 1), got %s\n",
+      if (*end != '\0') {
+        std::fprintf(stderr, "flashlab-gpu-bench: --dropout takes a probability, got %s\n",
                      argv[i]);
+        return 2;
+      }
+      try {
+        make_dropout(dropout_p, 0);  // core's rule: [0, 1) and representable in 16 bits
+      } catch (const Error& e) {
+        std::fprintf(stderr, "flashlab-gpu-bench: --dropout: %s\n", e.what());
         return 2;
       }
     } else {

@@ -21,9 +21,9 @@ __global__ void dropout_mask_kernel(DropoutParams dropout, int64_t b, int64_t h,
     keep[x] = dropout_keep(dropout, b, h, x / seq_k, x % seq_k) ? 1 : 0;
 }
 
-// The fragment tiles of one warp: two 16-row m-tiles of eight 8-column tiles in the forward (the
-// mma.sync forward's layout at d >= 96), sixteen 8-query tiles of 16 keys in the backward, so
-// that the keep bits fill two words.
+// The fragment tiles of one warp: two 16-row m-tiles (as the mma.sync forward's at d >= 96) of
+// eight 8-column tiles in the forward, sixteen 8-query tiles of 16 keys in the backward, so that
+// the keep bits fill two words.
 constexpr int kFwdMTiles = 2, kFwdNTiles = 8, kBwdQTiles = 16;
 
 // One warp per 32 query rows x 64 keys (blockIdx.x: rows, blockIdx.y: keys).

@@ -91,9 +91,9 @@ __device__ __forceinline__ void rescale_output(float (&O)[kMTiles][kDTiles][4],
       for (int e = 0; e < 4; ++e) O[mt][t][e] *= rescale[mt][e / 2];
 }
 
-// Dropout on P~ before it multiplies V (FA1 Alg. 2 l. 14): each element scaled by 1 / (1 - p)
-// or dropped as its bit in `keep` says (dropout_keep_bits: the same Philox words, and so the same
-// dropped elements, as the reference, core/dropout.hpp).
+// Dropout on P~ before it multiplies V (FA1 Alg. 2 l. 14): each element scaled by keep_scale
+// (1 / the realised keep rate) or dropped as its bit in `keep` says (dropout_keep_bits: the
+// same Philox words, and so the same dropped elements, as the reference, core/dropout.hpp).
 template <int kMTiles, int kNTiles>
 __device__ __forceinline__ void apply_keep_bits(float (&S)[kMTiles][kNTiles][4],
                                                 const KeepBits<kMTiles * kNTiles>& keep,

@@ -21,8 +21,7 @@ inline constexpr double kDropoutLevels = 65536.0;
 
 // What a kernel needs to drop elements: derived once on the host from (p, seed).
 struct DropoutParams {
-  uint64_t seed = 0;
-  PhiloxKeys keys{};        // the Philox round keys of `seed` (key = its low and high words)
+  PhiloxKeys keys{};        // the Philox round keys of the seed (key = its low and high words)
   uint32_t drop_below = 0;  // an element is dropped iff its 16-bit random number < drop_below
   double keep_scale = 1.0;  // 2^16 / (2^16 - drop_below): 1 / the realised keep rate, so that
                             // E[output] is unchanged
@@ -44,7 +43,6 @@ inline DropoutParams make_dropout(double p, uint64_t seed) {
   require(std::isfinite(p) && p >= 0.0 && p < 1.0,
           "dropout probability must be in [0, 1), got " + detail::probability_text(p));
   DropoutParams d;
-  d.seed = seed;
   d.keys = philox_round_keys(static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
   d.enabled = p > 0.0;
   if (!d.enabled) return d;
