@@ -2,7 +2,8 @@
 // and after, for Nsight Compute to profile (bench/validate_model.sh): the DRAM bytes, L2 bytes and
 // kernel times it records are what the simulator's performance model is validated against.
 // Writes a manifest (one record per call, in launch order, with the kernel's real tiles) so that
-// bench/ncu_collect.py can give each fenced group of kernels its shape.
+// bench/ncu_collect.py can give each fenced group of kernels its shape. --dropout P runs every call
+// with dropout on P (the records say so: the model then counts dropout's draws).
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include <flashlab/core/dropout.hpp>
 #include <flashlab/cuda/api.hpp>
 #include <flashlab/cuda/device_buffer.hpp>
 
@@ -66,6 +68,7 @@ struct Call {
   TileSizes tiles;
   bool softmax_under_matmul = false;  // cuda::flash_forward_overlaps_softmax: "schedule"
   bool kept_max = false;              // cuda::flash_forward_keeps_max: "softmax"
+  double dropout = 0;                 // the dropout probability it ran with
 };
 
 // Rewritten after every call, so a run stopped at a time limit keeps what it did.
@@ -80,8 +83,8 @@ void write_manifest(const std::string& path, const std::string& gpu, int sms,
         << ",\"causal\":" << (c.causal ? "true" : "false") << ",\"kernel\":\"" << c.kernel
         << "\",\"Br\":" << c.tiles.block_rows << ",\"Bc\":" << c.tiles.block_cols
         << ",\"schedule\":\"" << (c.softmax_under_matmul ? "overlapped" : "serial")
-        << "\",\"softmax\":\"" << (c.kept_max ? "kept-max" : "fa2") << "\"}"
-        << (i + 1 < calls.size() ? ",\n" : "\n");
+        << "\",\"softmax\":\"" << (c.kept_max ? "kept-max" : "fa2")
+        << "\",\"dropout\":" << c.dropout << "}" << (i + 1 < calls.size() ? ",\n" : "\n");
   }
   out << "]}\n";
 }
@@ -93,6 +96,7 @@ int main(int argc, char** argv) {
   std::vector<AttentionShape> extra;  // --shape B,H,N,d (e.g. the default compare problem)
   std::string manifest_path = "calls.json";
   double naive_limit_gib = 40;
+  double dropout_p = 0;
   try {
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
@@ -108,10 +112,16 @@ int main(int argc, char** argv) {
         manifest_path = argv[++i];
       } else if (a == "--naive-limit-gib" && i + 1 < argc) {
         naive_limit_gib = std::atof(argv[++i]);
+      } else if (a == "--dropout" && i + 1 < argc) {
+        char* end = nullptr;
+        dropout_p = std::strtod(argv[++i], &end);
+        if (*end != '\0') throw Error(std::string("--dropout takes a probability, got ") + argv[i]);
+        make_dropout(dropout_p, 0);  // core's rule: [0, 1) and representable in 16 bits
       } else {
-        std::fprintf(stderr,
-                     "usage: flashlab-gpu-calls [--seqs 512,...] [--dims 64,128] [--shape B,H,N,d]"
-                     "\n                          [--naive-limit-gib 40] [--manifest FILE]\n");
+        std::fprintf(
+            stderr,
+            "usage: flashlab-gpu-calls [--seqs 512,...] [--dims 64,128] [--shape B,H,N,d]"
+            "\n                          [--naive-limit-gib 40] [--dropout P] [--manifest FILE]\n");
         return 2;
       }
     }
@@ -131,6 +141,9 @@ int main(int argc, char** argv) {
       for (bool causal : {false, true}) {
         AttentionOptions options;
         options.causal = causal;
+        options.dropout_p = dropout_p;
+        options.seed = 0x5EED;
+        const bool dropout = dropout_p > 0;
         const int64_t elems = shape.q_elements();
         cuda::DeviceBuffer q(size_t(elems) * 2), k(size_t(elems) * 2), v(size_t(elems) * 2),
             o(size_t(elems) * 2), d_o(size_t(elems) * 2), dq(size_t(elems) * 2),
@@ -152,7 +165,8 @@ int main(int argc, char** argv) {
           fn();
           check(cudaGetLastError(), name);
           marker();
-          calls.push_back({name, shape, causal, kernel, tiles, softmax_under_matmul, kept_max});
+          calls.push_back(
+              {name, shape, causal, kernel, tiles, softmax_under_matmul, kept_max, dropout_p});
           write_manifest(manifest_path, gpu.name, gpu.sm_count, calls);
           std::printf("%-10s B=%lld H=%lld N=%lld d=%lld causal=%d\n", name, (long long)shape.batch,
                       (long long)shape.heads, (long long)shape.seq_q, (long long)shape.head_dim,
@@ -163,10 +177,10 @@ int main(int argc, char** argv) {
             "fused_fwd", kernel_name(cuda::wgmma_forward_available(shape.head_dim)),
             cuda::flash_forward_tiles(shape, options),
             [&] { cuda::flash_forward(shape, options, cuda::DType::F16, fa); },
-            cuda::flash_forward_overlaps_softmax(shape.head_dim, false),
-            cuda::flash_forward_keeps_max(shape.head_dim, false));
+            cuda::flash_forward_overlaps_softmax(shape.head_dim, dropout),
+            cuda::flash_forward_keeps_max(shape.head_dim, dropout));
         run("fused_bwd", kernel_name(cuda::wgmma_backward_available(shape.head_dim)),
-            cuda::flash_backward_tiles(shape.head_dim, false),
+            cuda::flash_backward_tiles(shape.head_dim, dropout),
             [&] { cuda::flash_backward(shape, options, cuda::DType::F16, ba, work.ptr); });
         const double naive_bytes =
             double(cuda::naive_workspace_bytes(shape, cuda::DType::F16, true));

@@ -6,10 +6,11 @@
 //   dense fp16 tensor-core rate (cuBLAS GEMM 8192^3, fp32 accumulation),
 //   exp rate (ex2.approx in a dependent-free loop on every SM, fp32 and packed fp16) and the SM
 //   clock under load,
-//   fp32 rate (FMA loop), L2 reductions (fp32 atomics and bulk tile adds, as the backward kernels
-//   add dQ), the launch floor (an empty kernel, back to back), and on Hopper the wgmma forward's
-//   two halves alone: its products at the kernel's shapes and one warpgroup's softmax step
-//   (cuda/forward_part_rates.hpp).
+//   fp32 rate (FMA loop), dropout draws (the kernels' Philox call and threshold, eight elements
+//   each: cuda/dropout_draw_rate.hpp), L2 reductions (fp32 atomics and bulk tile adds, as the
+//   backward kernels add dQ), the launch floor (an empty kernel, back to back), and on Hopper the
+//   wgmma forward's two halves alone: its products at the kernel's shapes and one warpgroup's
+//   softmax step (cuda/forward_part_rates.hpp).
 // Writes one JSON object. Run on the GPU: flashlab-gpu-microbench --json micro.json
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include <flashlab/core/error.hpp>
+#include <flashlab/cuda/dropout_draw_rate.hpp>
 #include <flashlab/cuda/event_timer.hpp>
 #include <flashlab/cuda/forward_part_rates.hpp>
 #include <flashlab/cuda/gemm_rate.hpp>
@@ -231,6 +233,8 @@ int main(int argc, char** argv) {
       add("fp32_flops_per_s", 2.0 * blocks * threads * double(iters) * 8 / (ms * 1e-3), "FLOP/s",
           "fmaf, 8 chains per thread");
     }
+    add("dropout_draws_per_s", flashlab::cuda::measure_dropout_draws_per_s(), "draw/s",
+        "Philox-4x32-10 call + threshold (8 keep bits), 8 independent calls per thread");
     if (flashlab::cuda::forward_part_rates_available()) {  // the wgmma forward's halves, loop
       for (const int d : {64, 128}) {
         const flashlab::cuda::ForwardPartRates r = flashlab::cuda::measure_forward_part_rates(d);

@@ -2,15 +2,18 @@
 # The measurements the simulator's performance model is validated against (docs/simulator.md,
 # "Validation against the GPU"), in one call on the lent GPU, from the repository root with a
 # build made by the `gpu` preset (or BUILD=...):
-#   bench/validate_model.sh [micro|ncu-ours|ncu-torch|times|all]
+#   bench/validate_model.sh [micro|ncu-ours|ncu-dropout|ncu-torch|times|all]
 # micro:     flashlab-gpu-microbench (copy and L2 bandwidth, GEMM, exp and fp32 rates, launch floor):
 #            the model's constants come from here or from datasheets, never from the rows below;
 # ncu-ours:  Nsight Compute over flashlab-gpu-calls (our fused forward and backward, the naive
 #            baseline), every shape once: DRAM bytes, L2 bytes, kernel time, grid;
+# ncu-dropout: the same for our fused kernels with dropout on DROPOUT (default 0.1), N >= 2048
+#            (measured_dropout.json; not part of `all`);
 # ncu-torch: the same over PyTorch's FlashAttention-2 backend (bench/sdpa_calls.py);
 # times:     flashlab-gpu-bench and bench/sdpa_compare.py (median of many warm runs, fp16).
 # Everything goes to $OUT (or ./gpu-logs). Then, on any machine, with the two files ncu-ours and
-# ncu-torch wrote there (validate takes files, one --measured each, not a directory):
+# ncu-torch wrote there (validate takes files, one --measured each, not a directory; add
+# --measured $OUT/measured_dropout.json after ncu-dropout):
 #   flashlab validate --measured $OUT/measured_ours.json --measured $OUT/measured_torch.json
 # It prints the table; --markdown/--svg write the docs' copies.
 # SEQS and DIMS narrow the shapes (default 512..16384 and 64,128).
@@ -46,6 +49,15 @@ if [[ $what == ncu-ours || $what == all ]]; then
     --manifest "$LOGS/calls_ours.json" > "$LOGS/calls_ours.log" 2>&1 || status=1
   tail -1 "$LOGS/calls_ours.log"
   python3 bench/ncu_collect.py "$LOGS/ncu_ours.csv" "$LOGS/calls_ours.json" "$LOGS/measured_ours.json" || status=1
+fi
+if [[ $what == ncu-dropout ]]; then
+  echo "=== ncu: flashlab-gpu-calls --dropout ${DROPOUT:-0.1}"
+  ncu "${ncu_flags[@]}" --log-file "$LOGS/ncu_dropout.csv" \
+    "$BUILD/bench/flashlab-gpu-calls" --seqs "${SEQS_DROPOUT:-2048,4096,8192,16384}" --dims "$DIMS" \
+    --dropout "${DROPOUT:-0.1}" --naive-limit-gib 0 \
+    --manifest "$LOGS/calls_dropout.json" > "$LOGS/calls_dropout.log" 2>&1 || status=1
+  tail -1 "$LOGS/calls_dropout.log"
+  python3 bench/ncu_collect.py "$LOGS/ncu_dropout.csv" "$LOGS/calls_dropout.json" "$LOGS/measured_dropout.json" || status=1
 fi
 if [[ $what == ncu-torch || $what == all ]]; then
   echo "=== ncu: PyTorch FlashAttention-2"

@@ -11,7 +11,8 @@ import sys
 import tempfile
 
 BEGIN, END = "<!-- validation-targets -->", "<!-- /validation-targets -->"
-MEASURED = ["bench/results/validation_h200_ours.json", "bench/results/validation_h200_torch.json"]
+MEASURED = ["bench/results/validation_h200_ours.json", "bench/results/validation_h200_torch.json",
+            "bench/results/validation_h200_dropout.json"]
 
 
 def targets_of(markdown):

@@ -127,8 +127,8 @@ std::string model_story(const CompareReport& report) {
 std::string model_breakdown(const CompareReport& report, const Palette& palette) {
   TextTable t;
   for (const char* h : {"implementation", "pass", "launch", "units", "per SM", "waves", "SMs busy",
-                        "matmul", "exp", "other", "compute", "L2 bytes", "L2", "DRAM bytes", "DRAM",
-                        "launch cost", "predicted", "bound"})
+                        "matmul", "exp", "other", "draws", "compute", "L2 bytes", "L2",
+                        "DRAM bytes", "DRAM", "launch cost", "predicted", "bound"})
     t.columns.push_back({h,
                          std::string(h) == "implementation" || std::string(h) == "pass" ||
                                  std::string(h) == "launch" || std::string(h) == "bound"
@@ -152,6 +152,7 @@ std::string model_breakdown(const CompareReport& report, const Palette& palette)
                      {format_seconds(l.matmul_s), Tone::Dim},
                      {format_seconds(l.exp_s), Tone::Dim},
                      {format_seconds(l.vector_s), Tone::Dim},
+                     {format_seconds(l.random_s), Tone::Dim},
                      {format_seconds(l.compute_s), Tone::Plain},
                      {format_bytes(double(l.l2_bytes)), Tone::Dim},
                      {format_seconds(l.l2_s), Tone::Plain},
@@ -165,9 +166,10 @@ std::string model_breakdown(const CompareReport& report, const Palette& palette)
     }
   }
   return "\nwhy: the performance model on " + report.problem.gpu.name +
-         ", launch by launch (matmul, exp, other: the whole launch's work at the GPU's rates; "
-         "compute: the units scheduled on the SMs, the longest SM, each unit's matmul + exp + "
-         "other, or, where the kernel runs its softmax under its matmuls, the longer of matmul "
+         ", launch by launch (matmul, exp, other, draws (dropout's Philox calls): the whole "
+         "launch's work at the GPU's rates; compute: the units scheduled on the SMs, the longest "
+         "SM, each unit's matmul + exp + other + draws, or, where the kernel runs its softmax "
+         "under its matmuls, the longer of matmul "
          "and the rest slowed to " +
          format_fraction(report.problem.gpu.sustained.rest_rate_under_matmul) +
          " of its rate, but for one step per unit (its loop's fill and drain); a launch takes "

@@ -74,13 +74,13 @@ int run_info(const InfoArgs& a) {
       "\nGPU presets (--gpu): the performance model's numbers, sustained (measured by "
       "microbenchmarks; datasheet peak in brackets):\n");
   TextTable t;
-  t.columns = {{"preset", Align::Left, ""},    {"name", Align::Left, ""},
-               {"SMs", Align::Right, ""},      {"smem/block", Align::Right, ""},
-               {"L2", Align::Right, ""},       {"DRAM", Align::Right, ""},
-               {"L2->SM", Align::Right, ""},   {"L2 adds", Align::Right, ""},
-               {"matmul", Align::Right, ""},   {"exp", Align::Right, ""},
-               {"fp32 ops", Align::Right, ""}, {"under matmul", Align::Right, ""},
-               {"launch", Align::Right, ""}};
+  t.columns = {{"preset", Align::Left, ""},        {"name", Align::Left, ""},
+               {"SMs", Align::Right, ""},          {"smem/block", Align::Right, ""},
+               {"L2", Align::Right, ""},           {"DRAM", Align::Right, ""},
+               {"L2->SM", Align::Right, ""},       {"L2 adds", Align::Right, ""},
+               {"matmul", Align::Right, ""},       {"exp", Align::Right, ""},
+               {"fp32 ops", Align::Right, ""},     {"dropout draws", Align::Right, ""},
+               {"under matmul", Align::Right, ""}, {"launch", Align::Right, ""}};
   auto both = [&](double sustained, double peak, const char* unit) {
     return rate(sustained, unit) + (peak > 0 ? " [" + rate(peak, unit) + "]" : "");
   };
@@ -99,6 +99,7 @@ int run_info(const InfoArgs& a) {
         {both(g.sustained.matmul_flops_per_s, g.peak.matmul_flops_per_s, "FLOP/s"), Tone::Plain},
         {both(g.sustained.exp_per_s, g.peak.exp_per_s, "exp/s"), Tone::Plain},
         {both(g.sustained.vector_ops_per_s, g.peak.vector_ops_per_s, "op/s"), Tone::Plain},
+        {both(g.sustained.random_draws_per_s, g.peak.random_draws_per_s, "draw/s"), Tone::Plain},
         {format_fraction(g.sustained.rest_rate_under_matmul) + " [" +
              format_fraction(g.peak.rest_rate_under_matmul) + "]",
          Tone::Plain},
@@ -107,8 +108,9 @@ int run_info(const InfoArgs& a) {
   }
   std::printf("%s", render(t, palette).c_str());
   std::printf(
-      "  under matmul: the share of the exp and fp32 rates a kernel's softmax keeps while its "
-      "tensor cores multiply (kernels that overlap the two)\n");
+      "  dropout draws: Philox calls, each deciding eight elements (core/dropout.hpp)\n"
+      "  under matmul: the share of the exp, fp32 and draw rates a kernel's softmax keeps while "
+      "its tensor cores multiply (kernels that overlap the two)\n");
   for (const Preset& p : presets()) std::printf("  %s: %s\n", p.name, p.spec.rates_source.c_str());
   return kExitOk;
 }

@@ -71,6 +71,7 @@ nlohmann::json to_json(const simulator::GpuRates& r) {
           {"matmul_flops_per_s", r.matmul_flops_per_s},
           {"exp_per_s", r.exp_per_s},
           {"vector_ops_per_s", r.vector_ops_per_s},
+          {"random_draws_per_s", r.random_draws_per_s},
           {"rest_rate_under_matmul", r.rest_rate_under_matmul}};
 }
 }  // namespace
@@ -105,6 +106,7 @@ nlohmann::json to_json(const simulator::IoStats& s) {
           {"matmul_flops", s.matmul_flops},
           {"exp_ops", s.exp_ops},
           {"other_flops", s.other_flops},
+          {"random_draws", s.random_draws},
           {"peak_sram_bytes", s.peak_sram_bytes},
           {"element_bytes", s.element_bytes},
           {"tensors", tensors}};
@@ -121,6 +123,7 @@ nlohmann::json to_json(const simulator::LaunchPrediction& l) {
           {"matmul_seconds", l.matmul_s},
           {"exp_seconds", l.exp_s},
           {"vector_seconds", l.vector_s},
+          {"random_seconds", l.random_s},
           {"compute_seconds", l.compute_s},
           {"softmax_under_matmul", l.softmax_under_matmul},
           {"l2_bytes", l.l2_bytes},

@@ -20,6 +20,7 @@
 #include <flashlab/cli/terminal.hpp>
 #include <flashlab/cli/text_table.hpp>
 #include <flashlab/cli/units.hpp>
+#include <flashlab/core/dropout.hpp>
 #include <flashlab/core/error.hpp>
 #include <flashlab/core/shape.hpp>
 
@@ -38,6 +39,7 @@ struct Row {
   std::string call;  // fused_fwd, fused_bwd, naive_fwd, naive_bwd, torch_fa2_fwd, torch_fa2_bwd
   AttentionShape shape;
   bool causal = false;
+  double dropout = 0;  // the dropout probability the call ran with
   TileSizes tiles;
   double grid = 0;
   double dram = 0, l2 = 0, seconds = 0;  // measured
@@ -95,6 +97,13 @@ Row read_row(const nlohmann::json& r, const simulator::GpuSpec& gpu) {
   const int64_t n = record_size(r, "N");
   row.shape = {record_size(r, "B"), record_size(r, "H"), n, n, record_size(r, "d")};
   row.causal = r.value("causal", false);
+  // flashlab-gpu-calls --dropout P writes it (since v30); the model then counts dropout's draws.
+  row.dropout = r.value("dropout", 0.0);
+  try {
+    make_dropout(row.dropout, 0);
+  } catch (const Error& e) {
+    throw Error(std::string("dropout: ") + e.what());
+  }
   row.grid = r.value("grid", 0.0);
   row.dram = number(r, "dram_read_bytes") + number(r, "dram_write_bytes");
   row.l2 = r.value("l2_sm_read_bytes", 0.0) + r.value("l2_sm_write_bytes", 0.0) +
@@ -116,6 +125,7 @@ Row read_row(const nlohmann::json& r, const simulator::GpuSpec& gpu) {
           "softmax '" + softmax + "' is neither 'fa2' nor 'kept-max'");
   AttentionOptions options;
   options.causal = row.causal;
+  options.dropout_p = row.dropout;
   row.model = predict_kernel(kinds[kind], row.shape, options, 2, row.tiles, gpu,
                              schedule == "overlapped", softmax == "kept-max");
   return row;
@@ -193,7 +203,7 @@ std::vector<std::vector<std::string>> table_cells(const std::vector<Row>& rows) 
     const bool has_tiles = r.tiles.block_rows > 0;
     out.push_back(
         {label(r), std::to_string(r.shape.head_dim), std::to_string(r.shape.seq_q),
-         r.causal ? "yes" : "no",
+         r.causal ? "yes" : "no", r.dropout > 0 ? format_number(r.dropout) : "-",
          has_tiles ? std::to_string(r.tiles.block_rows) + "x" + std::to_string(r.tiles.block_cols)
                    : "-",
          std::to_string(int64_t(r.grid)) + " / " + std::to_string(main_launch_units(r)),
@@ -205,10 +215,22 @@ std::vector<std::vector<std::string>> table_cells(const std::vector<Row>& rows) 
   return out;
 }
 
-const std::vector<std::string> kHeaders = {
-    "kernel",   "d",          "N",     "causal",      "tiles",         "grid meas / model",
-    "DRAM ncu", "DRAM model", "ratio", "L2<->SM ncu", "L2<->SM model", "ratio",
-    "time ncu", "time model", "ratio"};
+const std::vector<std::string> kHeaders = {"kernel",
+                                           "d",
+                                           "N",
+                                           "causal",
+                                           "dropout",
+                                           "tiles",
+                                           "grid meas / model",
+                                           "DRAM ncu",
+                                           "DRAM model",
+                                           "ratio",
+                                           "L2<->SM ncu",
+                                           "L2<->SM model",
+                                           "ratio",
+                                           "time ncu",
+                                           "time model",
+                                           "ratio"};
 
 std::vector<Target> check_targets(const std::vector<Row>& rows) {
   Target dram{"fused kernels, N >= 2048: DRAM bytes within +-30%"};
@@ -219,28 +241,38 @@ std::vector<Target> check_targets(const std::vector<Row>& rows) {
   Target def{"default compare problem (B 1, H 4, N 1024, d 64): fused forward time within 2x"};
   Target flash_vs_std{"ordering: fused faster than naive (model agrees with measurement)"};
   Target causal_order{"ordering: causal faster than dense (model agrees with measurement)"};
+  // Calls with dropout (flashlab-gpu-calls --dropout): their own targets, listed where measured.
+  Target dram_dropout{"fused kernels with dropout, N >= 2048: DRAM bytes within +-30%"};
+  Target time_fwd_dropout{"fused forward with dropout, N >= 2048: time within +-25%"};
+  Target time_bwd_dropout{"fused backward with dropout, N >= 2048: time within +-25%"};
   std::map<std::string, const Row*> by_key;
   auto key = [](const Row& r, const std::string& call, bool causal) {
     return call + "/" + std::to_string(r.shape.batch) + "/" + std::to_string(r.shape.heads) + "/" +
            std::to_string(r.shape.seq_q) + "/" + std::to_string(r.shape.head_dim) + "/" +
-           (causal ? "c" : "d");
+           (causal ? "c" : "d") + "/" + format_number(r.dropout);
   };
   for (const Row& r : rows) by_key[key(r, r.call, r.causal)] = &r;
   for (const Row& r : rows) {
     const bool large = r.shape.seq_q >= 2048;
-    if (r.fused_ours() && large) {
+    if (r.fused_ours() && large && r.dropout > 0) {
+      ++dram_dropout.total;
+      dram_dropout.met += within(r.pred_dram(), r.dram, 0.30);
+      Target& t = r.backward() ? time_bwd_dropout : time_fwd_dropout;
+      ++t.total;
+      t.met += within(r.pred_seconds(), r.seconds, 0.25);
+    } else if (r.fused_ours() && large) {
       ++dram.total;
       dram.met += within(r.pred_dram(), r.dram, 0.30);
       ++l2.total;
       l2.met += within(r.pred_l2(), r.l2, 0.30);
     }
-    if ((r.fused_ours() || r.naive()) && large) {
+    if ((r.fused_ours() || r.naive()) && r.dropout == 0 && large) {
       Target& t = r.naive() ? time_naive : r.backward() ? time_bwd : time_fwd;
       ++t.total;
       t.met += within(r.pred_seconds(), r.seconds, 0.25);
     }
-    if (r.call == "fused_fwd" && !r.causal && r.shape.batch == 1 && r.shape.heads == 4 &&
-        r.shape.seq_q == 1024 && r.shape.head_dim == 64) {
+    if (r.call == "fused_fwd" && !r.causal && r.dropout == 0 && r.shape.batch == 1 &&
+        r.shape.heads == 4 && r.shape.seq_q == 1024 && r.shape.head_dim == 64) {
       ++def.total;
       def.met += r.pred_seconds() <= 2 * r.seconds && r.seconds <= 2 * r.pred_seconds();
     }
@@ -262,7 +294,11 @@ std::vector<Target> check_targets(const std::vector<Row>& rows) {
       }
     }
   }
-  return {dram, l2, time_fwd, time_bwd, time_naive, def, flash_vs_std, causal_order};
+  std::vector<Target> out{dram,       l2,  time_fwd,     time_bwd,
+                          time_naive, def, flash_vs_std, causal_order};
+  for (const Target& t : {dram_dropout, time_fwd_dropout, time_bwd_dropout})
+    if (t.total > 0) out.push_back(t);
+  return out;
 }
 
 std::string markdown(const std::vector<Row>& rows, const std::vector<Target>& targets,
@@ -275,7 +311,7 @@ std::string markdown(const std::vector<Row>& rows, const std::vector<Target>& ta
      << " preset. Measured: Nsight Compute, sum over the kernels of each call.\n\n|";
   for (const std::string& h : kHeaders) md << " " << h << " |";
   md << "\n|";
-  for (size_t k = 0; k < kHeaders.size(); ++k) md << (k < 5 ? "---|" : "---:|");
+  for (size_t k = 0; k < kHeaders.size(); ++k) md << (k < 6 ? "---|" : "---:|");
   md << "\n";
   for (const auto& cells : table_cells(rows)) {
     md << "|";
@@ -286,7 +322,10 @@ std::string markdown(const std::vector<Row>& rows, const std::vector<Target>& ta
 }
 
 std::string chart(const std::vector<Row>& rows, const std::string& gpu) {
-  const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
+  // One series per call, and one more per call measured with dropout.
+  const char* colors[][2] = {{"#1f77b4", "#17becf"}, {"#d62728", "#e377c2"},
+                             {"#2ca02c", "#bcbd22"}, {"#ff7f0e", "#7f7f7f"},
+                             {"#9467bd", "#393b79"}, {"#8c564b", "#637939"}};
   ChartPanel time{"Kernel time",
                   "measured (Nsight Compute)",
                   "predicted",
@@ -302,31 +341,38 @@ std::string chart(const std::vector<Row>& rows, const std::string& gpu) {
                   {},
                   {}};
   double lo = 1e30, hi = 0, blo = 1e30, bhi = 0;
-  for (size_t k = 0; k < std::size(kKernelNames); ++k) {
-    ChartSeries ts{kKernelNames[k], colors[k], false, {}, {}}, ds = ts;
-    for (const Row& r : rows) {
-      if (r.call != kKernelNames[k]) continue;
-      ts.x.push_back(r.seconds);
-      ts.y.push_back(r.pred_seconds());
-      ds.x.push_back(r.dram);
-      ds.y.push_back(r.pred_dram());
-      lo = std::min({lo, r.seconds, r.pred_seconds()});
-      hi = std::max({hi, r.seconds, r.pred_seconds()});
-      blo = std::min({blo, r.dram, r.pred_dram()});
-      bhi = std::max({bhi, r.dram, r.pred_dram()});
+  for (const bool dropout : {false, true})
+    for (size_t k = 0; k < std::size(kKernelNames); ++k) {
+      ChartSeries ts{std::string(kKernelNames[k]) + (dropout ? " (dropout)" : ""),
+                     colors[k][dropout],
+                     false,
+                     {},
+                     {}},
+          ds = ts;
+      for (const Row& r : rows) {
+        if (r.call != kKernelNames[k] || (r.dropout > 0) != dropout) continue;
+        ts.x.push_back(r.seconds);
+        ts.y.push_back(r.pred_seconds());
+        ds.x.push_back(r.dram);
+        ds.y.push_back(r.pred_dram());
+        lo = std::min({lo, r.seconds, r.pred_seconds()});
+        hi = std::max({hi, r.seconds, r.pred_seconds()});
+        blo = std::min({blo, r.dram, r.pred_dram()});
+        bhi = std::max({bhi, r.dram, r.pred_dram()});
+      }
+      if (!ts.x.empty()) {
+        time.series.push_back(ts);
+        dram.series.push_back(ds);
+      }
     }
-    if (!ts.x.empty()) {
-      time.series.push_back(ts);
-      dram.series.push_back(ds);
-    }
-  }
   require(hi > 0, "no measured rows to chart");
   time.series.push_back({"predicted = measured", "#999999", true, {lo, hi}, {lo, hi}});
   dram.series.push_back({"predicted = measured", "#999999", true, {blo, bhi}, {blo, bhi}});
   return render_svg_chart("flashlab's performance model against the GPU",
                           "model: " + gpu +
                               " preset; every call once, fp16, batch x heads x N = "
-                              "32768 x 2048/d (and the default compare problem)",
+                              "32768 x 2048/d (and the default compare problem); "
+                              "(dropout): the calls measured with dropout",
                           {time, dram});
 }
 
@@ -365,7 +411,7 @@ int run_validate(const ValidateArgs& a) {
 
   TextTable table;
   for (size_t k = 0; k < kHeaders.size(); ++k)
-    table.columns.push_back({kHeaders[k], k == 0 || k == 4 ? Align::Left : Align::Right, ""});
+    table.columns.push_back({kHeaders[k], k == 0 || k == 5 ? Align::Left : Align::Right, ""});
   for (auto& cells : table_cells(rows)) {
     TableRow row;
     for (auto& c : cells) row.cells.push_back({std::move(c), Tone::Plain});
@@ -403,7 +449,8 @@ Subcommand add_validate_command(CLI::App& parent) {
   app->footer(
       "Example:\n"
       "  flashlab validate --measured bench/results/validation_h200_ours.json \\\n"
-      "                    --measured bench/results/validation_h200_torch.json");
+      "                    --measured bench/results/validation_h200_torch.json \\\n"
+      "                    --measured bench/results/validation_h200_dropout.json");
   return {app, [args] { return run_validate(*args); }};
 }
 

@@ -87,8 +87,10 @@ TEST_CASE("a bad record names the file and the record, counting from 1") {
     const char* says;
   };
   nlohmann::json zero_n = good, no_br = good, naive_zero_d = committed_record("naive_fwd");
-  nlohmann::json bad_schedule = good, bad_softmax = good;
+  nlohmann::json bad_schedule = good, bad_softmax = good, bad_dropout = good, tiny_dropout = good;
   zero_n["N"] = 0;
+  bad_dropout["dropout"] = 1.5;
+  tiny_dropout["dropout"] = 1e-6;
   no_br.erase("Br");
   naive_zero_d["d"] = 0;
   bad_schedule["schedule"] = "fast";
@@ -102,6 +104,10 @@ TEST_CASE("a bad record names the file and the record, counting from 1") {
        "(fused_fwd): schedule 'fast' is neither 'serial' nor 'overlapped'"},
       {"unknown softmax", bad_softmax,
        "(fused_fwd): softmax 'online' is neither 'fa2' nor 'kept-max'"},
+      {"dropout out of range", bad_dropout,
+       "(fused_fwd): dropout: dropout probability must be in [0, 1), got 1.5"},
+      {"dropout below the mask's resolution", tiny_dropout,
+       "(fused_fwd): dropout: dropout probability 1e-06 rounds to 0"},
   };
   for (const Case& c : cases) {
     INFO(c.what);
@@ -164,6 +170,45 @@ TEST_CASE("a kept running max is predicted faster, and counts no rescale of O pa
       predict_kernel(KernelCall::FusedBackward, shape, {}, 2, {128, 128}, gpu, false, true);
   CHECK(bwd_kept.stats.other_flops == bwd_fa2.stats.other_flops);
   CHECK(bwd_kept.stats.exp_ops == bwd_fa2.stats.exp_ops);
+}
+
+TEST_CASE("a call measured with dropout is predicted with its draws and has targets of its own") {
+  // The model's side: the d = 64 forward at N = 2048, tiles 128 x 128, with and without
+  // dropout_p = 0.1: the same products and bytes, one draw per eight elements, a longer time.
+  const AttentionShape shape{4, 16, 2048, 2048, 64};
+  const simulator::GpuSpec gpu = simulator::h200_sxm();
+  flashlab::AttentionOptions dropout;
+  dropout.dropout_p = 0.1;
+  for (const KernelCall call : {KernelCall::FusedForward, KernelCall::FusedBackward}) {
+    const KernelPrediction plain = predict_kernel(call, shape, {}, 2, {128, 128}, gpu, true, true);
+    const KernelPrediction drawn =
+        predict_kernel(call, shape, dropout, 2, {128, 128}, gpu, true, true);
+    CHECK(plain.stats.random_draws == 0);
+    CHECK(drawn.stats.random_draws == shape.batch * shape.heads * 2048 * 2048 / 8);
+    CHECK(drawn.stats.matmul_flops == plain.stats.matmul_flops);
+    CHECK(drawn.stats.total_bytes() == plain.stats.total_bytes());
+    CHECK(drawn.kernels_only.predicted_s > plain.kernels_only.predicted_s);
+  }
+  // validate's side: a record with "dropout" shows it in the table and counts toward the
+  // targets with dropout, not toward those without.
+  TempDir dir;
+  nlohmann::json record;
+  for (const nlohmann::json& r : nlohmann::json::parse(read_file(kMeasured)))
+    if (r["call"] == "fused_fwd" && r["N"] == 2048) record = r;
+  REQUIRE(record.is_object());
+  record["dropout"] = 0.1;
+  const std::string file = write_json(dir, "dropout.json", nlohmann::json::array({record}));
+  const CliResult r = run_flashlab("validate --color never --measured " + file);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("fused forward with dropout, N >= 2048: time within +-25%") !=
+        std::string::npos);
+  CHECK(r.out.find("fused kernels with dropout, N >= 2048: DRAM bytes within +-30%") !=
+        std::string::npos);
+  const std::string without = "fused forward, N >= 2048: time within +-25%";  // printed %-88s
+  CHECK(r.out.find(without + std::string(88 - without.size(), ' ') + " 0 of 0") !=
+        std::string::npos);
+  CHECK(r.out.find("0.1") != std::string::npos);
 }
 
 TEST_CASE("a measured file that holds an empty array is an error naming the file") {

@@ -81,7 +81,9 @@ TEST_CASE("the machine drops exactly the elements the reference drops (same Phil
   M.begin_head(1, 2, false);
   const TileRect rect{17, 9, 23, 11};  // a tile away from the origin: keys use global indices
   const Tile t = M.alloc(1, "P_ij", TensorId::P, rect, 1.0f);
-  M.apply_dropout(1, "P_ij^dropped = P_ij o Z_ij", t, t);
+  M.apply_dropout(1, "P_ij^dropped = P_ij o Z_ij", t, t, Machine::DropoutMask::Draw);
+  // One Philox call per row and group of eight columns: columns 23..33 touch groups 2, 3 and 4.
+  CHECK(M.stats().random_draws == 9 * 3);
   int64_t dropped = 0;
   for (int64_t r = 0; r < rect.rows; ++r) {
     for (int64_t c = 0; c < rect.cols; ++c) {
@@ -92,6 +94,12 @@ TEST_CASE("the machine drops exactly the elements the reference drops (same Phil
   }
   CHECK(dropped > 0);
   CHECK(dropped < rect.elements());
+  // Applying the same tile's mask again, as FA1 Alg. 4 l. 18 does, draws nothing new.
+  const Tile u = M.alloc(2, "dP_ij", TensorId::dP, rect, 1.0f);
+  M.apply_dropout(2, "dP_ij = dP_ij^dropped o Z_ij", u, u, Machine::DropoutMask::Reuse);
+  CHECK(M.stats().random_draws == 9 * 3);
+  for (int64_t r = 0; r < rect.rows; ++r)
+    for (int64_t c = 0; c < rect.cols; ++c) CHECK(M.tile_data(u)(r, c) == M.tile_data(t)(r, c));
 }
 
 TEST_CASE("gpu presets are found by name and keep datasheet and sustained rates apart") {

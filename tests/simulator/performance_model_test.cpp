@@ -21,8 +21,8 @@ GpuSpec toy_gpu() {
   g.smem_per_sm_bytes = 100;
   g.max_blocks_per_sm = 4;
   g.l2_bytes = 1000;
-  g.sustained = {100.0, 1000.0, 10.0, 2.0, 2.0, 2.0};  // DRAM, L2, L2 adds B/s; matmul, exp,
-                                                       // other per s
+  // DRAM, L2, L2 adds B/s; matmul, exp, other, dropout draws per s
+  g.sustained = {100.0, 1000.0, 10.0, 2.0, 2.0, 2.0, 2.0};
   g.launch_s = 0.5;
   return g;
 }
@@ -162,6 +162,19 @@ TEST_CASE("a kernel that runs its softmax under its matmuls takes the longer, no
   stepped.launches[0].softmax_under_matmul = false;  // the serial rule ignores the steps
   stepped.launches[0].units[0].steps = 4;
   CHECK(predict_runtime(stepped, g).launches[0].compute_s == doctest::Approx(5.0));
+  // Dropout's draws are part of the rest, at their own rate: 1 s of draws adds 1 s serially and
+  // 2 s under matmul at half the rates (3 s of products, 1 + 1 + 1 s of rest: 6 s beside them).
+  WorkRecord drawn = one_unit(3, 1, 1, false);
+  drawn.launches[0].units[0].random_draws = 1;
+  const Prediction d = predict_runtime(drawn, g);
+  CHECK(d.launches[0].compute_s == doctest::Approx(6.0));
+  CHECK(d.launches[0].random_s == doctest::Approx(0.5));
+  drawn.launches[0].softmax_under_matmul = true;
+  CHECK(predict_runtime(drawn, slowed).launches[0].compute_s == doctest::Approx(6.0));
+  GpuSpec no_draw_rate = g;
+  no_draw_rate.sustained.random_draws_per_s = 0;
+  CHECK_THROWS_WITH_AS(predict_runtime(drawn, no_draw_rate), doctest::Contains("positive"),
+                       flashlab::Error);
   // A share outside (0, 1] is refused, naming the preset.
   for (const double bad : {0.0, -0.5, 1.5}) {
     slowed.sustained.rest_rate_under_matmul = bad;
@@ -215,6 +228,40 @@ TEST_CASE("FA1 runs one unit per head, FA2 one per query block forward and per k
     CHECK(exps * r->work.heads == r->stats.exp_ops);
     CHECK(bytes * r->work.heads == r->stats.total_bytes());
   }
+}
+
+TEST_CASE("dropout draws one Philox call per eight elements a pass computes, priced by the model") {
+  // N_k = 700 is no multiple of 8 or of a tile: the last group of each row holds 4 keys.
+  const AttentionShape s{2, 3, 1000, 700, 64};
+  const int64_t groups = (700 + 7) / 8, heads = 6;
+  for (const Algorithm a : {Algorithm::Flash, Algorithm::Flash2, Algorithm::Standard})
+    for (const bool backward : {false, true}) {
+      CAPTURE(int(a));
+      CAPTURE(backward);
+      SimConfig c;
+      c.algorithm = a;
+      c.shape = s;
+      c.options.dropout_p = 0.1;
+      c.counting_only = true;
+      c.sram_bytes = h200_sxm().smem_per_block_bytes;
+      const IoStats stats = backward
+                                ? simulate_backward(c, nullptr, nullptr, nullptr, nullptr).stats
+                                : simulate_forward(c, nullptr, nullptr, nullptr).stats;
+      // Every pass draws each element's decision once: the forward where it drops P, the fused
+      // backward where it regenerates the mask and uses it twice (FA1 Alg. 4 l. 14 and 18),
+      // standard attention's backward in its pass over dP (its forward stored P^dropped). A
+      // group of eight keys cut by a tile edge is drawn by both tiles: FA2's tiles are multiples
+      // of 8 wide, the others' (sized for the SRAM) need not be, which costs a few per cent.
+      const int64_t once = 1000 * groups * heads;
+      if (a == Algorithm::Flash2) CHECK(stats.random_draws == once);
+      CHECK(stats.random_draws >= once);
+      CHECK(double(stats.random_draws) <= 1.05 * double(once));
+      c.options.dropout_p = 0;
+      const IoStats plain = backward
+                                ? simulate_backward(c, nullptr, nullptr, nullptr, nullptr).stats
+                                : simulate_forward(c, nullptr, nullptr, nullptr).stats;
+      CHECK(plain.random_draws == 0);
+    }
 }
 
 TEST_CASE("the FA2 order's K and V re-reads hit the L2: DRAM reads are Q, K, V once") {

@@ -133,7 +133,8 @@ void flash2_backward(Machine& M, const HeadProblem& p) {
       Tile P_dropped = P_ij;
       if (p.dropout) {
         P_dropped = M.alloc(11, "P_i^(j) dropped", T::P, s);
-        M.apply_dropout(11, "P_i^(j) dropped = P_i^(j) o Z_ij", P_dropped, P_ij);
+        M.apply_dropout(11, "P_i^(j) dropped = P_i^(j) o Z_ij", P_dropped, P_ij,
+                        Machine::DropoutMask::Draw);
       }
       // FA2 Alg. 2 l. 12.
       M.matmul(12, "dV_j <- dV_j + (P_i^(j))^T dO_i", dV_j, P_dropped, dO_i,
@@ -141,7 +142,9 @@ void flash2_backward(Machine& M, const HeadProblem& p) {
       // FA2 Alg. 2 l. 13–14: dS overwrites dP on chip.
       const Tile dP_ij = M.alloc(13, "dP_i^(j)", T::dP, s);
       M.matmul(13, "dP_i^(j) = dO_i V_j^T", dP_ij, dO_i, V_j, {.transpose_b = true});
-      if (p.dropout) M.apply_dropout(13, "dP_i^(j) = dP_i^(j) o Z_ij", dP_ij, dP_ij);
+      if (p.dropout)
+        M.apply_dropout(13, "dP_i^(j) = dP_i^(j) o Z_ij", dP_ij, dP_ij,
+                        Machine::DropoutMask::Reuse);
       M.softmax_grad(14, "dS_i^(j) = P_i^(j) o (dP_i^(j) - D_i)", dP_ij, P_ij, dP_ij, D_i);
       // FA2 Alg. 2 l. 15: this block's share of dQ_i, added into HBM: the one tensor accumulated
       // there.

@@ -103,7 +103,9 @@ void flash2_forward(Machine& M, const HeadProblem& p) {
                          S_ij, S_ij, m_i, l_i, rescale);
       // FA2 Alg. 1 l. 10 (the paper's typo corrected: multiply by e^{m_old - m_new} <= 1), with
       // FA1 Alg. 2 l. 14's dropout on P~.
-      if (p.dropout) M.apply_dropout(10, "P~_i^(j) = dropout(P~_i^(j), p_drop)", S_ij, S_ij);
+      if (p.dropout)
+        M.apply_dropout(10, "P~_i^(j) = dropout(P~_i^(j), p_drop)", S_ij, S_ij,
+                        Machine::DropoutMask::Draw);
       if (!kept) M.scale_rows(10, "O_i <- diag(e^{m_i^(j-1) - m_i^(j)}) O_i", O_i, rescale);
       M.matmul(10, "O_i <- O_i + P~_i^(j) V_j", O_i, S_ij, V_j, {.accumulate = true});
       M.free(11, S_ij);

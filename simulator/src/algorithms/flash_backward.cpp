@@ -96,7 +96,8 @@ void flash_backward(Machine& M, const HeadProblem& p) {
       Tile P_dropped = P_ij;
       if (p.dropout) {
         P_dropped = M.alloc(15, "P_ij^dropped", T::P, s);
-        M.apply_dropout(15, "P_ij^dropped = P_ij o Z_ij", P_dropped, P_ij);
+        M.apply_dropout(15, "P_ij^dropped = P_ij o Z_ij", P_dropped, P_ij,
+                        Machine::DropoutMask::Draw);
       }
       // FA1 Alg. 4 l. 16.
       M.matmul(16, "dV~_j <- dV~_j + (P_ij^dropped)^T dO_i", dV_j, P_dropped, dO_i,
@@ -104,7 +105,9 @@ void flash_backward(Machine& M, const HeadProblem& p) {
       // FA1 Alg. 4 l. 17–18.
       const Tile dP_ij = M.alloc(17, "dP_ij", T::dP, s);
       M.matmul(17, "dP_ij^dropped = dO_i V_j^T", dP_ij, dO_i, V_j, {.transpose_b = true});
-      if (p.dropout) M.apply_dropout(18, "dP_ij = dP_ij^dropped o Z_ij", dP_ij, dP_ij);
+      if (p.dropout)
+        M.apply_dropout(18, "dP_ij = dP_ij^dropped o Z_ij", dP_ij, dP_ij,
+                        Machine::DropoutMask::Reuse);
       // FA1 Alg. 4 l. 19: D_i = rowsum(dO_i o O_i) equals rowsum(P_ij o dP_ij) over the full
       // row (App. B.2), a length-d dot product instead of a reduction over N.
       const Tile D_i = M.alloc(19, "D_i", T::D, lm);

@@ -136,7 +136,9 @@ void flash_forward(Machine& M, const HeadProblem& p) {
 
       // FA1 Alg. 2 l. 14: dropout acts on the P~ V product only; l keeps the undropped sum of
       // FA1 Alg. 2 l. 13.
-      if (p.dropout) M.apply_dropout(14, "P~_ij^dropped = dropout(P~_ij, p_drop)", S_ij, S_ij);
+      if (p.dropout)
+        M.apply_dropout(14, "P~_ij^dropped = dropout(P~_ij, p_drop)", S_ij, S_ij,
+                        Machine::DropoutMask::Draw);
 
       // FA1 Alg. 2 l. 15:
       // O_i <- diag(l_new)^-1 (diag(l_i) e^{m_i - m_new} O_i + e^{m~ - m_new} P~ V_j).

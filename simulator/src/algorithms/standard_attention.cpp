@@ -242,7 +242,8 @@ void standard_forward(Machine& M, const HeadProblem& p) {
   if (p.dropout) {
     M.hbm().define(T::P_dropped, N_q, N_k);
     elementwise_pass(M, p, 2, {T::P, "P_ij"}, T::P_dropped, [&](Tile P_ij) {
-      M.apply_dropout(2, "P_ij^dropped = dropout(P_ij, p_drop)", P_ij, P_ij);
+      M.apply_dropout(2, "P_ij^dropped = dropout(P_ij, p_drop)", P_ij, P_ij,
+                      Machine::DropoutMask::Draw);
     });
     P = {T::P_dropped, "P_ij^dropped"};
   }
@@ -280,8 +281,9 @@ void standard_backward(Machine& M, const HeadProblem& p) {
   blocked_abt(M, p, 2, "dP_ij = dO_i V_j^T", {T::dO, "dO_i"}, {T::V, "V_j"}, {T::dP, "dP_ij"},
               1.0f);
   if (p.dropout)
-    elementwise_pass(M, p, 2, {T::dP, "dP_ij"}, T::dP,
-                     [&](Tile dP_ij) { M.apply_dropout(2, "dP_ij = dP_ij o Z_ij", dP_ij, dP_ij); });
+    elementwise_pass(M, p, 2, {T::dP, "dP_ij"}, T::dP, [&](Tile dP_ij) {
+      M.apply_dropout(2, "dP_ij = dP_ij o Z_ij", dP_ij, dP_ij, Machine::DropoutMask::Draw);
+    });
   // FA1 Alg. 3 l. 3.
   softmax_grad_pass(M, p);
   // FA1 Alg. 3 l. 4–5 (the chain rule through S = tau QK^T puts tau here).

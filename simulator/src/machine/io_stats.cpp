@@ -28,6 +28,7 @@ void accumulate(IoStats& a, const IoStats& b) {
   a.matmul_flops += b.matmul_flops;
   a.exp_ops += b.exp_ops;
   a.other_flops += b.other_flops;
+  a.random_draws += b.random_draws;
   a.peak_sram_bytes = std::max(a.peak_sram_bytes, b.peak_sram_bytes);
 }
 
@@ -52,9 +53,11 @@ std::string format_table(const IoStats& s) {
                 static_cast<long long>(s.total_elements()));
   out += line;
   std::snprintf(line, sizeof line,
-                "matmul FLOPs %lld, exp %lld, other FLOPs %lld, peak SRAM %lld bytes\n",
+                "matmul FLOPs %lld, exp %lld, other FLOPs %lld, random draws %lld, peak SRAM %lld "
+                "bytes\n",
                 static_cast<long long>(s.matmul_flops), static_cast<long long>(s.exp_ops),
-                static_cast<long long>(s.other_flops), static_cast<long long>(s.peak_sram_bytes));
+                static_cast<long long>(s.other_flops), static_cast<long long>(s.random_draws),
+                static_cast<long long>(s.peak_sram_bytes));
   out += line;
   return out;
 }

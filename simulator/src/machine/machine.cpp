@@ -178,6 +178,7 @@ void Machine::close_unit() {
   u.matmul_flops = matmul_flops_ - unit_start_.matmul_flops;
   u.exp_ops = exp_ops_ - unit_start_.exp_ops;
   u.other_flops = other_flops_ - unit_start_.other_flops;
+  u.random_draws = random_draws_ - unit_start_.random_draws;
   u.bytes_read = total_read(hbm_) - unit_start_.bytes_read;
   u.bytes_written = total_written(hbm_) - unit_start_.bytes_written;
   u.bytes_reduced = reduced_bytes_ - unit_start_.bytes_reduced;
@@ -198,6 +199,7 @@ void Machine::begin_unit() {
   unit_start_ = {matmul_flops_,
                  exp_ops_,
                  other_flops_,
+                 random_draws_,
                  total_read(hbm_),
                  total_written(hbm_),
                  reduced_bytes_,
@@ -219,6 +221,7 @@ IoStats Machine::stats() const {
   s.matmul_flops = matmul_flops_;
   s.exp_ops = exp_ops_;
   s.other_flops = other_flops_;
+  s.random_draws = random_draws_;
   s.peak_sram_bytes = sram_.peak_bytes();
   s.element_bytes = config_.element_bytes;
   return s;

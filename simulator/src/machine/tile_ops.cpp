@@ -67,8 +67,13 @@ void Machine::apply_mask(int line, const char* op, Tile S) {
   compute(line, op, S, 0, 0, false);
 }
 
-void Machine::apply_dropout(int line, const char* op, Tile dst, Tile src) {
+void Machine::apply_dropout(int line, const char* op, Tile dst, Tile src, DropoutMask mask) {
   const SramTile& s = sram_[src];
+  // core's rule: one call per row and group of eight columns the tile touches.
+  if (mask == DropoutMask::Draw && accounting_) {
+    const int64_t first = s.rect.col0 / 8, last = (s.rect.col0 + s.rect.cols - 1) / 8;
+    random_draws_ += s.rect.rows * (s.rect.cols > 0 ? last - first + 1 : 0);
+  }
   if (!config_.counting_only) {
     const DropoutParams& d = config_.params.dropout;
     const float keep_scale = static_cast<float>(d.keep_scale);

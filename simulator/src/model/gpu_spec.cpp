@@ -36,6 +36,11 @@ constexpr double kH200GemmFlopsPerS = 762.8e12;
 constexpr double kHopperExpPerS = 3.863e12;
 constexpr double kHopperFp32OpsPerS = 26.75e12;
 constexpr double kHopperLaunchS = 4.585e-6;
+// Dropout's draws (a Philox-4x32-10 call and its eight threshold tests, the kernels' own code,
+// eight independent calls per thread, every SM full), flashlab-gpu-microbench's
+// dropout_draws_per_s on the lent H200, 2026-12-03 (bench/results/v30_h200/
+// callB_micro_ncu_dropout/micro/r{1,2}: 2.666e11 and 2.659e11, the mean)..
+constexpr double kHopperRandomDrawsPerS = 2.662e11;
 constexpr double kH100CopyBytesPerS = 3.0e12;
 // The wgmma forward's inner loop on fixed on-chip tiles (both warpgroups, pingpong, each
 // warpgroup's softmax after its own P V, as the kernel's default rungs run it since v26, with
@@ -69,6 +74,7 @@ GpuSpec hopper(const char* name, int64_t l2_bytes) {
   g.sustained.l2_reduce_bytes_per_s = kH200L2ReduceBytesPerS;
   g.sustained.exp_per_s = kHopperExpPerS;
   g.sustained.vector_ops_per_s = kHopperFp32OpsPerS;
+  g.sustained.random_draws_per_s = kHopperRandomDrawsPerS;
   g.sustained.rest_rate_under_matmul = kHopperRestRateUnderMatmul;
   g.launch_s = kHopperLaunchS;
   return g;
@@ -99,11 +105,17 @@ GpuSpec a100_40gb() {
   g.sustained.vector_ops_per_s =
       g.peak.vector_ops_per_s * kHopperFp32OpsPerS / h.peak.vector_ops_per_s;
   g.sustained.rest_rate_under_matmul = kHopperRestRateUnderMatmul;  // peak 1: the same fraction
+  // Integer multiplies and logic: the same units per SM and clock on Ampere and Hopper (CUDA C++
+  // Programming Guide, arithmetic instruction throughput), so SMs x clock, as the L2 below.
+  g.sustained.random_draws_per_s =
+      kHopperRandomDrawsPerS * (108.0 * clock) / (132.0 * kHopperClockHz);
   g.sustained.l2_bytes_per_s = kH200L2BytesPerS * (108.0 * clock) / (132.0 * kHopperClockHz);
   g.sustained.l2_reduce_bytes_per_s =
       kH200L2ReduceBytesPerS * (108.0 * clock) / (132.0 * kHopperClockHz);
   g.launch_s = kHopperLaunchS;
-  g.rates_source = "A100 datasheet peaks x the fractions of peak the H200 microbenchmarks reached";
+  g.rates_source =
+      "A100 datasheet peaks x the fractions of peak the H200 microbenchmarks reached; L2 and "
+      "dropout draws: the H200's x SMs x clock";
   return g;
 }
 
@@ -113,8 +125,8 @@ GpuSpec h100_sxm() {
   g.sustained.dram_bytes_per_s = kH100CopyBytesPerS;
   g.sustained.matmul_flops_per_s = kH100GemmFlopsPerS;
   g.rates_source =
-      "copy and GEMM measured on an H100 here; exp, fp32, L2, launch, rate under matmul on the "
-      "H200";
+      "copy and GEMM measured on an H100 here; exp, fp32, dropout draws, L2, launch, rate under "
+      "matmul on the H200";
   return g;
 }
 
@@ -126,7 +138,8 @@ GpuSpec h200_sxm() {
   g.rates_source =
       "flashlab-gpu-microbench on the lent H200 (bench/results/microbench_h200.json; the rate "
       "under matmul: the d = 64 loop as the kernels run it since v26, four samples in "
-      "bench/results/v26_h200/call5_tests_model and v27_h200/call2_tests_micro)";
+      "bench/results/v26_h200/call5_tests_model and v27_h200/call2_tests_micro; dropout draws: "
+      "bench/results/v30_h200/callB_micro_ncu_dropout)";
   return g;
 }
 

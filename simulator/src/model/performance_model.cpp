@@ -31,7 +31,8 @@ void require_rates(const GpuSpec& g) {
   require(g.sm_count > 0 && g.smem_per_sm_bytes > 0 && g.max_blocks_per_sm > 0 && g.l2_bytes > 0 &&
               r.dram_bytes_per_s > 0 && r.l2_bytes_per_s > 0 && r.l2_reduce_bytes_per_s > 0 &&
               r.matmul_flops_per_s > 0 && r.exp_per_s > 0 && r.vector_ops_per_s > 0 &&
-              r.rest_rate_under_matmul > 0 && r.rest_rate_under_matmul <= 1 && g.launch_s >= 0,
+              r.random_draws_per_s > 0 && r.rest_rate_under_matmul > 0 &&
+              r.rest_rate_under_matmul <= 1 && g.launch_s >= 0,
           "GPU preset '" + g.name +
               "' needs positive SMs, memories and rates, and a rate under matmul in (0, 1]");
 }
@@ -55,7 +56,9 @@ double unit_seconds(const UnitCost& u, const GpuSpec& g, bool softmax_under_matm
   const double share = double(g.sm_count);
   const GpuRates& r = g.sustained;
   const double matmul = double(u.matmul_flops) / r.matmul_flops_per_s;
-  const double rest = double(u.exp_ops) / r.exp_per_s + double(u.other_flops) / r.vector_ops_per_s;
+  // The rest: exponentials, fp32 operations and dropout's draws, each at its unit's rate.
+  const double rest = double(u.exp_ops) / r.exp_per_s + double(u.other_flops) / r.vector_ops_per_s +
+                      double(u.random_draws) / r.random_draws_per_s;
   if (!softmax_under_matmul) return share * (matmul + rest);
   const double overlapped = std::max(matmul, rest / r.rest_rate_under_matmul);
   if (u.steps <= 0) return share * overlapped;
@@ -109,6 +112,7 @@ Prediction predict_runtime(const WorkRecord& work, const GpuSpec& g) {
       lp.matmul_s += h * double(u.matmul_flops) / r.matmul_flops_per_s;
       lp.exp_s += h * double(u.exp_ops) / r.exp_per_s;
       lp.vector_s += h * double(u.other_flops) / r.vector_ops_per_s;
+      lp.random_s += h * double(u.random_draws) / r.random_draws_per_s;
       lp.l2_bytes += work.heads * (u.bytes_read + u.bytes_written);
       lp.l2_reduce_bytes += work.heads * u.bytes_reduced;
     }

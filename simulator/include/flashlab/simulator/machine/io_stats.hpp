@@ -23,6 +23,9 @@ struct IoStats {
   int64_t matmul_flops = 0;                           // 2*m*n*k per tile product (tensor-core work)
   int64_t exp_ops = 0;      // exp evaluations (special-function unit work)
   int64_t other_flops = 0;  // every other arithmetic op on tiles: max, add, scale, divide, log
+  // Philox calls that draw dropout's keep decisions, one per eight neighbouring elements of a row
+  // (core/dropout.hpp): integer work the model prices at its own measured rate
+  int64_t random_draws = 0;
   int64_t peak_sram_bytes = 0;
   int element_bytes = 2;  // bytes per element used for every count above
 

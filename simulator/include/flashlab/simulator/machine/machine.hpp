@@ -88,8 +88,12 @@ class Machine {
   void matmul(int line, const char* op, Tile C, Tile A, Tile B, MatmulArgs args = {});
   // S(r, c) = -inf where the mask forbids (row0 + r, col0 + c); S's rect is its place in S.
   void apply_mask(int line, const char* op, Tile S);
-  // dst = src o Z: Z = 1/(1-p) where Philox keeps the element, else 0 (dst may be src).
-  void apply_dropout(int line, const char* op, Tile dst, Tile src);
+  // dst = src o Z: Z = 1/(1-p) where Philox keeps the element, else 0 (dst may be src). `mask`
+  // says whether this op draws Z (one Philox call per eight elements of a row, counted) or reuses
+  // the Z the same unit drew for this tile: FA1 Alg. 4 l. 14 draws it,
+  // FA1 Alg. 4 l. 18 uses it again.
+  enum class DropoutMask { Draw, Reuse };
+  void apply_dropout(int line, const char* op, Tile dst, Tile src, DropoutMask mask);
   // FA1 Alg. 2 l. 12: m~ = rowmax(S), P~ = exp(S - m~), l~ = rowsum(P~). P may be S.
   void row_max_exp_sum(int line, const char* op, Tile P, Tile S, Tile m_tilde, Tile l_tilde);
   // FA1 Alg. 2 l. 13 with core's merge(): m_new = max(m, m~), l_new = e^{m-m_new} l +
@@ -158,7 +162,7 @@ class Machine {
   bool accounting_ = true;
   const char* context_ = "simulation";
   int64_t batch_ = 0, head_ = 0, i_ = -1, j_ = -1;
-  int64_t matmul_flops_ = 0, exp_ops_ = 0, other_flops_ = 0;
+  int64_t matmul_flops_ = 0, exp_ops_ = 0, other_flops_ = 0, random_draws_ = 0;
   int64_t reduced_bytes_ = 0;  // of the bytes written, those added by store_add
 };
 

@@ -17,6 +17,7 @@ struct UnitCost {
   int64_t matmul_flops = 0;
   int64_t exp_ops = 0;
   int64_t other_flops = 0;
+  int64_t random_draws = 0;   // dropout's Philox calls, one per eight elements of a row
   int64_t bytes_read = 0;     // HBM -> SRAM
   int64_t bytes_written = 0;  // SRAM -> HBM, reductions included
   int64_t bytes_reduced = 0;  // of bytes_written: added into HBM by the memory system

@@ -21,7 +21,11 @@ struct GpuRates {
   // fp32 non-tensor operations (CUDA cores), whole GPU; an FMA, a max, an add each count one,
   // as the simulator counts its other_flops
   double vector_ops_per_s = 0;
-  // The share of the exp and fp32 rates above that the softmax keeps while the tensor cores
+  // dropout's draws (one Philox-4x32-10 call and its eight threshold tests: core/dropout.hpp),
+  // whole GPU; integer multiplies and logic, so neither the exp nor the fp32 rate; no datasheet
+  // gives it, so the presets' peak is 0 (unknown)
+  double random_draws_per_s = 0;
+  // The share of the exp, fp32 and draw rates above that the softmax keeps while the tensor cores
   // multiply, in a kernel that runs the one under the other (Launch::softmax_under_matmul).
   // 1: the units do not get in each other's way (the datasheet's view: they are separate).
   double rest_rate_under_matmul = 1;

@@ -47,7 +47,7 @@ struct LaunchPrediction {
   double sm_busy = 0;        // busy SM-time / (SMs x makespan): 1 = no SM ever idle
   // Compute: the sums over all units at the whole GPU's rates (what a perfectly balanced launch
   // would take), and the makespan of the units on the slots (what the schedule gives).
-  double matmul_s = 0, exp_s = 0, vector_s = 0;
+  double matmul_s = 0, exp_s = 0, vector_s = 0, random_s = 0;
   double compute_s = 0;  // makespan
   // Launch::softmax_under_matmul: max(matmul, rest / rest_rate_under_matmul), not the sum, per
   // unit, for all but one step of each unit
