@@ -115,12 +115,10 @@ std::string model_story(const CompareReport& report) {
                            report.problem.kept_max);
   out +=
       "what the model leaves out: registers, shared-memory bandwidth and bank conflicts, "
-      "instruction issue and synchronisation inside a block; it assumes matmul, exp and other "
-      "arithmetic take turns (in our CUDA kernels that overlap them: side by side, the softmax at "
-      "a "
-      "measured share of its rate) and memory overlaps them (docs/simulator.md: how close it comes "
-      "on "
-      "the H200). compare --why shows every term.\n";
+      "instruction issue and synchronisation inside a block; it assumes matmul, exp, other "
+      "arithmetic and dropout's Philox draws take turns (in our CUDA kernels that overlap them: "
+      "side by side, the softmax at a measured share of its rate) and memory overlaps them "
+      "(docs/simulator.md: how close it comes on the H200). compare --why shows every term.\n";
   return out;
 }
 

@@ -94,6 +94,7 @@ bool scale_exactly(simulator::IoStats& s, int64_t factor) {
   times(s.matmul_flops);
   times(s.exp_ops);
   times(s.other_flops);
+  times(s.random_draws);
   int64_t work = 0;
   for (const int64_t x : {s.matmul_flops, s.exp_ops, s.other_flops})
     overflow |= __builtin_add_overflow(work, x, &work);

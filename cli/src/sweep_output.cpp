@@ -140,11 +140,21 @@ std::string render_sweep_table(const SweepResult& r, const Palette& palette) {
 std::string sweep_to_csv(const SweepResult& r) {
   std::ostringstream csv;
   csv << "param,value,batch,heads,seq_q,seq_k,head_dim,dtype,sram_bytes,density,pass";
-  const char* fields[] = {
-      "block_rows",          "block_cols",         "hbm_bytes_read",    "hbm_bytes_written",
-      "hbm_bytes_total",     "matmul_flops",       "exp_ops",           "other_flops",
-      "peak_sram_bytes",     "extra_memory_bytes", "predicted_seconds", "bound",
-      "formula_bytes_total", "theta_elements"};
+  const char* fields[] = {"block_rows",
+                          "block_cols",
+                          "hbm_bytes_read",
+                          "hbm_bytes_written",
+                          "hbm_bytes_total",
+                          "matmul_flops",
+                          "exp_ops",
+                          "other_flops",
+                          "random_draws",
+                          "peak_sram_bytes",
+                          "extra_memory_bytes",
+                          "predicted_seconds",
+                          "bound",
+                          "formula_bytes_total",
+                          "theta_elements"};
   for (simulator::Algorithm a : kSweepAlgorithms)
     for (const char* f : fields) csv << "," << simulator::to_string(a) << "_" << f;
   csv << "\n";
@@ -163,9 +173,9 @@ std::string sweep_to_csv(const SweepResult& r) {
       csv << "," << c.tiles.block_rows << "," << c.tiles.block_cols << "," << c.stats.bytes_read()
           << "," << c.stats.bytes_written() << "," << c.stats.total_bytes() << ","
           << c.stats.matmul_flops << "," << c.stats.exp_ops << "," << c.stats.other_flops << ","
-          << c.stats.peak_sram_bytes << "," << fixed(c.extra_memory_bytes, "%.17g") << ","
-          << fixed(c.prediction.predicted_s, "%.17g") << ","
-          << simulator::to_string(c.prediction.bound) << "," << c.formula_bytes << ","
+          << c.stats.random_draws << "," << c.stats.peak_sram_bytes << ","
+          << fixed(c.extra_memory_bytes, "%.17g") << "," << fixed(c.prediction.predicted_s, "%.17g")
+          << "," << simulator::to_string(c.prediction.bound) << "," << c.formula_bytes << ","
           << fixed(c.theta_elements, "%.17g");
     }
     csv << "\n";

@@ -188,24 +188,26 @@ TEST_CASE("--save that cannot place a file saves nothing and prints no verdict")
 // Per-head counts times batch x heads, in int64 with overflow checks: exact. (A billion heads are
 // refused before any work, by the counts' or the time's estimate: bad_inputs.hpp.)
 TEST_CASE("sweep counts for 10^5 heads are exactly 10^5 times one head's") {
-  const std::string one = csv_row("sweep --param N --values 512 --batch 1 --heads 1");
-  const std::string many = csv_row("sweep --param N --values 512 --batch 100 --heads 1000");
+  const std::string one = csv_row("sweep --param N --values 512 --batch 1 --heads 1 --dropout 0.1");
+  const std::string many =
+      csv_row("sweep --param N --values 512 --batch 100 --heads 1000 --dropout 0.1");
   const std::vector<Wide> a = integer_cells(one), b = integer_cells(many);
   REQUIRE(a.size() == b.size());
   // Columns: param, value, batch, heads, seq_q, seq_k, head_dim, dtype, sram_bytes, density, pass,
-  // then 14 per algorithm, of which hbm bytes (3), FLOPs (3) and formula bytes scale.
+  // then 15 per algorithm, of which hbm bytes (3), FLOPs (3), dropout's draws and formula bytes
+  // scale.
   const Wide heads = 100000;
   int scaled = 0;
   for (size_t alg = 0; alg < 3; ++alg) {
-    const size_t base = 11 + 14 * alg;
-    for (const size_t k : {2, 3, 4, 5, 6, 7, 12}) {
+    const size_t base = 11 + 15 * alg;
+    for (const size_t k : {2, 3, 4, 5, 6, 7, 8, 13}) {
       CAPTURE(base + k);
       CHECK(a[base + k] > 0);
       CHECK(b[base + k] == a[base + k] * heads);
       ++scaled;
     }
   }
-  CHECK(scaled == 21);
+  CHECK(scaled == 24);
 }
 
 TEST_CASE("a block mask that leaves query rows without keys is said, with how many") {
