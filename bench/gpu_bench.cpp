@@ -30,11 +30,12 @@
 #include <string>
 #include <vector>
 
-#include <flashlab/core/dropout.hpp>
 #include <flashlab/cuda/api.hpp>
 #include <flashlab/cuda/device_buffer.hpp>
 #include <flashlab/cuda/event_timer.hpp>
 #include <flashlab/cuda/gemm_rate.hpp>
+
+#include "bench_args.hpp"
 
 namespace {
 
@@ -91,15 +92,6 @@ struct Record {
   std::string note;
   double dropout = 0;  // the dropout probability the kernel ran with
 };
-
-std::vector<int64_t> parse_list(const char* text) {
-  std::vector<int64_t> out;
-  for (const char* p = text; *p;) {
-    out.push_back(std::strtoll(p, const_cast<char**>(&p), 10));
-    if (*p == ',') ++p;
-  }
-  return out;
-}
 
 // Rewritten after every shape, so a run stopped at a time limit keeps what it measured.
 void write_json(const std::string& path, const std::vector<Record>& records) {
@@ -376,52 +368,45 @@ int main(int argc, char** argv) {
   double dropout_p = 0.0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--seqs" && i + 1 < argc)
-      seqs = parse_list(argv[++i]), seqs_given = true;
-    else if (a == "--dims" && i + 1 < argc)
-      dims = parse_list(argv[++i]);
-    else if (a == "--fp16-only")
-      dtypes = {DType::F16};
-    else if (a == "--bf16-only")
-      dtypes = {DType::BF16};
-    else if (a == "--json" && i + 1 < argc)
-      bench.json_path = argv[++i];
-    else if (a == "--naive-limit-gib" && i + 1 < argc)
-      naive_limit_gib = std::atof(argv[++i]);
-    else if (a == "--ladder")
-      ladder = true;
-    else if (a == "--no-teaching")
-      teaching = false;
-    else if (a == "--dropout" && i + 1 < argc) {
-      char* end = nullptr;
-      dropout_p = std::strtod(argv[++i], &end);
-      if (*end != '\0') {
-        std::fprintf(stderr, "flashlab-gpu-bench: --dropout takes a probability, got %s\n",
-                     argv[i]);
+    try {
+      if (a == "--seqs" && i + 1 < argc)
+        seqs = flashlab::bench::parse_int_list(argv[++i]), seqs_given = true;
+      else if (a == "--dims" && i + 1 < argc)
+        dims = flashlab::bench::parse_int_list(argv[++i]);
+      else if (a == "--fp16-only")
+        dtypes = {DType::F16};
+      else if (a == "--bf16-only")
+        dtypes = {DType::BF16};
+      else if (a == "--json" && i + 1 < argc)
+        bench.json_path = argv[++i];
+      else if (a == "--naive-limit-gib" && i + 1 < argc)
+        naive_limit_gib = std::atof(argv[++i]);
+      else if (a == "--ladder")
+        ladder = true;
+      else if (a == "--no-teaching")
+        teaching = false;
+      else if (a == "--dropout" && i + 1 < argc)
+        dropout_p = flashlab::bench::parse_dropout(argv[++i]);
+      else {
+        std::fprintf(
+            stderr,
+            "usage: flashlab-gpu-bench [--seqs 512,1024,...] [--dims 64,128]\n"
+            "                          [--fp16-only | --bf16-only] [--naive-limit-gib 40]\n"
+            "                          [--ladder [--no-teaching]] [--dropout P] [--json FILE]\n"
+            "  --ladder  time every rung of the kernel ladder instead (teaching, mma.sync,\n"
+            "            wgmma serial, +pingpong, +overlap, +kept-max, +tma, +warp-spec,\n"
+            "            +persistent;\n"
+            "            backward: mma.sync, wgmma serial, +tma, +warp-spec); default "
+            "--seqs 2048,8192\n"
+            "  --no-teaching  leave out the teaching kernel (fp32 whatever the dtype, and\n"
+            "            seconds per launch at N = 8192; with both dtypes it runs once)\n"
+            "  --dropout P  time the kernels with dropout on P, 0 <= P < 1 (not with\n"
+            "            --ladder, whose rungs are built without dropout)\n"
+            "example: flashlab-gpu-bench --seqs 2048,8192 --dims 128 --json out.json\n");
         return 2;
       }
-      try {
-        make_dropout(dropout_p, 0);  // core's rule: [0, 1) and representable in 16 bits
-      } catch (const Error& e) {
-        std::fprintf(stderr, "flashlab-gpu-bench: --dropout: %s\n", e.what());
-        return 2;
-      }
-    } else {
-      std::fprintf(
-          stderr,
-          "usage: flashlab-gpu-bench [--seqs 512,1024,...] [--dims 64,128]\n"
-          "                          [--fp16-only | --bf16-only] [--naive-limit-gib 40]\n"
-          "                          [--ladder [--no-teaching]] [--dropout P] [--json FILE]\n"
-          "  --ladder  time every rung of the kernel ladder instead (teaching, mma.sync,\n"
-          "            wgmma serial, +pingpong, +overlap, +kept-max, +tma, +warp-spec,\n"
-          "            +persistent;\n"
-          "            backward: mma.sync, wgmma serial, +tma, +warp-spec); default "
-          "--seqs 2048,8192\n"
-          "  --no-teaching  leave out the teaching kernel (fp32 whatever the dtype, and\n"
-          "            seconds per launch at N = 8192; with both dtypes it runs once)\n"
-          "  --dropout P  time the kernels with dropout on P, 0 <= P < 1 (not with\n"
-          "            --ladder, whose rungs are built without dropout)\n"
-          "example: flashlab-gpu-bench --seqs 2048,8192 --dims 128 --json out.json\n");
+    } catch (const Error& e) {
+      std::fprintf(stderr, "flashlab-gpu-bench: %s: %s\n", a.c_str(), e.what());
       return 2;
     }
   }

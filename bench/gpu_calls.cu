@@ -14,9 +14,10 @@
 #include <string>
 #include <vector>
 
-#include <flashlab/core/dropout.hpp>
 #include <flashlab/cuda/api.hpp>
 #include <flashlab/cuda/device_buffer.hpp>
+
+#include "bench_args.hpp"
 
 namespace {
 
@@ -46,18 +47,6 @@ void fill_random(void* dst, int64_t n, uint64_t seed) {
     h = __float2half_rn(float(state >> 40) / float(1 << 23) - 1.f);
   }
   check(cudaMemcpy(dst, host.data(), size_t(n) * 2, cudaMemcpyHostToDevice), "cudaMemcpy");
-}
-
-std::vector<int64_t> parse_list(const char* text) {
-  std::vector<int64_t> out;
-  for (const char* p = text; *p;) {
-    char* end = nullptr;
-    out.push_back(std::strtoll(p, &end, 10));
-    if (end == p) throw Error(std::string("not a list of integers: ") + text);
-    p = end;
-    if (*p == ',') ++p;
-  }
-  return out;
 }
 
 struct Call {
@@ -101,11 +90,11 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
       if (a == "--seqs" && i + 1 < argc) {
-        seqs = parse_list(argv[++i]);
+        seqs = bench::parse_int_list(argv[++i]);
       } else if (a == "--dims" && i + 1 < argc) {
-        dims = parse_list(argv[++i]);
+        dims = bench::parse_int_list(argv[++i]);
       } else if (a == "--shape" && i + 1 < argc) {
-        const auto v = parse_list(argv[++i]);
+        const auto v = bench::parse_int_list(argv[++i]);
         if (v.size() != 4) throw Error("--shape takes B,H,N,d");
         extra.push_back({v[0], v[1], v[2], v[2], v[3]});
       } else if (a == "--manifest" && i + 1 < argc) {
@@ -113,10 +102,7 @@ int main(int argc, char** argv) {
       } else if (a == "--naive-limit-gib" && i + 1 < argc) {
         naive_limit_gib = std::atof(argv[++i]);
       } else if (a == "--dropout" && i + 1 < argc) {
-        char* end = nullptr;
-        dropout_p = std::strtod(argv[++i], &end);
-        if (*end != '\0') throw Error(std::string("--dropout takes a probability, got ") + argv[i]);
-        make_dropout(dropout_p, 0);  // core's rule: [0, 1) and representable in 16 bits
+        dropout_p = bench::parse_dropout(argv[++i]);
       } else {
         std::fprintf(
             stderr,
