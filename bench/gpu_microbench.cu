@@ -234,7 +234,7 @@ int main(int argc, char** argv) {
           "fmaf, 8 chains per thread");
     }
     add("dropout_draws_per_s", flashlab::cuda::measure_dropout_draws_per_s(), "draw/s",
-        "Philox-4x32-10 call + threshold (8 keep bits), 8 independent calls per thread");
+        "Philox-4x32-7 call + threshold (8 keep bits), 8 independent calls per thread");
     if (flashlab::cuda::forward_part_rates_available()) {  // the wgmma forward's halves, loop
       for (const int d : {64, 128}) {
         const flashlab::cuda::ForwardPartRates r = flashlab::cuda::measure_forward_part_rates(d);

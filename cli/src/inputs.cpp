@@ -37,7 +37,7 @@ double random_normal(uint64_t seed, InputStream stream, uint64_t index) {
   const Philox4x32 counter = {{static_cast<uint32_t>(index), static_cast<uint32_t>(index >> 32),
                                static_cast<uint32_t>(stream), kStreamTag}};
   const Philox4x32 w =
-      philox4x32_10(counter, static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
+      philox4x32<10>(counter, static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
   const double u1 = (double(w.x[0]) + 0.5) / 4294967296.0;
   const double u2 = (double(w.x[1]) + 0.5) / 4294967296.0;
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);

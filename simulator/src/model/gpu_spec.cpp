@@ -36,11 +36,12 @@ constexpr double kH200GemmFlopsPerS = 762.8e12;
 constexpr double kHopperExpPerS = 3.863e12;
 constexpr double kHopperFp32OpsPerS = 26.75e12;
 constexpr double kHopperLaunchS = 4.585e-6;
-// Dropout's draws (a Philox-4x32-10 call and its eight threshold tests, the kernels' own code,
+// Dropout's draws (a Philox-4x32-7 call and its eight threshold tests, the kernels' own code,
 // eight independent calls per thread, every SM full), flashlab-gpu-microbench's
-// dropout_draws_per_s on the lent H200, 2026-12-03 (bench/results/v30_h200/
-// callB_micro_ncu_dropout/micro/r{1,2}: 2.666e11 and 2.659e11, the mean)..
-constexpr double kHopperRandomDrawsPerS = 2.662e11;
+// dropout_draws_per_s on the lent H200, 2026-12-03 (bench/results/v31_h200/
+// callA_rounds7_ab_torch_ncu/micro/r{1,2}: 3.539e11 both). Ten rounds (until v31) measured
+// 2.662e11 (the mean of 2.666e11 and 2.659e11, v30's callB_micro_ncu_dropout).
+constexpr double kHopperRandomDrawsPerS = 3.539e11;
 constexpr double kH100CopyBytesPerS = 3.0e12;
 // The wgmma forward's inner loop on fixed on-chip tiles (both warpgroups, pingpong, each
 // warpgroup's softmax after its own P V, as the kernel's default rungs run it since v26, with

@@ -111,8 +111,8 @@ inline BlockMask random_mask(int64_t seq_q, int64_t seq_k, int64_t block, double
           "random block density must be in [0, 1], got " + std::to_string(density));
   const double threshold = density * 4294967296.0;
   return detail::build_block_mask(seq_q, seq_k, block, [&](int64_t i, int64_t j) {
-    const Philox4x32 r = philox4x32_10({{uint32_t(j), uint32_t(i), 0x6d61736bu, 0}}, uint32_t(seed),
-                                       uint32_t(seed >> 32));
+    const Philox4x32 r = philox4x32<10>({{uint32_t(j), uint32_t(i), 0x6d61736bu, 0}},
+                                        uint32_t(seed), uint32_t(seed >> 32));
     return double(r.x[0]) < threshold;
   });
 }

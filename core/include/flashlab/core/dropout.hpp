@@ -2,7 +2,11 @@
 // by Philox so that every implementation drops exactly the same elements without storing a mask.
 // Each element takes 16 random bits, so one Philox call (four 32-bit words) decides eight
 // elements: the GPU kernels' cost is their Philox calls, and 16 bits keep the realised drop rate
-// within 2^-17 of the one asked for.
+// within 2^-17 of the one asked for. A call is Philox-4x32-7, seven rounds instead of Random123's
+// default ten: Philox-4x32 passes TestU01's BigCrush from seven rounds on (Salmon et al., SC'11;
+// ten is their safety margin), FlashAttention-2's kernels draw their masks with seven, and each
+// round is two of the 32 x 32-bit products that bound the kernels' draw rate (docs/theory.md,
+// "Dropout").
 #pragma once
 
 #include <cmath>
@@ -18,10 +22,13 @@ namespace flashlab {
 
 // Random numbers of 16 bits: an element's is one half of a Philox word.
 inline constexpr double kDropoutLevels = 65536.0;
+// The rounds of each Philox call that decides dropout.
+inline constexpr int kDropoutPhiloxRounds = 7;
+using DropoutKeys = PhiloxKeys<kDropoutPhiloxRounds>;
 
 // What a kernel needs to drop elements: derived once on the host from (p, seed).
 struct DropoutParams {
-  PhiloxKeys keys{};        // the Philox round keys of the seed (key = its low and high words)
+  DropoutKeys keys{};       // the Philox round keys of the seed (key = its low and high words)
   uint32_t drop_below = 0;  // an element is dropped iff its 16-bit random number < drop_below
   double keep_scale = 1.0;  // 2^16 / (2^16 - drop_below): 1 / the realised keep rate, so that
                             // E[output] is unchanged
@@ -43,7 +50,8 @@ inline DropoutParams make_dropout(double p, uint64_t seed) {
   require(std::isfinite(p) && p >= 0.0 && p < 1.0,
           "dropout probability must be in [0, 1), got " + detail::probability_text(p));
   DropoutParams d;
-  d.keys = philox_round_keys(static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
+  d.keys = philox_round_keys<kDropoutPhiloxRounds>(static_cast<uint32_t>(seed),
+                                                   static_cast<uint32_t>(seed >> 32));
   d.enabled = p > 0.0;
   if (!d.enabled) return d;
   const double levels = std::round(p * kDropoutLevels);
@@ -65,7 +73,7 @@ FLASHLAB_HD Philox4x32 dropout_random_words(const DropoutParams& d, int64_t b, i
                                             int64_t row, int64_t col) {
   const Philox4x32 counter = {{static_cast<uint32_t>(col >> 3), static_cast<uint32_t>(row),
                                static_cast<uint32_t>(h), static_cast<uint32_t>(b)}};
-  return philox4x32_10(counter, d.keys);
+  return philox4x32<kDropoutPhiloxRounds>(counter, d.keys);
 }
 
 // Column col's 16-bit random number among its group's words.

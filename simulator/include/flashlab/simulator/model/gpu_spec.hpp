@@ -21,7 +21,7 @@ struct GpuRates {
   // fp32 non-tensor operations (CUDA cores), whole GPU; an FMA, a max, an add each count one,
   // as the simulator counts its other_flops
   double vector_ops_per_s = 0;
-  // dropout's draws (one Philox-4x32-10 call and its eight threshold tests: core/dropout.hpp),
+  // dropout's draws (one Philox-4x32-7 call and its eight threshold tests: core/dropout.hpp),
   // whole GPU; integer multiplies and logic, so neither the exp nor the fp32 rate; no datasheet
   // gives it, so the presets' peak is 0 (unknown)
   double random_draws_per_s = 0;
