@@ -218,7 +218,7 @@ void check_same(const Trace& t, const Trace& back) {
     CHECK(a.tensor == b.tensor);
     CHECK((a.rect.row0 == b.rect.row0 && a.rect.rows == b.rect.rows && a.rect.col0 == b.rect.col0 &&
            a.rect.cols == b.rect.cols));
-    CHECK((a.bytes == b.bytes && a.flops == b.flops && a.exps == b.exps));
+    CHECK((a.bytes == b.bytes && a.flops == b.flops && a.exps == b.exps && a.draws == b.draws));
     CHECK(std::string(a.op) == b.op);
     CHECK((a.i == b.i && a.j == b.j && a.sram_used_bytes == b.sram_used_bytes));
     CHECK((a.softmax_first == b.softmax_first && a.softmax_count == b.softmax_count));
@@ -243,6 +243,11 @@ TEST_CASE("a trace survives the JSON round trip exactly") {
   CHECK(back.causal);
   CHECK(back.block_sparse);
   CHECK(back.dropout_p == 0.2);
+  // Dropout's Philox calls travel with their events: the trace's add up to the run's count.
+  int64_t draws = 0;
+  for (const Event& e : back.events) draws += e.draws;
+  CHECK(draws > 0);
+  CHECK(draws == run(Algorithm::Flash, false, c).stats.random_draws);
   check_same(t, back);
   const Trace copy = back;  // copies keep their texts
   CHECK(std::string(copy.events[0].op) == t.events[0].op);

@@ -29,7 +29,7 @@ namespace {
 struct Recount {
   std::vector<std::vector<int32_t>> reads, writes;
   std::map<int, std::pair<int64_t, int64_t>> bytes;  // tensor -> (read, written)
-  int64_t flops = 0, exps = 0;
+  int64_t flops = 0, exps = 0, draws = 0;
   std::vector<std::string> resident;  // "name@row0,col0" of live SRAM tiles
   std::vector<int64_t> line_hits;
 };
@@ -73,6 +73,7 @@ Recount recount(const Session& s, int64_t step) {
     if (e.kind == EventKind::Store) rc.bytes[int(e.tensor)].second += e.bytes;
     rc.flops += e.flops;
     rc.exps += e.exps;
+    rc.draws += e.draws;
     if (e.line >= 1) rc.line_hits[size_t(e.line - 1)]++;
     if (e.kind == EventKind::Alloc) rc.resident.push_back(tile_key(e));
     if (e.kind == EventKind::Free) {
@@ -99,6 +100,7 @@ void check_against_trace(const ReplayState& st) {
   }
   CHECK(st.flops == rc.flops);
   CHECK(st.exps == rc.exps);
+  CHECK(st.draws == rc.draws);
   CHECK(st.line_hits == rc.line_hits);
 
   // SRAM panel: the trace's own sram_used_bytes, the resident tiles, the peak so far.
@@ -205,7 +207,12 @@ TEST_CASE("at the last step the counters equal the simulator's IoStats") {
     }
     CHECK(st.flops == s.stats.matmul_flops + s.stats.other_flops);
     CHECK(st.exps == s.stats.exp_ops);
+    // Dropout's Philox calls: the events carry them, so the replay ends at the run's count
+    // (nonzero exactly for the configurations with dropout).
+    CHECK(st.draws == s.stats.random_draws);
+    CHECK((s.stats.random_draws > 0) == (config.dropout > 0));
     const CountersData c = counters_data(st);
+    CHECK(c.draws == s.stats.random_draws);
     CHECK(c.bytes_read == s.stats.bytes_read());
     CHECK(c.bytes_written == s.stats.bytes_written());
     CHECK(c.final_bytes == s.stats.total_bytes());

@@ -205,6 +205,15 @@ void draw_counters(const CountersData& d, UiState& ui) {
   if (d.flops_split)
     ImGui::TextDisabled("  of which matmul %s, other %s", sci(double(st.matmul_flops)).c_str(),
                         sci(double(st.other_flops)).c_str());
+  if (st.random_draws > 0) {
+    ImGui::Text("dropout draws %s of %s", sci(double(d.draws)).c_str(),
+                sci(double(st.random_draws)).c_str());
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip(
+          "Philox calls that decide dropout's mask, one per row and eight columns of a tile\n"
+          "(core/dropout.hpp); on an H200 they take longer than the exponentials\n"
+          "(docs/simulator.md)");
+  }
   if (!d.runtime.empty()) {
     std::string line = "predicted:";
     for (const RuntimeRow& r : d.runtime)

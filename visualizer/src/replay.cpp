@@ -87,6 +87,7 @@ void apply(ReplayState& s, int64_t k, int sign) {
   }
   s.flops += sign * e.flops;
   s.exps += sign * e.exps;
+  s.draws += sign * e.draws;
   if (e.line >= 1 && size_t(e.line) <= s.line_hits.size()) s.line_hits[size_t(e.line - 1)] += sign;
 
   // SRAM residency: a tile is identified by its Alloc event.

@@ -219,6 +219,7 @@ Session session_from_trace(sim::Trace trace, const std::string& source) {
     }
     s.stats.other_flops += e.flops;
     s.stats.exp_ops += e.exps;
+    s.stats.random_draws += e.draws;
     s.stats.peak_sram_bytes = std::max(s.stats.peak_sram_bytes, e.sram_used_bytes);
   }
   s.notes.push_back("Replaying " + source +

@@ -115,6 +115,7 @@ CountersData counters_data(const ReplayState& state) {
   d.baseline_note = session.baseline_note;
   d.flops = state.flops;
   d.exps = state.exps;
+  d.draws = state.draws;
   if (session.work)
     for (const simulator::GpuSpec& gpu :
          {simulator::a100_40gb(), simulator::h100_sxm(), simulator::h200_sxm()})

@@ -112,15 +112,17 @@ void Machine::skip(int line, const char* op, const TileRect& s_block) {
 }
 
 void Machine::compute(int line, const char* op, Tile out, int64_t flops, int64_t exps,
-                      bool is_matmul) {
+                      bool is_matmul, int64_t draws) {
   if (!accounting_) return;
   (is_matmul ? matmul_flops_ : other_flops_) += flops;
   exp_ops_ += exps;
+  random_draws_ += draws;
   if (recording()) {
     const SramTile& t = sram_[out];
     Event& e = record(EventKind::Compute, line, op, t.tensor, t.rect);
     e.flops = flops;
     e.exps = exps;
+    e.draws = draws;
   }
 }
 

@@ -70,9 +70,10 @@ void Machine::apply_mask(int line, const char* op, Tile S) {
 void Machine::apply_dropout(int line, const char* op, Tile dst, Tile src, DropoutMask mask) {
   const SramTile& s = sram_[src];
   // core's rule: one call per row and group of eight columns the tile touches.
-  if (mask == DropoutMask::Draw && accounting_) {
+  int64_t draws = 0;
+  if (mask == DropoutMask::Draw && s.rect.cols > 0) {
     const int64_t first = s.rect.col0 / 8, last = (s.rect.col0 + s.rect.cols - 1) / 8;
-    random_draws_ += s.rect.rows * (s.rect.cols > 0 ? last - first + 1 : 0);
+    draws = s.rect.rows * (last - first + 1);
   }
   if (!config_.counting_only) {
     const DropoutParams& d = config_.params.dropout;
@@ -84,7 +85,7 @@ void Machine::apply_dropout(int line, const char* op, Tile dst, Tile src, Dropou
                         ? s.data(r, c) * keep_scale
                         : 0.0f;
   }
-  compute(line, op, dst, s.rect.elements(), 0, false);
+  compute(line, op, dst, s.rect.elements(), 0, false, draws);
 }
 
 void Machine::row_max_exp_sum(int line, const char* op, Tile P, Tile S, Tile m_tilde,

@@ -35,6 +35,7 @@ json event_json(const Event& e) {
   if (e.bytes != 0) j["bytes"] = e.bytes;
   if (e.flops != 0) j["flops"] = e.flops;
   if (e.exps != 0) j["exps"] = e.exps;
+  if (e.draws != 0) j["draws"] = e.draws;
   if (e.softmax_count != 0) {
     j["softmax_first"] = e.softmax_first;
     j["softmax_count"] = e.softmax_count;

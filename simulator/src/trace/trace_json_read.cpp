@@ -163,6 +163,7 @@ enum class Field : uint8_t {
   Bytes,
   Flops,
   Exps,
+  Draws,
   SoftmaxFirst,
   SoftmaxCount,
   Unknown  // ignored: later versions may add fields
@@ -186,6 +187,7 @@ constexpr FieldSpec kFields[] = {{"kind", nullptr},
                                  {"bytes", &Event::bytes},
                                  {"flops", &Event::flops},
                                  {"exps", &Event::exps},
+                                 {"draws", &Event::draws},
                                  {"softmax_first", &Event::softmax_first},
                                  {"softmax_count", &Event::softmax_count}};
 static_assert(std::size(kFields) == size_t(Field::Unknown));

@@ -180,6 +180,11 @@ void check_event(const Trace& t, const Event& e, size_t k) {
                                                 : " for a " + std::string(to_string(e.kind))));
   if (e.flops < 0) fail(at("flops"), str(e.flops) + " is negative");
   if (e.exps < 0) fail(at("exps"), str(e.exps) + " is negative");
+  if (e.draws < 0) fail(at("draws"), str(e.draws) + " is negative");
+  if (e.draws > 0 && e.kind != EventKind::Compute)
+    fail(at("draws"), "a " + std::string(to_string(e.kind)) + " event draws no random numbers");
+  if (e.draws > 0 && t.dropout_p == 0)
+    fail(at("draws"), str(e.draws) + " Philox calls, but the trace has no dropout (dropout_p 0)");
   if (e.sram_used_bytes < 0 || e.sram_used_bytes > t.sram_capacity_bytes)
     fail(at("sram_used_bytes"), str(e.sram_used_bytes) + " is outside 0..sram_capacity_bytes " +
                                     str(t.sram_capacity_bytes));
@@ -215,14 +220,16 @@ void check_totals(const Trace& t) {
                       " events; a trace records at least one event per block (one that stopped "
                       "early may hold fewer, up to " +
                       str(kTraceBlocksWithoutEvents) + " blocks)");
-  // Readers add these up (bytes read + written, FLOPs, exps): each sum must fit int64.
-  int64_t moved = 0, flops = 0, exps = 0;
+  // Readers add these up (bytes read + written, FLOPs, exps, draws): each sum must fit int64.
+  int64_t moved = 0, flops = 0, exps = 0, draws = 0;
   for (const Event& e : t.events) {
     bool overflow = __builtin_add_overflow(flops, e.flops, &flops);
     overflow |= __builtin_add_overflow(exps, e.exps, &exps);
+    overflow |= __builtin_add_overflow(draws, e.draws, &draws);
     if (e.kind == EventKind::Load || e.kind == EventKind::Store)
       overflow |= __builtin_add_overflow(moved, e.bytes, &moved);
-    if (overflow) fail("events", "the bytes, flops or exps of the events add up to 2^63 or more");
+    if (overflow)
+      fail("events", "the bytes, flops, exps or draws of the events add up to 2^63 or more");
   }
 }
 

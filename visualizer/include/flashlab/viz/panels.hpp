@@ -150,6 +150,7 @@ struct CountersData {
   std::optional<int64_t> baseline_bytes;  // the other algorithm's whole pass
   std::string baseline_label, baseline_note;
   int64_t flops = 0, exps = 0;  // so far
+  int64_t draws = 0;            // dropout's Philox calls so far
   simulator::IoStats final_stats;
   bool flops_split = true;          // false for a trace file: no matmul/other split
   std::vector<RuntimeRow> runtime;  // the performance model on A100, H100, H200, whole pass

@@ -141,8 +141,10 @@ class Machine {
   void end_step();
   void close_unit();
   Event& record(EventKind kind, int line, const char* op, TensorId tensor, const TileRect& rect);
-  // Counts one arithmetic step and records it as a Compute event on tile `out`.
-  void compute(int line, const char* op, Tile out, int64_t flops, int64_t exps, bool is_matmul);
+  // Counts one arithmetic step and records it as a Compute event on tile `out`; `draws` are
+  // dropout's Philox calls of the step.
+  void compute(int line, const char* op, Tile out, int64_t flops, int64_t exps, bool is_matmul,
+               int64_t draws = 0);
   // The rows of FA2 Alg. 1 l. 9 for online_softmax (keep_m false) and online_softmax_kept_max
   // (true: m stays, so rescale is 1); nothing in counting-only mode.
   void online_softmax_rows(Tile P, Tile S, Tile m, Tile l, Tile rescale, bool keep_m);

@@ -51,6 +51,7 @@ struct Event {
   int64_t bytes = 0;                 // Load/Store: HBM bytes moved; Alloc/Free: tile bytes
   int64_t flops = 0;                 // Compute/SoftmaxUpdate: matmul or other FLOPs of the step
   int64_t exps = 0;                  // exp evaluations of the step
+  int64_t draws = 0;                 // Compute: dropout's Philox calls of the step
   const char* op = "";               // formula ("S_ij = tau Q_i K_j^T") or tile name ("K_j")
   int64_t i = -1;                    // loop indices of the step (Q block i, K/V block j), -1 n/a
   int64_t j = -1;
