@@ -36,7 +36,7 @@ struct ReplayState {
   std::array<simulator::TensorTraffic, simulator::kTensorCount> traffic{};
   int64_t flops = 0;  // Compute/SoftmaxUpdate flops so far (matmul and other together)
   int64_t exps = 0;
-  int64_t draws = 0;  // dropout's Philox calls so far
+  int64_t draws = 0;               // dropout's Philox calls so far
   std::vector<int64_t> resident;   // Alloc event of each tile now in SRAM, in alloc order
   std::vector<int64_t> line_hits;  // per pseudo-code line (index line - 1): events so far
 };
