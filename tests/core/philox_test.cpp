@@ -17,22 +17,35 @@ void check_kat(Philox4x32 counter, uint32_t k0, uint32_t k1, Philox4x32 expected
 }
 }  // namespace
 
-TEST_CASE("philox4x32-10 reproduces Random123's known-answer vectors") {
-  // Random123 kat_vectors lines "philox4x32 10 <ctr x4> <key x2> <expected x4>".
-  check_kat<10>({{0, 0, 0, 0}}, 0, 0, {{0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u}});
-  check_kat<10>({{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}}, 0xffffffffu, 0xffffffffu,
-                {{0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu}});
-  check_kat<10>({{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}}, 0xa4093822u, 0x299f31d0u,
-                {{0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}});
-}
-
-TEST_CASE("philox4x32-7, dropout's generator, reproduces Random123's known-answer vectors") {
-  // Random123 kat_vectors lines "philox4x32 7 <ctr x4> <key x2> <expected x4>".
-  check_kat<7>({{0, 0, 0, 0}}, 0, 0, {{0x5f6fb709u, 0x0d893f64u, 0x4f121f81u, 0x4f730a48u}});
-  check_kat<7>({{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}}, 0xffffffffu, 0xffffffffu,
-               {{0x5207ddc2u, 0x45165e59u, 0x4d8ee751u, 0x8c52f662u}});
-  check_kat<7>({{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}}, 0xa4093822u, 0x299f31d0u,
-               {{0x4dfccabau, 0x190a87f0u, 0xc47362bau, 0xb6b5242au}});
+TEST_CASE("philox4x32-10 and -7 (dropout's) reproduce Random123's known-answer vectors") {
+  // Random123 kat_vectors lines "philox4x32 R <ctr x4> <key x2> <expected x4>", R = 10 and 7,
+  // which share their three inputs.
+  struct Kat {
+    Philox4x32 counter;
+    uint32_t k0, k1;
+    Philox4x32 ten, seven;
+  };
+  const Kat kats[] = {
+      {{{0, 0, 0, 0}},
+       0,
+       0,
+       {{0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u}},
+       {{0x5f6fb709u, 0x0d893f64u, 0x4f121f81u, 0x4f730a48u}}},
+      {{{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}},
+       0xffffffffu,
+       0xffffffffu,
+       {{0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu}},
+       {{0x5207ddc2u, 0x45165e59u, 0x4d8ee751u, 0x8c52f662u}}},
+      {{{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}},
+       0xa4093822u,
+       0x299f31d0u,
+       {{0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}},
+       {{0x4dfccabau, 0x190a87f0u, 0xc47362bau, 0xb6b5242au}}},
+  };
+  for (const Kat& kat : kats) {
+    check_kat<10>(kat.counter, kat.k0, kat.k1, kat.ten);
+    check_kat<7>(kat.counter, kat.k0, kat.k1, kat.seven);
+  }
   CHECK(flashlab::kDropoutPhiloxRounds == 7);
 }
 
