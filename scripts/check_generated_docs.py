@@ -8,8 +8,10 @@ its name ("@@ name" then the text):
   <!-- end generated: NAME -->
   <!-- gen: NAME -->TEXT<!-- /gen -->   an inline number or phrase: TEXT is the item's text
 
-usage: check_generated_docs.py --tool FLASHLAB_SIM_REPORT [--update] ROOT
+usage: check_generated_docs.py --tool FLASHLAB_SIM_REPORT [--flashlab FLASHLAB] [--update] ROOT
        check_generated_docs.py --self-test
+With --flashlab, one more item, flashlab-info-presets: the GPU presets that `flashlab info`
+prints (the performance model's rates and where they come from), as a console block.
 Without --update, lists every marker whose text differs from the tool's (exit 1); with --update,
 rewrites them (after changing the code, e.g. the default SRAM: `cmake --build <dir> --target
 update-docs`). Scans ROOT/README.md, ROOT/docs/*.md and ROOT/labs/*/README.md.
@@ -38,6 +40,19 @@ def tool_items(tool):
         elif name is not None:
             items[name].append(line)
     return {k: "\n".join(v).rstrip("\n") for k, v in items.items()}
+
+
+def info_presets_item(flashlab):
+    """`flashlab info` from its "GPU presets" line on (what does not depend on the build or the
+    machine), as a console block."""
+    env = dict(os.environ, NO_COLOR="1")
+    out = subprocess.run([flashlab, "info"], check=True, capture_output=True, text=True,
+                         env=env).stdout
+    lines = out.rstrip("\n").split("\n")
+    start = next((k for k, l in enumerate(lines) if l.startswith("GPU presets")), None)
+    if start is None:
+        raise SystemExit(f"{flashlab} info printed no 'GPU presets' line")
+    return "\n".join(["```console"] + lines[start:] + ["```"])
 
 
 def check_text(path, text, items):
@@ -159,11 +174,13 @@ def self_test():
 def main(argv):
     if argv == ["--self-test"]:
         return self_test()
-    tool, update, root, args = None, False, None, list(argv)
+    tool, flashlab, update, root, args = None, None, False, None, list(argv)
     while args:
         arg = args.pop(0)
         if arg == "--tool" and args:
             tool = args.pop(0)
+        elif arg == "--flashlab" and args:
+            flashlab = args.pop(0)
         elif arg == "--update":
             update = True
         elif not arg.startswith("-") and root is None:
@@ -184,6 +201,13 @@ def main(argv):
     except (OSError, subprocess.CalledProcessError) as e:
         print(f"check_generated_docs.py: could not run '{tool} docs': {e}", file=sys.stderr)
         return 2
+    if flashlab is not None:
+        try:
+            items["flashlab-info-presets"] = info_presets_item(flashlab)
+        except (OSError, subprocess.CalledProcessError) as e:
+            print(f"check_generated_docs.py: could not run '{flashlab} info': {e}",
+                  file=sys.stderr)
+            return 2
     return run(root, items, update)
 
 

@@ -140,7 +140,7 @@ GpuSpec h200_sxm() {
       "flashlab-gpu-microbench on the lent H200 (bench/results/microbench_h200.json; the rate "
       "under matmul: the d = 64 loop as the kernels run it since v26, four samples in "
       "bench/results/v26_h200/call5_tests_model and v27_h200/call2_tests_micro; dropout draws: "
-      "bench/results/v30_h200/callB_micro_ncu_dropout)";
+      "bench/results/v31_h200/callA_rounds7_ab_torch_ncu/micro)";
   return g;
 }
 
