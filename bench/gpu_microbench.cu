@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include <flashlab/core/dropout.hpp>
 #include <flashlab/core/error.hpp>
 #include <flashlab/cuda/dropout_draw_rate.hpp>
 #include <flashlab/cuda/event_timer.hpp>
@@ -233,8 +234,12 @@ int main(int argc, char** argv) {
       add("fp32_flops_per_s", 2.0 * blocks * threads * double(iters) * 8 / (ms * 1e-3), "FLOP/s",
           "fmaf, 8 chains per thread");
     }
-    add("dropout_draws_per_s", flashlab::cuda::measure_dropout_draws_per_s(), "draw/s",
-        "Philox-4x32-7 call + threshold (8 keep bits), 8 independent calls per thread");
+    {  // core's rule names the rounds, so the label cannot go stale
+      const std::string how = "Philox-4x32-" + std::to_string(flashlab::kDropoutPhiloxRounds) +
+                              " call + threshold (8 keep bits), 8 independent calls per thread";
+      add("dropout_draws_per_s", flashlab::cuda::measure_dropout_draws_per_s(), "draw/s",
+          how.c_str());
+    }
     if (flashlab::cuda::forward_part_rates_available()) {  // the wgmma forward's halves, loop
       for (const int d : {64, 128}) {
         const flashlab::cuda::ForwardPartRates r = flashlab::cuda::measure_forward_part_rates(d);
